@@ -1,0 +1,90 @@
+"""Commands and events published by the gateway on the GATEWAY stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from .base import Command, Event
+from .common import TrackQuery
+
+__all__ = [
+    "RemoveTrack",
+    "RequestTrack",
+    "RetryTrack",
+    "ScrobbleSubmitted",
+    "SettingsChanged",
+    "StartRun",
+    "StartScan",
+]
+
+
+class _GatewayCommand(Command):
+    stream: ClassVar[str] = "GATEWAY"
+
+
+class _GatewayEvent(Event):
+    stream: ClassVar[str] = "GATEWAY"
+
+
+class RequestTrack(_GatewayCommand):
+    """A person asked for a track by recording MBID, by artist and title, or by URL."""
+
+    subject: ClassVar[str] = "gateway.track.requested"
+
+    request_id: UUID
+    query: TrackQuery
+    url: str | None = None
+
+
+class RetryTrack(_GatewayCommand):
+    """Retry a failed track, optionally pinned to a chosen recording MBID (a rematch)."""
+
+    subject: ClassVar[str] = "gateway.track.retry_requested"
+
+    recording_mbid: UUID | None = None
+    query: TrackQuery
+    rematch_mbid: UUID | None = None
+
+
+class RemoveTrack(_GatewayCommand):
+    subject: ClassVar[str] = "gateway.track.removal_requested"
+
+    track_id: str
+
+
+class StartRun(_GatewayCommand):
+    """Run the recommendation pipeline for a user now, besides the schedule."""
+
+    subject: ClassVar[str] = "gateway.run.requested"
+
+
+class StartScan(_GatewayCommand):
+    subject: ClassVar[str] = "gateway.scan.requested"
+
+    full: bool = Field(default=False, description="Re-read every file, not only changed ones.")
+
+
+class ScrobbleSubmitted(_GatewayEvent):
+    """A Subsonic client reported a play (`scrobble` with submission=true)."""
+
+    subject: ClassVar[str] = "gateway.scrobble.submitted"
+
+    song_id: str
+    played_at: datetime
+    client: str | None = None
+    recording_mbid: UUID | None = None
+    artist: str | None = None
+    title: str | None = None
+    album: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+
+
+class SettingsChanged(_GatewayEvent):
+    subject: ClassVar[str] = "gateway.settings.changed"
+
+    keys: list[str]
+    values: dict[str, Any] = Field(default_factory=dict, description="New values; secrets are never included.")

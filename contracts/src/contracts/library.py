@@ -1,0 +1,84 @@
+"""Events published by library-svc on the LIBRARY stream."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import Field
+
+from .base import Event
+
+__all__ = [
+    "ImportFailed",
+    "ImportFailureReason",
+    "ScanCompleted",
+    "ScanFailed",
+    "ScanTarget",
+    "TrackImported",
+    "TrackRemoved",
+]
+
+
+class _Library(Event):
+    stream: ClassVar[str] = "LIBRARY"
+
+
+class TrackImported(_Library):
+    """A tagged file entered the library in one atomic step and the catalog knows it."""
+
+    subject: ClassVar[str] = "library.track.imported"
+
+    recording_mbid: UUID
+    track_id: str
+    path: str = Field(description="Relative to the library root.")
+    size_bytes: int = Field(ge=0)
+
+
+class ImportFailureReason(StrEnum):
+    STAGING_MISSING = "staging_missing"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    DISK_FULL = "disk_full"
+    PERMISSION_DENIED = "permission_denied"
+
+
+class ImportFailed(_Library):
+    subject: ClassVar[str] = "library.track.import_failed"
+
+    recording_mbid: UUID
+    reason: ImportFailureReason
+    detail: str = ""
+
+
+class TrackRemoved(_Library):
+    subject: ClassVar[str] = "library.track.removed"
+
+    track_id: str
+    recording_mbid: UUID | None = None
+    path: str
+
+
+class ScanTarget(StrEnum):
+    LIBRARY = "library"
+    """The built-in catalog's scan of the music folder."""
+    NAVIDROME = "navidrome"
+
+
+class ScanCompleted(_Library):
+    subject: ClassVar[str] = "library.scan.completed"
+
+    target: ScanTarget
+    added: int = Field(default=0, ge=0)
+    updated: int = Field(default=0, ge=0)
+    removed: int = Field(default=0, ge=0)
+    unchanged: int = Field(default=0, ge=0)
+    duration_ms: int = Field(default=0, ge=0)
+
+
+class ScanFailed(_Library):
+    subject: ClassVar[str] = "library.scan.failed"
+
+    target: ScanTarget
+    reason: str = Field(description="'timeout', 'unreachable', 'auth_failed' or 'upstream_error'.")
+    detail: str = ""

@@ -1,0 +1,243 @@
+"""Streams, durable consumers and KV buckets, declared once here and provisioned from this by infra.
+
+Each stream belongs to the context that produces into it; only that owner declares it and everyone else binds.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from .base import Model
+
+__all__ = [
+    "CONSUMERS",
+    "DEAD_LETTER",
+    "KV_BUCKETS",
+    "STREAMS",
+    "ConsumerSpec",
+    "KvSpec",
+    "StreamSpec",
+    "consumers_of",
+    "stream_named",
+    "subject_matches",
+]
+
+MiB = 1024 * 1024
+DAY = 86_400.0
+
+
+class StreamSpec(Model):
+    name: str
+    subjects: list[str]
+    owner: str
+    description: str
+    max_bytes: int = 256 * MiB
+    max_age_s: float = 0.0
+    """0 keeps events until the size cap: the streams are the pipeline's memory and the source of every replay."""
+    duplicate_window_s: float = 600.0
+    """A re-publish of the same Nats-Msg-Id within this window is stored once."""
+
+
+class ConsumerSpec(Model):
+    """A durable pull consumer: explicit ack, bounded deliveries, then the dead-letter stream."""
+
+    durable: str = Field(max_length=32)
+    stream: str
+    filter_subjects: list[str]
+    service: str
+    description: str
+    ack_wait_s: float = 60.0
+    max_deliver: int = 5
+    """Attempts by the handler. The server is configured with one more, so that a final attempt lost to a crash or an
+    ack timeout still reaches a handler, which dead-letters it instead of letting it vanish."""
+    backoff_s: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0, 30.0])
+    """Delay before redelivery after a failed attempt, by attempt number (the last repeats)."""
+
+
+class KvSpec(Model):
+    bucket: str
+    owner: str
+    description: str
+    history: int = 1
+    ttl_s: float = 0.0
+    max_bytes: int = 64 * MiB
+
+
+DEAD_LETTER = StreamSpec(
+    name="DEADLETTER",
+    subjects=["deadletter.>"],
+    owner="infra",
+    description="Poison messages and exhausted deliveries, with their reason; listed and re-driven by "
+    "`brainstream dlq`.",
+    max_age_s=30 * DAY,
+    max_bytes=128 * MiB,
+)
+
+STREAMS: list[StreamSpec] = [
+    StreamSpec(
+        name="INGEST",
+        subjects=["ingest.>"],
+        owner="ingest-svc",
+        description="Listens, recommendation candidates, runs and retrains.",
+        max_bytes=512 * MiB,
+    ),
+    StreamSpec(
+        name="RESOLVE",
+        subjects=["resolve.>"],
+        owner="resolve-svc",
+        description="Tracks normalized against MusicBrainz, or why not.",
+    ),
+    StreamSpec(
+        name="ACQUIRE",
+        subjects=["acquire.>"],
+        owner="acquire-svc",
+        description="Downloads, validation, rejections and tagged staging files.",
+    ),
+    StreamSpec(
+        name="LIBRARY",
+        subjects=["library.>"],
+        owner="library-svc",
+        description="Imports into the library and media-server scans.",
+    ),
+    StreamSpec(
+        name="GATEWAY",
+        subjects=["gateway.>"],
+        owner="gateway",
+        description="Manual requests, retries, runs, scrobbles and settings from people and their clients.",
+    ),
+    DEAD_LETTER,
+]
+
+CONSUMERS: list[ConsumerSpec] = [
+    ConsumerSpec(
+        durable="ingest_scrobbles",
+        stream="GATEWAY",
+        filter_subjects=["gateway.scrobble.submitted"],
+        service="ingest-svc",
+        description="Subsonic scrobbles become listens.",
+    ),
+    ConsumerSpec(
+        durable="ingest_runs",
+        stream="GATEWAY",
+        filter_subjects=["gateway.run.requested"],
+        service="ingest-svc",
+        description="On-demand recommendation runs.",
+        ack_wait_s=300.0,
+    ),
+    ConsumerSpec(
+        durable="resolve_candidates",
+        stream="INGEST",
+        filter_subjects=["ingest.candidate.discovered"],
+        service="resolve-svc",
+        description="Recommended recordings to normalize.",
+        ack_wait_s=120.0,
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="resolve_requests",
+        stream="GATEWAY",
+        filter_subjects=["gateway.track.requested", "gateway.track.retry_requested"],
+        service="resolve-svc",
+        description="Manual requests and rematches to normalize.",
+        ack_wait_s=120.0,
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="acquire_resolved",
+        stream="RESOLVE",
+        filter_subjects=["resolve.track.resolved"],
+        service="acquire-svc",
+        description="Resolved tracks to download, validate and tag.",
+        ack_wait_s=600.0,
+    ),
+    ConsumerSpec(
+        durable="library_tagged",
+        stream="ACQUIRE",
+        filter_subjects=["acquire.track.tagged"],
+        service="library-svc",
+        description="Tagged staging files to move into the library.",
+    ),
+    ConsumerSpec(
+        durable="library_commands",
+        stream="GATEWAY",
+        filter_subjects=["gateway.track.removal_requested", "gateway.scan.requested"],
+        service="library-svc",
+        description="Removals and scans asked for by people.",
+        ack_wait_s=600.0,
+    ),
+]
+
+KV_BUCKETS: list[KvSpec] = [
+    KvSpec(
+        bucket="pipeline_gate",
+        owner="acquire-svc",
+        description="The atomic gate: one entry per wanted track, keyed by recording MBID (or a normalized "
+        "artist+title key before resolution). The loser of a create race gets the existing entry back.",
+        history=5,
+    ),
+    KvSpec(
+        bucket="request_gate",
+        owner="gateway",
+        description="Manual requests keyed by their normalized query; a duplicate request answers 409 with it.",
+    ),
+    KvSpec(
+        bucket="listen_gate",
+        owner="ingest-svc",
+        description="One key per recorded play (user, source, play id), so a play seen twice is one listen.",
+        ttl_s=90 * DAY,
+        max_bytes=128 * MiB,
+    ),
+    KvSpec(
+        bucket="ingest_cursors",
+        owner="ingest-svc",
+        description="Per user and source: listen cursors, the CF offset and the CF model marker.",
+        history=5,
+    ),
+    KvSpec(
+        bucket="settings",
+        owner="gateway",
+        description="Live settings; services watch it and apply changes without a restart.",
+        history=10,
+    ),
+    KvSpec(
+        bucket="resolve_cache",
+        owner="resolve-svc",
+        description="External metadata responses per source, with a TTL, so a track seen again costs no request.",
+        ttl_s=30 * DAY,
+        max_bytes=256 * MiB,
+    ),
+    KvSpec(
+        bucket="rate_limits",
+        owner="resolve-svc",
+        description="Shared rate-limit slots per external host, held across every replica of a service.",
+        ttl_s=3600.0,
+    ),
+    KvSpec(
+        bucket="acquire_negative",
+        owner="acquire-svc",
+        description="Candidates (backend + id) that failed validation, so they are never downloaded again.",
+        ttl_s=180 * DAY,
+    ),
+]
+
+
+def stream_named(name: str) -> StreamSpec:
+    for spec in STREAMS:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def consumers_of(service: str) -> list[ConsumerSpec]:
+    return [c for c in CONSUMERS if c.service == service]
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    """NATS subject matching: `*` is one token, `>` one or more trailing tokens."""
+    pat, sub = pattern.split("."), subject.split(".")
+    for i, token in enumerate(pat):
+        if token == ">":
+            return len(sub) > i
+        if i >= len(sub) or (token != "*" and token != sub[i]):
+            return False
+    return len(pat) == len(sub)
