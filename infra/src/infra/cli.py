@@ -1,0 +1,136 @@
+"""The `brainstream` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from . import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="brainstream",
+    help="BrainStream: your ListenBrainz history in, a tagged Subsonic library out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _nats_url_or_exit() -> str:
+    from .runstate import resolve_nats_url
+
+    url = resolve_nats_url()
+    if url is None:
+        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+        raise typer.Exit(2)
+    return url
+
+
+@app.command()
+def up(
+    replicas: Annotated[
+        str, typer.Option(help="Processes per service, e.g. resolve=3,acquire=2 (they share durable consumers).")
+    ] = "",
+    http_port: Annotated[
+        int | None, typer.Option(help="Gateway port [env BRAINSTREAM_HTTP_PORT, default 8080].")
+    ] = None,
+) -> None:
+    """Start everything on this machine: nats-server, provisioning, every service, the web UI."""
+    from .logs import configure_logging
+    from .runner import RunOptions, parse_replicas, run
+    from .runstate import data_dir
+
+    configure_logging("brainstream")
+    try:
+        counts = parse_replicas(replicas)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    port = http_port if http_port is not None else int(os.environ.get("BRAINSTREAM_HTTP_PORT", "8080"))
+    opts = RunOptions(
+        data_dir=data_dir(),
+        http_host=os.environ.get("BRAINSTREAM_HTTP_HOST", "127.0.0.1"),
+        http_port=port,
+        nats_url=os.environ.get("NATS_URL") or None,
+        replicas=counts,
+    )
+    raise typer.Exit(asyncio.run(run(opts, console)))
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Streams with message counts, consumers with pending and ack-pending, and each service's health."""
+    from .status import gather_status, render_status
+
+    url = _nats_url_or_exit()
+    try:
+        result = asyncio.run(gather_status(url))
+    except (OSError, TimeoutError) as exc:
+        err.print(f"[red]Cannot reach NATS at {url}:[/] {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        render_status(result, console)
+    raise typer.Exit(0 if result["status"] == "ok" else 1)
+
+
+@app.command("provision")
+def provision_cmd() -> None:
+    """Create or update the streams, durable consumers and KV buckets from the contracts (idempotent)."""
+    import nats
+
+    from .provision import provision
+
+    url = _nats_url_or_exit()
+
+    async def go() -> None:
+        nc = await nats.connect(url.split(","), name="brainstream-provision")
+        try:
+            report = await provision(nc.jetstream())
+        finally:
+            await nc.close()
+        for label, items in (("created", report.created), ("updated", report.updated)):
+            for item in items:
+                console.print(f"{label}: {item}")
+        console.print(f"{len(report.unchanged)} already as declared")
+
+    asyncio.run(go())
+
+
+@app.command()
+def docs(
+    out: Annotated[Path, typer.Option(help="Where to write the AsyncAPI document.")] = Path("docs/asyncapi.json"),
+) -> None:
+    """Write the AsyncAPI description of every event and command, generated from the contracts."""
+    from contracts.asyncapi import build_asyncapi
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(build_asyncapi(__version__), indent=2, ensure_ascii=False) + "\n")
+    console.print(f"wrote {out}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""`brainstream up`: a private nats-server, provisioning, then every service as a supervised process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import nats
+from rich.console import Console
+
+from .natsserver import NatsServer, start_nats_server
+from .provision import provision
+from .runstate import RunState, clear_state, write_state
+from .supervisor import SERVICE_MODULES, ProcessSpec, Supervisor, child_env, service_argv
+
+__all__ = ["RunOptions", "parse_replicas", "run"]
+
+log = logging.getLogger(__name__)
+
+_ALIASES = {name.removesuffix("-svc"): name for name in SERVICE_MODULES} | {n: n for n in SERVICE_MODULES}
+
+
+@dataclass
+class RunOptions:
+    data_dir: Path
+    http_host: str
+    http_port: int
+    nats_url: str | None
+    replicas: dict[str, int]
+    ready_timeout_s: float = 60.0
+
+
+def parse_replicas(text: str) -> dict[str, int]:
+    """`resolve=3,acquire=2` → {"resolve-svc": 3, "acquire-svc": 2}."""
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition("=")
+        service = _ALIASES.get(name.strip())
+        if service is None:
+            raise ValueError(f"unknown service {name!r} in --replicas; known: {', '.join(sorted(_ALIASES))}")
+        if not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"--replicas {part!r}: the count must be a whole number of at least 1")
+        if service == "gateway" and int(count) != 1:
+            raise ValueError("the gateway owns the HTTP port and runs once")
+        out[service] = int(count)
+    return out
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _gateway_health(url: str) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            body: dict[str, object] = json.loads(resp.read())
+            return body
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+async def run(opts: RunOptions, console: Console) -> int:
+    t0 = time.monotonic()
+    opts.data_dir.mkdir(parents=True, exist_ok=True)
+    if not _port_free(opts.http_host, opts.http_port):
+        console.print(
+            f"[red]Port {opts.http_port} on {opts.http_host} is in use.[/] "
+            "Stop what uses it or choose another with BRAINSTREAM_HTTP_PORT."
+        )
+        return 2
+    server: NatsServer | None = None
+    if opts.nats_url:
+        nats_url = opts.nats_url
+        console.print(f"NATS: using [bold]{nats_url}[/] (NATS_URL)")
+    else:
+        server = start_nats_server(opts.data_dir / "nats")
+        nats_url = server.url
+        console.print(f"NATS: embedded nats-server at [bold]{nats_url}[/] (data in {server.store_dir})")
+    supervisor: Supervisor | None = None
+    try:
+        nc = await nats.connect(nats_url, name="brainstream-up")
+        report = await provision(nc.jetstream())
+        await nc.close()
+        console.print(
+            f"Provisioned streams, consumers and KV: {len(report.created)} created, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged"
+        )
+        env = {
+            "NATS_URL": nats_url,
+            "BRAINSTREAM_DATA_DIR": str(opts.data_dir),
+            "BRAINSTREAM_HTTP_HOST": opts.http_host,
+            "BRAINSTREAM_HTTP_PORT": str(opts.http_port),
+        }
+        specs: list[ProcessSpec] = []
+        for service, module in SERVICE_MODULES.items():
+            count = opts.replicas.get(service, 1)
+            for i in range(count):
+                name = service if count == 1 else f"{service}#{i + 1}"
+                specs.append(ProcessSpec(name, service_argv(module), child_env(env)))
+        supervisor = Supervisor(specs)
+        await supervisor.start()
+        http_url = f"http://{opts.http_host}:{opts.http_port}"
+        write_state(
+            RunState(
+                nats_url=nats_url,
+                http_url=http_url,
+                pid=os.getpid(),
+                embedded_nats=server is not None,
+                nats_pid=server.pid if server else None,
+                service_pids=supervisor.pids,
+            ),
+            opts.data_dir,
+        )
+        console.print(f"Web UI and API: [bold cyan]{http_url}[/]   Subsonic clients: [bold]{http_url}/rest[/]")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        ready = asyncio.create_task(_announce_ready(f"{http_url}/api/health", t0, opts.ready_timeout_s, console))
+        await stop.wait()
+        ready.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ready
+        console.print("Stopping…")
+        return 0
+    finally:
+        if supervisor is not None:
+            await supervisor.stop()
+        if server is not None:
+            server.stop()
+        clear_state(opts.data_dir)
+        console.print("Stopped.")
+
+
+async def _announce_ready(url: str, t0: float, timeout_s: float, console: Console) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: dict[str, object] | None = None
+    while time.monotonic() < deadline:
+        last = await asyncio.to_thread(_gateway_health, url)
+        if last and last.get("status") == "ok":
+            console.print(f"[green]All services ok[/] in {time.monotonic() - t0:.1f}s. Ctrl-C stops everything.")
+            return
+        await asyncio.sleep(0.25)
+    services = last.get("services") if last else None
+    reports = services if isinstance(services, dict) else {}
+    bad = [name for name, rep in reports.items() if isinstance(rep, dict) and rep.get("status") != "ok"]
+    console.print(
+        f"[yellow]Not all services are ok after {timeout_s:.0f}s[/]: {', '.join(bad) or 'the gateway does not answer'}"
+        " — see the log lines above; `brainstream status` shows details."
+    )

@@ -1,0 +1,20 @@
+"""The shell every BrainStream service process runs in."""
+
+from .delivery import Delivery, Handler, Outcome, dispatch
+from .health import collect_health, overall_status
+from .service import Check, CheckResult, ServiceRuntime, connect
+from .settings import RuntimeSettings
+
+__all__ = [
+    "Check",
+    "CheckResult",
+    "Delivery",
+    "Handler",
+    "Outcome",
+    "RuntimeSettings",
+    "ServiceRuntime",
+    "collect_health",
+    "connect",
+    "dispatch",
+    "overall_status",
+]

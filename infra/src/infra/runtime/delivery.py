@@ -1,0 +1,154 @@
+"""One delivery of a durable consumer: decode, handle, then ack, redeliver with back-off, or dead-letter.
+
+FastStream's own reject-on-error would silently drop a message on a MusicBrainz 503; here the rules are explicit:
+- a handler that returns → ack;
+- a handler that raises → NAK with the spec's back-off, so JetStream redelivers;
+- the last allowed attempt raises, or an earlier final attempt never acked → dead-letter stream, then ack;
+- bytes that do not decode into the subject's contract → dead-letter at once (retrying cannot help).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from nats.aio.msg import Msg
+from pydantic import ValidationError
+
+from contracts.base import Message
+from contracts.catalog import CATALOG
+from contracts.deadletter import DeadLetterHeader, DeadLetterReason, dead_letter_subject
+from contracts.topology import ConsumerSpec
+
+from ..logs import correlation
+
+__all__ = ["Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a handler may want to know about the delivery it is handling."""
+
+    subject: str
+    stream_sequence: int
+    attempt: int
+    max_attempts: int
+    _msg: Msg
+
+    @property
+    def is_last_attempt(self) -> bool:
+        return self.attempt >= self.max_attempts
+
+    async def in_progress(self) -> None:
+        """Tell the server the work goes on, so a long download is not redelivered on `ack_wait`."""
+        await self._msg.in_progress()
+
+
+Handler = Callable[[Any, Delivery], Awaitable[None]]
+
+
+class Publisher(Protocol):
+    async def __call__(self, subject: str, payload: bytes, headers: dict[str, str]) -> None: ...
+
+
+class Outcome:
+    ACKED = "acked"
+    RETRY = "retry"
+    DEAD_LETTERED = "dead_lettered"
+
+
+async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: Publisher) -> str:
+    meta = msg.metadata
+    attempt = meta.num_delivered
+    seq = meta.sequence.stream
+    subject = msg.subject
+    cls = CATALOG.get(subject)
+    if cls is None:
+        await _dead_letter(spec, msg, DeadLetterReason.UNKNOWN_SUBJECT, f"no contract for {subject}", publish_raw)
+        return Outcome.DEAD_LETTERED
+    try:
+        event: Message = cls.model_validate_json(msg.data)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
+        await _dead_letter(spec, msg, DeadLetterReason.UNDECODABLE, detail, publish_raw)
+        return Outcome.DEAD_LETTERED
+    with correlation(event.correlation_id):
+        if attempt > spec.max_deliver:
+            await _dead_letter(
+                spec,
+                msg,
+                DeadLetterReason.LOST_FINAL_ATTEMPT,
+                f"attempt {spec.max_deliver} never acked (crash or ack_wait {spec.ack_wait_s:.0f}s exceeded)",
+                publish_raw,
+            )
+            return Outcome.DEAD_LETTERED
+        delivery = Delivery(subject, seq, attempt, spec.max_deliver, msg)
+        try:
+            await handler(event, delivery)
+        except Exception as exc:
+            if attempt >= spec.max_deliver:
+                log.exception("%s #%d failed on its last attempt %d; dead-lettering", subject, seq, attempt)
+                await _dead_letter(spec, msg, DeadLetterReason.EXHAUSTED, _describe(exc), publish_raw)
+                return Outcome.DEAD_LETTERED
+            delay = spec.backoff_s[min(attempt - 1, len(spec.backoff_s) - 1)] if spec.backoff_s else 0.0
+            log.warning(
+                "%s #%d attempt %d/%d failed, retry in %.1fs: %s",
+                subject,
+                seq,
+                attempt,
+                spec.max_deliver,
+                delay,
+                _describe(exc),
+                exc_info=not isinstance(exc, _EXPECTED_FAULTS),
+            )
+            await msg.nak(delay=delay)
+            return Outcome.RETRY
+        await msg.ack_sync()
+        return Outcome.ACKED
+
+
+_EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+async def _dead_letter(
+    spec: ConsumerSpec, msg: Msg, reason: DeadLetterReason, detail: str, publish_raw: Publisher
+) -> None:
+    meta = msg.metadata
+    h = DeadLetterHeader
+    headers = {
+        # one dead letter per stream message and consumer, even if dead-lettering itself is retried
+        "Nats-Msg-Id": f"dl:{meta.stream}:{meta.sequence.stream}:{spec.durable}",
+        h.REASON: reason.value,
+        h.DETAIL: detail.replace("\n", " ")[:1000],
+        h.SUBJECT: msg.subject,
+        h.STREAM: meta.stream,
+        h.SEQUENCE: str(meta.sequence.stream),
+        h.CONSUMER: spec.durable,
+        h.DELIVERIES: str(meta.num_delivered),
+        h.FAILED_AT: datetime.now(UTC).isoformat(),
+    }
+    for key, value in (msg.headers or {}).items():
+        if key != "Nats-Msg-Id" and key not in headers:
+            headers[key] = value
+    if msg.headers and "Nats-Msg-Id" in msg.headers:
+        headers["Brainstream-DL-Original-Msg-Id"] = msg.headers["Nats-Msg-Id"]
+    await publish_raw(dead_letter_subject(msg.subject), msg.data, headers)
+    log.error(
+        "dead-lettered %s #%d after %d deliveries: %s (%s)",
+        msg.subject,
+        meta.sequence.stream,
+        meta.num_delivered,
+        reason.value,
+        detail,
+    )
+    await msg.ack_sync()

@@ -1,0 +1,44 @@
+"""Ask every service for its health over NATS; used by the gateway's /api/health and `brainstream status`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import ValidationError
+
+from contracts.health import SERVICES, HealthReport, HealthStatus, health_subject
+
+__all__ = ["collect_health", "overall_status"]
+
+
+async def _ask(nc: NatsClient, service: str, timeout: float) -> dict[str, Any]:
+    try:
+        reply = await nc.request(health_subject(service), b"", timeout=timeout)
+        return HealthReport.model_validate_json(reply.data).model_dump(mode="json")
+    except NoRespondersError:
+        return {"service": service, "status": HealthStatus.MISSING.value, "error": "no process answers"}
+    except (NatsTimeoutError, TimeoutError):
+        return {"service": service, "status": HealthStatus.MISSING.value, "error": f"no answer within {timeout}s"}
+    except ValidationError as exc:
+        return {"service": service, "status": HealthStatus.UNHEALTHY.value, "error": f"bad health reply: {exc}"}
+
+
+async def collect_health(
+    nc: NatsClient, services: tuple[str, ...] = SERVICES, timeout: float = 1.0, local: HealthReport | None = None
+) -> dict[str, dict[str, Any]]:
+    """Health of each service by name; `local` stands in for the asking process's own report."""
+    names = [s for s in services if local is None or s != local.service]
+    answers = await asyncio.gather(*(_ask(nc, s, timeout) for s in names))
+    result = dict(zip(names, answers, strict=True))
+    if local is not None:
+        result[local.service] = local.model_dump(mode="json")
+    return {s: result[s] for s in services if s in result}
+
+
+def overall_status(reports: dict[str, dict[str, Any]]) -> str:
+    """'ok' only when every service answered ok; otherwise 'degraded'."""
+    return "ok" if all(r.get("status") == HealthStatus.OK.value for r in reports.values()) else "degraded"

@@ -1,0 +1,190 @@
+"""The process shell every service runs in: NATS connection, durable consumers, publishing, health, shutdown.
+
+A service's composition root builds one `ServiceRuntime`, binds its handlers with `consume`, adds its health checks
+and calls `run()`. Importing this module does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import nats
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from contracts.base import Message
+from contracts.health import HealthReport, HealthStatus, health_subject
+from contracts.topology import CONSUMERS, ConsumerSpec
+
+from .delivery import Handler, dispatch
+from .settings import RuntimeSettings
+
+__all__ = ["Check", "CheckResult", "ServiceRuntime"]
+
+log = logging.getLogger(__name__)
+
+CheckResult = tuple[HealthStatus, dict[str, Any]]
+Check = Callable[[], CheckResult | Awaitable[CheckResult]]
+_RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2, HealthStatus.MISSING: 2}
+
+
+class ServiceRuntime:
+    def __init__(self, service: str, version: str, settings: RuntimeSettings | None = None) -> None:
+        self.service = service
+        self.version = version
+        self.settings = settings or RuntimeSettings()
+        self.instance = f"{service}-{uuid.uuid4().hex[:8]}"
+        self.broker = NatsBroker(
+            self.settings.nats_url.split(","),
+            name=self.instance,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            logger=logging.getLogger(f"faststream.{service}"),
+        )
+        self._started = time.monotonic()
+        self._checks: dict[str, Check] = {}
+        self._consumers: list[str] = []
+        self._stop = asyncio.Event()
+        self.broker.subscriber(health_subject(service))(self._health)
+
+    # wiring -----------------------------------------------------------------------------------------------------
+
+    def consume(self, durable: str, handler: Handler, *, spec: ConsumerSpec | None = None) -> None:
+        """Bind a handler to one of this service's durable consumers (declared in contracts, provisioned by infra).
+
+        `spec` overrides the declared consumer; tests use it for short back-offs.
+        """
+        spec = spec or _consumer_spec(durable)
+        if spec.service != self.service:
+            raise ValueError(f"consumer {durable} belongs to {spec.service}, not {self.service}")
+
+        async def on_message(msg: NatsMessage) -> None:
+            await dispatch(spec, msg.raw_message, handler, self.publish_raw)
+
+        self.broker.subscriber(
+            spec.filter_subjects[0],
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            pull_sub=PullSub(batch_size=self.settings.fetch_batch, timeout=5.0),
+            ack_policy=AckPolicy.MANUAL,
+            max_workers=self.settings.max_workers if self.settings.max_workers > 1 else None,
+            title=f"{self.service}:{spec.durable}",
+            description=spec.description,
+        )(on_message)
+        self._consumers.append(durable)
+
+    def add_check(self, name: str, check: Check) -> None:
+        self._checks[name] = check
+
+    # I/O ----------------------------------------------------------------------------------------------------------
+
+    @property
+    def nc(self) -> NatsClient:
+        return self.broker.connection
+
+    @property
+    def js(self) -> JetStreamContext:
+        return self.nc.jetstream()
+
+    async def publish(self, event: Message) -> PubAck:
+        """Publish to JetStream with `Nats-Msg-Id` = `event_id`, so a re-publish after a crash is stored once."""
+        ack = await self.js.publish(
+            event.subject,
+            event.to_json(),
+            headers={"Nats-Msg-Id": str(event.event_id), "Content-Type": "application/json"},
+        )
+        return ack
+
+    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        await self.js.publish(subject, payload, headers=headers)
+
+    # health -------------------------------------------------------------------------------------------------------
+
+    async def health(self) -> HealthReport:
+        checks: dict[str, Any] = {}
+        worst = HealthStatus.OK
+        connected = self.nc.is_connected
+        checks["nats"] = {"status": "ok" if connected else "unhealthy", "connected": connected}
+        if not connected:
+            worst = HealthStatus.UNHEALTHY
+        for name, check in self._checks.items():
+            try:
+                result = check()
+                status, detail = await result if asyncio.iscoroutine(result) else result  # type: ignore[misc]
+            except Exception as exc:  # noqa: BLE001 — a broken check is itself a finding, reported rather than raised
+                status, detail = HealthStatus.UNHEALTHY, {"error": f"{type(exc).__name__}: {exc}"}
+            checks[name] = {"status": status.value, **detail}
+            if _RANK[status] > _RANK[worst]:
+                worst = status
+        return HealthReport(
+            service=self.service,
+            status=worst,
+            uptime_s=round(time.monotonic() - self._started, 3),
+            version=self.version,
+            pid=os.getpid(),
+            instance=self.instance,
+            consumers=list(self._consumers),
+            checks=checks,
+        )
+
+    async def _health(self, body: bytes) -> bytes:
+        return (await self.health()).model_dump_json().encode()
+
+    # lifecycle ----------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start()
+        log.info("%s started: consumers %s, NATS %s", self.instance, ", ".join(self._consumers) or "none", self.nc)
+
+    async def stop(self) -> None:
+        try:
+            await self.broker.stop()  # drains: in-flight handlers finish and ack before the connection closes
+        except (NatsError, OSError) as exc:
+            log.warning("%s: NATS went away during shutdown (%s); closing without draining", self.instance, exc)
+            if not self.nc.is_closed:
+                await self.nc.close()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run(self, *background: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start, run the given background coroutines, and stop cleanly on SIGTERM/SIGINT."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        await self.start()
+        tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job")) for job in background]
+        try:
+            await self._stop.wait()
+        finally:
+            log.info("%s stopping", self.instance)
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.stop()
+
+
+def _consumer_spec(durable: str) -> ConsumerSpec:
+    for spec in CONSUMERS:
+        if spec.durable == durable:
+            return spec
+    raise KeyError(f"no consumer named {durable} in contracts.topology.CONSUMERS")
+
+
+async def connect(url: str) -> NatsClient:
+    """A plain nats-py connection, for tools and tests."""
+    return await nats.connect(url.split(","), name="brainstream-tool")

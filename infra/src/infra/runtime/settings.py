@@ -1,0 +1,23 @@
+"""Settings every service process shares. Each service adds its own with its own prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["RuntimeSettings"]
+
+
+class RuntimeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    nats_url: str = Field(default="nats://127.0.0.1:4222", validation_alias=AliasChoices("NATS_URL"))
+    """The NATS server (or cluster, comma-separated) with JetStream."""
+    data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("BRAINSTREAM_DATA_DIR"))
+    """Where every service keeps its local state (staging, catalog, caches)."""
+    fetch_batch: int = Field(default=10, ge=1, le=1000, validation_alias=AliasChoices("BRAINSTREAM_FETCH_BATCH"))
+    """Messages pulled per fetch by each durable consumer."""
+    max_workers: int = Field(default=1, ge=1, le=64, validation_alias=AliasChoices("BRAINSTREAM_MAX_WORKERS"))
+    """Messages handled at once per consumer in one process; more processes (replicas) scale further."""

@@ -1,0 +1,91 @@
+"""`brainstream status`: what the streams hold, what each consumer still owes, and how every service feels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import nats
+from nats.js.errors import NotFoundError
+from rich.console import Console
+from rich.table import Table
+
+from contracts.topology import STREAMS
+
+from .runtime.health import collect_health, overall_status
+
+__all__ = ["gather_status", "render_status"]
+
+
+async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
+    nc = await nats.connect(nats_url, name="brainstream-status", connect_timeout=3, max_reconnect_attempts=0)
+    try:
+        js = nc.jetstream()
+        streams: list[dict[str, Any]] = []
+        consumers: list[dict[str, Any]] = []
+        for spec in STREAMS:
+            try:
+                info = await js.stream_info(spec.name)
+            except NotFoundError:
+                streams.append({"name": spec.name, "missing": True})
+                continue
+            streams.append(
+                {"name": spec.name, "messages": info.state.messages, "bytes": info.state.bytes,
+                 "first_seq": info.state.first_seq, "last_seq": info.state.last_seq}
+            )  # fmt: skip
+            for c in await js.consumers_info(spec.name):
+                consumers.append(
+                    {"stream": spec.name, "durable": c.name, "pending": c.num_pending,
+                     "ack_pending": c.num_ack_pending, "redelivered": c.num_redelivered,
+                     "waiting": c.num_waiting}
+                )  # fmt: skip
+        services = await collect_health(nc, timeout=timeout)
+        return {
+            "nats_url": nats_url,
+            "status": overall_status(services),
+            "streams": streams,
+            "consumers": consumers,
+            "services": services,
+        }
+    finally:
+        await nc.close()
+
+
+def render_status(status: dict[str, Any], console: Console) -> None:
+    colour = "green" if status["status"] == "ok" else "yellow"
+    console.print(f"NATS [bold]{status['nats_url']}[/]   overall [{colour}]{status['status']}[/]")
+    st = Table(title="Streams", title_justify="left")
+    for col in ("stream", "messages", "bytes", "last seq"):
+        st.add_column(col, justify="right" if col != "stream" else "left")
+    for s in status["streams"]:
+        if s.get("missing"):
+            st.add_row(s["name"], "[red]missing[/]", "", "")
+        else:
+            st.add_row(s["name"], str(s["messages"]), _size(s["bytes"]), str(s["last_seq"]))
+    console.print(st)
+    ct = Table(title="Consumers", title_justify="left")
+    for col in ("stream", "durable", "pending", "ack pending", "redelivered"):
+        ct.add_column(col, justify="right" if col in ("pending", "ack pending", "redelivered") else "left")
+    for c in status["consumers"]:
+        ct.add_row(c["stream"], c["durable"], str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"]))
+    console.print(ct)
+    ht = Table(title="Services", title_justify="left")
+    for col in ("service", "status", "uptime", "pid", "detail"):
+        ht.add_column(col)
+    for name, rep in status["services"].items():
+        s = rep.get("status", "?")
+        col = {"ok": "green", "degraded": "yellow"}.get(s, "red")
+        uptime = f"{rep['uptime_s']:.0f}s" if "uptime_s" in rep else ""
+        detail = rep.get("error") or ", ".join(
+            f"{k}: {v.get('status')}" for k, v in rep.get("checks", {}).items() if isinstance(v, dict)
+        )
+        ht.add_row(name, f"[{col}]{s}[/]", uptime, str(rep.get("pid", "")), detail)
+    console.print(ht)
+
+
+def _size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
