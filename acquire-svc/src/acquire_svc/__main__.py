@@ -1,0 +1,5 @@
+"""python -m acquire_svc"""
+
+from .app import main
+
+main()

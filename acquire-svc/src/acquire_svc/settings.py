@@ -1,0 +1,11 @@
+"""Settings of acquire-svc (environment prefix BRAINSTREAM_)."""
+
+from __future__ import annotations
+
+from infra.runtime import RuntimeSettings
+
+__all__ = ["Settings"]
+
+
+class Settings(RuntimeSettings):
+    """Shared runtime settings; acquire-svc's own settings are added here."""

@@ -1,0 +1,5 @@
+"""python -m gateway"""
+
+from .app import main
+
+main()

@@ -1,0 +1,12 @@
+"""BrainStream ingest-svc."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("ingest-svc")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = "0.0.0"
+
+SERVICE = "ingest-svc"
+
+__all__ = ["SERVICE", "__version__"]

@@ -1,0 +1,5 @@
+"""python -m ingest_svc"""
+
+from .app import main
+
+main()

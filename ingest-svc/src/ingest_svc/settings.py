@@ -1,0 +1,11 @@
+"""Settings of ingest-svc (environment prefix BRAINSTREAM_)."""
+
+from __future__ import annotations
+
+from infra.runtime import RuntimeSettings
+
+__all__ = ["Settings"]
+
+
+class Settings(RuntimeSettings):
+    """Shared runtime settings; ingest-svc's own settings are added here."""

@@ -1,0 +1,5 @@
+"""python -m library_svc"""
+
+from .app import main
+
+main()

@@ -1,0 +1,5 @@
+"""python -m resolve_svc"""
+
+from .app import main
+
+main()

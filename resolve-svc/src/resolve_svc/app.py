@@ -1,0 +1,25 @@
+"""Composition root of resolve-svc: settings → runtime → handlers. Nothing imports this module."""
+
+from __future__ import annotations
+
+import asyncio
+
+from infra.logs import configure_logging
+from infra.runtime import ServiceRuntime
+
+from . import SERVICE, __version__, handlers
+from .settings import Settings
+
+__all__ = ["build", "main"]
+
+
+def build(settings: Settings) -> ServiceRuntime:
+    runtime = ServiceRuntime(SERVICE, __version__, settings)
+    runtime.consume("resolve_candidates", handlers.not_handled_yet)
+    runtime.consume("resolve_requests", handlers.not_handled_yet)
+    return runtime
+
+
+def main() -> None:
+    configure_logging(SERVICE)
+    asyncio.run(build(Settings()).run())
