@@ -1,0 +1,52 @@
+"""Driving a whole `brainstream up` from tests and benchmarks: free ports, health polls, process checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.request
+from typing import Any
+
+__all__ = ["alive", "free_port", "health", "rss_kib", "stack_env"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def health(port: int) -> dict[str, Any] | None:
+    """The gateway's /api/health, or None while nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as resp:
+            body: dict[str, Any] = json.loads(resp.read())
+            return body
+    except OSError:
+        return None
+
+
+def stack_env(data_dir: str, port: int) -> dict[str, str]:
+    """The environment for a private stack: its own data dir and port, never an outside NATS."""
+    env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
+    env |= {"BRAINSTREAM_DATA_DIR": data_dir, "BRAINSTREAM_HTTP_PORT": str(port)}
+    return env
+
+
+def alive(pid: int) -> bool:
+    """True for a running process; a zombie counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
