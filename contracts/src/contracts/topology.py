@@ -167,6 +167,26 @@ CONSUMERS: list[ConsumerSpec] = [
     ),
 ]
 
+
+def _gateway_views() -> list[ConsumerSpec]:
+    """One consumer per stream for the gateway's read model (tracks, timelines, live feed)."""
+    from .catalog import MESSAGE_TYPES  # the catalog imports nothing of this module; the import is for order only
+
+    return [
+        ConsumerSpec(
+            durable=f"gateway_view_{stream.lower()}",
+            stream=stream,
+            filter_subjects=[cls.subject for cls in MESSAGE_TYPES if cls.stream == stream],
+            service="gateway",
+            description=f"The gateway's read model and live feed, from {stream}.",
+            backoff_s=[0.5, 2.0, 5.0],
+        )
+        for stream in ("INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY")
+    ]
+
+
+CONSUMERS.extend(_gateway_views())
+
 KV_BUCKETS: list[KvSpec] = [
     KvSpec(
         bucket="pipeline_gate",
@@ -211,6 +231,13 @@ KV_BUCKETS: list[KvSpec] = [
         owner="resolve-svc",
         description="Shared rate-limit slots per external host, held across every replica of a service.",
         ttl_s=3600.0,
+    ),
+    KvSpec(
+        bucket="library_owned",
+        owner="library-svc",
+        description="Recording MBIDs the library holds (value: track id and path), kept by library-svc from its "
+        "catalog, so ingest and acquire can skip what is already owned without reading another service's tables.",
+        max_bytes=128 * MiB,
     ),
     KvSpec(
         bucket="acquire_negative",
