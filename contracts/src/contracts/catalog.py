@@ -35,6 +35,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     library.TrackRemoved,
     library.ScanCompleted,
     library.ScanFailed,
+    library.ScrobbleRecorded,
 )
 
 CATALOG: dict[str, type[Message]] = {cls.subject: cls for cls in MESSAGE_TYPES}

@@ -69,7 +69,10 @@ class StartScan(_GatewayCommand):
 
 
 class ScrobbleSubmitted(_GatewayEvent):
-    """A Subsonic client reported a play (`scrobble` with submission=true)."""
+    """A Subsonic client reported a play (`scrobble` with submission=true) while Navidrome is the upstream.
+
+    With the built-in library API, library-svc records the play and publishes `ScrobbleRecorded` instead.
+    """
 
     subject: ClassVar[str] = "gateway.scrobble.submitted"
 

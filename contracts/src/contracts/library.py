@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
@@ -12,6 +13,7 @@ from .base import Event
 
 __all__ = [
     "ImportFailed",
+    "ScrobbleRecorded",
     "ImportFailureReason",
     "ScanCompleted",
     "ScanFailed",
@@ -82,3 +84,21 @@ class ScanFailed(_Library):
     target: ScanTarget
     reason: str = Field(description="'timeout', 'unreachable', 'auth_failed' or 'upstream_error'.")
     detail: str = ""
+
+
+class ScrobbleRecorded(_Library):
+    """The built-in Subsonic API recorded a play (`scrobble` with submission=true); ingest-svc makes it a listen.
+
+    With Navidrome as the upstream, the gateway publishes `ScrobbleSubmitted` instead.
+    """
+
+    subject: ClassVar[str] = "library.scrobble.recorded"
+
+    track_id: str
+    played_at: datetime
+    recording_mbid: UUID | None = None
+    artist: str
+    title: str
+    album: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+    client: str | None = None

@@ -117,6 +117,13 @@ CONSUMERS: list[ConsumerSpec] = [
         description="Subsonic scrobbles become listens.",
     ),
     ConsumerSpec(
+        durable="ingest_library_scrobbles",
+        stream="LIBRARY",
+        filter_subjects=["library.scrobble.recorded"],
+        service="ingest-svc",
+        description="Plays recorded by the built-in Subsonic API become listens.",
+    ),
+    ConsumerSpec(
         durable="ingest_runs",
         stream="GATEWAY",
         filter_subjects=["gateway.run.requested"],

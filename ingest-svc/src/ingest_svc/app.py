@@ -16,6 +16,7 @@ __all__ = ["build", "main"]
 def build(settings: Settings) -> ServiceRuntime:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     runtime.consume("ingest_scrobbles", handlers.not_handled_yet)
+    runtime.consume("ingest_library_scrobbles", handlers.not_handled_yet)
     runtime.consume("ingest_runs", handlers.not_handled_yet)
     return runtime
 
