@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: help run test test-long lint fmt typecheck docs bench sync clean
+.PHONY: help run test test-long lint fmt typecheck docs bench sync system-deps clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,14 +25,24 @@ $(TOOLS)/bin/uv:
 sync: $(if $(filter $(TOOLS)/bin/uv,$(UV)),$(TOOLS)/bin/uv) ## install the workspace and its tools into .venv
 	$(UV) sync --locked
 
+# Debian's chromium drives the web UI's browser test (Playwright with executable_path; no browser download)
+CHROMIUM ?= /usr/bin/chromium
+system-deps:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
+
 run: sync ## start the whole system (NATS, every service, web UI on :8080)
 	$(UV) run --no-sync brainstream up
 
-test: sync ## run the test suite
+test: sync system-deps ## run the test suite
 	$(UV) run --no-sync pytest -q -m "not slow"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; exit $$rc
 
-test-long: sync ## the test suite including the slow, long-running tests
+test-long: sync system-deps ## the test suite including the slow, long-running tests
 	$(UV) run --no-sync pytest -q
 
 lint: sync ## ruff (lint and format check) and mypy

@@ -40,7 +40,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]
         log.close()
 
 
-async def test_up_serves_health_restarts_a_killed_service_and_stops_cleanly(
+async def test_up_serves_health_restarts_a_killed_service_or_broker_and_stops_cleanly(
     stack: tuple[subprocess.Popen[bytes], int, Path],
 ) -> None:
     proc, port, root = stack
@@ -60,6 +60,17 @@ async def test_up_serves_health_restarts_a_killed_service_and_stops_cleanly(
     )
     assert back["status"] == "ok"
 
+    state = json.loads((root / "data" / "run" / "brainstream.json").read_text())
+    os.kill(state["nats_pid"], signal.SIGKILL)  # the broker itself crashes: it comes back on its port
+    await wait_until(
+        lambda: json.loads((root / "data" / "run" / "brainstream.json").read_text())["nats_pid"],
+        timeout=30,
+        predicate=lambda pid: pid != state["nats_pid"],
+    )
+    back = await wait_until(lambda: _health(port), timeout=30, predicate=lambda h: bool(h) and h["status"] == "ok")
+    assert {s["pid"] for s in back["services"].values()} == {s["pid"] for s in healthy["services"].values()} - {
+        victim
+    } | {back["services"]["resolve-svc"]["pid"]}  # the services reconnected; none had to restart
     state = json.loads((root / "data" / "run" / "brainstream.json").read_text())
     pids = [s["pid"] for s in back["services"].values()] + [state["nats_pid"]]
     assert all(_alive(p) for p in pids)

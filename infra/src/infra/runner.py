@@ -18,9 +18,9 @@ from pathlib import Path
 import nats
 from rich.console import Console
 
-from .natsserver import NatsServer, start_nats_server
+from .natsserver import NatsServer, NatsServerError, start_nats_server
 from .provision import provision
-from .runstate import RunState, clear_state, write_state
+from .runstate import RunState, clear_state, read_state, write_state
 from .supervisor import SERVICE_MODULES, ProcessSpec, Supervisor, child_env, service_argv
 
 __all__ = ["RunOptions", "parse_replicas", "run"]
@@ -101,11 +101,16 @@ async def run(opts: RunOptions, console: Console) -> int:
             f"Provisioned streams, consumers and KV: {len(report.created)} created, "
             f"{len(report.updated)} updated, {len(report.unchanged)} unchanged"
         )
+        # library-svc's OpenSubsonic API sits behind the gateway on loopback; any free port will do
+        library_port = int(os.environ.get("BRAINSTREAM_LIBRARY_HTTP_PORT") or 0) or _any_free_port()
         env = {
             "NATS_URL": nats_url,
             "BRAINSTREAM_DATA_DIR": str(opts.data_dir),
             "BRAINSTREAM_HTTP_HOST": opts.http_host,
             "BRAINSTREAM_HTTP_PORT": str(opts.http_port),
+            "BRAINSTREAM_LIBRARY_HTTP_HOST": "127.0.0.1",
+            "BRAINSTREAM_LIBRARY_HTTP_PORT": str(library_port),
+            "BRAINSTREAM_LIBRARY_API_URL": f"http://127.0.0.1:{library_port}",
         }
         specs: list[ProcessSpec] = []
         for service, module in SERVICE_MODULES.items():
@@ -133,10 +138,16 @@ async def run(opts: RunOptions, console: Console) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         ready = asyncio.create_task(_announce_ready(f"{http_url}/api/health", t0, opts.ready_timeout_s, console))
+        keeper = _NatsKeeper(server, opts.data_dir) if server else None
+        keeping = asyncio.create_task(keeper.run()) if keeper else None
         await stop.wait()
-        ready.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ready
+        for task in (ready, keeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if keeper is not None:
+            server = keeper.server  # the one running now, perhaps a restarted one
         console.print("Stopping…")
         return 0
     finally:
@@ -146,6 +157,43 @@ async def run(opts: RunOptions, console: Console) -> int:
             server.stop()
         clear_state(opts.data_dir)
         console.print("Stopped.")
+
+
+class _NatsKeeper:
+    """Restart a nats-server that died, on the same port, so services reconnect to the URL they know."""
+
+    def __init__(self, server: NatsServer, data_dir: Path) -> None:
+        self.server = server
+        self.data_dir = data_dir
+        self.port = int(server.url.rsplit(":", 1)[1])
+
+    async def run(self) -> None:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(0.5)
+            if self.server.process.poll() is None:
+                continue
+            log.warning(
+                "nats-server exited with %s; restarting it on port %d", self.server.process.returncode, self.port
+            )
+            try:
+                self.server = await asyncio.to_thread(start_nats_server, self.data_dir / "nats", port=self.port)
+            except NatsServerError as exc:
+                log.error("nats-server did not come back (%s); retrying in %.0fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+                continue
+            delay = 0.5
+            state = read_state(self.data_dir)
+            if state is not None:
+                write_state(state.model_copy(update={"nats_pid": self.server.pid}), self.data_dir)
+
+
+def _any_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 async def _announce_ready(url: str, t0: float, timeout_s: float, console: Console) -> None:
