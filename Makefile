@@ -23,7 +23,7 @@ $(TOOLS)/bin/uv:
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
 
 sync: $(if $(filter $(TOOLS)/bin/uv,$(UV)),$(TOOLS)/bin/uv) ## install the workspace and its tools into .venv
-	$(UV) sync --locked
+	$(UV) sync --locked --all-packages
 
 # Debian's chromium drives the web UI's browser test (Playwright with executable_path; no browser download)
 CHROMIUM ?= /usr/bin/chromium
