@@ -7,6 +7,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from acquire_fakes import wire  # noqa: E402
+from acquire_fakes import wire
 
 __all__ = ["wire"]

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from acquire_fakes import FileBackend, Wired, cover_ref, make_resolved, make_track, noop_heartbeat
-
 from acquire_svc.adapters.tagger import Tagger
 from acquire_svc.domain.gate import GateState
 from acquire_svc.domain.tagplan import core_tags

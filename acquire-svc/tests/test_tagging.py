@@ -8,9 +8,9 @@ from typing import Any
 
 import mutagen
 import pytest
-from acquire_fakes import PNG, make_track
 from mutagen.flac import Picture
 
+from acquire_fakes import PNG, make_track
 from acquire_svc.adapters.tagger import Tagger
 from acquire_svc.domain.tagplan import Enrichment, core_tags
 from tests.support.audio import EXTENSIONS, FORMATS, make_audio
