@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from acquire_fakes import make_track
-
 from acquire_svc.backends.inbox import InboxBackend
 from acquire_svc.ports import Wanted
 from tests.support.audio import make_audio

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from acquire_fakes import make_track
 
+from acquire_fakes import make_track
 from acquire_svc.backends.url import UnsafeUrl, UrlBackend, check_url
 from acquire_svc.ports import CandidateRefused, Wanted
 from contracts.acquire import RejectionReason

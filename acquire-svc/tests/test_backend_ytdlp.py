@@ -9,8 +9,8 @@ from typing import Any
 import imageio_ffmpeg
 import mutagen
 import pytest
-from acquire_fakes import Wired, make_resolved, make_track, noop_heartbeat
 
+from acquire_fakes import Wired, make_resolved, make_track, noop_heartbeat
 from acquire_svc.backends.ytdlp import YtDlpBackend
 from acquire_svc.ports import CandidateRefused, Wanted
 from contracts.acquire import TrackTagged
