@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ from .service import AcquireService, Options
 from .settings import Settings
 from .testseam import Pauser
 
-__all__ = ["build", "find_ffmpeg", "main"]
+__all__ = ["App", "build", "find_ffmpeg", "main"]
 
 log = logging.getLogger(__name__)
 MiB = 1024 * 1024
@@ -50,8 +51,17 @@ def find_ffmpeg(configured: str | None) -> str | None:
         return None
 
 
-def build(settings: Settings, *, searcher: Searcher | None = None) -> tuple[ServiceRuntime, AcquireService, Any]:
-    """Wire everything; returns the runtime, the service and the background job (live settings, clean-up)."""
+@dataclass
+class App:
+    runtime: ServiceRuntime
+    service: AcquireService
+    live: LiveSettings
+    background: Callable[[], Coroutine[Any, Any, None]]
+    """Follows the live settings; closes the HTTP clients when cancelled."""
+
+
+def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
+    """Wire everything from settings; tests pass a fake yt-dlp search."""
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     http = HttpSettings()
     live = LiveSettings()
@@ -147,11 +157,10 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> tuple[Serv
             await live.stop()
             await url_client.aclose()
             for client in clients:
-                with contextlib.suppress(Exception):
-                    await client.aclose()
+                await client.aclose()
 
     background.__name__ = "live settings"
-    return runtime, service, background
+    return App(runtime, service, live, background)
 
 
 def main() -> None:
@@ -160,5 +169,5 @@ def main() -> None:
     staging = Staging(settings.staging)
     staging.ensure()
     staging.remove_orphans()  # before consuming: every partial download of a dead process goes, and only those
-    runtime, _service, background = build(settings)
-    asyncio.run(runtime.run(background))
+    app = build(settings)
+    asyncio.run(app.runtime.run(app.background))

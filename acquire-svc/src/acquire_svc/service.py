@@ -163,8 +163,10 @@ class AcquireService:
             await asyncio.to_thread(self.tagger.stage1, path, fmt, plan)
             await self.pauser.pause("between_stages")
         else:
-            log.info("%s: stage 1 already complete, going on with stage 2", path.name)
-        if not await asyncio.to_thread(self.tagger.stage2_done, path, fmt, list(track.genres), track.cover is not None):
+            log.info("%s: stage 1 already complete", path.name)
+        if await asyncio.to_thread(self.tagger.stage2_done, path, fmt, list(track.genres), track.cover is not None):
+            log.info("%s: stage 2 already complete", path.name)
+        else:
             cover = await self.covers.fetch(track.cover) if track.cover else None
             enrichment = Enrichment(
                 genres=list(track.genres),
