@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,31 +16,33 @@ from acquire_svc.settings import Settings
 from contracts.livesettings import PipelineSettings
 
 
-def settings(tmp_path: Path, **env: str) -> Settings:
-    base = {"BRAINSTREAM_DATA_DIR": str(tmp_path)}
-    for key, value in (base | env).items():
-        os.environ[key] = value
-    try:
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
+    def make(**env: str) -> Settings:
+        monkeypatch.setenv("BRAINSTREAM_DATA_DIR", str(tmp_path))
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
         return Settings(_env_file=None)  # type: ignore[call-arg]
-    finally:
-        for key in base | env:
-            os.environ.pop(key, None)
+
+    return make
 
 
-def test_missing_slskd_settings_fail_naming_the_variable(tmp_path: Path) -> None:
+def test_missing_slskd_settings_fail_naming_the_variable(tmp_path: Path, settings: Callable[..., Settings]) -> None:
     with pytest.raises(ValidationError, match="BRAINSTREAM_SLSKD_URL"):
-        settings(tmp_path, BRAINSTREAM_ACQUIRE_BACKENDS="slskd")
+        settings(BRAINSTREAM_ACQUIRE_BACKENDS="slskd")
     with pytest.raises(ValidationError, match="unknown backend 'napster'"):
-        settings(tmp_path, BRAINSTREAM_ACQUIRE_BACKENDS="inbox,napster")
-    s = settings(tmp_path)
+        settings(BRAINSTREAM_ACQUIRE_BACKENDS="inbox,napster")
+    s = settings(BRAINSTREAM_ACQUIRE_BACKENDS="url,inbox,yt-dlp")
     assert s.staging == tmp_path / "staging" and s.inbox == tmp_path / "inbox"
 
 
-def test_live_settings_change_backends_and_album_id(tmp_path: Path) -> None:
-    app = build(settings(tmp_path, BRAINSTREAM_ACQUIRE_BACKENDS="inbox,yt-dlp", BRAINSTREAM_TAG_ALBUM_MBID="1"))
+def test_live_settings_change_backends_and_album_id(settings: Callable[..., Settings]) -> None:
+    app = build(settings(BRAINSTREAM_ACQUIRE_BACKENDS="inbox,yt-dlp", BRAINSTREAM_TAG_ALBUM_MBID="1"))
     options = app.service.options
     assert options.backends() == ["inbox", "yt-dlp"] and options.album_mbid() is True
-    app.live.apply("pipeline", PipelineSettings(acquire_backends=["yt-dlp"], tag_album_mbid=False).model_dump_json().encode())
+    app.live.apply(
+        "pipeline", PipelineSettings(acquire_backends=["yt-dlp"], tag_album_mbid=False).model_dump_json().encode()
+    )
     assert options.backends() == ["yt-dlp"] and options.album_mbid() is False
     # slskd named live but not configured in this process: left out rather than failing every track
     app.live.apply("pipeline", PipelineSettings(acquire_backends=["slskd", "inbox"]).model_dump_json().encode())

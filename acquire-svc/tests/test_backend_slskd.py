@@ -112,3 +112,13 @@ async def test_stalled_and_failed_transfers_are_given_up(
         assert reasons == {"stall": RejectionReason.DOWNLOAD_FAILED, "err": RejectionReason.DOWNLOAD_FAILED}
         (tagged,) = w.of(TrackTagged)
         assert tagged.format == "mp3"
+
+
+async def test_search_time_limit_takes_the_responses_so_far(tmp_path: Path, shared: dict[str, Path]) -> None:
+    with FakeWeb() as web:
+        fake = FakeSlskd(web, tmp_path / "dl", polls_until_complete=10_000).install()
+        fake.files = [SharedFile("u1", "M\\A\\Believer.mp3", shared["mp3"], bit_rate=320)]
+        b = backend(web, tmp_path / "dl", search_timeout_s=0.3)
+        found = await b.search(want())
+        assert len(found) == 1
+        assert fake.active == {}

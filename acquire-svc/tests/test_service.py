@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from acquire_fakes import FileBackend, Wired, cover_ref, make_resolved, make_track, noop_heartbeat
-from acquire_svc.adapters.tagger import Tagger
+from acquire_svc.adapters.tagger import TagCheckFailed, Tagger
 from acquire_svc.domain.gate import GateState
 from acquire_svc.domain.tagplan import core_tags
 from contracts.acquire import (
@@ -160,3 +162,23 @@ async def test_staged_file_that_no_longer_validates_is_fetched_again(
     await w.service.handle(ev, noop_heartbeat, last_try=False)
     assert len(backend.fetched) == 1
     assert len(w.of(TrackTagged)) == 1
+
+
+async def test_tagging_that_never_reads_back_fails_on_the_last_try(
+    tmp_path: Path, wire: Callable[..., Wired], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = FileBackend(files=[("Believer", make_audio(tmp_path / "src/a.mp3", "mp3", 3.0))])
+    w = wire({"files": backend})
+    ev = make_resolved(make_track())
+
+    def broken(self: object, path: Path, fmt: str, plan: object) -> None:
+        raise TagCheckFailed("stage 1 read-back: title differs")
+
+    monkeypatch.setattr(Tagger, "stage1", broken)
+    with pytest.raises(TagCheckFailed):
+        await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, noop_heartbeat, last_try=True)
+    (failed,) = w.of(AcquisitionFailed)
+    assert failed.reason is AcquisitionFailureReason.TAGGING_FAILED
+    assert w.gate.entries[ev.track.recording_mbid].state is GateState.FAILED
+    assert len(backend.fetched) == 1  # the second delivery used the staged file

@@ -31,7 +31,7 @@ from infra.http import ExternalError
 
 from .adapters.probe import EXTENSION, Probed, probe
 from .adapters.staging import Staging
-from .adapters.tagger import Tagger
+from .adapters.tagger import TagCheckFailed, Tagger
 from .domain.gate import Decision, GateState
 from .domain.tagplan import Enrichment, core_tags
 from .domain.validation import Rules, Verdict, judge
@@ -133,6 +133,19 @@ class AcquireService:
             await self._acquire_and_tag(ev, heartbeat, last_try=last_try)
         except BackendsUnavailable:
             raise
+        except TagCheckFailed as exc:
+            if not last_try:  # a read-back mismatch may be a disk hiccup: try again from the staged file
+                raise
+            await self.publish(
+                AcquisitionFailed.caused_by(
+                    ev,
+                    event_id=_event_id(ev.event_id, "failed"),
+                    recording_mbid=mbid,
+                    reason=AcquisitionFailureReason.TAGGING_FAILED,
+                    detail=str(exc)[:1000],
+                )
+            )
+            await self.gate.mark(mbid, GateState.FAILED, AcquisitionFailureReason.TAGGING_FAILED.value)
         except Exception as exc:
             if last_try:  # the message is about to be dead-lettered: leave the gate open to a manual retry
                 await self.gate.mark(mbid, GateState.FAILED, f"{type(exc).__name__}: {exc}")
