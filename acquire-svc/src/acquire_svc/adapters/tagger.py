@@ -13,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
+from mutagen.flac import FLAC
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
 
 from ..domain.tagplan import CoreTags, Enrichment
 from .tags import family_for
@@ -24,11 +29,15 @@ class TagCheckFailed(RuntimeError):
     """What was read back is not what was written."""
 
 
-def _open(path: Path) -> Any:
-    audio = mutagen.File(path)
-    if audio is None:
-        raise TagCheckFailed(f"{path.name}: mutagen no longer recognises the file")
-    return audio
+_CLASSES: dict[str, Any] = {"mp3": MP3, "flac": FLAC, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4}
+
+
+def _open(path: Path, fmt: str) -> Any:
+    """Open with the format's own class: the format is known, so mutagen need not sniff every parser."""
+    try:
+        return _CLASSES[fmt](path)
+    except mutagen.MutagenError as exc:
+        raise TagCheckFailed(f"{path.name}: mutagen no longer reads it as {fmt}: {exc}") from exc
 
 
 class Tagger:
@@ -38,10 +47,10 @@ class Tagger:
     # read ---------------------------------------------------------------------------------------------------------
 
     def stage1_done(self, path: Path, fmt: str, plan: CoreTags) -> bool:
-        return self._core_mismatch(_open(path), fmt, plan) is None
+        return self._core_mismatch(_open(path, fmt), fmt, plan) is None
 
     def stage2_done(self, path: Path, fmt: str, genres: list[str], want_cover: bool) -> bool:
-        audio = _open(path)
+        audio = _open(path, fmt)
         family = family_for(fmt)
         if family.read_genres(audio) != list(genres):
             return False
@@ -69,7 +78,7 @@ class Tagger:
             if problem := self._core_mismatch(audio, fmt, plan):
                 raise TagCheckFailed(f"stage 1 read-back of {path.name}: {problem}")
 
-        self._on_copy(path, write, check)
+        self._on_copy(path, fmt, write, check)
 
     def stage2(self, path: Path, fmt: str, plan: CoreTags, enrichment: Enrichment) -> None:
         """Add cover and genres; the core tags must survive the write."""
@@ -87,15 +96,15 @@ class Tagger:
             if enrichment.cover and family.read_cover(audio) != enrichment.cover:
                 raise TagCheckFailed(f"stage 2 read-back of {path.name}: cover differs from the one written")
 
-        self._on_copy(path, write, check)
+        self._on_copy(path, fmt, write, check)
 
-    def _on_copy(self, path: Path, write: Any, check: Any) -> None:
+    def _on_copy(self, path: Path, fmt: str, write: Any, check: Any) -> None:
         self.scratch.mkdir(parents=True, exist_ok=True)
         tmp = self.scratch / f"{path.stem}.tagging{path.suffix}"
         shutil.copyfile(path, tmp)
         try:
-            write(_open(tmp))
-            check(_open(tmp))
+            write(_open(tmp, fmt))
+            check(_open(tmp, fmt))
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
