@@ -88,7 +88,7 @@ class MemoryGate:
         self.entries: dict[UUID, GateEntry] = {}
 
     async def enter(
-        self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool
+        self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool, staged: bool = False
     ) -> tuple[Decision, GateEntry]:
         now = utcnow()
         mine = GateEntry(
@@ -102,7 +102,7 @@ class MemoryGate:
         if existing is None:
             self.entries[recording_mbid] = mine
             return Decision.PROCEED, mine
-        decision = decide(existing, event_id, manual=manual)
+        decision = decide(existing, event_id, manual=manual, staged=staged)
         if decision is Decision.REOPEN:
             self.entries[recording_mbid] = mine
             return Decision.PROCEED, mine

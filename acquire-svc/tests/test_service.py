@@ -182,3 +182,26 @@ async def test_tagging_that_never_reads_back_fails_on_the_last_try(
     assert failed.reason is AcquisitionFailureReason.TAGGING_FAILED
     assert w.gate.entries[ev.track.recording_mbid].state is GateState.FAILED
     assert len(backend.fetched) == 1  # the second delivery used the staged file
+
+
+async def test_manual_request_reacquires_a_tagged_track_the_library_no_longer_has(
+    tmp_path: Path, wire: Callable[..., Wired]
+) -> None:
+    src = make_audio(tmp_path / "src/a.mp3", "mp3", 3.0)
+    backend = FileBackend(files=[("Believer", src)])
+    w = wire({"files": backend})
+    track = make_track()
+    await w.service.handle(make_resolved(track), noop_heartbeat, last_try=False)
+    (tagged,) = w.of(TrackTagged)
+
+    # still waiting in staging for the library: a manual request starts nothing
+    await w.service.handle(make_resolved(track, origin=CandidateSource.MANUAL), noop_heartbeat, last_try=False)
+    assert w.of(AcquisitionSkipped)[-1].reason is SkipReason.ALREADY_IN_FLIGHT
+
+    # the library took the file, then the track was removed from it: a recommendation still starts nothing …
+    Path(tagged.staging_path).unlink()
+    await w.service.handle(make_resolved(track, origin=CandidateSource.CF), noop_heartbeat, last_try=False)
+    assert len(w.of(AcquisitionSkipped)) == 2
+    # … but a person asking again gets it back
+    await w.service.handle(make_resolved(track, origin=CandidateSource.MANUAL), noop_heartbeat, last_try=False)
+    assert len(w.of(TrackTagged)) == 2 and len(backend.fetched) == 2

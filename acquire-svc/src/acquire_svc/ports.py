@@ -85,7 +85,7 @@ class Backend(Protocol):
 
 class Gate(Protocol):
     async def enter(
-        self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool
+        self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool, staged: bool = False
     ) -> tuple[Decision, GateEntry]: ...
 
     async def mark(self, recording_mbid: UUID, state: GateState, detail: str = "") -> None: ...

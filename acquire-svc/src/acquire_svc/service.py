@@ -113,7 +113,11 @@ class AcquireService:
             )
             return
         decision, entry = await self.gate.enter(
-            mbid, ev.event_id, ev.correlation_id, manual=ev.origin is CandidateSource.MANUAL
+            mbid,
+            ev.event_id,
+            ev.correlation_id,
+            manual=ev.origin is CandidateSource.MANUAL,
+            staged=self.staging.find(mbid) is not None,
         )
         if decision is Decision.SKIP:
             log.info(

@@ -46,7 +46,7 @@ class KvGate(_Bucket):
         super().__init__(js, bucket)
 
     async def enter(
-        self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool
+        self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool, staged: bool = False
     ) -> tuple[Decision, GateEntry]:
         kv = await self.kv()
         key = str(recording_mbid)
@@ -65,7 +65,7 @@ class KvGate(_Bucket):
             pass
         entry = await kv.get(key)
         existing = GateEntry.model_validate_json(entry.value or b"{}")
-        decision = decide(existing, event_id, manual=manual)
+        decision = decide(existing, event_id, manual=manual, staged=staged)
         if decision is not Decision.REOPEN:
             return decision, existing
         reopened = mine.model_copy(update={"attempts": existing.attempts + 1, "created_at": existing.created_at})

@@ -7,7 +7,9 @@ second request for the track starts nothing.
 Retry rule: a *failed* entry is reopened only by a manual `TrackResolved` (origin `manual`: a person asked again,
 through a request or a RetryTrack rematch). Recommendations (cf, radio) never reopen a failed track, so a track
 that keeps failing cannot loop; the negative cache keeps even a manual retry from fetching a rejected candidate
-again.
+again. A *tagged* entry is reopened by a manual request only once its staging file is gone and the library does not
+own the track (it was imported, then removed): while the file waits in staging for the library, a request for it
+starts nothing.
 """
 
 from __future__ import annotations
@@ -48,9 +50,12 @@ class Decision(StrEnum):
     """Another journey holds the track: start nothing."""
 
 
-def decide(existing: GateEntry, event_id: UUID, *, manual: bool) -> Decision:
+def decide(existing: GateEntry, event_id: UUID, *, manual: bool, staged: bool = False) -> Decision:
+    """`staged`: a file for this track waits in staging (the owned check has already said the library lacks it)."""
     if existing.owner_event_id == event_id:
         return Decision.PROCEED
-    if existing.state is GateState.FAILED and manual:
+    if manual and existing.state is GateState.FAILED:
+        return Decision.REOPEN
+    if manual and existing.state is GateState.TAGGED and not staged:
         return Decision.REOPEN
     return Decision.SKIP
