@@ -144,12 +144,11 @@ async def test_redelivery_resumes_without_download_or_stage_one(tmp_path: Path, 
     assert w.covers.calls == 1
     assert staged.read_bytes() != stage1_bytes
 
-    # and once more, after tagging: nothing is written again, the same event id is published (dedup drops it)
-    before = staged.stat().st_mtime_ns
+    # and once more, after tagging, even with the file already moved into the library: nothing is repeated
+    staged.unlink()
     await w.service.handle(ev, noop_heartbeat, last_try=False)
-    assert staged.stat().st_mtime_ns == before
-    assert w.covers.calls == 1
-    assert w.of(TrackTagged)[1].event_id == tagged.event_id
+    assert backend.fetched == [] and w.covers.calls == 1
+    assert len(w.of(TrackTagged)) == 1
 
 
 async def test_staged_file_that_no_longer_validates_is_fetched_again(

@@ -133,6 +133,11 @@ class AcquireService:
                 )
             )
             return
+        if entry.owner_event_id == ev.event_id and entry.state is not GateState.IN_FLIGHT:
+            # a redelivery after this message's outcome was published (the gate is marked after the event): done.
+            # Without this, a file already moved into the library by library-svc would be downloaded again.
+            log.info("%s: this message already ended as %s; nothing to repeat", mbid, entry.state.value)
+            return
         try:
             await self._acquire_and_tag(ev, heartbeat, last_try=last_try)
         except BackendsUnavailable:
