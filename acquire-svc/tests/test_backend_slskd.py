@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from acquire_fake_slskd import FakeSlskd, SharedFile
 from acquire_fakes import Wired, make_resolved, make_track, noop_heartbeat
 from acquire_svc.backends.slskd import SlskdBackend
 from acquire_svc.ports import CandidateRefused, Wanted
 from contracts.acquire import CandidateRejected, RejectionReason, TrackTagged
-from fake_slskd import FakeSlskd, SharedFile
 from infra.http import ApiClient, HttpSettings
 from tests.support.audio import make_audio
 from tests.support.fakeweb import FakeWeb
