@@ -111,6 +111,9 @@ class MemoryGate:
     async def mark(self, recording_mbid: UUID, state: GateState, detail: str = "") -> None:
         self.entries[recording_mbid] = self.entries[recording_mbid].model_copy(update={"state": state})
 
+    async def get(self, recording_mbid: UUID) -> GateEntry | None:
+        return self.entries.get(recording_mbid)
+
 
 class MemoryNegative:
     def __init__(self) -> None:

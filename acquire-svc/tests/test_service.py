@@ -149,6 +149,10 @@ async def test_redelivery_resumes_without_download_or_stage_one(tmp_path: Path, 
     await w.service.handle(ev, noop_heartbeat, last_try=False)
     assert backend.fetched == [] and w.covers.calls == 1
     assert len(w.of(TrackTagged)) == 1
+    # and once library-svc lists it as owned, the same late redelivery is not reported as a skip either
+    w.owned.owned.add(mbid)
+    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    assert not w.of(AcquisitionSkipped)
 
 
 async def test_staged_file_that_no_longer_validates_is_fetched_again(

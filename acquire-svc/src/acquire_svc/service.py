@@ -106,6 +106,10 @@ class AcquireService:
         track = ev.track
         mbid = track.recording_mbid
         if await self.owned.owns(mbid):
+            entry_now = await self.gate.get(mbid)
+            if entry_now is not None and entry_now.owner_event_id == ev.event_id:
+                log.info("%s: this message's track is in the library now; nothing to repeat", mbid)
+                return  # a late redelivery of the journey that brought it in: not a skip
             await self.publish(
                 AcquisitionSkipped.caused_by(
                     ev, event_id=_event_id(ev.event_id, "skipped"), recording_mbid=mbid, reason=SkipReason.ALREADY_OWNED
