@@ -1,16 +1,31 @@
-"""Subscribers of acquire-svc: decode → service call → publish."""
+"""Subscribers of acquire-svc: decode → service call. Publishing happens in the use case, step by step."""
 
 from __future__ import annotations
 
-from contracts.base import Message
+import time
+
+from contracts.resolve import TrackResolved
 from infra.runtime import Delivery
+from infra.runtime.delivery import Handler
 
-__all__ = ["NotHandledYet", "not_handled_yet"]
+from .service import AcquireService
+
+__all__ = ["HEARTBEAT_S", "on_resolved"]
+
+HEARTBEAT_S = 5.0
+"""At most one in-progress signal per this many seconds, so a long download is not redelivered on ack_wait."""
 
 
-class NotHandledYet(RuntimeError):
-    """The consumer is bound but its use case is not built yet: dead-letter the message so it can be re-driven."""
+def on_resolved(service: AcquireService) -> Handler:
+    async def handle(event: TrackResolved, delivery: Delivery) -> None:
+        last = time.monotonic()
 
+        async def heartbeat() -> None:
+            nonlocal last
+            if time.monotonic() - last >= HEARTBEAT_S:
+                last = time.monotonic()
+                await delivery.in_progress()
 
-async def not_handled_yet(event: Message, delivery: Delivery) -> None:
-    raise NotHandledYet(f"acquire-svc does not handle {event.subject} yet; re-drive it once it does")
+        await service.handle(event, heartbeat, last_try=delivery.is_last_attempt)
+
+    return handle
