@@ -18,12 +18,14 @@ __all__ = [
     "FakeLastfm",
     "FakeListenBrainz",
     "FakeSpotify",
+    "JsPublisher",
     "MemoryCursors",
     "MemoryGate",
     "MemoryKnown",
     "RecordingPublisher",
     "lb_listen",
     "mbid",
+    "stream_events",
 ]
 
 
@@ -299,3 +301,29 @@ class RecordingPublisher:
 
     def of(self, cls: type[Message]) -> list[Any]:
         return [e for e in self.events if isinstance(e, cls)]
+
+
+class JsPublisher:
+    """Publishes like `ServiceRuntime.publish`: JetStream, `Nats-Msg-Id` = event_id."""
+
+    def __init__(self, js: Any) -> None:
+        self.js = js
+
+    async def publish(self, event: Message) -> object:
+        return await self.js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
+
+
+async def stream_events(js: Any, stream: str, subject: str) -> list[bytes]:
+    """Every message of `subject` stored in `stream`, in order."""
+    info = await js.stream_info(stream)
+    out = []
+    if info.state.messages == 0:
+        return out
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            msg = await js.get_msg(stream, seq)
+        except Exception:  # a deleted sequence
+            continue
+        if msg.subject == subject:
+            out.append(msg.data or b"")
+    return out

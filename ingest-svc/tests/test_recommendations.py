@@ -89,7 +89,7 @@ async def test_retrain_goes_back_to_offset_zero_and_says_so(
 async def test_mix_holds_80_20_within_one_candidate_over_100_runs(fake_web: FakeWeb, lb_client: ApiClient) -> None:
     runs, size = 100, 10
     cf = [mbid(i) for i in range(runs * size)]
-    radio = [mbid(i, "radio") for i in range(40)] + cf[:5]  # the radio repeats some CF picks
+    radio = cf[:5] + [mbid(i, "radio") for i in range(300)]  # the radio repeats some CF picks
     FakeListenBrainz(fake_web, cf=cf, radio=radio, artists=[(f"A{i}", str(mbid(i, "artist"))) for i in range(10)])
     svc, cursors, pub = make(lb_client)
     totals = {CandidateSource.CF: 0, CandidateSource.RADIO: 0}
@@ -102,6 +102,8 @@ async def test_mix_holds_80_20_within_one_candidate_over_100_runs(fake_web: Fake
         totals[event.source] += 1
     assert abs(totals[CandidateSource.CF] - 0.8 * runs * size) <= 1
     assert abs(totals[CandidateSource.RADIO] - 0.2 * runs * size) <= 1
+    published = [e.recording_mbid for e in pub.of(CandidateDiscovered)]
+    assert len(published) == len(set(published)) == runs * size  # nothing offered twice across the runs
     assert len(pub.of(RecommendationRunStarted)) == len(pub.of(RecommendationRunCompleted)) == runs
     assert (await cursors.cf("alice")).offset == runs * 8
 

@@ -86,12 +86,15 @@ class SpotifyFeed:
         if not acc.spotify_client_id or not acc.spotify_client_secret:
             raise ClientError("spotify", "/api/token", None, "unauthorized", "client id or secret not configured")
         basic = base64.b64encode(f"{acc.spotify_client_id}:{acc.spotify_client_secret}".encode()).decode()
-        resp = await self.accounts.request(
-            "POST",
-            "/api/token",
-            data={"grant_type": "refresh_token", "refresh_token": acc.spotify_refresh_token},
-            headers={"Authorization": f"Basic {basic}"},
-        )
+        try:
+            resp = await self.accounts.request(
+                "POST",
+                "/api/token",
+                data={"grant_type": "refresh_token", "refresh_token": acc.spotify_refresh_token},
+                headers={"Authorization": f"Basic {basic}"},
+            )
+        except ClientError as exc:  # invalid_grant / invalid_client: the refresh token or the app was revoked
+            raise ClientError("spotify", "/api/token", exc.status, "unauthorized", exc.detail) from exc
         body = self.accounts.decode_json(resp, "/api/token")
         try:
             token = _Token(str(body["access_token"]), time.monotonic() + float(body.get("expires_in", 3600)) - 60)

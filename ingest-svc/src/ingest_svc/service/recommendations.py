@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, replace
+from uuid import UUID
 
 from contracts.common import CandidateSource
 from contracts.ingest import (
@@ -68,6 +70,8 @@ class RecommendationService:
         known: KnownRecordings,
         publisher: EventPublisher,
         health: SourceHealth,
+        *,
+        recent_limit: int = 10_000,
     ) -> None:
         self.source = source
         self.cursors = cursors
@@ -75,6 +79,10 @@ class RecommendationService:
         self.publisher = publisher
         self.health = health
         self._locks: dict[str, asyncio.Lock] = {}
+        # Candidates this process published lately, per user. Until acquire-svc's gate holds them (or when resolve
+        # gave up on one), the radio may offer the same recording again; this keeps it from coming back every run.
+        self._recent: dict[str, OrderedDict[UUID, None]] = {}
+        self.recent_limit = recent_limit
 
     async def run(
         self,
@@ -145,6 +153,7 @@ class RecommendationService:
                         title=item.title,
                     )
                 )
+        self._remember(lb_user, [c.recording_mbid for c in cf + radio])
         if len(errors) < 2:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
             await self.cursors.save_cf(user, cursor)
         await self.publisher.publish(
@@ -171,6 +180,18 @@ class RecommendationService:
             ", CF exhausted" if exhausted else "",
         )
         return RunReport(run_id, cf, radio, selection.duplicates, cursor.offset, exhausted, retrained, errors)
+
+    async def _known(self, user: str, mbids: list[UUID]) -> set[UUID]:
+        recent = self._recent.get(user, OrderedDict())
+        return {m for m in mbids if m in recent} | await self.known.known(mbids)
+
+    def _remember(self, user: str, mbids: list[UUID]) -> None:
+        recent = self._recent.setdefault(user, OrderedDict())
+        for m in mbids:
+            recent[m] = None
+            recent.move_to_end(m)
+        while len(recent) > self.recent_limit:
+            recent.popitem(last=False)
 
     async def _failed(self, user: str, source: str, interval_s: float, exc: ExternalError) -> None:
         log.warning("%s of %s failed: %s", source, user, exc)
@@ -222,7 +243,7 @@ class RecommendationService:
         chosen: list[Recommendation] = []
         pages = 1
         while True:
-            known = await self.known.known([i.recording_mbid for i in page.items]) if quota else set()
+            known = await self._known(lb_user, [i.recording_mbid for i in page.items]) if quota else set()
             consumed = 0
             for item in page.items:
                 if len(chosen) >= quota:
@@ -256,7 +277,7 @@ class RecommendationService:
         count = min(cfg.radio_seed_artists, len(artists))
         seeds = [artists[(start + i) % len(artists)] for i in range(count)]
         tracks = await self.source.lb_radio(radio_prompt(seeds), cfg.radio_mode, token)
-        known = await self.known.known([t.recording_mbid for t in tracks])
+        known = await self._known(lb_user, [t.recording_mbid for t in tracks])
         chosen: list[Recommendation] = []
         for track in tracks:
             if len(chosen) >= quota:
