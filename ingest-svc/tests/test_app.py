@@ -142,3 +142,15 @@ async def test_scrobbles_become_one_listen_each_and_a_run_can_be_requested(
     await wait_until(lambda: _events(provisioned, "ingest.run.completed"), predicate=lambda e: len(e) == 2)
     cands = await _events(provisioned, "ingest.candidate.discovered")
     assert len({c["recording_mbid"] for c in cands}) == len(cands)  # the second run went on, not repeated
+
+
+async def test_a_restart_does_not_run_again_before_the_interval_is_over(
+    started, provisioned: JetStreamContext, fake_web: FakeWeb  # type: ignore[no-untyped-def]
+) -> None:
+    FakeListenBrainz(fake_web, cf=[mbid(i) for i in range(20)], radio=[mbid(i, "radio") for i in range(5)])
+    await started(BRAINSTREAM_LISTENBRAINZ_USER="alice", BRAINSTREAM_ADMIN_USER="alice")
+    await wait_until(lambda: _events(provisioned, "ingest.run.completed"), predicate=lambda e: len(e) == 1)
+    restarted = await started(BRAINSTREAM_LISTENBRAINZ_USER="alice", BRAINSTREAM_ADMIN_USER="alice")
+    wait = await (await restarted.scheduler()).scheduled_runs()
+    assert 3000 < wait <= 3600  # due one interval after the first run, which the cursor remembers
+    assert len(await _events(provisioned, "ingest.run.started")) == 1

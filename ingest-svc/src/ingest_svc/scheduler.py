@@ -111,11 +111,24 @@ class Scheduler:
             )
         return reports
 
+    async def scheduled_runs(self) -> float:
+        """Run every user whose interval is over; return the seconds until the next one is due."""
+        self.refresh_expected()
+        interval = self.config.run_interval_s
+        next_due = interval
+        for name, acc in self.config.users().items():
+            if not acc.listenbrainz_user:
+                continue
+            wait = await self.recommendations.due_in(name, interval)
+            if wait <= 0:
+                await self.recommendations.run(name, acc, self.config.run(), trigger="schedule", interval_s=interval)
+                wait = interval
+            next_due = min(next_due, wait)
+        return max(1.0, next_due)
+
     async def recommendation_loop(self) -> None:
         while True:
-            self.refresh_expected()
-            await self.run_now(None, trigger="schedule")
-            await self._sleep(self.config.run_interval_s)
+            await self._sleep(await self.scheduled_runs())
 
     async def poll_listens_once(self) -> None:
         self.refresh_expected()

@@ -45,7 +45,12 @@ class KvCursorStore:
             return CfCursor()
         doc = json.loads(raw)
         marker = Marker(doc["marker_kind"], doc["marker"]) if doc.get("marker_kind") else None
-        return CfCursor(offset=int(doc.get("offset", 0)), marker=marker, radio_rotation=int(doc.get("radio", 0)))
+        return CfCursor(
+            offset=int(doc.get("offset", 0)),
+            marker=marker,
+            radio_rotation=int(doc.get("radio", 0)),
+            last_run_at=float(doc.get("last_run_at", 0.0)),
+        )
 
     async def save_cf(self, user: str, cursor: CfCursor) -> None:
         doc = {
@@ -53,6 +58,7 @@ class KvCursorStore:
             "marker_kind": cursor.marker.kind if cursor.marker else None,
             "marker": cursor.marker.value if cursor.marker else None,
             "radio": cursor.radio_rotation,
+            "last_run_at": cursor.last_run_at,
         }
         await self.kv.put(f"cf.{user}", json.dumps(doc).encode())
 

@@ -69,6 +69,8 @@ class CfCursor:
     marker: Marker | None = None
     radio_rotation: int = 0
     """Index into the user's top artists where the next radio prompt starts."""
+    last_run_at: float = 0.0
+    """Unix time of the last run, so a restart does not start a run before the interval is over."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -154,6 +155,7 @@ class RecommendationService:
                     )
                 )
         self._remember(lb_user, [c.recording_mbid for c in cf + radio])
+        cursor = replace(cursor, last_run_at=time.time())
         if len(errors) < 2:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
             await self.cursors.save_cf(user, cursor)
         await self.publisher.publish(
@@ -180,6 +182,11 @@ class RecommendationService:
             ", CF exhausted" if exhausted else "",
         )
         return RunReport(run_id, cf, radio, selection.duplicates, cursor.offset, exhausted, retrained, errors)
+
+    async def due_in(self, user: str, interval_s: float) -> float:
+        """Seconds until `user`'s next scheduled run (0 or less: due now). Survives restarts via the cursor."""
+        cursor = await self.cursors.cf(user)
+        return cursor.last_run_at + interval_s - time.time()
 
     async def _known(self, user: str, mbids: list[UUID]) -> set[UUID]:
         recent = self._recent.get(user, OrderedDict())
