@@ -15,6 +15,7 @@ from contracts.gateway import ScrobbleSubmitted, StartRun
 from contracts.library import ScrobbleRecorded
 from contracts.livesettings import PIPELINE_KEY, PipelineSettings, UserAccounts, user_key
 from infra.http import HttpSettings
+from infra.provision import provision
 from ingest_svc.app import Ingest
 from ingest_svc.settings import Settings
 from tests.support.fakeweb import FakeWeb
@@ -145,7 +146,7 @@ async def test_scrobbles_become_one_listen_each_and_a_run_can_be_requested(
 
 
 async def test_a_restart_does_not_run_again_before_the_interval_is_over(
-    started, provisioned: JetStreamContext, fake_web: FakeWeb  # type: ignore[no-untyped-def]
+    started, provisioned: JetStreamContext, fake_web: FakeWeb
 ) -> None:
     FakeListenBrainz(fake_web, cf=[mbid(i) for i in range(20)], radio=[mbid(i, "radio") for i in range(5)])
     await started(BRAINSTREAM_LISTENBRAINZ_USER="alice", BRAINSTREAM_ADMIN_USER="alice")
@@ -154,3 +155,23 @@ async def test_a_restart_does_not_run_again_before_the_interval_is_over(
     wait = await (await restarted.scheduler()).scheduled_runs()
     assert 3000 < wait <= 3600  # due one interval after the first run, which the cursor remembers
     assert len(await _events(provisioned, "ingest.run.started")) == 1
+
+
+async def test_a_missing_bucket_shows_in_health_until_provisioned(
+    provisioned: JetStreamContext, nats_endpoint: NatsEndpoint, fake_web: FakeWeb
+) -> None:
+    await provisioned.delete_key_value("listen_gate")  # provisioned by an older version, say
+    app = Ingest(settings(nats_endpoint, fake_web), FAST)
+    await app.runtime.start()
+    task = asyncio.create_task(app.background())
+    try:
+        report = await wait_until(app.runtime.health, predicate=lambda r: r.status.value == "unhealthy")
+        assert "NotFound" in report.checks["sources"]["error"]
+        await provision(provisioned)
+        report = await wait_until(app.runtime.health, predicate=lambda r: r.status.value == "ok", timeout=15)
+        assert "nothing to poll" in report.checks["sources"]["note"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await app.runtime.stop()

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import Any
 
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
+from contracts.health import HealthStatus
 from infra.http import HttpSettings
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
@@ -47,12 +50,19 @@ class Ingest:
         self._ready = asyncio.Event()
         self._listens: ListenService | None = None
         self._scheduler: Scheduler | None = None
-        self.runtime.add_check("sources", self.health.check)
+        self._wire_error: str | None = None
+        self.runtime.add_check("sources", self._check)
 
         fallback = settings.admin_user
         self.runtime.consume("ingest_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_library_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_runs", handlers.on_start_run(self.scheduler))
+
+    def _check(self) -> tuple[HealthStatus, dict[str, Any]]:
+        if not self._ready.is_set():
+            detail = {"note": "connecting to the KV buckets and live settings", "error": self._wire_error}
+            return (HealthStatus.UNHEALTHY if self._wire_error else HealthStatus.OK), detail
+        return self.health.check()
 
     async def listen_service(self) -> ListenService:
         await self._ready.wait()
@@ -91,8 +101,19 @@ class Ingest:
             log.info("no user account configured (environment or live settings): nothing to poll yet")
         return self._scheduler
 
+    async def _wire_until_ready(self) -> Scheduler:
+        delay = 0.5
+        while True:
+            try:
+                return await self.wire()
+            except (NatsError, OSError, TimeoutError) as exc:  # buckets not provisioned yet, NATS away
+                self._wire_error = f"{type(exc).__name__}: {exc}"
+                log.exception("ingest-svc could not open its KV buckets; retrying in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(30.0, delay * 2)
+
     async def background(self) -> None:
-        scheduler = await self.wire()
+        scheduler = await self._wire_until_ready()
         try:
             await asyncio.gather(
                 supervise("recommendations", scheduler.recommendation_loop),
