@@ -120,6 +120,14 @@ async def test_lastfm_unknown_user_with_http_404_error_body(fake_web: FakeWeb, c
     assert rig.failures() == [("lastfm", "not_found")]
 
 
+async def test_lastfm_error_body_with_a_bom_and_http_400(fake_web: FakeWeb, client: ApiClient) -> None:
+    body = b'\xef\xbb\xbf{"error": 10, "message": "Invalid API key - You must be granted a valid key by last.fm"}'
+    FakeLastfm(fake_web, before=[Reply.raw(body, 400)])
+    rig = Rig()
+    assert await rig.poll(LastfmFeed(client, "bad-key")) is None
+    assert rig.failures() == [("lastfm", "unauthorized")]
+
+
 async def test_lastfm_without_api_key_is_reported_as_unauthorized(fake_web: FakeWeb, client: ApiClient) -> None:
     rig = Rig()
     assert await rig.poll(LastfmFeed(client, None)) is None

@@ -169,6 +169,6 @@ class LastfmFeed:
 
 def _json_or_none(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text.lstrip("\ufeff"))  # the error bodies carry the BOM too
     except ValueError:
         return None

@@ -141,7 +141,7 @@ class RecommendationService:
             for item in items:
                 await self.publisher.publish(
                     CandidateDiscovered(
-                        # the same candidate from the same list position is one event, even if a crash repeats it
+                        # one event per candidate and model: a run repeated after a crash publishes nothing new
                         event_id=uuid.uuid5(CANDIDATE_NAMESPACE, f"{user}:{source}:{marker}:{item.recording_mbid}"),
                         causation_id=started.event_id,
                         user=user,
