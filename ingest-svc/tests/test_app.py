@@ -53,24 +53,35 @@ async def _events(js: JetStreamContext, subject: str) -> list[dict]:  # type: ig
     return [json.loads(b) for b in await stream_events(js, subject.split(".")[0].upper(), subject)]
 
 
-@pytest.fixture
-async def started(provisioned: JetStreamContext, nats_endpoint: NatsEndpoint, fake_web: FakeWeb):  # type: ignore[no-untyped-def]
-    apps: list[tuple[Ingest, asyncio.Task[None]]] = []
+class Apps:
+    """Ingest processes started by a test (in this process), stopped at its end."""
 
-    async def start(**extra: object) -> Ingest:
-        app = Ingest(settings(nats_endpoint, fake_web, **extra), FAST)
+    def __init__(self, nats: NatsEndpoint, web: FakeWeb) -> None:
+        self.nats, self.web = nats, web
+        self.running: dict[Ingest, asyncio.Task[None]] = {}
+
+    async def __call__(self, **extra: object) -> Ingest:
+        app = Ingest(settings(self.nats, self.web, **extra), FAST)
         await app.runtime.start()
         task = asyncio.create_task(app.background())
-        apps.append((app, task))
+        self.running[app] = task
         await wait_until(lambda: app._ready.is_set() or task.done(), timeout=10)
         return app
 
-    yield start
-    for app, task in apps:
+    async def stop(self, app: Ingest) -> None:
+        task = self.running.pop(app)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         await app.runtime.stop()
+
+
+@pytest.fixture
+async def started(provisioned: JetStreamContext, nats_endpoint: NatsEndpoint, fake_web: FakeWeb):  # type: ignore[no-untyped-def]
+    apps = Apps(nats_endpoint, fake_web)
+    yield apps
+    for app in list(apps.running):
+        await apps.stop(app)
 
 
 async def test_no_user_starts_healthy_then_a_live_user_is_picked_up(
@@ -175,3 +186,24 @@ async def test_a_missing_bucket_shows_in_health_until_provisioned(
         with pytest.raises(asyncio.CancelledError):
             await task
         await app.runtime.stop()
+
+
+async def test_two_processes_share_the_schedule_and_the_standby_takes_over(
+    started, provisioned: JetStreamContext, fake_web: FakeWeb
+) -> None:
+    FakeListenBrainz(fake_web, cf=[mbid(i) for i in range(40)], radio=[mbid(i, "radio") for i in range(5)])
+    env = {"BRAINSTREAM_LISTENBRAINZ_USER": "alice", "BRAINSTREAM_ADMIN_USER": "alice", "BRAINSTREAM_INGEST_LEASE": 1}
+    first = await started(**env)
+    second = await started(**env)
+    s1, s2 = await first.scheduler(), await second.scheduler()
+    await wait_until(lambda: s1.leader != s2.leader, timeout=10)
+    leader, standby = (first, second) if s1.leader else (second, first)
+    await wait_until(lambda: _events(provisioned, "ingest.run.completed"), predicate=lambda e: len(e) == 1)
+    report = await standby.runtime.health()
+    assert report.status.value == "ok" and "standby" in report.checks["sources"]["note"]
+
+    # the leader stops; the standby takes the lease and the schedule with it
+    await started.stop(leader)
+    await wait_until(lambda: standby._scheduler is not None and standby._scheduler.leader, timeout=10)
+    report = await standby.runtime.health()
+    assert "sources" in report.checks["sources"]  # now it polls and reports each source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nats.js import JetStreamContext
 
-from ingest_svc.adapters.kv import KvCursorStore, KvKnownRecordings, KvListenGate
+from ingest_svc.adapters.kv import KvCursorStore, KvKnownRecordings, KvLease, KvListenGate
 from ingest_svc.domain.listens import ListenCursor
 from ingest_svc.domain.recommendations import CfCursor, Marker
 from ingest_svc.ports import GateState
@@ -42,3 +42,21 @@ async def test_known_recordings_come_from_the_pipeline_gate_and_the_library(prov
     await lib.delete(str(removed))  # no longer in the library
     known = await (await KvKnownRecordings.open(provisioned)).known([wanted, owned, new, removed])
     assert known == {wanted, owned}
+
+
+async def test_one_lease_holder_at_a_time_and_takeover_after_the_ttl(provisioned: JetStreamContext) -> None:
+    kv = await provisioned.key_value("ingest_cursors")
+    now = [1000.0]
+    a = KvLease(kv, "ingest-a", 30, clock=lambda: now[0])
+    b = KvLease(kv, "ingest-b", 30, clock=lambda: now[0])
+    assert await a.hold()
+    assert not await b.hold() and b.holder == "ingest-a"
+    now[0] += 20
+    assert await a.hold()  # renewed
+    now[0] += 29
+    assert not await b.hold()
+    now[0] += 2  # a stopped renewing 31 s ago
+    assert await b.hold()
+    assert not await a.hold() and a.holder == "ingest-b"
+    await b.release()
+    assert await a.hold()  # at once, without waiting for the TTL

@@ -19,7 +19,7 @@ from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__, handlers
 from .adapters.http import Clients
-from .adapters.kv import KvCursorStore, KvKnownRecordings, KvListenGate
+from .adapters.kv import KvCursorStore, KvKnownRecordings, KvLease, KvListenGate
 from .adapters.lastfm import LastfmFeed
 from .adapters.listen_feeds import ListenBrainzFeed
 from .adapters.listenbrainz import ListenBrainz
@@ -49,6 +49,7 @@ class Ingest:
         self.config = Config(settings, self.live)
         self._ready = asyncio.Event()
         self._listens: ListenService | None = None
+        self.lease: KvLease | None = None
         self._scheduler: Scheduler | None = None
         self._wire_error: str | None = None
         self.runtime.add_check("sources", self._check)
@@ -89,7 +90,8 @@ class Ingest:
             LastfmFeed(self.clients.lastfm, self.settings.lastfm_api_key, self.settings.lastfm_error_retries),
             SpotifyFeed(self.clients.spotify_api, self.clients.spotify_accounts),
         ]
-        self._scheduler = Scheduler(self.config, recommendations, self._listens, feeds, self.health)
+        self.lease = await KvLease.open(js, self.runtime.instance, self.settings.scheduler_lease_s)
+        self._scheduler = Scheduler(self.config, recommendations, self._listens, feeds, self.health, self.lease)
         await self.live.start(js)
         self.live.on_change(self._scheduler.wake)
         self._scheduler.refresh_expected()
@@ -116,10 +118,16 @@ class Ingest:
         scheduler = await self._wire_until_ready()
         try:
             await asyncio.gather(
+                supervise("lease", scheduler.lease_loop),
                 supervise("recommendations", scheduler.recommendation_loop),
                 supervise("listens", scheduler.listen_loop),
             )
         finally:
+            if self.lease is not None:
+                try:
+                    await self.lease.release()
+                except (NatsError, OSError) as exc:
+                    log.warning("could not release the scheduler lease (%s); another process takes over later", exc)
             await self.live.stop()
             await self.clients.aclose()
 

@@ -33,6 +33,8 @@ class SourceHealth:
         self._clock = clock
         self.sources: dict[str, SourceState] = {}
         self.users = 0
+        self.standby: str | None = None
+        """Set while another process of ingest-svc runs the scheduled polls (then this one has nothing to report)."""
 
     def _state(self, user: str, source: str, interval_s: float) -> SourceState:
         key = f"{user}/{source}"
@@ -63,6 +65,8 @@ class SourceHealth:
                 del self.sources[key]
 
     def check(self) -> tuple[HealthStatus, dict[str, Any]]:
+        if self.standby is not None:
+            return HealthStatus.OK, {"users": self.users, "note": f"standby: {self.standby} runs the scheduled polls"}
         if not self.sources:
             return HealthStatus.OK, {"users": self.users, "note": "no user account configured: nothing to poll"}
         now = self._clock()

@@ -18,6 +18,7 @@ __all__ = [
     "EventPublisher",
     "GateState",
     "KnownRecordings",
+    "Lease",
     "ListenFeed",
     "ListenGate",
     "ListenPage",
@@ -89,6 +90,17 @@ class KnownRecordings(Protocol):
     async def known(self, mbids: list[UUID]) -> set[UUID]:
         """Which of `mbids` are already wanted, in flight or in the library."""
         ...
+
+
+class Lease(Protocol):
+    holder: str | None
+    ttl_s: float
+
+    async def hold(self) -> bool:
+        """Take or renew the lease; False while another process holds it."""
+        ...
+
+    async def release(self) -> None: ...
 
 
 class EventPublisher(Protocol):

@@ -17,7 +17,7 @@ from contracts.livesettings import UserAccounts
 
 from .config import Config
 from .health import SourceHealth
-from .ports import ListenFeed
+from .ports import Lease, ListenFeed
 from .service import ListenService, RecommendationService, RunReport
 
 __all__ = ["Scheduler", "supervise"]
@@ -58,8 +58,15 @@ class Scheduler:
         listens: ListenService,
         feeds: list[ListenFeed],
         health: SourceHealth,
+        lease: Lease | None = None,
     ) -> None:
         self.config = config
+        self.lease = lease
+        self.leader = lease is None
+        """Whether this process runs the scheduled work (always, without a lease: a single process)."""
+        self._leading = asyncio.Event()
+        if self.leader:
+            self._leading.set()
         self.recommendations = recommendations
         self.listens = listens
         self.feeds = feeds
@@ -126,8 +133,30 @@ class Scheduler:
             next_due = min(next_due, wait)
         return max(1.0, next_due)
 
+    async def lease_loop(self) -> None:
+        """Hold the scheduler lease, renewing it three times per TTL; follow the holder when another process has it."""
+        if self.lease is None:
+            await asyncio.Event().wait()  # a single process: nothing to hold
+            return
+        while True:
+            leader = await self.lease.hold()
+            if leader != self.leader:
+                log.info(
+                    "%s the scheduled loops%s",
+                    "now running" if leader else "standing by for",
+                    "" if leader else f" (held by {self.lease.holder})",
+                )
+            self.leader = leader
+            self.health.standby = None if leader else (self.lease.holder or "another process")
+            if leader:
+                self._leading.set()
+            else:
+                self._leading.clear()
+            await asyncio.sleep(self.lease.ttl_s / 3)
+
     async def recommendation_loop(self) -> None:
         while True:
+            await self._leading.wait()
             await self._sleep(await self.scheduled_runs())
 
     async def poll_listens_once(self) -> None:
@@ -141,5 +170,6 @@ class Scheduler:
 
     async def listen_loop(self) -> None:
         while True:
+            await self._leading.wait()
             await self.poll_listens_once()
             await self._sleep(self.config.listen_interval_s)

@@ -92,6 +92,10 @@ class Settings(RuntimeSettings):
     lastfm_error_retries: int = Field(default=3, ge=0, validation_alias=_env("LASTFM_ERROR_RETRIES"))
     """Retries of a Last.fm call answered with a temporary error code in an HTTP 200 body (29, 8, 11, 16)."""
 
+    scheduler_lease_s: float = Field(default=30.0, gt=0, validation_alias=_env("INGEST_LEASE"))
+    """With several ingest-svc processes, one runs the scheduled loops; another takes over when it has not renewed
+    its lease for this many seconds."""
+
     @model_validator(mode="after")
     def _dependent_values(self) -> Self:
         if self.lastfm_user and not self.lastfm_api_key:

@@ -4,7 +4,10 @@ wants or owns (`pipeline_gate`, `library_owned`, read only: acquire-svc and libr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
+from collections.abc import Callable
 from uuid import UUID
 
 from nats.js import JetStreamContext
@@ -15,7 +18,7 @@ from ..domain.listens import ListenCursor
 from ..domain.recommendations import CfCursor, Marker
 from ..ports import GateState
 
-__all__ = ["KvCursorStore", "KvKnownRecordings", "KvListenGate"]
+__all__ = ["KvCursorStore", "KvKnownRecordings", "KvLease", "KvListenGate"]
 
 _PENDING = b"pending"
 _DONE = b"done"
@@ -116,3 +119,54 @@ class KvKnownRecordings:
 
         found = await asyncio.gather(*(held(m) for m in mbids))
         return {m for m, hit in zip(mbids, found, strict=True) if hit}
+
+
+class KvLease:
+    """Who runs the scheduled loops when several processes of ingest-svc run: one holder at a time, renewed with a
+    compare-and-set on the entry's revision, taken over by another process once it has not been renewed for `ttl_s`.
+    """
+
+    KEY = "lease.scheduler"
+
+    def __init__(self, kv: KeyValue, holder: str, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
+        self.kv = kv
+        self.me = holder
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.holder: str | None = None
+        """The holder seen at the last `hold()`."""
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, holder: str, ttl_s: float) -> KvLease:
+        return cls(await js.key_value("ingest_cursors"), holder, ttl_s)
+
+    async def hold(self) -> bool:
+        """Take or renew the lease; False while another process holds a live one."""
+        now = self.clock()
+        value = json.dumps({"holder": self.me, "until": now + self.ttl_s}).encode()
+        try:
+            entry = await self.kv.get(self.KEY)
+        except KeyNotFoundError:
+            try:
+                await self.kv.create(self.KEY, value)
+            except KeyWrongLastSequenceError:
+                return False  # another process took it just now; its value is read at the next call
+            self.holder = self.me
+            return True
+        doc = json.loads(entry.value or b"{}")
+        if doc.get("holder") != self.me and float(doc.get("until", 0)) > now:
+            self.holder = str(doc.get("holder"))
+            return False
+        try:
+            await self.kv.update(self.KEY, value, last=entry.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        self.holder = self.me
+        return True
+
+    async def release(self) -> None:
+        """On a clean stop: let another process take over at once instead of after the TTL."""
+        with contextlib.suppress(KeyNotFoundError, KeyWrongLastSequenceError):
+            entry = await self.kv.get(self.KEY)
+            if json.loads(entry.value or b"{}").get("holder") == self.me:
+                await self.kv.delete(self.KEY, last=entry.revision)
