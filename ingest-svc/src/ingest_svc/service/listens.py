@@ -61,9 +61,10 @@ class ListenService:
         state = await self.gate.claim(key)
         if state == GateState.DONE:
             return False
+        event_id = listen_event_id(key)
         event = ListenRecorded(
-            event_id=listen_event_id(key),
-            correlation_id=cause.correlation_id if cause else listen_event_id(key),
+            event_id=event_id,
+            correlation_id=cause.correlation_id if cause else event_id,
             causation_id=cause.event_id if cause else None,
             user=user,
             source=ListenSource(listen.source),
