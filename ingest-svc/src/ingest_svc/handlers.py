@@ -1,16 +1,37 @@
-"""Subscribers of ingest-svc: decode → service call → publish."""
+"""Subscribers of ingest-svc: decode → use case. Each receives its dependencies; none holds logic."""
 
 from __future__ import annotations
 
-from contracts.base import Message
-from infra.runtime import Delivery
+from collections.abc import Awaitable, Callable
 
-__all__ = ["NotHandledYet", "not_handled_yet"]
+from contracts.gateway import ScrobbleSubmitted, StartRun
+from contracts.library import ScrobbleRecorded
+from infra.runtime import Delivery, Handler
+
+from .scheduler import Scheduler
+from .service import ListenService
+from .service.scrobbles import listen_from_scrobble
+
+__all__ = ["RunFailed", "on_scrobble", "on_start_run"]
 
 
-class NotHandledYet(RuntimeError):
-    """The consumer is bound but its use case is not built yet: dead-letter the message so it can be re-driven."""
+class RunFailed(RuntimeError):
+    """Every source of a requested run failed (ListenBrainz unreachable): redeliver the command later."""
 
 
-async def not_handled_yet(event: Message, delivery: Delivery) -> None:
-    raise NotHandledYet(f"ingest-svc does not handle {event.subject} yet; re-drive it once it does")
+def on_scrobble(listens: Callable[[], Awaitable[ListenService]], fallback_user: str) -> Handler:
+    async def handle(event: ScrobbleSubmitted | ScrobbleRecorded, delivery: Delivery) -> None:
+        service = await listens()
+        await service.record(event.user or fallback_user, listen_from_scrobble(event), cause=event)
+
+    return handle
+
+
+def on_start_run(scheduler: Callable[[], Awaitable[Scheduler]]) -> Handler:
+    async def handle(event: StartRun, delivery: Delivery) -> None:
+        reports = await (await scheduler()).run_now(event.user, trigger="manual")
+        failed = [r for r in reports if len(r.errors) >= 2]
+        if failed:
+            raise RunFailed("; ".join(str(e) for r in failed for e in r.errors))
+
+    return handle

@@ -1,0 +1,1 @@
+"""I/O of ingest-svc: external APIs over HTTP and JetStream KV buckets."""

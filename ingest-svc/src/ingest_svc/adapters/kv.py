@@ -1,0 +1,172 @@
+"""JetStream KV buckets: cursors (`ingest_cursors`), the listen gate (`listen_gate`) and what the pipeline already
+wants or owns (`pipeline_gate`, `library_owned`, read only: acquire-svc and library-svc own them)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from uuid import UUID
+
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
+
+from ..domain.listens import ListenCursor
+from ..domain.recommendations import CfCursor, Marker
+from ..ports import GateState
+
+__all__ = ["KvCursorStore", "KvKnownRecordings", "KvLease", "KvListenGate"]
+
+_PENDING = b"pending"
+_DONE = b"done"
+
+
+async def _get(kv: KeyValue, key: str) -> bytes | None:
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:  # KeyDeletedError is a subclass: a deleted key is absent too
+        return None
+    return entry.value
+
+
+class KvCursorStore:
+    """Keys: `cf.<user>` (offset, model marker, radio rotation), `listens.<user>.<source>` (newest published play)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, js: JetStreamContext) -> KvCursorStore:
+        return cls(await js.key_value("ingest_cursors"))
+
+    async def cf(self, user: str) -> CfCursor:
+        raw = await _get(self.kv, f"cf.{user}")
+        if not raw:
+            return CfCursor()
+        doc = json.loads(raw)
+        marker = Marker(doc["marker_kind"], doc["marker"]) if doc.get("marker_kind") else None
+        return CfCursor(
+            offset=int(doc.get("offset", 0)),
+            marker=marker,
+            radio_rotation=int(doc.get("radio", 0)),
+            last_run_at=float(doc.get("last_run_at", 0.0)),
+        )
+
+    async def save_cf(self, user: str, cursor: CfCursor) -> None:
+        doc = {
+            "offset": cursor.offset,
+            "marker_kind": cursor.marker.kind if cursor.marker else None,
+            "marker": cursor.marker.value if cursor.marker else None,
+            "radio": cursor.radio_rotation,
+            "last_run_at": cursor.last_run_at,
+        }
+        await self.kv.put(f"cf.{user}", json.dumps(doc).encode())
+
+    async def listens(self, user: str, source: str) -> ListenCursor | None:
+        raw = await _get(self.kv, f"listens.{user}.{source}")
+        if not raw:
+            return None
+        doc = json.loads(raw)
+        return ListenCursor(newest_ts=int(doc["newest_ts"]), polls=int(doc.get("polls", 0)))
+
+    async def save_listens(self, user: str, source: str, cursor: ListenCursor) -> None:
+        doc = {"newest_ts": cursor.newest_ts, "polls": cursor.polls}
+        await self.kv.put(f"listens.{user}.{source}", json.dumps(doc).encode())
+
+
+class KvListenGate:
+    """One key per play: `create` is the atomic claim; the value goes from pending to done once published."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, js: JetStreamContext) -> KvListenGate:
+        return cls(await js.key_value("listen_gate"))
+
+    async def claim(self, key: str) -> str:
+        try:
+            await self.kv.create(key, _PENDING)
+            return GateState.NEW
+        except KeyWrongLastSequenceError:
+            pass
+        value = await _get(self.kv, key)
+        return GateState.DONE if value == _DONE else GateState.PENDING
+
+    async def done(self, key: str) -> None:
+        await self.kv.put(key, _DONE)
+
+
+class KvKnownRecordings:
+    """A recording is known when acquire-svc's gate holds it (wanted, in flight) or library-svc owns it."""
+
+    def __init__(self, pipeline_gate: KeyValue, library_owned: KeyValue) -> None:
+        self.buckets = (pipeline_gate, library_owned)
+
+    @classmethod
+    async def open(cls, js: JetStreamContext) -> KvKnownRecordings:
+        return cls(await js.key_value("pipeline_gate"), await js.key_value("library_owned"))
+
+    async def known(self, mbids: list[UUID]) -> set[UUID]:
+        async def held(mbid: UUID) -> bool:
+            for kv in self.buckets:
+                if await _get(kv, str(mbid)) is not None:
+                    return True
+            return False
+
+        found = await asyncio.gather(*(held(m) for m in mbids))
+        return {m for m, hit in zip(mbids, found, strict=True) if hit}
+
+
+class KvLease:
+    """Who runs the scheduled loops when several processes of ingest-svc run: one holder at a time, renewed with a
+    compare-and-set on the entry's revision, taken over by another process once it has not been renewed for `ttl_s`.
+    """
+
+    KEY = "lease.scheduler"
+
+    def __init__(self, kv: KeyValue, holder: str, ttl_s: float, clock: Callable[[], float] = time.time) -> None:
+        self.kv = kv
+        self.me = holder
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.holder: str | None = None
+        """The holder seen at the last `hold()`."""
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, holder: str, ttl_s: float) -> KvLease:
+        return cls(await js.key_value("ingest_cursors"), holder, ttl_s)
+
+    async def hold(self) -> bool:
+        """Take or renew the lease; False while another process holds a live one."""
+        now = self.clock()
+        value = json.dumps({"holder": self.me, "until": now + self.ttl_s}).encode()
+        try:
+            entry = await self.kv.get(self.KEY)
+        except KeyNotFoundError:
+            try:
+                await self.kv.create(self.KEY, value)
+            except KeyWrongLastSequenceError:
+                return False  # another process took it just now; its value is read at the next call
+            self.holder = self.me
+            return True
+        doc = json.loads(entry.value or b"{}")
+        if doc.get("holder") != self.me and float(doc.get("until", 0)) > now:
+            self.holder = str(doc.get("holder"))
+            return False
+        try:
+            await self.kv.update(self.KEY, value, last=entry.revision)
+        except KeyWrongLastSequenceError:
+            return False
+        self.holder = self.me
+        return True
+
+    async def release(self) -> None:
+        """On a clean stop: let another process take over at once instead of after the TTL."""
+        with contextlib.suppress(KeyNotFoundError, KeyWrongLastSequenceError):
+            entry = await self.kv.get(self.KEY)
+            if json.loads(entry.value or b"{}").get("holder") == self.me:
+                await self.kv.delete(self.KEY, last=entry.revision)

@@ -1,0 +1,83 @@
+"""The settings a use case reads at the moment it runs: environment settings overlaid with the live settings, so a
+change in the `settings` KV bucket takes effect at the next run or poll without a restart."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from contracts.livesettings import UserAccounts
+from infra.livesettings import LiveSettings
+
+from .settings import Settings
+
+__all__ = ["Config", "RunConfig"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    run_size: int
+    cf_ratio: float
+    cf_page_size: int
+    cf_max_pages: int
+    radio_mode: str
+    radio_seed_artists: int
+    radio_top_artists: int
+    radio_stats_range: str
+
+
+class Config:
+    def __init__(self, settings: Settings, live: LiveSettings | None = None) -> None:
+        self.settings = settings
+        self.live = live
+
+    def env_user(self) -> UserAccounts | None:
+        s = self.settings
+        if not (s.listenbrainz_user or s.lastfm_user or s.spotify_refresh_token):
+            return None
+        return UserAccounts(
+            username=s.admin_user,
+            listenbrainz_user=s.listenbrainz_user,
+            listenbrainz_token=s.listenbrainz_token,
+            lastfm_user=s.lastfm_user,
+            spotify_client_id=s.spotify_client_id,
+            spotify_client_secret=s.spotify_client_secret,
+            spotify_refresh_token=s.spotify_refresh_token,
+        )
+
+    def users(self) -> dict[str, UserAccounts]:
+        """Enabled users by BrainStream name; a live `user.<name>` document replaces the environment's user."""
+        users: dict[str, UserAccounts] = {}
+        env = self.env_user()
+        if env is not None:
+            users[env.username] = env
+        if self.live is not None:
+            users.update(self.live.users)
+        return {name: acc for name, acc in users.items() if acc.enabled}
+
+    @property
+    def run_interval_s(self) -> float:
+        live = self.live.pipeline.run_interval_s if self.live else None
+        return live or self.settings.run_interval_s
+
+    @property
+    def listen_interval_s(self) -> float:
+        return self.settings.listen_interval_s
+
+    def run(self) -> RunConfig:
+        p = self.live.pipeline if self.live else None
+        s = self.settings
+        return RunConfig(
+            run_size=(p.run_size if p and p.run_size is not None else s.run_size),
+            cf_ratio=(p.cf_ratio if p and p.cf_ratio is not None else s.cf_ratio),
+            cf_page_size=s.cf_page_size,
+            cf_max_pages=s.cf_max_pages,
+            radio_mode=s.radio_mode,
+            radio_seed_artists=s.radio_seed_artists,
+            radio_top_artists=s.radio_top_artists,
+            radio_stats_range=s.radio_stats_range,
+        )
+
+    def first_poll_from_ts(self) -> int:
+        days = self.settings.listen_history_days
+        return 0 if days <= 0 else int(time.time() - days * 86400)
