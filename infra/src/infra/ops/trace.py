@@ -12,6 +12,7 @@ trace, else from the event before it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -102,8 +103,9 @@ def _streams() -> list[str]:
 async def _scan_all(js: JetStreamContext) -> Any:
     for stream in _streams():
         try:
-            async for stored in scan_stream(js, stream):
-                yield stored
+            async with contextlib.aclosing(scan_stream(js, stream)) as stored_messages:
+                async for stored in stored_messages:
+                    yield stored
         except NotFoundError:
             continue  # a stream not provisioned yet holds nothing to trace
 
