@@ -3,6 +3,7 @@ carry the correlation id of the track they are about."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -66,7 +67,11 @@ async def _start(
 
 
 async def test_gather_metrics_merges_every_replica_with_events_requests_caches_and_lag(
-    provisioned: JetStreamContext, nats_client: NatsClient, nats_endpoint: NatsEndpoint, runtimes: list[ServiceRuntime]
+    provisioned: JetStreamContext,
+    nats_client: NatsClient,
+    nats_endpoint: NatsEndpoint,
+    runtimes: list[ServiceRuntime],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     spec = _spec("test_metrics")
     await provisioned.add_consumer(spec.stream, consumer_config(spec))
@@ -131,6 +136,19 @@ async def test_gather_metrics_merges_every_replica_with_events_requests_caches_a
     assert hits["hit"] >= 2.0 and hits["miss"] >= 1.0
     pending = [lab for lab, v in _samples(text, "brainstream_consumer_pending") if lab["consumer"] == spec.durable]
     assert pending  # refreshed from the server
+
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    monkeypatch.setenv("NATS_URL", nats_endpoint.url)
+    printed = await asyncio.to_thread(CliRunner().invoke, app, ["metrics", "--window", "0.5"])
+    assert printed.exit_code == 0, printed.output
+    assert {lab["instance"] for lab, _ in _samples(printed.stdout, "process_resident_memory_bytes")} >= {
+        one.instance,
+        two.instance,
+        other.instance,
+    }
 
     acquire = {lab["instance"] for lab, _ in _samples(text, "process_resident_memory_bytes") if "instance" in lab}
     assert other.instance in acquire  # every service answers, not only the one with events

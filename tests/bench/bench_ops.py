@@ -2,8 +2,8 @@
 
 A private nats-server (file storage, like `brainstream up`) is provisioned from the contracts; letters are written
 the way the runtime writes them (original bytes, `Brainstream-DL-*` headers). Prints letters/s for list and
-re-drive, and the latency of `trace` by correlation id (one pass over every stream) and by recording MBID (two
-passes: the MBID names a journey whose events are then collected). Run with `make bench` or
+re-drive, and the latency of `trace` by correlation id and by recording MBID (one pass over every stream; for an
+MBID the events of the journeys it names are then read by position). Run with `make bench` or
 `uv run python tests/bench/bench_ops.py`; BENCH_OPS_LETTERS and BENCH_OPS_EVENTS scale it.
 """
 
@@ -124,7 +124,7 @@ async def main() -> None:
             print(f"trace by correlation id over {total:,} stored events: median {statistics.median(by_cid):.2f}s "
                   f"({total / statistics.median(by_cid):,.0f} events/s scanned)")  # fmt: skip
             print(f"trace by recording MBID over {total:,} stored events: median {statistics.median(by_mbid):.2f}s "
-                  f"(two passes)")  # fmt: skip
+                  f"(one pass, then the journey's events by position)")  # fmt: skip
             await nc.close()
         finally:
             server.stop()

@@ -1,4 +1,4 @@
-"""The operator's commands: `brainstream dlq list|show|redrive`, `brainstream trace`, `brainstream tail`."""
+"""The operator's commands: `brainstream dlq list|show|redrive`, `trace`, `tail` and `metrics`."""
 
 from __future__ import annotations
 
@@ -202,8 +202,18 @@ def tail_cmd(
     _run(job)
 
 
+def metrics_cmd(
+    window: Annotated[float, typer.Option(help="Seconds to wait for the answers of every process.")] = 0.5,
+) -> None:
+    """Prometheus metrics of every running process, merged (what the gateway serves at /metrics)."""
+    from ..metrics import gather_metrics
+
+    sys.stdout.write(_run(lambda nc: gather_metrics(nc, window_s=window)))
+
+
 def register(app: typer.Typer) -> None:
     """Add the operator's commands to the `brainstream` command."""
     app.add_typer(dlq_app, name="dlq")
     app.command("trace")(trace_cmd)
     app.command("tail")(tail_cmd)
+    app.command("metrics")(metrics_cmd)

@@ -1,10 +1,10 @@
 """`brainstream trace`: one track's journey across every stream, in order, with the time each stage took.
 
-The key is a correlation id or a recording MBID; both are UUIDs, so it is tried as both. A first pass over the
-event streams (and DEADLETTER) collects the events of that correlation id and the correlation ids of events that
-carry the key as `recording_mbid`, `track.recording_mbid` or `query.recording_mbid`. Only when the MBID named
-other journeys does a second pass collect their events. Bodies are searched as bytes before any JSON is parsed,
-so a scan costs little more than reading the streams.
+The key is a correlation id or a recording MBID; both are UUIDs, so it is tried as both. One pass over the event
+streams (and DEADLETTER) collects the events of that correlation id, the correlation ids of events that carry the
+key as `recording_mbid`, `track.recording_mbid` or `query.recording_mbid`, and where every journey's events are
+(read from the bytes). The events of the journeys an MBID named are then fetched by position. Bodies are searched
+as bytes before any JSON is parsed, so a trace costs little more than reading the streams once.
 
 The time a stage took is measured from the event that caused it (`causation_id`) when that event is part of the
 trace, else from the event before it.
@@ -114,34 +114,61 @@ async def trace(js: JetStreamContext, key: str) -> list[TraceEvent]:
     """Every event of the journeys named by `key` (a correlation id or a recording MBID), in time order."""
     wanted = str(uuid.UUID(key))
     needle = wanted.encode()
-    cids: set[str] = {wanted}
     found: dict[tuple[str, int], TraceEvent] = {}
     for_mbid: set[str] = set()
-    async for stored in _scan_all(js):
-        if needle not in stored.data:
-            continue
-        body = _parse(stored)
-        if body is None:
-            continue
-        cid = body.get("correlation_id")
-        if cid == wanted:
-            ev = _event(stored, body)
-            if ev:
-                found[(stored.stream, stored.seq)] = ev
-        elif isinstance(cid, str) and any(_dig(body, p) == wanted for p in _MBID_PATHS):
-            for_mbid.add(cid)
-    others = for_mbid - cids
-    if others:
-        needles = [c.encode() for c in others]
-        async for stored in _scan_all(js):
-            if not any(n in stored.data for n in needles):
+    where: dict[bytes, list[tuple[str, int]]] = {}
+    async with contextlib.aclosing(_scan_all(js)) as everything:
+        async for stored in everything:
+            cid_bytes = _cid_of(stored.data)
+            if cid_bytes is not None:  # where each journey's events are, in case the key turns out to be an MBID
+                where.setdefault(cid_bytes, []).append((stored.stream, stored.seq))
+            if needle not in stored.data:
                 continue
             body = _parse(stored)
-            if body is not None and body.get("correlation_id") in others:
+            if body is None:
+                continue
+            cid = body.get("correlation_id")
+            if cid == wanted:
                 ev = _event(stored, body)
                 if ev:
                     found[(stored.stream, stored.seq)] = ev
+            elif isinstance(cid, str) and any(_dig(body, p) == wanted for p in _MBID_PATHS):
+                for_mbid.add(cid)
+    # the journeys an MBID named: their events were passed by already; fetch them by position
+    for cid in for_mbid - {wanted}:
+        for stream, seq in where.get(cid.encode(), []):
+            if (stream, seq) in found:
+                continue
+            stored = await _get(js, stream, seq)
+            body = _parse(stored) if stored else None
+            if stored and body is not None and body.get("correlation_id") == cid:
+                ev = _event(stored, body)
+                if ev:
+                    found[(stream, seq)] = ev
     return _timed(list(found.values()))
+
+
+_CID_KEY = b'"correlation_id"'
+
+
+def _cid_of(data: bytes) -> bytes | None:
+    """The correlation id of a JSON event, read from the bytes (no parsing): `"correlation_id": "<uuid>"`."""
+    i = data.find(_CID_KEY)
+    if i < 0:
+        return None
+    start = i + len(_CID_KEY)
+    j = data.find(b'"', start)
+    if j < 0 or data[start:j].strip(b" :") != b"":
+        return None  # null or not a string
+    return data[j + 1 : j + 37]
+
+
+async def _get(js: JetStreamContext, stream: str, seq: int) -> Stored | None:
+    try:
+        raw = await js.get_msg(stream, seq)
+    except NotFoundError:
+        return None  # removed since (age or size limits)
+    return Stored(stream, seq, raw.subject or "", raw.data or b"", dict(raw.headers or {}), None)
 
 
 def _timed(events: list[TraceEvent]) -> list[TraceEvent]:
