@@ -31,7 +31,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from contracts.deadletter import DeadLetter, DeadLetterHeader
+from contracts.deadletter import DeadLetter
 from contracts.topology import DEAD_LETTER, subject_matches
 
 from .scan import Stored, scan_stream
@@ -214,9 +214,3 @@ async def redrive_all(js: JetStreamContext, *, reason: str | None = None, subjec
     report = RedriveReport()
     await _redrive_groups(js, list(groups.values()), report)
     return report
-
-
-def dead_letter_headers() -> list[str]:
-    """The header names a letter carries, in display order."""
-    h = DeadLetterHeader
-    return [h.REASON, h.DETAIL, h.SUBJECT, h.STREAM, h.SEQUENCE, h.CONSUMER, h.DELIVERIES, h.FAILED_AT]
