@@ -4,7 +4,8 @@ Missing fields, wrong types, a body written by an unknown newer version, and gar
 subject's contract cannot read lands in dead letters as `undecodable`, once per consumer that received it, with a
 detail naming what was wrong; every consumer acks it and goes on, so valid events published afterwards are still
 delivered, and no service crashes. A newer body the contract can still read (unknown fields are ignored by design)
-is not dead-lettered as undecodable.
+is not dead-lettered as undecodable. An unknown version on its own subject (`<subject>.v9`) reaches no consumer at
+all; it is listed by `brainstream status` as a subject nobody reads.
 
 The assertions hold whatever the handlers do with valid events, so the suite stays valid as the services grow.
 """
@@ -29,6 +30,7 @@ from contracts.catalog import MESSAGE_TYPES
 from contracts.deadletter import DeadLetterReason
 from contracts.topology import CONSUMERS
 from infra.ops.deadletters import list_letters
+from infra.ops.unconsumed import unconsumed_subjects
 
 from ..support.samples import required_fields, sample
 from ..support.stack import free_port, health, stack_env
@@ -162,5 +164,12 @@ async def test_bad_events_on_every_subject_are_dead_lettered_and_every_consumer_
         return behind
 
     await wait_until(caught_up, timeout=60, interval=0.5, predicate=lambda behind: behind == [])
+
+    # an unknown version on its own subject (`.v9`) reaches no consumer, so it cannot be dead-lettered: it must be
+    # listed by `brainstream status` instead of sitting unseen
+    for cls in MESSAGE_TYPES:
+        await js.publish(f"{cls.subject}.v9", sample(cls).to_json())
+    unconsumed = await unconsumed_subjects(js)
+    assert unconsumed == {f"{cls.subject}.v9": 1 for cls in MESSAGE_TYPES}
     after = await wait_until(lambda: health(port), timeout=10)
     assert {name: s.get("pid") for name, s in after["services"].items()} == pids  # nothing crashed or restarted
