@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .ops.cli import register as register_ops_commands
 
 __all__ = ["app", "main"]
 
@@ -126,6 +127,9 @@ def docs(
 def version() -> None:
     """Print the version."""
     console.print(__version__)
+
+
+register_ops_commands(app)  # dlq, trace, tail
 
 
 def main() -> None:

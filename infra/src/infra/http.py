@@ -25,6 +25,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import __version__
+from .metrics import EXTERNAL_REQUESTS, EXTERNAL_SECONDS, RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS, process_service
 
 __all__ = [
     "ApiClient",
@@ -202,17 +203,22 @@ class ApiClient:
         last_reason, last_status, last_detail = "unavailable", None, ""
         for attempt in range(self.settings.max_retries + 1):
             if self.limiter is not None:
-                self.stats.rate_limit_wait_s += await self.limiter.acquire()
+                waited = await self.limiter.acquire()
+                self.stats.rate_limit_wait_s += waited
+                if waited > 0:
+                    RATE_LIMIT_WAITS.labels(process_service(), self.service).inc()
+                    RATE_LIMIT_WAIT_SECONDS.labels(process_service(), self.service).inc(waited)
+            sent = time.perf_counter()
             try:
                 resp = await self._http.request(method, path, params=params, json=json_body, data=data, headers=headers)
             except httpx.TimeoutException as exc:
-                self.stats.requests[0] += 1
+                self._count(0, sent)
                 last_reason, last_status, last_detail = "timeout", None, type(exc).__name__
             except httpx.TransportError as exc:
-                self.stats.requests[0] += 1
+                self._count(0, sent)
                 last_reason, last_status, last_detail = "connection_failed", None, str(exc) or type(exc).__name__
             else:
-                self.stats.requests[resp.status_code] += 1
+                self._count(resp.status_code, sent)
                 self._note_rate_headers(resp)
                 if resp.is_success:
                     return resp
@@ -241,6 +247,12 @@ class ApiClient:
                 log.info("%s %s: %s, retry %d in %.1fs", self.service, endpoint, last_reason, attempt + 1, delay)
                 await asyncio.sleep(delay)
         raise SourceUnavailable(self.service, endpoint, last_status, last_reason, last_detail)
+
+    def _count(self, status: int, sent: float) -> None:
+        self.stats.requests[status] += 1
+        svc = process_service()
+        EXTERNAL_REQUESTS.labels(svc, self.service, str(status) if status else "error").inc()
+        EXTERNAL_SECONDS.labels(svc, self.service).observe(time.perf_counter() - sent)
 
     def _note_rate_headers(self, resp: httpx.Response) -> None:
         # ListenBrainz: when this window is used up, wait until it resets instead of collecting a 429

@@ -23,7 +23,7 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 
 @contextlib.contextmanager
 def correlation(correlation_id: object) -> Iterator[None]:
-    token = _correlation.set(str(correlation_id))
+    token = _correlation.set(None if correlation_id is None else str(correlation_id))
     try:
         yield
     finally:

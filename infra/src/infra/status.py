@@ -11,6 +11,7 @@ from rich.table import Table
 
 from contracts.topology import STREAMS
 
+from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status
 
 __all__ = ["gather_status", "render_status"]
@@ -39,12 +40,14 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
                      "waiting": c.num_waiting}
                 )  # fmt: skip
         services = await collect_health(nc, timeout=timeout)
+        unconsumed = await unconsumed_subjects(js)
         return {
             "nats_url": nats_url,
             "status": overall_status(services),
             "streams": streams,
             "consumers": consumers,
             "services": services,
+            "unconsumed": unconsumed,
         }
     finally:
         await nc.close()
@@ -80,6 +83,13 @@ def render_status(status: dict[str, Any], console: Console) -> None:
         )
         ht.add_row(name, f"[{col}]{s}[/]", uptime, str(rep.get("pid", "")), detail)
     console.print(ht)
+    if status.get("unconsumed"):
+        ut = Table(title="Subjects no consumer reads (an unknown version, or a typo)", title_justify="left")
+        ut.add_column("subject")
+        ut.add_column("messages", justify="right")
+        for subject, count in status["unconsumed"].items():
+            ut.add_row(f"[yellow]{subject}[/]", str(count))
+        console.print(ut)
 
 
 def _size(n: int) -> str:

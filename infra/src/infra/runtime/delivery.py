@@ -9,7 +9,9 @@ FastStream's own reject-on-error would silently drop a message on a MusicBrainz 
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from contracts.deadletter import DeadLetterHeader, DeadLetterReason, dead_letter
 from contracts.topology import ConsumerSpec
 
 from ..logs import correlation
+from ..metrics import EVENT_SECONDS, EVENTS_FAILED, EVENTS_HANDLED
 
 __all__ = ["Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
 
@@ -75,7 +78,9 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
         event: Message = cls.model_validate_json(msg.data)
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
-        await _dead_letter(spec, msg, DeadLetterReason.UNDECODABLE, detail, publish_raw)
+        # a body that is JSON with a correlation_id still names its track, so the log line is found by it
+        with correlation(_raw_correlation(msg.data)):
+            await _dead_letter(spec, msg, DeadLetterReason.UNDECODABLE, detail, publish_raw)
         return Outcome.DEAD_LETTERED
     with correlation(event.correlation_id):
         if attempt > spec.max_deliver:
@@ -88,9 +93,11 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
             )
             return Outcome.DEAD_LETTERED
         delivery = Delivery(subject, seq, attempt, spec.max_deliver, msg)
+        started = time.perf_counter()
         try:
             await handler(event, delivery)
         except Exception as exc:
+            EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
             if attempt >= spec.max_deliver:
                 log.exception("%s #%d failed on its last attempt %d; dead-lettering", subject, seq, attempt)
                 await _dead_letter(spec, msg, DeadLetterReason.EXHAUSTED, _describe(exc), publish_raw)
@@ -106,13 +113,25 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
                 _describe(exc),
                 exc_info=not isinstance(exc, _EXPECTED_FAULTS),
             )
+            EVENTS_FAILED.labels(spec.service, spec.durable, subject, "error").inc()
             await msg.nak(delay=delay)
             return Outcome.RETRY
+        EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
         await msg.ack_sync()
+        EVENTS_HANDLED.labels(spec.service, spec.durable, subject).inc()
         return Outcome.ACKED
 
 
 _EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+
+
+def _raw_correlation(data: bytes) -> str | None:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None
+    value = body.get("correlation_id") if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _describe(exc: BaseException) -> str:
@@ -143,6 +162,7 @@ async def _dead_letter(
     if msg.headers and "Nats-Msg-Id" in msg.headers:
         headers["Brainstream-DL-Original-Msg-Id"] = msg.headers["Nats-Msg-Id"]
     await publish_raw(dead_letter_subject(msg.subject), msg.data, headers)
+    EVENTS_FAILED.labels(spec.service, spec.durable, msg.subject, reason.value).inc()
     log.error(
         "dead-lettered %s #%d after %d deliveries: %s (%s)",
         msg.subject,

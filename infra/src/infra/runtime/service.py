@@ -23,13 +23,16 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
 
 from contracts.base import Message
 from contracts.health import HealthReport, HealthStatus, health_subject
 from contracts.topology import CONSUMERS, ConsumerSpec
 
+from ..metrics import exposition, metrics_subject, set_process_service
 from .delivery import Handler, dispatch
 from .settings import RuntimeSettings
+from .watch import ConsumerWatch, Heartbeat
 
 __all__ = ["Check", "CheckResult", "ServiceRuntime"]
 
@@ -57,7 +60,12 @@ class ServiceRuntime:
         self._checks: dict[str, Check] = {}
         self._consumers: list[str] = []
         self._stop = asyncio.Event()
+        self._heartbeats: dict[str, Heartbeat] = {}
+        self._lag_task: asyncio.Task[None] | None = None
+        self.watch = ConsumerWatch(service, self.settings.idle_lag_s)
+        set_process_service(service)
         self.broker.subscriber(health_subject(service))(self._health)
+        self.broker.subscriber(metrics_subject(service))(self._metrics)
 
     # wiring -----------------------------------------------------------------------------------------------------
 
@@ -71,7 +79,11 @@ class ServiceRuntime:
             raise ValueError(f"consumer {durable} belongs to {spec.service}, not {self.service}")
 
         async def on_message(msg: NatsMessage) -> None:
-            await dispatch(spec, msg.raw_message, handler, self.publish_raw)
+            self.watch.started(spec.durable)
+            try:
+                await dispatch(spec, msg.raw_message, handler, self.publish_raw)
+            finally:
+                self.watch.finished(spec.durable)
 
         self.broker.subscriber(
             spec.filter_subjects[0],
@@ -84,9 +96,22 @@ class ServiceRuntime:
             description=spec.description,
         )(on_message)
         self._consumers.append(durable)
+        self.watch.track(spec.durable, spec.stream)
+        self._checks.setdefault("consumers", self.watch.check)
 
     def add_check(self, name: str, check: Check) -> None:
         self._checks[name] = check
+
+    def loop_heartbeat(self, name: str, stall_after_s: float) -> Heartbeat:
+        """Register a supervised background loop; it calls `beat()` after every round.
+
+        A loop that has not beaten for `stall_after_s` makes the service unhealthy, with the loop named in the
+        reason (a poller stuck on a hung request, a scheduler that died silently).
+        """
+        beat = Heartbeat(self.service, name, stall_after_s)
+        self._heartbeats[name] = beat
+        self._checks[f"loop:{name}"] = beat.check
+        return beat
 
     # I/O ----------------------------------------------------------------------------------------------------------
 
@@ -142,13 +167,44 @@ class ServiceRuntime:
     async def _health(self, body: bytes) -> bytes:
         return (await self.health()).model_dump_json().encode()
 
+    async def _metrics(self, body: bytes) -> bytes:
+        return exposition(self.service, self.instance).encode()
+
+    # consumer lag -------------------------------------------------------------------------------------------------
+
+    async def refresh_lag(self) -> None:
+        """Ask the server for the pending counts of this process's durables (done periodically by `start`)."""
+        for durable, stream in self.watch.durables.items():
+            try:
+                info = await self.js.consumer_info(stream, durable)
+            except NotFoundError as exc:
+                self.watch.failed(durable, str(exc) or "not found", missing=True)
+            except (NatsError, OSError, TimeoutError) as exc:
+                self.watch.failed(durable, f"{type(exc).__name__}: {exc}")
+            else:
+                self.watch.observe(durable, info.num_pending or 0, info.num_ack_pending or 0)
+
+    async def _watch_lag(self, beat: Heartbeat) -> None:
+        while True:
+            await self.refresh_lag()
+            beat.beat()
+            await asyncio.sleep(self.settings.lag_refresh_s)
+
     # lifecycle ----------------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.broker.start()
+        if self.watch.durables and self._lag_task is None:
+            beat = self.loop_heartbeat("consumer_lag", stall_after_s=max(30.0, 4 * self.settings.lag_refresh_s))
+            self._lag_task = asyncio.create_task(self._watch_lag(beat), name=f"{self.instance}:lag")
         log.info("%s started: consumers %s, NATS %s", self.instance, ", ".join(self._consumers) or "none", self.nc)
 
     async def stop(self) -> None:
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+            self._lag_task = None
         try:
             await self.broker.stop()  # drains: in-flight handlers finish and ack before the connection closes
         except (NatsError, OSError) as exc:

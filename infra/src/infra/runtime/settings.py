@@ -21,3 +21,7 @@ class RuntimeSettings(BaseSettings):
     """Messages pulled per fetch by each durable consumer."""
     max_workers: int = Field(default=1, ge=1, le=64, validation_alias=AliasChoices("BRAINSTREAM_MAX_WORKERS"))
     """Messages handled at once per consumer in one process; more processes (replicas) scale further."""
+    lag_refresh_s: float = Field(default=15.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_LAG_REFRESH"))
+    """Seconds between two reads of the pending counts of this process's durable consumers (metrics and health)."""
+    idle_lag_s: float = Field(default=120.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_IDLE_LAG_AFTER"))
+    """A consumer with messages pending while this process handled none for this long reports unhealthy."""
