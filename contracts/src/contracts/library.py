@@ -13,11 +13,11 @@ from .base import Event
 
 __all__ = [
     "ImportFailed",
-    "ScrobbleRecorded",
     "ImportFailureReason",
     "ScanCompleted",
     "ScanFailed",
     "ScanTarget",
+    "ScrobbleRecorded",
     "TrackImported",
     "TrackRemoved",
 ]

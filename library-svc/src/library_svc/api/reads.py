@@ -1,0 +1,228 @@
+"""Catalog reads behind the Subsonic endpoints. Each list query is served by an index (see test_query_plans)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, func, select
+
+from ..adapters.schema import (
+    album_play_t,
+    album_t,
+    artist_t,
+    genre_t,
+    play_t,
+    rating_t,
+    star_t,
+    track_t,
+)
+from ..domain.ids import fold
+from .shapes import UserState
+
+__all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "parse_query"]
+
+ALBUM_LIST_TYPES = (
+    "random",
+    "newest",
+    "highest",
+    "frequent",
+    "recent",
+    "alphabeticalByName",
+    "alphabeticalByArtist",
+    "starred",
+    "byYear",
+    "byGenre",
+)
+
+
+def parse_query(query: str | None) -> list[str]:
+    """Words of a search; an empty query (or `""`, as some clients send) means everything."""
+    text = (query or "").strip().strip('"').strip()
+    return "".join(c if c.isalnum() else " " for c in fold(text)).split()
+
+
+def _words(column: Any, words: Sequence[str]) -> Any:
+    # `search` holds " word word …": `LIKE '% w%'` matches words starting with w
+    return and_(*[column.like(f"% {w}%") for w in words])
+
+
+class CatalogReader:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _all(self, stmt: Select[Any]) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(stmt).all())
+
+    def user_state(self, user: str, item_ids: Sequence[str]) -> UserState:
+        state = UserState()
+        if not item_ids:
+            return state
+        ids = list(dict.fromkeys(item_ids))
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                for r in conn.execute(
+                    select(star_t.c.item_id, star_t.c.starred_at).where(
+                        star_t.c.username == user, star_t.c.item_id.in_(chunk)
+                    )
+                ):
+                    state.starred[r[0]] = r[1]
+                for rr in conn.execute(
+                    select(rating_t.c.item_id, rating_t.c.rating).where(
+                        rating_t.c.username == user, rating_t.c.item_id.in_(chunk)
+                    )
+                ):
+                    state.rating[rr[0]] = rr[1]
+                for table, key in ((play_t, play_t.c.track_id), (album_play_t, album_play_t.c.album_id)):
+                    for p in conn.execute(
+                        select(key, table.c.count, table.c.last_played).where(table.c.username == user, key.in_(chunk))
+                    ):
+                        state.plays[p[0]] = (p[1], p[2])
+        return state
+
+    # single items -------------------------------------------------------------------------------------------------
+
+    def track(self, track_id: str) -> Any | None:
+        rows = self._all(select(track_t).where(track_t.c.id == track_id))
+        return rows[0] if rows else None
+
+    def tracks(self, track_ids: Sequence[str]) -> list[Any]:
+        """Tracks by id, in the order asked (a playlist may hold one track twice); unknown ids are dropped."""
+        found: dict[str, Any] = {}
+        unique = list(dict.fromkeys(track_ids))
+        for i in range(0, len(unique), 500):
+            for r in self._all(select(track_t).where(track_t.c.id.in_(unique[i : i + 500]))):
+                found[r.id] = r
+        return [found[t] for t in track_ids if t in found]
+
+    def album(self, album_id: str) -> Any | None:
+        rows = self._all(select(album_t).where(album_t.c.id == album_id))
+        return rows[0] if rows else None
+
+    def artist(self, artist_id: str) -> Any | None:
+        rows = self._all(select(artist_t).where(artist_t.c.id == artist_id))
+        return rows[0] if rows else None
+
+    def album_tracks(self, album_id: str) -> list[Any]:
+        return self._all(
+            select(track_t)
+            .where(track_t.c.album_id == album_id)
+            .order_by(track_t.c.album_id, track_t.c.disc_no, track_t.c.track_no)
+        )
+
+    def artist_albums(self, artist_id: str) -> list[Any]:
+        return self._all(
+            select(album_t).where(album_t.c.artist_id == artist_id).order_by(album_t.c.artist_id, album_t.c.year)
+        )
+
+    def artists(self) -> list[Any]:
+        return self._all(
+            select(artist_t).where(artist_t.c.album_count > 0).order_by(artist_t.c.sort_name, artist_t.c.id)
+        )
+
+    def genres(self) -> list[Any]:
+        return self._all(select(genre_t).order_by(genre_t.c.name))
+
+    # lists --------------------------------------------------------------------------------------------------------
+
+    def album_list(self, user: str, kind: str, size: int, offset: int, **opts: Any) -> list[Any]:
+        a = album_t
+        stmt = select(a)
+        if kind == "random":
+            stmt = stmt.order_by(func.random())
+        elif kind == "newest":
+            stmt = stmt.order_by(a.c.created.desc(), a.c.id.desc())
+        elif kind == "alphabeticalByName":
+            stmt = stmt.order_by(a.c.sort_name, a.c.id)
+        elif kind == "alphabeticalByArtist":
+            stmt = stmt.order_by(a.c.artist_sort, a.c.sort_name)
+        elif kind == "byYear":
+            lo, hi = opts["from_year"], opts["to_year"]
+            if lo <= hi:
+                stmt = stmt.where(a.c.year.between(lo, hi)).order_by(a.c.year, a.c.sort_name)
+            else:
+                stmt = stmt.where(a.c.year.between(hi, lo)).order_by(a.c.year.desc(), a.c.sort_name.desc())
+        elif kind == "byGenre":
+            stmt = stmt.where(a.c.genre == opts["genre"]).order_by(a.c.genre, a.c.sort_name)
+        elif kind == "starred":
+            s = star_t
+            stmt = (
+                select(a)
+                .join(s, and_(s.c.item_id == a.c.id, s.c.username == user, s.c.kind == "album"))
+                .order_by(s.c.starred_at.desc())
+            )
+        elif kind == "highest":
+            r = rating_t
+            stmt = (
+                select(a)
+                .join(r, and_(r.c.item_id == a.c.id, r.c.username == user))
+                .order_by(r.c.rating.desc(), a.c.sort_name)
+            )
+        elif kind in ("frequent", "recent"):
+            p = album_play_t
+            order = p.c.count.desc() if kind == "frequent" else p.c.last_played.desc()
+            stmt = select(a).join(p, and_(p.c.album_id == a.c.id, p.c.username == user)).order_by(order)
+        else:
+            raise ValueError(kind)
+        return self._all(stmt.limit(size).offset(offset))
+
+    def random_songs(self, size: int, genre: str | None, from_year: int | None, to_year: int | None) -> list[Any]:
+        stmt = select(track_t)
+        if genre:
+            stmt = stmt.where(track_t.c.genre == genre)
+        if from_year is not None:
+            stmt = stmt.where(track_t.c.year >= from_year)
+        if to_year is not None:
+            stmt = stmt.where(track_t.c.year <= to_year)
+        return self._all(stmt.order_by(func.random()).limit(size))
+
+    def songs_by_genre(self, genre: str, count: int, offset: int) -> list[Any]:
+        return self._all(
+            select(track_t)
+            .where(track_t.c.genre == genre)
+            .order_by(track_t.c.genre, track_t.c.sort_title)
+            .limit(count)
+            .offset(offset)
+        )
+
+    def starred(self, user: str) -> tuple[list[Any], list[Any], list[Any]]:
+        def of(table: Any, kind: str) -> list[Any]:
+            s = star_t
+            return self._all(
+                select(table)
+                .join(s, and_(s.c.item_id == table.c.id, s.c.username == user, s.c.kind == kind))
+                .order_by(s.c.starred_at.desc())
+            )
+
+        return of(artist_t, "artist"), of(album_t, "album"), of(track_t, "song")
+
+    def search(
+        self, words: list[str], counts: tuple[int, int, int], offsets: tuple[int, int, int]
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        """Artists, albums, songs whose words start with every query word; all of them for no words.
+
+        The order is stable (sort name, then id), so paging through an empty query visits each item once.
+        """
+        out: list[list[Any]] = []
+        for table, sort, count, offset in (
+            (artist_t, artist_t.c.sort_name, counts[0], offsets[0]),
+            (album_t, album_t.c.sort_name, counts[1], offsets[1]),
+            (track_t, track_t.c.sort_title, counts[2], offsets[2]),
+        ):
+            if count <= 0:
+                out.append([])
+                continue
+            stmt = select(table)
+            if words:
+                stmt = stmt.where(_words(table.c.search, words))
+            out.append(self._all(stmt.order_by(sort, table.c.id).limit(count).offset(offset)))
+        return out[0], out[1], out[2]
+
+    def track_by_artist_title(self, artist: str, title: str) -> Any | None:
+        words = parse_query(f"{artist} {title}")
+        if not words:
+            return None
+        rows = self._all(select(track_t).where(_words(track_t.c.search, words)).limit(1))
+        return rows[0] if rows else None

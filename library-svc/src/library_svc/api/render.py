@@ -1,0 +1,108 @@
+"""Subsonic responses as XML (default), JSON and JSONP from one tree of dicts and lists.
+
+A payload is a dict: scalar values become XML attributes (JSON keeps their native types), dicts become child
+elements, lists become repeated elements (always arrays in JSON, even with one item), and the key `value` is an
+element's text (a genre's name, a lyric). None values are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+__all__ = ["API_VERSION", "ERRORS", "SubsonicError", "envelope", "render"]
+
+API_VERSION = "1.16.1"
+SERVER_TYPE = "brainstream"
+_NS = "http://subsonic.org/restapi"
+
+ERRORS = {
+    0: "A generic error.",
+    10: "Required parameter is missing.",
+    20: "Incompatible Subsonic REST protocol version. Client must upgrade.",
+    30: "Incompatible Subsonic REST protocol version. Server must upgrade.",
+    40: "Wrong username or password.",
+    50: "User is not authorized for the given operation.",
+    70: "The requested data was not found.",
+}
+
+
+class SubsonicError(Exception):
+    def __init__(self, code: int, message: str | None = None) -> None:
+        super().__init__(message or ERRORS.get(code, "error"))
+        self.code = code
+        self.message = message or ERRORS.get(code, "error")
+
+
+def envelope(payload: dict[str, Any], *, server_version: str, failed: bool = False) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        "status": "failed" if failed else "ok",
+        "version": API_VERSION,
+        "type": SERVER_TYPE,
+        "serverVersion": server_version,
+        "openSubsonic": True,
+    }
+    head.update(payload)
+    return head
+
+
+def _xml_scalar(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
+
+
+def _xml_element(name: str, value: Any, out: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _xml_element(name, item, out)
+        return
+    if not isinstance(value, dict):
+        out.append(f"<{name}>{escape(_xml_scalar(value))}</{name}>")
+        return
+    attrs: list[str] = []
+    children: list[tuple[str, Any]] = []
+    text: str | None = None
+    for key, item in value.items():
+        if item is None:
+            continue
+        if key == "value":
+            text = _xml_scalar(item)
+        elif isinstance(item, dict | list):
+            children.append((key, item))
+        else:
+            attrs.append(f" {key}={quoteattr(_xml_scalar(item))}")
+    head = f"<{name}{''.join(attrs)}"
+    if not children and text is None:
+        out.append(head + "/>")
+        return
+    out.append(head + ">")
+    if text is not None:
+        out.append(escape(text))
+    for key, item in children:
+        _xml_element(key, item, out)
+    out.append(f"</{name}>")
+
+
+def _strip_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_none(v) for v in value]
+    return value
+
+
+def render(body: dict[str, Any], fmt: str, callback: str | None) -> tuple[bytes, str]:
+    """(bytes, content type) of a `subsonic-response` body in the requested format."""
+    if fmt == "json":
+        return json.dumps({"subsonic-response": _strip_none(body)}, ensure_ascii=False).encode(), "application/json"
+    if fmt == "jsonp" and callback:
+        text = json.dumps({"subsonic-response": _strip_none(body)}, ensure_ascii=False)
+        return f"{callback}({text});".encode(), "application/javascript"
+    out = ['<?xml version="1.0" encoding="UTF-8"?>']
+    attrs = {"xmlns": _NS, **body}
+    _xml_element("subsonic-response", attrs, out)
+    return "".join(out).encode(), "application/xml; charset=utf-8"

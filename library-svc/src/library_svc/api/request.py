@@ -1,0 +1,93 @@
+"""One Subsonic request: parameters from the query string and a form body, repeated keys kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .render import SubsonicError
+
+__all__ = ["ApiContext", "BytesReply", "Endpoint", "FileReply", "Reply", "Request"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class Request:
+    method: str
+    user: str
+    params: dict[str, list[str]]
+    headers: dict[str, str]
+    http_method: str = "GET"
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self.params.get(name)
+        return values[0] if values else default
+
+    def all(self, name: str) -> list[str]:
+        return self.params.get(name, [])
+
+    def need(self, name: str) -> str:
+        value = self.get(name)
+        if value is None or value == "":
+            raise SubsonicError(10, f"Required parameter is missing: {name}")
+        return value
+
+    def num(self, name: str, default: int, *, lo: int = 0, hi: int | None = None) -> int:
+        raw = self.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise SubsonicError(0, f"Parameter {name} must be a number, got {raw!r}") from exc
+        value = max(lo, value)
+        return min(hi, value) if hi is not None else value
+
+    def opt_int(self, name: str) -> int | None:
+        raw = self.get(name)
+        return None if raw in (None, "") else self.num(name, 0, lo=-(10**12))
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.get(name)
+        if raw is None or raw == "":
+            return default
+        return raw.lower() in ("true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class FileReply:
+    path: Path
+    content_type: str
+
+
+@dataclass(frozen=True)
+class BytesReply:
+    data: bytes
+    content_type: str
+
+
+Reply = dict[str, Any] | FileReply | BytesReply
+
+
+@dataclass
+class ApiContext:
+    """Everything the endpoints use; built by the composition root."""
+
+    reader: Any
+    store: Any
+    root: Path
+    scanner: Any
+    publish: Callable[[Any], Awaitable[object]]
+    server_version: str
+    now_playing: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Blocking catalog work off the event loop."""
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+Endpoint = Callable[[ApiContext, Request], Awaitable[Reply]]
