@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -40,13 +41,19 @@ def _postgres_url() -> str | None:
 _PG_URL = _postgres_url()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.contextmanager
+def open_engine(kind: str, folder: Path) -> Iterator[Engine]:
+    """A fresh catalog: a SQLite file in `folder`, or a PostgreSQL schema of its own, dropped afterwards."""
+    if kind == "sqlite":
+        eng = create_catalog_engine(f"sqlite:///{folder / 'catalog.db'}")
         create_schema(eng)
-        yield eng
-        eng.dispose()
+        try:
+            yield eng
+        finally:
+            eng.dispose()
         return
     if _PG_URL is None:
         pytest.skip(
@@ -66,6 +73,12 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    with open_engine(request.param, tmp_path) as eng:
+        yield eng
 
 
 @pytest.fixture

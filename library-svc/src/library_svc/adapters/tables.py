@@ -115,7 +115,7 @@ class StarRow(SQLModel, table=True):
 
 class RatingRow(SQLModel, table=True):
     __tablename__ = "rating"
-    __table_args__ = (Index("ix_rating_user_rating", "username", "rating"),)
+    __table_args__ = (Index("ix_rating_user_rating", "username", "rating", "item_id"),)
     username: str = Field(primary_key=True)
     item_id: str = Field(primary_key=True)
     rating: int
@@ -143,7 +143,10 @@ class AlbumPlayRow(SQLModel, table=True):
 
 class PlaylistRow(SQLModel, table=True):
     __tablename__ = "playlist"
-    __table_args__ = (Index("ix_playlist_owner", "owner"),)
+    __table_args__ = (
+        Index("ix_playlist_owner", "owner", "name", "id"),
+        Index("ix_playlist_public", "public", "name", "id"),
+    )
     id: str = Field(primary_key=True, max_length=32)
     owner: str
     name: str

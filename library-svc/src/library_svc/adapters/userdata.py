@@ -83,13 +83,14 @@ class UserStore:
 
     # playlists ----------------------------------------------------------------------------------------------------
 
-    def playlists(self, owner: str | None) -> list[Playlist]:
+    def playlists(self, user: str) -> list[Playlist]:
+        """The user's own playlists and everyone's public ones, by name."""
         with self.engine.connect() as conn:
-            stmt = select(playlist_t).order_by(playlist_t.c.name, playlist_t.c.id)
-            if owner is not None:
-                stmt = stmt.where(playlist_t.c.owner == owner)
-            rows = conn.execute(stmt).all()
-            return [self._playlist(conn, r) for r in rows]
+            order = (playlist_t.c.name, playlist_t.c.id)
+            own = conn.execute(select(playlist_t).where(playlist_t.c.owner == user).order_by(*order)).all()
+            public = conn.execute(select(playlist_t).where(playlist_t.c.public.is_(True)).order_by(*order)).all()
+            rows = {r.id: r for r in [*own, *public]}
+            return [self._playlist(conn, r) for r in sorted(rows.values(), key=lambda r: (r.name, r.id))]
 
     def playlist(self, playlist_id: str) -> Playlist | None:
         with self.engine.connect() as conn:

@@ -13,7 +13,7 @@ from ..adapters.files import PathEscapes, resolve_inside
 from ..adapters.lyrics import read_lyrics
 from .render import SubsonicError
 from .request import ApiContext, BytesReply, Endpoint, FileReply, Reply, Request
-from .shapes import album_id3, artist_id3, rfc3339, song
+from .shapes import album_child, album_id3, artist_id3, rfc3339, song
 
 __all__ = ["ENDPOINTS"]
 
@@ -141,22 +141,23 @@ async def set_rating(ctx: ApiContext, req: Request) -> Reply:
     return {}
 
 
-async def _starred(ctx: ApiContext, req: Request) -> dict[str, Any]:
+async def _starred(ctx: ApiContext, req: Request, *, id3: bool) -> dict[str, Any]:
     artists, albums, songs = await ctx.run(ctx.reader.starred, req.user)
     state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in (*artists, *albums, *songs)])
+    album_shape = album_id3 if id3 else album_child  # getStarred lists albums as directory entries
     return {
         "artist": [artist_id3(r, state) for r in artists],
-        "album": [album_id3(r, state) for r in albums],
+        "album": [album_shape(r, state) for r in albums],
         "song": [song(r, state) for r in songs],
     }
 
 
 async def get_starred2(ctx: ApiContext, req: Request) -> Reply:
-    return {"starred2": await _starred(ctx, req)}
+    return {"starred2": await _starred(ctx, req, id3=True)}
 
 
 async def get_starred(ctx: ApiContext, req: Request) -> Reply:
-    return {"starred": await _starred(ctx, req)}
+    return {"starred": await _starred(ctx, req, id3=False)}
 
 
 async def get_now_playing(ctx: ApiContext, req: Request) -> Reply:
@@ -195,8 +196,7 @@ async def _playlist_out(ctx: ApiContext, req: Request, playlist: Any, with_entri
 
 
 async def get_playlists(ctx: ApiContext, req: Request) -> Reply:
-    playlists = await ctx.run(ctx.store.playlists, None)
-    visible = [p for p in playlists if p.owner == req.user or p.public]
+    visible = await ctx.run(ctx.store.playlists, req.user)
     return {"playlists": {"playlist": [await _playlist_out(ctx, req, p, False) for p in visible]}}
 
 

@@ -158,7 +158,7 @@ class CatalogReader:
             stmt = (
                 select(a)
                 .join(r, and_(r.c.item_id == a.c.id, r.c.username == user))
-                .order_by(r.c.rating.desc(), a.c.sort_name)
+                .order_by(r.c.rating.desc(), r.c.item_id.desc())
             )
         elif kind in ("frequent", "recent"):
             p = album_play_t
