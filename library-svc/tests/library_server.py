@@ -11,6 +11,7 @@ import uvicorn
 from library_fakes import RecordingPublisher
 from sqlalchemy import Engine
 
+from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.userdata import UserStore
 from library_svc.api.asgi import SubsonicApp
 from library_svc.api.reads import CatalogReader
@@ -30,6 +31,8 @@ class ApiServer:
         self.port = free_port()
         self.publish = publish
         self.ctx = ApiContext(CatalogReader(engine), UserStore(engine), root, scanner, publish, "test")
+        self.ctx.store = UserStore(engine, on_change=self.ctx.versions.bump_user)
+        scanner.catalog = SqlCatalog(engine, on_change=self.ctx.versions.bump_catalog)
         config = uvicorn.Config(
             SubsonicApp(self.ctx), host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
         )

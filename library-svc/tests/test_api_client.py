@@ -182,6 +182,11 @@ def test_star_rating_and_starred(client: Connection, api: ApiServer) -> None:
     assert [a.id for a in client.get_album_list2("highest")] == [album.id]
     other = body(rest(api, "getStarred2", user="bob", f="json"))["starred2"]
     assert other["song"] == []  # stars are per user
+    artist_id = album.artist_id
+    assert not any(a.starred for i in client.get_artists().index or [] for a in i.artist or [])
+    client.star(artist_ids=[artist_id])  # the cached getArtists answer follows the change at once
+    starred_artists = [a.id for i in client.get_artists().index or [] for a in i.artist or [] if a.starred]
+    assert starred_artists == [artist_id]
     client.unstar(sids=[song.id])
     assert not client.get_starred2().song
     assert client.get_starred().album

@@ -24,6 +24,7 @@ from .api.asgi import SubsonicApp
 from .api.reads import CatalogReader
 from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
+from .domain.versions import Versions
 from .handlers import Handlers
 from .ports import ScanTrigger
 from .scanning import Scanner
@@ -50,7 +51,8 @@ def build(settings: Settings) -> Service:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     engine = create_catalog_engine(settings.db_url)
     create_schema(engine)
-    catalog = SqlCatalog(engine)
+    versions = Versions()
+    catalog = SqlCatalog(engine, on_change=versions.bump_catalog)
     root = settings.music_dir
     root.mkdir(parents=True, exist_ok=True)
     owned = KvOwnedIndex(lambda: runtime.js)  # JetStream exists once the runtime has connected
@@ -74,7 +76,8 @@ def build(settings: Settings) -> Service:
     handlers = Handlers(library, scanner)
     runtime.consume("library_tagged", handlers.tagged)
     runtime.consume("library_commands", handlers.command)
-    ctx = ApiContext(CatalogReader(engine), UserStore(engine), root, scanner, runtime.publish, __version__)
+    store = UserStore(engine, on_change=versions.bump_user)
+    ctx = ApiContext(CatalogReader(engine), store, root, scanner, runtime.publish, __version__, versions=versions)
     config = uvicorn.Config(
         SubsonicApp(ctx),
         host=settings.http_host,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,9 +25,10 @@ class OwnedTrack:
 
 
 class SqlCatalog:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_change: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
+        self._on_change = on_change or (lambda: None)
 
     # reads used by the writers ------------------------------------------------------------------------------------
 
@@ -74,6 +75,7 @@ class SqlCatalog:
             track_ids = self._upsert(conn, infos)
             if projection is not None:
                 self._set_position(conn, *projection)
+        self._on_change()
         return track_ids
 
     def set_position(self, name: str, position: int) -> None:
@@ -102,6 +104,7 @@ class SqlCatalog:
                 self._recount(conn, {r[4] for r in rows}, {r[5] for r in rows}, {r[6] for r in rows if r[6]})
             if projection is not None:
                 self._set_position(conn, *projection)
+        self._on_change()
         return removed
 
     # internals ----------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,8 +46,9 @@ class PlayQueue:
 
 
 class UserStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_change: Callable[[str], None] | None = None) -> None:
         self.engine = engine
+        self._changed = on_change or (lambda user: None)
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def _upsert(self, conn: Connection, table: Any, row: dict[str, Any], updates: dict[str, Any]) -> None:
@@ -59,10 +60,12 @@ class UserStore:
             for item_id, kind in items:
                 row = {"username": user, "item_id": item_id, "kind": kind, "starred_at": when}
                 conn.execute(self._insert(star_t).values(**row).on_conflict_do_nothing())
+        self._changed(user)
 
     def unstar(self, user: str, item_ids: Sequence[str]) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(star_t).where(star_t.c.username == user, star_t.c.item_id.in_(list(item_ids))))
+        self._changed(user)
 
     def set_rating(self, user: str, item_id: str, rating: int) -> None:
         with self.engine.begin() as conn:
@@ -71,6 +74,7 @@ class UserStore:
             else:
                 row = {"username": user, "item_id": item_id, "rating": rating}
                 self._upsert(conn, rating_t, row, {"rating": rating})
+        self._changed(user)
 
     def record_play(self, user: str, track_id: str, album_id: str, when: datetime) -> None:
         with self.engine.begin() as conn:
@@ -81,7 +85,8 @@ class UserStore:
                     updates["last_played"] = func.greatest(table.c.last_played, when)
                 self._upsert(conn, table, row, updates)
 
-    # playlists ----------------------------------------------------------------------------------------------------
+        # playlists ----------------------------------------------------------------------------------------------------
+        self._changed(user)
 
     def playlists(self, user: str) -> list[Playlist]:
         """The user's own playlists and everyone's public ones, by name."""

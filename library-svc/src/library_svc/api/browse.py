@@ -83,25 +83,30 @@ async def get_music_folders(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _artists(ctx: ApiContext, req: Request) -> list[dict[str, Any]]:
-    rows = await ctx.run(ctx.reader.artists)
-    state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in rows])
+    rows, state = await ctx.with_state(req.user, ctx.reader.artists)
     return [artist_id3(r, state) for r in rows]
 
 
 async def get_artists(ctx: ApiContext, req: Request) -> Reply:
-    artists = await _artists(ctx, req)
-    return {"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": index_of(artists)}}
+    async def build() -> dict[str, Any]:
+        artists = await _artists(ctx, req)
+        return {"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": index_of(artists)}}
+
+    return await ctx.cached(req, build)
 
 
 async def get_indexes(ctx: ApiContext, req: Request) -> Reply:
-    artists = await _artists(ctx, req)
-    return {
-        "indexes": {
-            "lastModified": int(time.time() * 1000),
-            "ignoredArticles": IGNORED_ARTICLES,
-            "index": index_of(artists),
+    async def build() -> dict[str, Any]:
+        artists = await _artists(ctx, req)
+        return {
+            "indexes": {
+                "lastModified": int(time.time() * 1000),
+                "ignoredArticles": IGNORED_ARTICLES,
+                "index": index_of(artists),
+            }
         }
-    }
+
+    return await ctx.cached(req, build)
 
 
 async def get_artist(ctx: ApiContext, req: Request) -> Reply:
@@ -115,12 +120,10 @@ async def get_artist(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _album_and_songs(ctx: ApiContext, req: Request, album_id: str) -> tuple[Any, list[Any], Any]:
-    album = await ctx.run(ctx.reader.album, album_id)
-    if album is None:
+    rows, state = await ctx.with_state(req.user, ctx.reader.album_with_tracks, album_id)
+    if not rows:
         raise SubsonicError(70, "Album not found")
-    tracks = await ctx.run(ctx.reader.album_tracks, album_id)
-    state = await ctx.run(ctx.reader.user_state, req.user, [album_id, *[t.id for t in tracks]])
-    return album, tracks, state
+    return rows[0], rows[1:], state
 
 
 async def get_album(ctx: ApiContext, req: Request) -> Reply:
@@ -166,9 +169,7 @@ async def _album_list(ctx: ApiContext, req: Request) -> tuple[list[Any], Any]:
         opts = {"genre": req.need("genre")}
     size = req.num("size", 10, lo=1, hi=500)
     offset = req.num("offset", 0)
-    rows = await ctx.run(ctx.reader.album_list, req.user, kind, size, offset, **opts)
-    state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in rows])
-    return rows, state
+    return await ctx.with_state(req.user, ctx.reader.album_list, req.user, kind, size, offset, **opts)
 
 
 async def get_album_list2(ctx: ApiContext, req: Request) -> Reply:
@@ -182,22 +183,25 @@ async def get_album_list(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def get_random_songs(ctx: ApiContext, req: Request) -> Reply:
-    rows = await ctx.run(
+    rows, state = await ctx.with_state(
+        req.user,
         ctx.reader.random_songs,
         req.num("size", 10, lo=1, hi=500),
         req.get("genre"),
         req.opt_int("fromYear"),
         req.opt_int("toYear"),
     )
-    state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in rows])
     return {"randomSongs": {"song": [song(r, state) for r in rows]}}
 
 
 async def get_songs_by_genre(ctx: ApiContext, req: Request) -> Reply:
-    rows = await ctx.run(
-        ctx.reader.songs_by_genre, req.need("genre"), req.num("count", 10, lo=1, hi=500), req.num("offset", 0)
+    rows, state = await ctx.with_state(
+        req.user,
+        ctx.reader.songs_by_genre,
+        req.need("genre"),
+        req.num("count", 10, lo=1, hi=500),
+        req.num("offset", 0),
     )
-    state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in rows])
     return {"songsByGenre": {"song": [song(r, state) for r in rows]}}
 
 
@@ -216,9 +220,8 @@ async def _search(ctx: ApiContext, req: Request) -> tuple[list[Any], list[Any], 
         req.num("songCount", 20, hi=1000),
     )
     offsets = (req.num("artistOffset", 0), req.num("albumOffset", 0), req.num("songOffset", 0))
-    artists, albums, songs = await ctx.run(ctx.reader.search, words, counts, offsets)
-    item_ids = [r.id for r in (*artists, *albums, *songs)]
-    state = await ctx.run(ctx.reader.user_state, req.user, item_ids)
+    found, state = await ctx.with_state(req.user, ctx.reader.search_flat, words, counts, offsets)
+    artists, albums, songs = found
     return artists, albums, songs, state
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import Engine, and_, bindparam, func, literal, select, union_all
 
 from ..adapters.schema import (
     album_play_t,
@@ -47,45 +49,79 @@ def _words(column: Any, words: Sequence[str]) -> Any:
     return and_(*[column.like(f"% {w}%") for w in words])
 
 
+def _user_state_query() -> Any:
+    s, r, p, ap = star_t, rating_t, play_t, album_play_t
+    user: Any = bindparam("user")
+    ids: Any = bindparam("ids", expanding=True)
+    return union_all(
+        select(literal("s"), s.c.item_id, literal(0), s.c.starred_at).where(s.c.username == user, s.c.item_id.in_(ids)),
+        select(literal("r"), r.c.item_id, r.c.rating, literal(None)).where(r.c.username == user, r.c.item_id.in_(ids)),
+        select(literal("p"), p.c.track_id, p.c.count, p.c.last_played).where(
+            p.c.username == user, p.c.track_id.in_(ids)
+        ),
+        select(literal("p"), ap.c.album_id, ap.c.count, ap.c.last_played).where(
+            ap.c.username == user, ap.c.album_id.in_(ids)
+        ),
+    )
+
+
 class CatalogReader:
+    """Reads for the API. Statements are built once; `with_connection` lets one request use one connection."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._local = threading.local()
+        self._user_state = _user_state_query()
+        self._by_id = {t.name: select(t).where(t.c.id == bindparam("id")) for t in (track_t, album_t, artist_t)}
+        self._album_tracks = (
+            select(track_t)
+            .where(track_t.c.album_id == bindparam("id"))
+            .order_by(track_t.c.album_id, track_t.c.disc_no, track_t.c.track_no)
+        )
 
-    def _all(self, stmt: Select[Any]) -> list[Any]:
+    @contextlib.contextmanager
+    def with_connection(self) -> Iterator[None]:
+        """Run several reads of one request on one pooled connection (checked out once)."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
         with self.engine.connect() as conn:
-            return list(conn.execute(stmt).all())
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    def _all(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return list(conn.execute(stmt, params or {}).all())
+        with self.engine.connect() as fresh:
+            return list(fresh.execute(stmt, params or {}).all())
 
     def user_state(self, user: str, item_ids: Sequence[str]) -> UserState:
+        """Stars, ratings and play counts of `user` for these items: one UNION query per 500 ids."""
         state = UserState()
-        if not item_ids:
-            return state
         ids = list(dict.fromkeys(item_ids))
-        with self.engine.connect() as conn:
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                for r in conn.execute(
-                    select(star_t.c.item_id, star_t.c.starred_at).where(
-                        star_t.c.username == user, star_t.c.item_id.in_(chunk)
-                    )
-                ):
-                    state.starred[r[0]] = r[1]
-                for rr in conn.execute(
-                    select(rating_t.c.item_id, rating_t.c.rating).where(
-                        rating_t.c.username == user, rating_t.c.item_id.in_(chunk)
-                    )
-                ):
-                    state.rating[rr[0]] = rr[1]
-                for table, key in ((play_t, play_t.c.track_id), (album_play_t, album_play_t.c.album_id)):
-                    for p in conn.execute(
-                        select(key, table.c.count, table.c.last_played).where(table.c.username == user, key.in_(chunk))
-                    ):
-                        state.plays[p[0]] = (p[1], p[2])
+        for i in range(0, len(ids), 500):
+            for kind, item_id, number, when in self._all(self._user_state, {"user": user, "ids": ids[i : i + 500]}):
+                if kind == "s":
+                    state.starred[item_id] = when
+                elif kind == "r":
+                    state.rating[item_id] = number
+                else:
+                    state.plays[item_id] = (number, when)
         return state
+
+    def album_with_tracks(self, album_id: str) -> list[Any]:
+        """[album, *tracks], or [] when there is no such album."""
+        album = self.album(album_id)
+        return [album, *self.album_tracks(album_id)] if album is not None else []
 
     # single items -------------------------------------------------------------------------------------------------
 
     def track(self, track_id: str) -> Any | None:
-        rows = self._all(select(track_t).where(track_t.c.id == track_id))
+        rows = self._all(self._by_id["track"], {"id": track_id})
         return rows[0] if rows else None
 
     def tracks(self, track_ids: Sequence[str]) -> list[Any]:
@@ -98,19 +134,15 @@ class CatalogReader:
         return [found[t] for t in track_ids if t in found]
 
     def album(self, album_id: str) -> Any | None:
-        rows = self._all(select(album_t).where(album_t.c.id == album_id))
+        rows = self._all(self._by_id["album"], {"id": album_id})
         return rows[0] if rows else None
 
     def artist(self, artist_id: str) -> Any | None:
-        rows = self._all(select(artist_t).where(artist_t.c.id == artist_id))
+        rows = self._all(self._by_id["artist"], {"id": artist_id})
         return rows[0] if rows else None
 
     def album_tracks(self, album_id: str) -> list[Any]:
-        return self._all(
-            select(track_t)
-            .where(track_t.c.album_id == album_id)
-            .order_by(track_t.c.album_id, track_t.c.disc_no, track_t.c.track_no)
-        )
+        return self._all(self._album_tracks, {"id": album_id})
 
     def artist_albums(self, artist_id: str) -> list[Any]:
         return self._all(
@@ -219,6 +251,11 @@ class CatalogReader:
                 stmt = stmt.where(_words(table.c.search, words))
             out.append(self._all(stmt.order_by(sort, table.c.id).limit(count).offset(offset)))
         return out[0], out[1], out[2]
+
+    def search_flat(
+        self, words: list[str], counts: tuple[int, int, int], offsets: tuple[int, int, int]
+    ) -> tuple[list[Any], list[Any], list[Any]]:
+        return self.search(words, counts, offsets)
 
     def track_by_artist_title(self, artist: str, title: str) -> Any | None:
         words = parse_query(f"{artist} {title}")

@@ -8,8 +8,8 @@ element's text (a genre's name, a lyric). None values are left out.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 __all__ = ["API_VERSION", "ERRORS", "SubsonicError", "envelope", "render"]
 
@@ -47,11 +47,37 @@ def envelope(payload: dict[str, Any], *, server_version: str, failed: bool = Fal
     return head
 
 
-def _xml_scalar(value: Any) -> str:
+# XML 1.0 cannot carry most control characters at all: they are dropped; the rest is escaped in one C-level pass
+_ESCAPE_MAP: dict[str | int, str | None] = {c: None for c in range(32) if c not in (9, 10, 13)}
+_ESCAPE = str.maketrans(
+    {
+        **_ESCAPE_MAP,
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
+
+
+_CLEAN = re.compile(r'[^&<>"\x00-\x1f]*')
+
+
+def escape(text: str) -> str:
+    return text if _CLEAN.fullmatch(text) else text.translate(_ESCAPE)
+
+
+def _attr(value: Any) -> str:
+    # the hot path of every XML answer: most values are ints or clean strings and need no escaping
     if value is True:
         return "true"
     if value is False:
         return "false"
+    if isinstance(value, str):
+        return value if _CLEAN.fullmatch(value) else value.translate(_ESCAPE)
     return str(value)
 
 
@@ -61,27 +87,28 @@ def _xml_element(name: str, value: Any, out: list[str]) -> None:
             _xml_element(name, item, out)
         return
     if not isinstance(value, dict):
-        out.append(f"<{name}>{escape(_xml_scalar(value))}</{name}>")
+        out.append(f"<{name}>{_attr(value)}</{name}>")
         return
-    attrs: list[str] = []
+    parts = [f"<{name}"]
     children: list[tuple[str, Any]] = []
     text: str | None = None
     for key, item in value.items():
         if item is None:
             continue
         if key == "value":
-            text = _xml_scalar(item)
+            text = _attr(item)
         elif isinstance(item, dict | list):
             children.append((key, item))
         else:
-            attrs.append(f" {key}={quoteattr(_xml_scalar(item))}")
-    head = f"<{name}{''.join(attrs)}"
+            parts.append(f' {key}="{_attr(item)}"')
     if not children and text is None:
-        out.append(head + "/>")
+        parts.append("/>")
+        out.append("".join(parts))
         return
-    out.append(head + ">")
+    parts.append(">")
+    out.append("".join(parts))
     if text is not None:
-        out.append(escape(text))
+        out.append(text)
     for key, item in children:
         _xml_element(key, item, out)
     out.append(f"</{name}>")

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .render import SubsonicError
+from ..domain.versions import Versions
+from .render import SubsonicError, envelope, render
 
 __all__ = ["ApiContext", "BytesReply", "Endpoint", "FileReply", "Reply", "Request"]
 
@@ -84,10 +85,42 @@ class ApiContext:
     publish: Callable[[Any], Awaitable[object]]
     server_version: str
     now_playing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: Versions = field(default_factory=Versions)
+    _cache: dict[tuple[Any, ...], BytesReply] = field(default_factory=dict)
+
+    async def cached(self, req: Request, build: Callable[[], Awaitable[dict[str, Any]]]) -> BytesReply:
+        """A rendered response reused until the catalog or this user's data changes (see `Versions`).
+
+        For the big, rarely changing answers (getArtists, getIndexes over thousands of artists)."""
+        fmt, callback = req.get("f") or "xml", req.get("callback")
+        key = (req.method, req.user, fmt, callback, self.versions.stamp(req.user))
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        body, ctype = render(envelope(await build(), server_version=self.server_version), fmt, callback)
+        if len(self._cache) >= 256:
+            self._cache.clear()
+        reply = self._cache[key] = BytesReply(body, ctype)
+        return reply
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking catalog work off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def with_state(self, user: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """`fn(...)` rows and the user's stars/ratings/plays for them, in one trip to the worker thread."""
+
+        def both() -> tuple[Any, Any]:
+            with self.reader.with_connection():
+                return fetch()
+
+        def fetch() -> tuple[Any, Any]:
+            rows = fn(*args, **kwargs)
+            # several lists (search: artists, albums, songs) or one
+            items = [r for part in rows for r in part] if isinstance(rows, tuple) else rows
+            return rows, self.reader.user_state(user, [r.id for r in items])
+
+        return await asyncio.to_thread(both)
 
 
 Endpoint = Callable[[ApiContext, Request], Awaitable[Reply]]
