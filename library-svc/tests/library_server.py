@@ -17,6 +17,7 @@ from library_svc.api.asgi import SubsonicApp
 from library_svc.api.reads import CatalogReader
 from library_svc.api.request import ApiContext
 from library_svc.api.server import EmbeddedServer
+from library_svc.domain.versions import Versions
 from library_svc.scanning import Scanner
 
 
@@ -30,9 +31,10 @@ class ApiServer:
     def __init__(self, engine: Engine, root: Path, scanner: Scanner, publish: RecordingPublisher) -> None:
         self.port = free_port()
         self.publish = publish
-        self.ctx = ApiContext(CatalogReader(engine), UserStore(engine), root, scanner, publish, "test")
-        self.ctx.store = UserStore(engine, on_change=self.ctx.versions.bump_user)
-        scanner.catalog = SqlCatalog(engine, on_change=self.ctx.versions.bump_catalog)
+        versions = Versions()
+        store = UserStore(engine, on_change=versions.bump_user)
+        self.ctx = ApiContext(CatalogReader(engine, versions), store, root, scanner, publish, "test", versions=versions)
+        scanner.catalog = SqlCatalog(engine, on_change=versions.bump_catalog)
         config = uvicorn.Config(
             SubsonicApp(self.ctx), host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"
         )

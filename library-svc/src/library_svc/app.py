@@ -77,7 +77,9 @@ def build(settings: Settings) -> Service:
     runtime.consume("library_tagged", handlers.tagged)
     runtime.consume("library_commands", handlers.command)
     store = UserStore(engine, on_change=versions.bump_user)
-    ctx = ApiContext(CatalogReader(engine), store, root, scanner, runtime.publish, __version__, versions=versions)
+    ctx = ApiContext(
+        CatalogReader(engine, versions), store, root, scanner, runtime.publish, __version__, versions=versions
+    )
     config = uvicorn.Config(
         SubsonicApp(ctx),
         host=settings.http_host,

@@ -51,5 +51,8 @@ class Settings(RuntimeSettings):
     @property
     def db_url(self) -> str:
         if self.db_url_:
+            for plain in ("postgresql://", "postgres://"):  # psycopg 3 is the driver this service ships with
+                if self.db_url_.startswith(plain):
+                    return "postgresql+psycopg://" + self.db_url_.removeprefix(plain)
             return self.db_url_
         return f"sqlite:///{(self.data_dir / 'library' / 'catalog.db').resolve()}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,6 +21,7 @@ from ..adapters.schema import (
     track_t,
 )
 from ..domain.ids import fold
+from ..domain.versions import Versions
 from .shapes import UserState
 
 __all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "parse_query"]
@@ -68,8 +70,10 @@ def _user_state_query() -> Any:
 class CatalogReader:
     """Reads for the API. Statements are built once; `with_connection` lets one request use one connection."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, versions: Versions | None = None) -> None:
         self.engine = engine
+        self.versions = versions or Versions()
+        self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
         self._user_state = _user_state_query()
         self._by_id = {t.name: select(t).where(t.c.id == bindparam("id")) for t in (track_t, album_t, artist_t)}
@@ -159,12 +163,33 @@ class CatalogReader:
 
     # lists --------------------------------------------------------------------------------------------------------
 
+    def _all_ids(self, table: Any) -> list[str]:
+        """Every id of a table, kept until the catalog changes: random picks without `ORDER BY random()`."""
+        stamp = self.versions.stamp("")
+        cached = self._ids.get(table.name)
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, [r[0] for r in self._all(select(table.c.id))])
+            self._ids[table.name] = cached
+        return cached[1]
+
+    def _by_ids(self, table: Any, wanted: Sequence[str]) -> list[Any]:
+        """Rows for ids, in the order given."""
+        found: dict[str, Any] = {}
+        for i in range(0, len(wanted), 500):
+            for row in self._all(select(table).where(table.c.id.in_(list(wanted[i : i + 500])))):
+                found[row.id] = row
+        return [found[i] for i in wanted if i in found]
+
+    def _random(self, table: Any, size: int) -> list[Any]:
+        ids = self._all_ids(table)
+        return self._by_ids(table, random.sample(ids, min(size, len(ids))))
+
     def album_list(self, user: str, kind: str, size: int, offset: int, **opts: Any) -> list[Any]:
         a = album_t
         stmt = select(a)
         if kind == "random":
-            stmt = stmt.order_by(func.random())
-        elif kind == "newest":
+            return self._random(album_t, size)
+        if kind == "newest":
             stmt = stmt.order_by(a.c.created.desc(), a.c.id.desc())
         elif kind == "alphabeticalByName":
             stmt = stmt.order_by(a.c.sort_name, a.c.id)
@@ -201,6 +226,8 @@ class CatalogReader:
         return self._all(stmt.limit(size).offset(offset))
 
     def random_songs(self, size: int, genre: str | None, from_year: int | None, to_year: int | None) -> list[Any]:
+        if genre is None and from_year is None and to_year is None:
+            return self._random(track_t, size)
         stmt = select(track_t)
         if genre:
             stmt = stmt.where(track_t.c.genre == genre)
@@ -246,9 +273,13 @@ class CatalogReader:
             if count <= 0:
                 out.append([])
                 continue
-            stmt = select(table)
-            if words:
-                stmt = stmt.where(_words(table.c.search, words))
+            if not words:
+                # page through the (sort, id) index alone, then read just that page's rows: a deep offset walks
+                # index entries only, not table rows
+                page = self._all(select(table.c.id).order_by(sort, table.c.id).limit(count).offset(offset))
+                out.append(self._by_ids(table, [r[0] for r in page]))
+                continue
+            stmt = select(table).where(_words(table.c.search, words))
             out.append(self._all(stmt.order_by(sort, table.c.id).limit(count).offset(offset)))
         return out[0], out[1], out[2]
 
