@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import ids
@@ -29,6 +29,7 @@ class SqlCatalog:
         self.engine = engine
         self._pg = engine.dialect.name == "postgresql"
         self._on_change = on_change or (lambda: None)
+        self._upserts: dict[tuple[Any, ...], Any] = {}
 
     # reads used by the writers ------------------------------------------------------------------------------------
 
@@ -115,10 +116,14 @@ class SqlCatalog:
     def _upsert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keep: Sequence[str]) -> None:
         if not rows:
             return
-        stmt = self._insert(table)
-        key = [c.name for c in table.primary_key.columns]
-        updates = {c: stmt.excluded[c] for c in rows[0] if c not in key and c not in keep}
-        conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), rows)
+        cache_key = (table.name, tuple(rows[0]), tuple(keep))
+        stmt = self._upserts.get(cache_key)
+        if stmt is None:  # built once per shape: `excluded` copies every column of the table each time
+            insert = self._insert(table)
+            key = [c.name for c in table.primary_key.columns]
+            updates = {c: insert.excluded[c] for c in rows[0] if c not in key and c not in keep}
+            stmt = self._upserts[cache_key] = insert.on_conflict_do_update(index_elements=key, set_=updates)
+        conn.execute(stmt, rows)
 
     def _set_position(self, conn: Connection, name: str, position: int) -> None:
         self._upsert_rows(conn, projection_t, [{"name": name, "position": position}], ())
@@ -209,42 +214,18 @@ class SqlCatalog:
         return track_ids
 
     def _recount(self, conn: Connection, album_ids: set[str], artist_ids: set[str], genres: set[str]) -> None:
-        t2 = track_t.alias("t2")
         for chunk in _chunks(sorted(album_ids), 500):
-            first = (
-                select(t2.c.id)
-                .where(t2.c.album_id == album_t.c.id)
-                .order_by(t2.c.disc_no, t2.c.track_no, t2.c.sort_title)
-                .limit(1)
-                .scalar_subquery()
-            )
-            conn.execute(
-                update(album_t)
-                .where(album_t.c.id.in_(chunk))
-                .values(
-                    song_count=select(func.count()).where(t2.c.album_id == album_t.c.id).scalar_subquery(),
-                    duration=select(func.coalesce(func.sum(t2.c.duration), 0))
-                    .where(t2.c.album_id == album_t.c.id)
-                    .scalar_subquery(),
-                    cover_track_id=first,
-                )
-            )
-            conn.execute(delete(album_t).where(album_t.c.id.in_(chunk), album_t.c.song_count == 0))
-        a2 = album_t.alias("a2")
+            conn.execute(_RECOUNT_ALBUMS, {"ids": list(chunk)})
+            conn.execute(_DROP_EMPTY_ALBUMS, {"ids": list(chunk)})
         for chunk in _chunks(sorted(artist_ids), 500):
-            conn.execute(
-                update(artist_t)
-                .where(artist_t.c.id.in_(chunk))
-                .values(album_count=select(func.count()).where(a2.c.artist_id == artist_t.c.id).scalar_subquery())
-            )
-            orphan = ~select(t2.c.id).where(t2.c.artist_id == artist_t.c.id).exists()
-            conn.execute(delete(artist_t).where(artist_t.c.id.in_(chunk), artist_t.c.album_count == 0, orphan))
+            conn.execute(_RECOUNT_ARTISTS, {"ids": list(chunk)})
+            conn.execute(_DROP_LONE_ARTISTS, {"ids": list(chunk)})
         if genres:
             rows = [
                 {
                     "name": g,
-                    "song_count": conn.execute(select(func.count()).where(track_t.c.genre == g)).scalar() or 0,
-                    "album_count": conn.execute(select(func.count()).where(album_t.c.genre == g)).scalar() or 0,
+                    "song_count": conn.execute(_GENRE_SONGS, {"g": g}).scalar() or 0,
+                    "album_count": conn.execute(_GENRE_ALBUMS, {"g": g}).scalar() or 0,
                 }
                 for g in sorted(genres)
             ]
@@ -252,6 +233,44 @@ class SqlCatalog:
             conn.execute(delete(genre_t).where(genre_t.c.song_count == 0))
 
 
+def _recount_statements() -> tuple[Any, ...]:
+    """Built once (construction cost more than running them): counts follow the tracks they summarise."""
+    t2, a2 = track_t.alias("t2"), album_t.alias("a2")
+    ids: Any = bindparam("ids", expanding=True)
+    first = (
+        select(t2.c.id)
+        .where(t2.c.album_id == album_t.c.id)
+        .order_by(t2.c.disc_no, t2.c.track_no, t2.c.sort_title)
+        .limit(1)
+        .scalar_subquery()
+    )
+    albums = (
+        update(album_t)
+        .where(album_t.c.id.in_(ids))
+        .values(
+            song_count=select(func.count()).where(t2.c.album_id == album_t.c.id).scalar_subquery(),
+            duration=select(func.coalesce(func.sum(t2.c.duration), 0))
+            .where(t2.c.album_id == album_t.c.id)
+            .scalar_subquery(),
+            cover_track_id=first,
+        )
+    )
+    drop_albums = delete(album_t).where(album_t.c.id.in_(ids), album_t.c.song_count == 0)
+    artists = (
+        update(artist_t)
+        .where(artist_t.c.id.in_(ids))
+        .values(album_count=select(func.count()).where(a2.c.artist_id == artist_t.c.id).scalar_subquery())
+    )
+    orphan = ~select(t2.c.id).where(t2.c.artist_id == artist_t.c.id).exists()
+    drop_artists = delete(artist_t).where(artist_t.c.id.in_(ids), artist_t.c.album_count == 0, orphan)
+    genre_songs = select(func.count()).where(track_t.c.genre == bindparam("g"))
+    genre_albums = select(func.count()).where(album_t.c.genre == bindparam("g"))
+    return albums, drop_albums, artists, drop_artists, genre_songs, genre_albums
+
+
+_RECOUNT_ALBUMS, _DROP_EMPTY_ALBUMS, _RECOUNT_ARTISTS, _DROP_LONE_ARTISTS, _GENRE_SONGS, _GENRE_ALBUMS = (
+    _recount_statements()
+)
 _CONTROL = dict.fromkeys(range(32))
 
 
