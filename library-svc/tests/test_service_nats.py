@@ -35,6 +35,8 @@ async def running(nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tm
         BRAINSTREAM_MUSIC_DIR=music,
         BRAINSTREAM_LIBRARY_HTTP_PORT=free_port(),
     )
+    stale = await provisioned.key_value("library_owned")
+    await stale.put("00000000-0000-0000-0000-000000000000", b'{"track_id": "gone", "path": "gone.mp3"}')
     service = build(settings)
     task = asyncio.create_task(serve(service))
     try:
@@ -75,6 +77,15 @@ async def test_tagged_file_is_imported_owned_and_served(
     assert (running.settings.music_dir / imported.path).is_file()
 
     kv = await js.key_value("library_owned")
+
+    async def stale_gone() -> bool:
+        try:
+            await kv.get("00000000-0000-0000-0000-000000000000")
+        except KeyNotFoundError:
+            return True
+        return False
+
+    await wait_until(stale_gone, timeout=20)  # the start-up sync removed what the catalog does not hold
     entry = await kv.get(str(event.track.recording_mbid))
     assert json.loads(entry.value or b"") == {"track_id": imported.track_id, "path": imported.path}
 

@@ -112,6 +112,9 @@ async def serve(service: Service) -> None:
         await service.live.start(runtime.js)
         if service.settings.scan_on_start:
             await service.scanner.scan()
+        owned = {o.recording_mbid: (o.track_id, o.path) for o in service.library.catalog.owned() if o.recording_mbid}
+        written, deleted = await KvOwnedIndex(lambda: runtime.js).sync(owned)
+        log.info("library_owned in step with the catalog: %d entries, %d stale removed", written, deleted)
         await asyncio.Event().wait()
 
     async def http() -> None:

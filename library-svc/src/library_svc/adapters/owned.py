@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import KeyNotFoundError, NoKeysError
 from nats.js.kv import KeyValue
 
 __all__ = ["KvOwnedIndex", "NoOwnedIndex"]
@@ -37,6 +37,24 @@ class KvOwnedIndex:
     async def delete(self, recording_mbid: str) -> None:
         kv = await self._bucket()
         await kv.delete(recording_mbid)
+
+    async def sync(self, owned: dict[str, tuple[str, str]]) -> tuple[int, int]:
+        """Make the bucket hold exactly `owned` (MBID → track id, path), e.g. after the bucket was lost or the
+        catalog was rebuilt. Returns (written, deleted)."""
+        kv = await self._bucket()
+        try:
+            present = set(await kv.keys())
+        except NoKeysError:
+            present = set()
+        deleted = 0
+        for key in present - set(owned):
+            await kv.delete(key)
+            deleted += 1
+        written = 0
+        for mbid, (track_id, path) in owned.items():
+            await self.put(mbid, track_id, path)
+            written += 1
+        return written, deleted
 
 
 class NoOwnedIndex:

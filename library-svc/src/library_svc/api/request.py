@@ -86,22 +86,32 @@ class ApiContext:
     server_version: str
     now_playing: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: Versions = field(default_factory=Versions)
-    _cache: dict[tuple[Any, ...], BytesReply] = field(default_factory=dict)
+    _cache: dict[tuple[Any, ...], asyncio.Future[BytesReply]] = field(default_factory=dict)
 
     async def cached(self, req: Request, build: Callable[[], Awaitable[dict[str, Any]]]) -> BytesReply:
         """A rendered response reused until the catalog or this user's data changes (see `Versions`).
 
-        For the big, rarely changing answers (getArtists, getIndexes over thousands of artists)."""
+        For the big, rarely changing answers (getArtists, getIndexes over thousands of artists). Concurrent misses
+        of one key wait for a single build instead of each doing the same work."""
         fmt, callback = req.get("f") or "xml", req.get("callback")
         key = (req.method, req.user, fmt, callback, self.versions.stamp(req.user))
-        hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        body, ctype = render(envelope(await build(), server_version=self.server_version), fmt, callback)
-        if len(self._cache) >= 256:
-            self._cache.clear()
-        reply = self._cache[key] = BytesReply(body, ctype)
-        return reply
+        pending = self._cache.get(key)
+        if pending is None:
+            if len(self._cache) >= 256:
+                self._cache.clear()
+            pending = self._cache[key] = asyncio.ensure_future(self._build(build, fmt, callback))
+        try:
+            return await asyncio.shield(pending)
+        except Exception:
+            self._cache.pop(key, None)  # a failed build is not cached
+            raise
+
+    async def _build(
+        self, build: Callable[[], Awaitable[dict[str, Any]]], fmt: str, callback: str | None
+    ) -> BytesReply:
+        payload = envelope(await build(), server_version=self.server_version)
+        body, ctype = await asyncio.to_thread(render, payload, fmt, callback)
+        return BytesReply(body, ctype)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Blocking catalog work off the event loop."""
