@@ -92,12 +92,22 @@ def _xml_element(name: str, value: Any, out: list[str]) -> None:
     parts = [f"<{name}"]
     children: list[tuple[str, Any]] = []
     text: str | None = None
+    clean = _CLEAN.fullmatch
     for key, item in value.items():
-        if item is None:
-            continue
         if key == "value":
-            text = _attr(item)
-        elif isinstance(item, dict | list):
+            text = None if item is None else _attr(item)
+            continue
+        kind = type(item)
+        # inlined `_attr`: this loop runs for every attribute of every answer
+        if kind is str:
+            parts.append(f' {key}="{item if clean(item) else item.translate(_ESCAPE)}"')
+        elif kind is int or kind is float:
+            parts.append(f' {key}="{item}"')
+        elif kind is bool:
+            parts.append(f' {key}="true"' if item else f' {key}="false"')
+        elif item is None:
+            continue
+        elif kind is dict or kind is list:
             children.append((key, item))
         else:
             parts.append(f' {key}="{_attr(item)}"')
