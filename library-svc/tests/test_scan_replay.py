@@ -10,7 +10,7 @@ from library_builders import tagged
 from library_fakes import CountingTrigger, MemoryOwned, RecordingPublisher
 from sqlalchemy import Engine, select
 
-from contracts.library import ScanCompleted
+from contracts.library import ScanCompleted, ScanFailed
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
 from library_svc.scanning import Scanner
@@ -88,3 +88,11 @@ async def test_replaying_the_stream_gives_the_same_catalog(tmp_path: Path, engin
     for seq, event in enumerate(events, 1):
         await library().import_tagged(event, seq)
     assert snapshot(engine) == before
+
+
+async def test_missing_music_folder_is_a_published_failure(tmp_path: Path, catalog: SqlCatalog) -> None:
+    publish = RecordingPublisher()
+    report = await Scanner(tmp_path / "absent", catalog, publish, MemoryOwned()).scan()
+    assert report is None
+    [failed] = publish.of(ScanFailed)
+    assert failed.target.value == "library" and failed.reason == "unreachable" and "absent" in failed.detail
