@@ -14,8 +14,10 @@ from contracts.library import ScanCompleted, ScanFailed, ScanTarget
 from .adapters.catalog import SqlCatalog
 from .adapters.scanner import walk_audio
 from .adapters.tags import UnreadableFile, read_track
+from .domain.ids import track_id
 from .domain.model import ScanReport, TrackInfo
 from .ports import OwnedIndex, Publisher
+from .service import follow_up_id
 
 __all__ = ["Scanner"]
 
@@ -50,7 +52,7 @@ class Scanner:
                 self.scanning = False
             for info in owned:
                 if info.recording_mbid:
-                    await self.owned.put(info.recording_mbid, _tid(info), info.path)
+                    await self.owned.put(info.recording_mbid, track_id(info.path), info.path)
             for mbid in gone:
                 await self.owned.delete(mbid)
             self.last = report
@@ -71,7 +73,10 @@ class Scanner:
 
     @staticmethod
     def _event(cls: type[Message], cause: Message | None, **fields: object) -> Message:
-        return cls.caused_by(cause, **fields) if cause is not None else cls(**fields)
+        if cause is None:
+            return cls(**fields)
+        # a redelivered StartScan publishes under the same id, and the server's dedup keeps the first outcome
+        return cls.caused_by(cause, event_id=follow_up_id("scan", cause), **fields)
 
     def _scan_sync(self, full: bool) -> tuple[ScanReport, list[TrackInfo], list[str]]:
         started = time.perf_counter()
@@ -112,9 +117,3 @@ class Scanner:
         report.duration_ms = round((time.perf_counter() - started) * 1000)
         self.count = len(seen) - report.failed
         return report, owned, [r.recording_mbid for r in removed if r.recording_mbid]
-
-
-def _tid(info: TrackInfo) -> str:
-    from .domain.ids import track_id
-
-    return track_id(info.path)

@@ -22,7 +22,7 @@ from .domain.model import TrackInfo
 from .domain.paths import PathValues, disambiguate, render_path
 from .ports import OwnedIndex, Publisher, ScanTrigger
 
-__all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger"]
+__all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger", "follow_up_id"]
 
 log = logging.getLogger(__name__)
 
