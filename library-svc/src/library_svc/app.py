@@ -87,6 +87,7 @@ def build(settings: Settings) -> Service:
         lifespan="off",
         access_log=False,
         log_level="warning",
+        log_config=None,  # keep the service's own logging (JSON lines under the runner)
     )
     http = EmbeddedServer(config)
 
