@@ -112,6 +112,31 @@ def provision_cmd() -> None:
 
 
 @app.command()
+def scan(
+    full: Annotated[bool, typer.Option("--full", help="Re-read every file, not only changed ones.")] = False,
+) -> None:
+    """Ask library-svc to scan the music folder (publishes the StartScan command; the outcome is ScanCompleted)."""
+    import nats
+
+    from contracts.gateway import StartScan
+
+    url = _nats_url_or_exit()
+    command = StartScan(full=full)
+
+    async def go() -> None:
+        nc = await nats.connect(url.split(","), name="brainstream-scan")
+        try:
+            await nc.jetstream().publish(
+                command.subject, command.to_json(), headers={"Nats-Msg-Id": str(command.event_id)}
+            )
+        finally:
+            await nc.close()
+
+    asyncio.run(go())
+    console.print(f"scan requested ({'full' if full else 'changed files'}): {command.event_id}")
+
+
+@app.command()
 def docs(
     out: Annotated[Path, typer.Option(help="Where to write the AsyncAPI document.")] = Path("docs/asyncapi.json"),
 ) -> None:

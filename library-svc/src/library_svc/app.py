@@ -1,25 +1,127 @@
-"""Composition root of library-svc: settings → runtime → handlers. Nothing imports this module."""
+"""Composition root of library-svc: settings → adapters → use cases → subscribers and HTTP. Nothing imports it."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from dataclasses import dataclass
 
+import uvicorn
+
+from contracts.health import HealthStatus
+from infra.http import ApiClient
+from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
-from infra.runtime import ServiceRuntime
+from infra.runtime import CheckResult, ServiceRuntime
 
-from . import SERVICE, __version__, handlers
+from . import SERVICE, __version__
+from .adapters.catalog import SqlCatalog
+from .adapters.database import create_catalog_engine, create_schema
+from .adapters.navidrome import NavidromeScanTrigger
+from .adapters.owned import KvOwnedIndex
+from .adapters.userdata import UserStore
+from .api.asgi import SubsonicApp
+from .api.reads import CatalogReader
+from .api.request import ApiContext
+from .api.server import EmbeddedServer, run_server
+from .domain.versions import Versions
+from .handlers import Handlers
+from .ports import ScanTrigger
+from .scanning import Scanner
+from .service import Library, NoTrigger
 from .settings import Settings
 
-__all__ = ["build", "main"]
+__all__ = ["Service", "build", "main"]
+
+log = logging.getLogger(__name__)
 
 
-def build(settings: Settings) -> ServiceRuntime:
+@dataclass
+class Service:
+    runtime: ServiceRuntime
+    library: Library
+    scanner: Scanner
+    http: uvicorn.Server
+    live: LiveSettings
+    trigger: ScanTrigger
+    settings: Settings
+
+
+def build(settings: Settings) -> Service:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
-    runtime.consume("library_tagged", handlers.not_handled_yet)
-    runtime.consume("library_commands", handlers.not_handled_yet)
-    return runtime
+    engine = create_catalog_engine(settings.db_url)
+    create_schema(engine)
+    versions = Versions()
+    catalog = SqlCatalog(engine, on_change=versions.bump_catalog)
+    root = settings.music_dir
+    root.mkdir(parents=True, exist_ok=True)
+    owned = KvOwnedIndex(lambda: runtime.js)  # JetStream exists once the runtime has connected
+    live = LiveSettings()
+    trigger: ScanTrigger = NoTrigger()
+    if settings.navidrome_url and settings.navidrome_user and settings.navidrome_password:
+        trigger = NavidromeScanTrigger(
+            ApiClient("navidrome", settings.navidrome_url),
+            settings.navidrome_user,
+            settings.navidrome_password,
+            runtime.publish,
+            debounce_s=settings.navidrome_debounce_s,
+            timeout_s=settings.navidrome_scan_timeout_s,
+        )
+
+    def template() -> str:
+        return live.pipeline.path_template or settings.path_template
+
+    library = Library(root, catalog, runtime.publish, owned, template, trigger)
+    scanner = Scanner(root, catalog, runtime.publish, owned)
+    handlers = Handlers(library, scanner)
+    runtime.consume("library_tagged", handlers.tagged)
+    runtime.consume("library_commands", handlers.command)
+    store = UserStore(engine, on_change=versions.bump_user)
+    ctx = ApiContext(
+        CatalogReader(engine, versions), store, root, scanner, runtime.publish, __version__, versions=versions
+    )
+    config = uvicorn.Config(
+        SubsonicApp(ctx),
+        host=settings.http_host,
+        port=settings.http_port,
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        log_config=None,  # keep the service's own logging (JSON lines under the runner)
+    )
+    http = EmbeddedServer(config)
+
+    def catalog_check() -> CheckResult:
+        last = scanner.last
+        detail = {"scanning": scanner.scanning, "last_scan": str(last) if last else None, "root": str(root)}
+        return (HealthStatus.OK if root.is_dir() else HealthStatus.DEGRADED), detail
+
+    runtime.add_check("library", catalog_check)
+    return Service(runtime, library, scanner, http, live, trigger, settings)
 
 
 def main() -> None:
     configure_logging(SERVICE)
-    asyncio.run(build(Settings()).run())
+    service = build(Settings())
+    asyncio.run(serve(service))
+
+
+async def serve(service: Service) -> None:
+    runtime = service.runtime
+
+    async def startup() -> None:
+        await service.live.start(runtime.js)
+        if service.settings.scan_on_start:
+            await service.scanner.scan()
+        owned = {o.recording_mbid: (o.track_id, o.path) for o in service.library.catalog.owned() if o.recording_mbid}
+        written, deleted = await KvOwnedIndex(lambda: runtime.js).sync(owned)
+        log.info("library_owned in step with the catalog: %d entries, %d stale removed", written, deleted)
+        await asyncio.Event().wait()
+
+    async def http() -> None:
+        await run_server(service.http)
+
+    jobs = [startup, http]
+    if isinstance(service.trigger, NavidromeScanTrigger):
+        jobs.append(service.trigger.run)
+    await runtime.run(*jobs)

@@ -1,16 +1,37 @@
-"""Subscribers of library-svc: decode → service call → publish."""
+"""Subscribers of library-svc: decode → use case → publish (the use cases publish their own outcomes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from contracts.acquire import TrackTagged
 from contracts.base import Message
+from contracts.gateway import RemoveTrack, StartScan
 from infra.runtime import Delivery
 
-__all__ = ["NotHandledYet", "not_handled_yet"]
+from .scanning import Scanner
+from .service import Library
+
+__all__ = ["Handlers", "UnexpectedCommand"]
 
 
-class NotHandledYet(RuntimeError):
-    """The consumer is bound but its use case is not built yet: dead-letter the message so it can be re-driven."""
+class UnexpectedCommand(TypeError):
+    """A message on library_commands that is neither RemoveTrack nor StartScan: dead-letter it."""
 
 
-async def not_handled_yet(event: Message, delivery: Delivery) -> None:
-    raise NotHandledYet(f"library-svc does not handle {event.subject} yet; re-drive it once it does")
+@dataclass
+class Handlers:
+    library: Library
+    scanner: Scanner
+
+    async def tagged(self, event: TrackTagged, delivery: Delivery) -> None:
+        await self.library.import_tagged(event, delivery.stream_sequence)
+
+    async def command(self, event: Message, delivery: Delivery) -> None:
+        if isinstance(event, RemoveTrack):
+            await self.library.remove_track(event)
+        elif isinstance(event, StartScan):
+            await delivery.in_progress()
+            await self.scanner.scan(full=event.full, cause=event)
+        else:
+            raise UnexpectedCommand(f"library_commands cannot handle {event.subject}")

@@ -1,0 +1,1 @@
+"""The built-in OpenSubsonic API (plain ASGI, served by uvicorn)."""

@@ -1,0 +1,45 @@
+"""uvicorn inside the service process, leaving signal handling to the service runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Generator
+
+import uvicorn
+
+__all__ = ["EmbeddedServer", "run_server", "shared_socket"]
+
+
+class EmbeddedServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # the runtime owns SIGTERM/SIGINT and stops us by cancelling `run_server`
+        yield
+
+
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT where the platform has it, so replicas of the service (`brainstream up
+    --replicas library=2`) share one port and the kernel spreads connections between them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+async def run_server(server: uvicorn.Server) -> None:
+    """Serve until cancelled, then shut down gracefully (in-flight responses finish)."""
+    sock = shared_socket(server.config.host, server.config.port)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="subsonic http")
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await task
+        raise

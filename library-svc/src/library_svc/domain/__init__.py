@@ -1,0 +1,1 @@
+"""Pure rules of the library: safe paths, identifiers, search text. No I/O, no environment."""

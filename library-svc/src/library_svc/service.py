@@ -1,0 +1,188 @@
+"""Use cases of library-svc: import a tagged file, remove a track. The one place mapping contracts ↔ domain."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from contracts.acquire import TrackTagged
+from contracts.base import Message
+from contracts.gateway import RemoveTrack
+from contracts.library import ImportFailed, ImportFailureReason, TrackImported, TrackRemoved
+
+from .adapters.catalog import SqlCatalog
+from .adapters.files import PathEscapes, place_file, resolve_inside, sha256_of
+from .adapters.tags import read_audio_props
+from .domain.model import TrackInfo
+from .domain.paths import PathValues, disambiguate, render_path
+from .ports import OwnedIndex, Publisher, ScanTrigger
+
+__all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger", "follow_up_id"]
+
+log = logging.getLogger(__name__)
+
+IMPORT_PROJECTION = "library_tagged"
+_EVENT_NS = uuid.UUID("0b8f6f44-4a3e-5a0e-8d52-2f4f1f0c7e21")
+_EXT = {"mp3": "mp3", "flac": "flac", "ogg": "ogg", "vorbis": "ogg", "opus": "opus", "m4a": "m4a", "aac": "m4a"}
+
+
+def follow_up_id(kind: str, cause: Message) -> uuid.UUID:
+    """Deterministic event ids: a redelivered message publishes the same id, which the server's dedup drops."""
+    return uuid.uuid5(_EVENT_NS, f"{kind}:{cause.event_id}")
+
+
+class NoTrigger:
+    def poke(self) -> None:
+        return None
+
+
+@dataclass
+class Library:
+    root: Path
+    catalog: SqlCatalog
+    publish: Publisher
+    owned: OwnedIndex
+    template: Callable[[], str]
+    trigger: ScanTrigger
+    force_copy: bool = False
+
+    # import -------------------------------------------------------------------------------------------------------
+
+    async def import_tagged(self, event: TrackTagged, sequence: int) -> Message:
+        """Move the staging file in (unless it is already in place), upsert the catalog, publish the outcome."""
+        outcome = await asyncio.to_thread(self._import_sync, event, sequence)
+        if isinstance(outcome, TrackImported):
+            await self.owned.put(str(event.track.recording_mbid), outcome.track_id, outcome.path)
+            self.trigger.poke()
+        await self.publish(outcome)
+        return outcome
+
+    def _failed(self, event: TrackTagged, reason: ImportFailureReason, detail: str) -> ImportFailed:
+        log.warning("import of %s failed: %s %s", event.track.recording_mbid, reason.value, detail)
+        return ImportFailed.caused_by(
+            event,
+            event_id=follow_up_id("import_failed", event),
+            recording_mbid=event.track.recording_mbid,
+            reason=reason,
+            detail=detail,
+        )
+
+    def _target(self, event: TrackTagged) -> str:
+        meta = event.track
+        mbid = str(meta.recording_mbid)
+        known = self.catalog.by_recording(mbid)
+        if known is not None:
+            return known.path
+        ext = _EXT.get(event.format.lower(), event.format.lower())
+        values = PathValues(
+            albumartist=meta.album_artist,
+            artist=meta.artist,
+            album=meta.album,
+            title=meta.title,
+            ext=ext,
+            year=meta.year,
+            track=meta.track_number,
+            disc=meta.disc_number,
+        )
+        rel = render_path(self.template(), values)
+        owner = self.catalog.by_path(rel)
+        target = self.root / rel
+        taken_by_other = owner is not None and owner.recording_mbid != mbid
+        if not taken_by_other and owner is None and target.exists():
+            taken_by_other = sha256_of(target) != event.sha256  # an unrelated file already sits there
+        return disambiguate(rel, mbid[:8]) if taken_by_other else rel
+
+    def _import_sync(self, event: TrackTagged, sequence: int) -> Message:
+        staging = Path(event.staging_path)
+        try:
+            rel = self._target(event)
+            target = resolve_inside(self.root, rel)
+        except (PathEscapes, ValueError) as exc:
+            return self._failed(event, ImportFailureReason.PERMISSION_DENIED, str(exc))
+        try:
+            if staging.exists():
+                if target.exists() and sha256_of(target) == event.sha256:
+                    staging.unlink()  # a crash after the copy, before the staging file was removed
+                else:
+                    if sha256_of(staging) != event.sha256:
+                        return self._failed(event, ImportFailureReason.CHECKSUM_MISMATCH, str(staging))
+                    how = place_file(staging, target, force_copy=self.force_copy)
+                    log.info("imported %s (%s)", rel, how)
+            elif not target.exists():
+                return self._failed(event, ImportFailureReason.STAGING_MISSING, str(staging))
+            # else: redelivery or replay, the file is already in place: nothing is moved or copied again
+            info = self._info(event, rel, target)
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                return self._failed(event, ImportFailureReason.DISK_FULL, str(exc))
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                return self._failed(event, ImportFailureReason.PERMISSION_DENIED, str(exc))
+            raise
+        position = max(sequence, self.catalog.position(IMPORT_PROJECTION))
+        [track_id] = self.catalog.upsert([info], projection=(IMPORT_PROJECTION, position))
+        return TrackImported.caused_by(
+            event,
+            event_id=follow_up_id("imported", event),
+            recording_mbid=event.track.recording_mbid,
+            track_id=track_id,
+            path=rel,
+            size_bytes=info.size,
+        )
+
+    def _info(self, event: TrackTagged, rel: str, target: Path) -> TrackInfo:
+        meta = event.track
+        st = target.stat()
+        return TrackInfo(
+            path=rel,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            title=meta.title,
+            artist=meta.artist,
+            album=meta.album,
+            album_artist=meta.album_artist,
+            created=event.occurred_at.replace(microsecond=0),
+            track_no=meta.track_number,
+            disc_no=meta.disc_number,
+            year=meta.year,
+            genres=tuple(meta.genres),
+            recording_mbid=str(meta.recording_mbid),
+            release_mbid=str(meta.release_mbid) if meta.release_mbid else None,
+            album_artist_mbid=str(meta.album_artist_mbids[0]) if meta.album_artist_mbids else None,
+            audio=read_audio_props(target),
+        )
+
+    # removal ------------------------------------------------------------------------------------------------------
+
+    async def remove_track(self, command: RemoveTrack) -> TrackRemoved | None:
+        known = await asyncio.to_thread(self.catalog.by_id, command.track_id)
+        if known is None:
+            log.info("removal of %s: no such track (already removed)", command.track_id)
+            return None
+        path = resolve_inside(self.root, known.path)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        await asyncio.to_thread(self.catalog.remove, [known.path])
+        if known.recording_mbid:
+            await self.owned.delete(known.recording_mbid)
+        removed = TrackRemoved.caused_by(
+            command,
+            event_id=follow_up_id("removed", command),
+            track_id=known.track_id,
+            recording_mbid=uuid.UUID(known.recording_mbid) if _is_uuid(known.recording_mbid) else None,
+            path=known.path,
+        )
+        await self.publish(removed)
+        self.trigger.poke()
+        return removed
+
+
+def _is_uuid(text: str | None) -> bool:
+    try:
+        uuid.UUID(text or "")
+    except ValueError:
+        return False
+    return True
