@@ -134,6 +134,7 @@ async def test_library_files_carry_normalized_tags_and_the_chosen_cover(
     by_mbid = stack.world.by_mbid()
     seen: set[str] = set()
     wrong: list[str] = []
+    sources: Counter[str] = Counter()
     for path in files:
         tags = read_file_tags(path)
         assert tags.recording_mbid in by_mbid, f"{path}: recording id {tags.recording_mbid!r}"
@@ -143,11 +144,13 @@ async def test_library_files_carry_normalized_tags_and_the_chosen_cover(
         want = (t.title, t.artist, t.album, t.album_artist)
         if got != want:
             wrong.append(f"{path.name}: tags {got} != {want} (album from {t.album_source})")
-        if tags.pictures != [t.cover]:
+        sources.update(src for src, cover in t.covers.items() if tags.pictures == [cover])
+        if len(tags.pictures) != 1 or tags.pictures[0] not in t.covers.values():
             sizes = [len(p) for p in tags.pictures]
-            wrong.append(f"{path.name}: pictures {sizes} are not the {t.album_source} cover of {t.album!r}")
+            wrong.append(f"{path.name}: pictures {sizes} are not the {'/'.join(t.covers)} cover of {t.album!r}")
         assert "Official" not in path.name and "YouTube" not in str(path)  # raw inbox names never reach paths
-    assert wrong == []
+    print(f"\ncovers by source: {dict(sources)}")
+    assert wrong == [], "\n".join(wrong)
     assert seen == set(by_mbid)
     left = [p for p in stack.staging_dir.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES]
     assert left == []  # every staged file moved into the library
@@ -229,7 +232,7 @@ async def test_a_scrobble_comes_back_as_a_listen(
     try:
         song = (await conn.search3("", artist_count=0, album_count=0, song_count=1)).song[0]  # type: ignore[index]
         played_at = int(time.time()) - 60
-        assert await conn.scrobble(song.id, submission=True, listen_time=played_at * 1000)
+        assert await conn.scrobble(song.id, submission=True, listen_time=played_at)  # seconds; py-opensonic sends ms
     finally:
         await conn.cleanup()
 
@@ -246,3 +249,39 @@ async def test_a_scrobble_comes_back_as_a_listen(
     # the ListenBrainz history was polled too: each of its plays is one listen
     lb = [e for e in await _events(js, "INGEST", "ingest.listen.recorded") if e["source"] == "listenbrainz"]
     assert len(lb) == len(stack.world.listens)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "the gateway's first-admin setup (gateway/src/gateway/app.py, _first_admin) writes the live document "
+        "user.admin without the ListenBrainz account given by BRAINSTREAM_LISTENBRAINZ_USER, and ingest-svc "
+        "(ingest-svc/src/ingest_svc/config.py, Config.users) lets a live user.<name> document replace the "
+        "environment's accounts wholesale: after the gateway's start ingest-svc logs 'no ListenBrainz account for "
+        "admin' and no run or listen poll reaches ListenBrainz again (the first run only happens because it wins "
+        "the race against the gateway's start)"
+    ),
+)
+async def test_a_run_started_from_the_gateway_asks_listenbrainz_again(
+    stack: LoopStack, js: JetStreamContext, settled: dict[str, Any]
+) -> None:
+    """The person's ListenBrainz account came from the environment; the gateway's first-admin setup must not lose it
+    (the live `user.<name>` document replaces the environment's accounts in ingest-svc)."""
+    cf_path = "/1/cf/recommendation/user/{user}/recording"
+    before = stack.fakes.lb.count("GET", cf_path.replace("{user}", "loop-listener"))
+    runs_before = (await _progress(js)).get("ingest.run.completed", 0)
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as http:
+        login = await http.post("/api/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        assert login.status_code in (200, 201), login.text
+        started = await http.post("/api/runs", json={}, headers={"X-CSRF-Token": login.json()["csrf_token"]})
+        assert started.status_code == 202, started.text
+    counts = await wait_until(
+        lambda: _progress(js),
+        timeout=30,
+        interval=0.3,
+        predicate=lambda c: c.get("ingest.run.completed", 0) > runs_before,
+    )
+    assert counts["ingest.run.completed"] == runs_before + 1
+    assert stack.fakes.lb.count("GET", cf_path.replace("{user}", "loop-listener")) > before
+    # everything it recommends is wanted or owned already: nothing new is discovered
+    assert counts["ingest.candidate.discovered"] == N_TRACKS

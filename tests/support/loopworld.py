@@ -7,10 +7,11 @@ its album: iTunes, Deezer or MusicBrainz + Cover Art Archive. `LoopFakes(world)`
 - ListenBrainz: CF recommendations (with `model_id`), top artists, LB Radio (JSPF, raw display titles, a few CF
   duplicates), batch recording metadata (which names only the *first* release, often a compilation), listens;
 - MusicBrainz WS/2: recording lookup with every release (compilation listed before the studio album);
-- iTunes Search: the right album for its tracks; a wrong artist's hit for Deezer's tracks (must be rejected by
-  validation); a live version for the MusicBrainz tracks (must be rejected too);
-- Deezer search: the right album for its tracks, nothing for the others;
-- Cover Art Archive: the release group's front image;
+- iTunes Search: the right album for the "store" tracks; a wrong artist's hit for Deezer's tracks (must be rejected
+  by validation); a live version for the MusicBrainz tracks (must be rejected too);
+- Deezer search: the right album for the "store" and Deezer tracks, nothing for the others (iTunes allows about 20
+  searches a minute, so under load resolve-svc skips it and Deezer names a store track's album);
+- Cover Art Archive: every studio release group's front image (asked only when no store matched);
 - an image host: one distinct JPEG per album (and a wrong one for the wrong hits), so a cover can be traced back.
 
 Every service has its own `FakeWeb`, with rate limits like the real ones' (scaled up: the suite sets the clients'
@@ -98,7 +99,9 @@ class WorldTrack:
     year: int
     length_ms: int
     album_source: str
-    """Which link of the chain must name the album: 'itunes', 'deezer' or 'coverartarchive'."""
+    """Which link of the chain must name the album: 'itunes' (either store: iTunes when its budget allows, else
+    Deezer), 'deezer' (iTunes knows only another artist's song of that name) or 'coverartarchive' (no store has it:
+    MusicBrainz names the album, the Cover Art Archive gives the cover)."""
     origin: str
     """'cf' or 'radio'."""
     fmt: str
@@ -112,12 +115,10 @@ class WorldTrack:
         return self.credit[0][0]
 
     @property
-    def cover_key(self) -> str:
-        return f"{self.album_source}:{self.release_group_mbid}"
-
-    @property
-    def cover(self) -> bytes:
-        return cover_jpeg(self.cover_key)
+    def covers(self) -> dict[str, bytes]:
+        """The covers the track may carry, by source: its album's artwork at each source allowed to name it."""
+        sources = ("itunes", "deezer") if self.album_source == "itunes" else (self.album_source,)
+        return {src: cover_jpeg(f"{src}:{self.release_group_mbid}") for src in sources}
 
 
 @dataclass
@@ -420,7 +421,7 @@ class LoopFakes:
             "status": "Official",
             "date": f"{year}-05-01",
             "country": "XW",
-            "artist-credit": credit[:1],
+            "artist-credit": [credit[0] | {"joinphrase": ""}],
             "release-group": {
                 "id": t.release_group_mbid if studio else _id(f"rg:{title}"),
                 "title": title,
@@ -472,7 +473,7 @@ class LoopFakes:
         phrases = dict(re.findall(r'(\w+):"([^"]*)"', req.query.get("q", [""])[0]))
         t = self._find(f"{phrases.get('artist', '')} {phrases.get('track', '')}")
         data = []
-        if t is not None and t.album_source == "deezer":
+        if t is not None and t.album_source in ("itunes", "deezer"):
             base = f"{self.images.base_url}/deezer/{t.release_group_mbid}"
             data.append(
                 {
@@ -499,7 +500,7 @@ class LoopFakes:
 
     def _caa(self, req: Request) -> Reply:
         rg = req.params["mbid"]
-        if not any(t.release_group_mbid == rg and t.album_source == "coverartarchive" for t in self.world.tracks):
+        if not any(t.release_group_mbid == rg for t in self.world.tracks):
             return Reply(404, body=b"No cover art found for release group", content_type="text/plain")
         base = self._art("coverartarchive", rg, "")
         image = {
