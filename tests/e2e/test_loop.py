@@ -6,7 +6,7 @@ recommendation run (80% CF, 20% LB Radio) asks for N tracks; every one must reac
 MusicBrainz-normalized tags and the cover of the album the chain had to pick, show its journey in `brainstream
 trace`, stream through `/rest` with py-opensonic, and a scrobble must come back as a listen.
 
-N is 50 (`BRAINSTREAM_E2E_TRACKS` changes it); the `slow` variant runs 200.
+N is 50 (`BRAINSTREAM_E2E_TRACKS` changes it); the `slow` variant (`make test-long`) runs 200.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ JOURNEY = ("ingest.candidate.discovered", "resolve.track.resolved", "acquire.tra
 DEAD_ENDS = ("resolve.track.unresolved", "acquire.track.failed", "acquire.track.skipped", "library.track.import_failed")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopStack]:
-    world = LoopWorld(N_TRACKS)
+@pytest.fixture(scope="module", params=[N_TRACKS, pytest.param(200, marks=pytest.mark.slow)], ids=lambda n: f"{n}")
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopStack]:
+    world = LoopWorld(request.param)
     with loop_stack(tmp_path_factory.mktemp("loop"), world) as s:
         yield s
 
@@ -72,14 +72,14 @@ async def settled(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
 
     def done(c: dict[str, int]) -> bool:
         dead = sum(v for k, v in c.items() if k in DEAD_ENDS or k.startswith("deadletter."))
-        return c.get("library.track.imported", 0) >= N_TRACKS or dead > 0 or stack.proc.poll() is not None
+        return c.get("library.track.imported", 0) >= stack.world.n or dead > 0 or stack.proc.poll() is not None
 
     try:
         counts = await wait_until(lambda: _progress(js), timeout=240, interval=0.5, predicate=done)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n--- brainstream up, last lines ---\n{stack.log_tail()}") from None
     elapsed = time.monotonic() - t0
-    print(f"\nloop of {N_TRACKS} tracks settled in {elapsed:.1f}s; fake requests {stack.fakes.counts()}")
+    print(f"\nloop of {stack.world.n} tracks settled in {elapsed:.1f}s; fake requests {stack.fakes.counts()}")
     return {"counts": counts, "elapsed_s": elapsed}
 
 
@@ -121,7 +121,7 @@ async def test_every_recommended_track_reaches_the_library(
     assert Counter(e["source"] for e in discovered) == {"cf": len(world.cf), "radio": len(world.radio)}
     assert {e["recording_mbid"] for e in discovered} == set(world.by_mbid())  # radio's CF duplicates were dropped
     imported = await _events(js, "LIBRARY", "library.track.imported")
-    assert len(imported) == N_TRACKS
+    assert len(imported) == stack.world.n
     assert {e["recording_mbid"] for e in imported} == set(world.by_mbid())
     assert stack.fakes.handler_errors() == []
 
@@ -130,7 +130,7 @@ async def test_library_files_carry_normalized_tags_and_the_chosen_cover(
     stack: LoopStack, settled: dict[str, Any]
 ) -> None:
     files = [p for p in stack.music_dir.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES]
-    assert len(files) == N_TRACKS
+    assert len(files) == stack.world.n
     by_mbid = stack.world.by_mbid()
     seen: set[str] = set()
     wrong: list[str] = []
@@ -210,7 +210,7 @@ async def test_a_subsonic_client_lists_and_streams_every_track(stack: LoopStack,
         found = await conn.search3("", artist_count=0, album_count=0, song_count=500)
         songs = found.song or []
         by_mbid = stack.world.by_mbid()
-        assert len(songs) == N_TRACKS
+        assert len(songs) == stack.world.n
         listed = {(s.title, s.artist, s.album) for s in songs}
         assert listed == {(t.title, t.artist, t.album) for t in by_mbid.values()}
         files = {p.name: p for p in stack.music_dir.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES}
@@ -277,11 +277,11 @@ async def test_a_run_started_from_the_gateway_asks_listenbrainz_again(
         assert started.status_code == 202, started.text
     counts = await wait_until(
         lambda: _progress(js),
-        timeout=30,
+        timeout=10,
         interval=0.3,
         predicate=lambda c: c.get("ingest.run.completed", 0) > runs_before,
     )
     assert counts["ingest.run.completed"] == runs_before + 1
     assert stack.fakes.lb.count("GET", cf_path.replace("{user}", "loop-listener")) > before
     # everything it recommends is wanted or owned already: nothing new is discovered
-    assert counts["ingest.candidate.discovered"] == N_TRACKS
+    assert counts["ingest.candidate.discovered"] == stack.world.n

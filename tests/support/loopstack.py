@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import nats
+import httpx
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from .loopworld import LoopFakes, LoopWorld
-from .stack import free_port, stack_env
+from .loopworld import LB_USER, LoopFakes, LoopWorld
+from .stack import free_port, rss_kib, stack_env
 
-__all__ = ["ADMIN_PASSWORD", "ADMIN_USER", "LoopStack", "loop_stack", "subject_counts"]
+__all__ = ["ADMIN_PASSWORD", "ADMIN_USER", "LoopStack", "loop_stack", "set_accounts", "stack_rss_kib", "subject_counts"]
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "loop-admin-password-1"
@@ -89,6 +89,17 @@ class LoopStack:
         )
 
 
+async def set_accounts(stack: LoopStack) -> None:
+    """Log in to the gateway as the administrator and give them the world's ListenBrainz account, as the settings
+    page does; ingest-svc picks it up live and starts a run."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=10) as http:
+        login = await http.post("/api/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        csrf = {"X-CSRF-Token": login.json()["csrf_token"]}
+        put = await http.put(f"/api/users/{ADMIN_USER}/accounts", json={"listenbrainz_user": LB_USER}, headers=csrf)
+        put.raise_for_status()
+
+
 async def subject_counts(js: JetStreamContext, stream: str) -> dict[str, int]:
     """Messages per subject in `stream` (empty when the stream does not exist yet)."""
     try:
@@ -98,16 +109,28 @@ async def subject_counts(js: JetStreamContext, stream: str) -> dict[str, int]:
     return dict(info.state.subjects or {})
 
 
-async def connect(stack: LoopStack) -> nats.NATS:
-    url = stack.nats_url()
-    if url is None:
-        raise RuntimeError("the stack has not written its NATS URL yet")
-    return await nats.connect(url, name="loop-tests")
+def stack_rss_kib(stack: LoopStack) -> dict[str, int]:
+    """Resident memory of every process of the stack (runner, nats-server, each service), in KiB."""
+    state = json.loads((stack.data_dir / "run" / "brainstream.json").read_text())
+    pids = {"runner": stack.proc.pid, "nats-server": state.get("nats_pid")} | dict(state.get("service_pids") or {})
+    out = {}
+    for name, pid in pids.items():
+        if pid:
+            try:
+                out[name] = rss_kib(int(pid))
+            except FileNotFoundError:
+                out[name] = 0
+    return out
 
 
 @contextmanager
-def loop_stack(root: Path, world: LoopWorld, *, extra_env: dict[str, str] | None = None) -> Iterator[LoopStack]:
-    """Fakes up, inbox filled, `brainstream up` started; everything stopped afterwards (SIGINT, as Ctrl-C)."""
+def loop_stack(
+    root: Path, world: LoopWorld, *, extra_env: dict[str, str] | None = None, env_accounts: bool = True
+) -> Iterator[LoopStack]:
+    """Fakes up, inbox filled, `brainstream up` started; everything stopped afterwards (SIGINT, as Ctrl-C).
+
+    With `env_accounts=False` the ListenBrainz account is not in the environment: nothing runs until it is set
+    through the gateway (`set_accounts`), which lets a caller measure the stack idle first."""
     with LoopFakes(world) as fakes:
         port, library_port = free_port(), free_port()
         stack_root = root
@@ -127,6 +150,8 @@ def loop_stack(root: Path, world: LoopWorld, *, extra_env: dict[str, str] | None
             "BRAINSTREAM_LOG_JSON": "1",
             "BRAINSTREAM_LAG_REFRESH": "2",
         }
+        if not env_accounts:
+            env.pop("BRAINSTREAM_LISTENBRAINZ_USER")
         env |= extra_env or {}
         log_path = stack_root / "up.log"
         with log_path.open("wb") as log:
