@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from contracts.common import AlbumSource, CoverRef, CoverSource
-from infra.http import SourceUnavailable
+from infra.http import ExternalError, SourceUnavailable
 
 from .adapters.commercial import BudgetExhausted
 from .domain.albums import AlbumConfig, best_commercial, best_release, largest_itunes_cover
@@ -59,7 +59,7 @@ class AlbumChain:
             except BudgetExhausted as exc:
                 notes.append(f"{source.name} skipped: {exc}")
                 continue
-            except SourceUnavailable as exc:
+            except ExternalError as exc:  # a fault or refusal of an optional source: the next one answers
                 notes.append(f"{source.name} skipped: {exc.reason} ({exc.status or 'no status'})")
                 continue
             hit, rejected = best_commercial(hits, rec, self.cfg)

@@ -81,7 +81,7 @@ class Resolver:
             outcome = await self._by_isrc(query)
             if outcome is not None:
                 return outcome
-        if query.title and (query.artist or " - " in query.title):
+        if query.title and split_artist_prefix(query.title, query.artist)[0]:
             return await self._by_text(query)
         return Outcome(None, None, UnresolvedReason.INVALID_INPUT)
 

@@ -54,5 +54,5 @@ class Settings(RuntimeSettings):
     """How long a cached external answer is reused (the resolve_cache bucket keeps entries at most 30 days)."""
     commercial_cache_ttl_s: float = Field(default=7 * 86400.0, gt=0, validation_alias=_env("COMMERCIAL_CACHE_TTL"))
     """How long iTunes/Deezer answers are reused (store catalogs change faster than MusicBrainz)."""
-    max_distance: float = Field(default=0.3, ge=0, le=1, validation_alias=_env("MATCH_MAX_DISTANCE"))
+    max_distance: float = Field(default=0.2, ge=0, le=1, validation_alias=_env("MATCH_MAX_DISTANCE"))
     """A fuzzy match farther than this is published as unresolved with its top penalties."""

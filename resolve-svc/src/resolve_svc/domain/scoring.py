@@ -17,7 +17,7 @@ __all__ = ["Distance", "MatchConfig", "Ranked", "WeightedPenalty", "rank", "rele
 
 @dataclass(frozen=True)
 class MatchConfig:
-    max_distance: float = 0.3
+    max_distance: float = 0.2
     """A best candidate farther than this is not a match: publish unresolved rather than guess."""
     duration_tolerance_ms: int = 3000
     """A length within this is a perfect duration match."""
