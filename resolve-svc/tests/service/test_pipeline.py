@@ -8,41 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.js import JetStreamContext
+from resolve_bus import candidate, outputs, publish
 from resolve_catalog import mbid
 from resolve_fakes import Fakes, itunes_track
 
-from contracts.base import Message
-from contracts.common import CandidateSource, TrackQuery
+from contracts.common import TrackQuery
 from contracts.gateway import RequestTrack
-from contracts.ingest import CandidateDiscovered
 from contracts.resolve import TrackResolved, TrackUnresolved
 from resolve_svc.app import running
 from tests.support.fakeweb import FakeWeb
 from tests.support.nats import NatsEndpoint
-from tests.support.wait import wait_until
-
-
-async def publish(js: JetStreamContext, event: Message) -> None:
-    await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
-
-
-async def outputs(js: JetStreamContext, n: int, timeout: float = 20.0) -> list[TrackResolved | TrackUnresolved]:
-    async def count() -> int:
-        return (await js.stream_info("RESOLVE")).state.messages
-
-    await wait_until(count, timeout=timeout, predicate=lambda c: c >= n)
-    out: list[TrackResolved | TrackUnresolved] = []
-    for seq in range(1, (await count()) + 1):
-        msg = await js.get_msg("RESOLVE", seq)
-        cls = TrackResolved if msg.subject == TrackResolved.subject else TrackUnresolved
-        out.append(cls.from_json(msg.data or b""))
-    return out
-
-
-def candidate(key: str, pos: int = 0) -> CandidateDiscovered:
-    return CandidateDiscovered(
-        recording_mbid=uuid.UUID(mbid(key)), source=CandidateSource.CF, run_id=uuid.uuid4(), position=pos, user="ana"
-    )
 
 
 async def test_lb_candidates_batch_resolve_with_itunes_album_and_cover(
