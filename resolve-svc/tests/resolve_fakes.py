@@ -4,7 +4,6 @@ like the real services (shapes modelled on recorded responses) and enforcing the
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +93,9 @@ class Fakes:
         self.itunes_limit = RateLimit(per_window=20, window_s=60.0 / s, status=403)
         quota = Reply(200, json={"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}})
         self.deezer_limit = RateLimit(per_window=50, window_s=5.0 / s, reply=quota)
-        self._lock = threading.Lock()
+        self._index: dict[str, dict[str, Any]] = {}
+        for doc in self.recordings.values():
+            self._index.setdefault(fold(f"{doc['artist-credit'][0]['name']} {doc['title']}"), doc)
         self.mb.route("GET", "/ws/2/recording/{mbid}", self._mb_lookup, limit=self.mb_limit)
         self.mb.route("GET", "/ws/2/recording", self._mb_search, limit=self.mb_limit)
         self.lb.route("GET", "/1/metadata/recording/", self._lb_metadata, limit=self.lb_limit)
@@ -176,6 +177,10 @@ class Fakes:
         return Reply(json=body, headers={"X-RateLimit-Remaining": "10", "X-RateLimit-Reset-In": "1"})
 
     def _studio(self, term: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        exact = self._index.get(fold(term))
+        if exact is not None:
+            albums = [r for r in exact["releases"] if not r["release-group"]["secondary-types"]]
+            return (exact, albums[0]) if albums else None
         words = set(fold(term).split())
         for doc in self.recordings.values():
             names = set(fold(" ".join(c["name"] for c in doc["artist-credit"])).split())

@@ -56,11 +56,13 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
     ttl = {"itunes": settings.commercial_cache_ttl_s, "deezer": settings.commercial_cache_ttl_s}
     cache = KvCache(cache_kv, ttl, settings.cache_ttl_s)
     margin = settings.rate_margin_s
+    # MusicBrainz and ListenBrainz refuse two requests closer than the interval: each gap gets the whole margin.
+    # iTunes and Deezer count requests in a window: the margin is spread over the window's requests.
     limiters = {
         "musicbrainz": KvSlotLimiter(limits_kv, "musicbrainz", 1 / settings.musicbrainz_rate, margin_s=margin),
         "listenbrainz": KvSlotLimiter(limits_kv, "listenbrainz", 1 / settings.listenbrainz_rate, margin_s=margin),
-        "itunes": KvSlotLimiter(limits_kv, "itunes", 1 / settings.itunes_rate, margin_s=margin),
-        "deezer": KvSlotLimiter(limits_kv, "deezer", 1 / settings.deezer_rate, margin_s=margin / 5),
+        "itunes": KvSlotLimiter(limits_kv, "itunes", 1 / settings.itunes_rate, margin_s=margin / 20),
+        "deezer": KvSlotLimiter(limits_kv, "deezer", 1 / settings.deezer_rate, margin_s=margin / 50),
     }
     # the store searches are optional links of the chain: one try, then the next source (never a stalled queue)
     once = http.model_copy(update={"max_retries": 0})
@@ -80,7 +82,13 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
     chain = AlbumChain(
         [
             ITunes(clients["itunes"], cache, limiters["itunes"], max_wait_s=0.0),
-            Deezer(clients["deezer"], cache, limiters["deezer"], max_wait_s=settings.deezer_max_wait_s),
+            Deezer(
+                clients["deezer"],
+                cache,
+                limiters["deezer"],
+                max_wait_s=settings.deezer_max_wait_s,
+                next_source=limiters["musicbrainz"],
+            ),
         ],
         mb,
         caa,

@@ -17,7 +17,7 @@ class Settings(RuntimeSettings):
     max_workers: int = Field(default=32, ge=1, le=256, validation_alias=AliasChoices("BRAINSTREAM_RESOLVE_WORKERS"))
     """Candidates resolved at once per consumer in one process. Many in flight is what lets ListenBrainz metadata
     go out in batches; the external rate limits, not this number, bound the request rate."""
-    fetch_batch: int = Field(default=32, ge=1, le=1000, validation_alias=_env("RESOLVE_FETCH_BATCH"))
+    fetch_batch: int = Field(default=64, ge=1, le=1000, validation_alias=_env("RESOLVE_FETCH_BATCH"))
     """Messages pulled per fetch; keep it at least the number of workers."""
 
     musicbrainz_url: str = Field(default="https://musicbrainz.org", validation_alias=_env("MUSICBRAINZ_URL"))
@@ -42,9 +42,11 @@ class Settings(RuntimeSettings):
     deezer_rate: float = Field(default=10.0, gt=0, validation_alias=_env("DEEZER_RATE"))
     """Deezer requests per second (50 per 5 s, spread evenly)."""
     deezer_max_wait_s: float = Field(default=1.0, ge=0, validation_alias=_env("DEEZER_MAX_WAIT"))
-    """How long a track may wait for a Deezer slot before the chain goes on to MusicBrainz."""
-    rate_margin_s: float = Field(default=0.05, ge=0, validation_alias=_env("RATE_MARGIN"))
-    """Added to every interval between requests to one host: absorbs network jitter and clock skew."""
+    """How long a track waits at least for a Deezer slot before the chain goes on to MusicBrainz; it waits longer
+    while the MusicBrainz queue is longer still, so MusicBrainz takes only the overflow."""
+    rate_margin_s: float = Field(default=0.1, ge=0, validation_alias=_env("RATE_MARGIN"))
+    """Safety added to the spacing of requests to one host, absorbing network jitter and clock skew: to every gap for
+    MusicBrainz and ListenBrainz (they refuse close pairs), spread over the window for iTunes and Deezer."""
     lb_batch_size: int = Field(default=50, ge=1, le=1000, validation_alias=_env("LB_BATCH_SIZE"))
     """Most recording MBIDs asked of ListenBrainz in one metadata request."""
     lb_batch_window_s: float = Field(default=0.1, ge=0, validation_alias=_env("LB_BATCH_WINDOW"))

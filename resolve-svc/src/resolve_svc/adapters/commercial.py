@@ -86,12 +86,29 @@ def parse_deezer(doc: dict[str, Any]) -> list[CommercialHit]:
 class _Commercial:
     name = ""
 
-    def __init__(self, client: ApiClient, cache: KvCache, budget: KvSlotLimiter, *, max_wait_s: float) -> None:
+    def __init__(
+        self,
+        client: ApiClient,
+        cache: KvCache,
+        budget: KvSlotLimiter,
+        *,
+        max_wait_s: float,
+        next_source: KvSlotLimiter | None = None,
+        wait_cap_s: float = 30.0,
+    ) -> None:
         self.client = client
         self.cache = cache
         self.budget = budget
         self.max_wait_s = max_wait_s
+        self.next_source = next_source
+        """The budget of the source the chain falls back to: waiting here is worth it while that queue is longer."""
+        self.wait_cap_s = wait_cap_s
         self.skipped = 0
+
+    async def _patience(self) -> float:
+        if self.next_source is None:
+            return self.max_wait_s
+        return max(self.max_wait_s, min(self.wait_cap_s, await self.next_source.delay()))
 
     async def search(self, rec: Recording) -> list[CommercialHit]:
         """Hits for the recording; raises BudgetExhausted (skip) or SourceUnavailable (skip, noted)."""
@@ -100,7 +117,7 @@ class _Commercial:
         cached = await self.cache.get(key)
         if cached is not None:
             return self._parse(cached["x"])
-        if not await self.budget.try_acquire(self.max_wait_s):
+        if not await self.budget.try_acquire(await self._patience()):
             self.skipped += 1
             raise BudgetExhausted(f"{self.name} budget spent")
         doc = await self._query(artist, rec.title)

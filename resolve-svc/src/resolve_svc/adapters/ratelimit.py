@@ -34,6 +34,8 @@ class KvSlotLimiter:
         self.conflicts = 0
         """Compare-and-set races lost to other requesters (for health and benchmarks)."""
         self._pending: set[asyncio.Task[None]] = set()
+        # one compare-and-set at a time from this process: concurrent handlers would only race each other
+        self._local = asyncio.Lock()
 
     async def _read(self) -> tuple[float, int]:
         try:
@@ -56,6 +58,10 @@ class KvSlotLimiter:
 
     async def reserve(self, max_wait_s: float | None = None) -> float | None:
         """Reserve the next slot; return the seconds until it, or None when that is beyond `max_wait_s`."""
+        async with self._local:
+            return await self._reserve(max_wait_s)
+
+    async def _reserve(self, max_wait_s: float | None) -> float | None:
         while True:
             current, revision = await self._read()
             now = time.time()
@@ -64,6 +70,11 @@ class KvSlotLimiter:
                 return None
             if await self._write(slot + self.interval_s, revision):
                 return slot - now
+
+    async def delay(self) -> float:
+        """Seconds until the next free slot (how long the queue for this host is now)."""
+        current, _ = await self._read()
+        return max(0.0, current - time.time())
 
     async def acquire(self) -> float:
         wait = await self.reserve()
