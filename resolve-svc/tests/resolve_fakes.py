@@ -121,7 +121,7 @@ class Fakes:
             "BRAINSTREAM_LISTENBRAINZ_RATE": self.scale,
             "BRAINSTREAM_ITUNES_RATE": self.scale * 20 / 60,
             "BRAINSTREAM_DEEZER_RATE": self.scale * 10,
-            "BRAINSTREAM_DEEZER_MAX_WAIT": 1.0 / self.scale,
+            "BRAINSTREAM_DEEZER_MAX_WAIT": 5.0 / self.scale,
             "BRAINSTREAM_LB_BATCH_WINDOW": 0.05,
         }
         values.update(overrides)

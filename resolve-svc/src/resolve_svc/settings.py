@@ -41,9 +41,9 @@ class Settings(RuntimeSettings):
     """iTunes searches per second (about 20 a minute); past it, iTunes is skipped for that track, not waited for."""
     deezer_rate: float = Field(default=10.0, gt=0, validation_alias=_env("DEEZER_RATE"))
     """Deezer requests per second (50 per 5 s, spread evenly)."""
-    deezer_max_wait_s: float = Field(default=1.0, ge=0, validation_alias=_env("DEEZER_MAX_WAIT"))
-    """How long a track waits at least for a Deezer slot before the chain goes on to MusicBrainz; it waits longer
-    while the MusicBrainz queue is longer still, so MusicBrainz takes only the overflow."""
+    deezer_max_wait_s: float = Field(default=5.0, ge=0, validation_alias=_env("DEEZER_MAX_WAIT"))
+    """How long a track waits at least for a Deezer slot (one quota window) before the chain goes on to MusicBrainz;
+    it waits longer while the MusicBrainz queue is longer still. Other tracks go on meanwhile."""
     rate_margin_s: float = Field(default=0.1, ge=0, validation_alias=_env("RATE_MARGIN"))
     """Safety added to the spacing of requests to one host, absorbing network jitter and clock skew: to every gap for
     MusicBrainz and ListenBrainz (they refuse close pairs), spread over the window for iTunes and Deezer."""
