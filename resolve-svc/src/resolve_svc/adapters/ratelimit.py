@@ -58,6 +58,8 @@ class KvSlotLimiter:
 
     async def reserve(self, max_wait_s: float | None = None) -> float | None:
         """Reserve the next slot; return the seconds until it, or None when that is beyond `max_wait_s`."""
+        if self._pending:  # a server's pause asked for just now must be in the slot before anyone reserves
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
         async with self._local:
             return await self._reserve(max_wait_s)
 

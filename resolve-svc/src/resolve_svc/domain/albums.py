@@ -68,7 +68,7 @@ _COMPILATION = re.compile(
     r"\b(greatest hits|best of|the best|hits|collection|anthology|essential|essentials|gold|platinum|"
     r"compilation|the very best|singles|number ones|now that s what i call)\b"
 )
-_LIVE_ALBUM = re.compile(r"\b(live|unplugged|in concert|at the)\b")
+_LIVE_ALBUM = re.compile(r"\b(live|unplugged|in concert|mtv unplugged)\b")
 _SOUNDTRACK = re.compile(r"\b(soundtrack|ost|original motion picture)\b")
 
 
