@@ -78,20 +78,39 @@ class KvSlotLimiter:
         current, _ = await self._read()
         return max(0.0, current - time.time())
 
+    async def _go(self, wait: float) -> float:
+        """Sleep until the reserved slot, then make sure the previous request really went out an interval ago.
+
+        A slot is reserved ahead, but its holder may wake late (a busy event loop, a loaded machine): the request
+        after it would then follow too closely. So each sender stamps the time it actually sends, and the next one
+        waits for that stamp plus the interval if it has to.
+        """
+        if wait > 0:
+            await asyncio.sleep(wait)
+        stamp_key = f"{self.key}.sent"
+        try:
+            entry = await self.kv.get(stamp_key)
+            last = float((entry.value or b"0").decode())
+        except (KeyNotFoundError, ValueError):
+            last = 0.0
+        extra = last + self.interval_s - time.time()
+        if extra > 0:
+            await asyncio.sleep(extra)
+            wait += extra
+        await self.kv.put(stamp_key, repr(time.time()).encode())
+        return wait
+
     async def acquire(self) -> float:
         wait = await self.reserve()
         assert wait is not None
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return wait
+        return await self._go(wait)
 
     async def try_acquire(self, max_wait_s: float = 0.0) -> bool:
         """Take a slot only if one is free within `max_wait_s` (budgets that must not stall the queue)."""
         wait = await self.reserve(max_wait_s)
         if wait is None:
             return False
-        if wait > 0:
-            await asyncio.sleep(wait)
+        await self._go(wait)
         return True
 
     async def pause(self, delay_s: float) -> None:
