@@ -111,3 +111,20 @@ async def test_manual_request_by_text_and_unknown_mbid(
     # the unknown MBID was looked up, never searched by text
     searches: list[Any] = fakes.mb.requests_for("GET", "/ws/2/recording")
     assert all("Somebody" in r.query["query"][0] or "Sweet" in r.query["query"][0] for r in searches)
+
+
+async def test_live_recording_from_listenbrainz_does_not_take_the_studio_album(
+    provisioned: JetStreamContext, nats_endpoint: NatsEndpoint, fake_web_factory: Callable[[], FakeWeb]
+) -> None:
+    fakes = Fakes(fake_web_factory, scale=10)
+    art = fakes.images.base_url
+    # ListenBrainz calls the live take plain "Bohemian Rhapsody"; only its canonical release says "Live at Wembley"
+    fakes.itunes_results["queen bohemian rhapsody"] = [
+        itunes_track("Queen", "Bohemian Rhapsody", "A Night at the Opera", 356000, art)
+    ]
+    async with running(fakes.settings(nats_endpoint.url), fakes.http()):
+        await publish(provisioned, candidate("bohemian-live"))
+        (event,) = await outputs(provisioned, 1)
+    assert isinstance(event, TrackResolved)
+    assert (event.track.album, event.track.album_source) == ("Live at Wembley '86", "musicbrainz")
+    assert any("another version" in note for note in event.explanation.notes), event.explanation.notes

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .model import CommercialHit, Recording, Release
 from .scoring import release_type_penalty
-from .text import CleanText, artist_variants, clean_artist, fold, is_live, similarity
+from .text import CleanText, artist_variants, clean_artist, fold, is_live, looks_like_live_album, similarity
 
 __all__ = [
     "AlbumConfig",
@@ -55,7 +55,7 @@ def validate_hit(hit: CommercialHit, rec: Recording, cfg: AlbumConfig) -> Valida
         return Validation(False, f"artist {hit.artist!r} is not {rec.artist!r} ({a_sim:.2f})", a_sim, t_sim)
     if t_sim < cfg.min_title_similarity:
         return Validation(False, f"title {hit.title!r} is not {rec.title!r} ({t_sim:.2f})", a_sim, t_sim)
-    if is_live(hit.title) != is_live(rec.title):
+    if is_live(hit.title) != rec.live and not (rec.live and looks_like_live_album(hit.album)):
         return Validation(False, f"{hit.title!r} is another version of {rec.title!r}", a_sim, t_sim)
     if hit.duration_ms is not None and rec.length_ms is not None:
         delta = abs(hit.duration_ms - rec.length_ms)
@@ -68,7 +68,6 @@ _COMPILATION = re.compile(
     r"\b(greatest hits|best of|the best|hits|collection|anthology|essential|essentials|gold|platinum|"
     r"compilation|the very best|singles|number ones|now that s what i call)\b"
 )
-_LIVE_ALBUM = re.compile(r"\b(live|unplugged|in concert|mtv unplugged)\b")
 _SOUNDTRACK = re.compile(r"\b(soundtrack|ost|original motion picture)\b")
 
 
@@ -77,7 +76,7 @@ def _album_penalty(hit: CommercialHit, rec: Recording) -> float:
     penalty = 0.0
     if _COMPILATION.search(name) or (hit.collection_type or "").lower() == "compilation":
         penalty = max(penalty, 0.6)
-    if _LIVE_ALBUM.search(name) and not is_live(rec.title):
+    if looks_like_live_album(hit.album) and not rec.live:
         penalty = max(penalty, 1.0)
     if _SOUNDTRACK.search(name):
         penalty = max(penalty, 0.5)

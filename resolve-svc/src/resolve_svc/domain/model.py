@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .text import fold, is_live, looks_like_live_album
+
 __all__ = ["Artist", "CommercialHit", "Query", "Recording", "Release", "credit_text"]
 
 
@@ -61,6 +63,19 @@ class Recording:
     @property
     def artist(self) -> str:
         return credit_text(self.credit)
+
+    @property
+    def live(self) -> bool:
+        """A live take: said by its title or disambiguation, or by every release it is on being live.
+
+        ListenBrainz gives neither disambiguation nor release-group types, only its canonical release: a live title
+        there ("Live at Wembley '86") is the hint, so a studio store hit is not taken for a live recording.
+        """
+        if is_live(self.title) or "live" in fold(self.disambiguation).split():
+            return True
+        if self.releases and all("Live" in r.secondary_types for r in self.releases):
+            return True
+        return not self.releases_known and any(looks_like_live_album(r.title) for r in self.releases)
 
 
 @dataclass(frozen=True)

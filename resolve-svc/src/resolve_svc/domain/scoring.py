@@ -126,6 +126,7 @@ def _duration_penalty(query: Query, rec: Recording, cfg: MatchConfig) -> Weighte
 
 
 def _version_penalty(query: Query, rec: Recording) -> WeightedPenalty:
+    # MusicBrainz marks a live take in its title or disambiguation; search results carry both
     rec_live = is_live(rec.title) or "live" in fold(rec.disambiguation).split()
     if query.live == rec_live:
         return WeightedPenalty("version", 0.0, 0.0)

@@ -18,6 +18,7 @@ __all__ = [
     "clean_title",
     "fold",
     "is_live",
+    "looks_like_live_album",
     "similarity",
     "split_artist_prefix",
 ]
@@ -105,6 +106,13 @@ def clean_artist(artist: str) -> str:
 
 def is_live(text: str) -> bool:
     return bool(_LIVE.search(text))
+
+
+_LIVE_ALBUM = re.compile(r"\b(live|unplugged|in concert)\b")
+
+
+def looks_like_live_album(title: str) -> bool:
+    return bool(_LIVE_ALBUM.search(fold(title)))
 
 
 def _without_article(folded: str) -> str:
