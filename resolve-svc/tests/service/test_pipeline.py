@@ -18,6 +18,7 @@ from contracts.resolve import TrackResolved, TrackUnresolved
 from resolve_svc.app import running
 from tests.support.fakeweb import FakeWeb
 from tests.support.nats import NatsEndpoint
+from tests.support.wait import wait_until
 
 
 async def test_lb_candidates_batch_resolve_with_itunes_album_and_cover(
@@ -128,3 +129,23 @@ async def test_live_recording_from_listenbrainz_does_not_take_the_studio_album(
     assert isinstance(event, TrackResolved)
     assert (event.track.album, event.track.album_source) == ("Live at Wembley '86", "musicbrainz")
     assert any("another version" in note for note in event.explanation.notes), event.explanation.notes
+
+
+async def test_a_redelivered_candidate_publishes_once(
+    provisioned: JetStreamContext, nats_endpoint: NatsEndpoint, fake_web_factory: Callable[[], FakeWeb]
+) -> None:
+    fakes = Fakes(fake_web_factory, scale=10)
+    event = candidate("glory-box")
+    async with running(fakes.settings(nats_endpoint.url), fakes.http()):
+        # the same message twice (as a redelivery after a lost ack would hand it over again)
+        for copy_no in range(2):
+            await provisioned.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": f"copy-{copy_no}"})
+
+        async def handled() -> int:
+            info = await provisioned.consumer_info("INGEST", "resolve_candidates")
+            return info.ack_floor.stream_seq if info.ack_floor else 0
+
+        await wait_until(handled, timeout=20, predicate=lambda seq: seq >= 2)
+    (published,) = await outputs(provisioned, 1)
+    assert published.causation_id == event.event_id
+    assert (await provisioned.stream_info("RESOLVE")).state.messages == 1
