@@ -110,6 +110,14 @@ class Fakes:
     # settings pointing at the fakes ------------------------------------------------------------------------------
 
     def settings(self, nats_url: str, **overrides: Any) -> Settings:
+        return Settings(**self.env_values(nats_url, **overrides))
+
+    def env(self, nats_url: str, **overrides: Any) -> dict[str, str]:
+        """The same settings as environment variables, for a replica in its own process."""
+        http = {"BRAINSTREAM_CONTACT": "tests@example.org", "BRAINSTREAM_HTTP_BACKOFF": "0.05"}
+        return {**http, **{k: str(v) for k, v in self.env_values(nats_url, **overrides).items()}}
+
+    def env_values(self, nats_url: str, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = {
             "NATS_URL": nats_url,
             "BRAINSTREAM_MUSICBRAINZ_URL": self.mb.base_url,
@@ -125,7 +133,7 @@ class Fakes:
             "BRAINSTREAM_LB_BATCH_WINDOW": 0.05,
         }
         values.update(overrides)
-        return Settings(**values)
+        return values
 
     @staticmethod
     def http(**overrides: Any) -> HttpSettings:
