@@ -93,6 +93,10 @@ class MatchExplanation(Model):
     distance: float = Field(ge=0, description="Weighted distance, 0 is a perfect match.")
     penalties: list[Penalty] = Field(default_factory=list, description="Largest first.")
     candidate_count: int = Field(default=0, ge=0)
+    notes: list[str] = Field(
+        default_factory=list,
+        description="How the album and cover were chosen: sources tried, skipped (budget spent) or rejected, and why.",
+    )
 
 
 class CoverRef(Model):

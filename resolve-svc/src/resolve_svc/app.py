@@ -1,25 +1,165 @@
-"""Composition root of resolve-svc: settings → runtime → handlers. Nothing imports this module."""
+"""Composition root of resolve-svc: settings → adapters → service → subscribers. Nothing imports this module."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
 
+from contracts.health import HealthStatus
+from infra.http import ApiClient, HttpSettings
 from infra.logs import configure_logging
-from infra.runtime import ServiceRuntime
+from infra.runtime import Delivery, ServiceRuntime
 
-from . import SERVICE, __version__, handlers
+from . import SERVICE, __version__
+from .adapters.cache import KvCache
+from .adapters.commercial import Deezer, ITunes
+from .adapters.coverart import CoverArtArchive, ImageProbe
+from .adapters.listenbrainz import ListenBrainzMetadata
+from .adapters.musicbrainz import MusicBrainz
+from .adapters.ratelimit import KvSlotLimiter
+from .chain import AlbumChain
+from .domain.albums import AlbumConfig
+from .domain.scoring import MatchConfig
+from .handlers import Handlers
+from .service import Resolver
 from .settings import Settings
 
-__all__ = ["build", "main"]
+__all__ = ["Components", "build", "main", "wire"]
 
 
-def build(settings: Settings) -> ServiceRuntime:
+@dataclass
+class Components:
+    """Everything built once NATS is connected; tests and benchmarks read the counters."""
+
+    handlers: Handlers
+    clients: dict[str, ApiClient]
+    limiters: dict[str, KvSlotLimiter]
+    cache: KvCache
+    metadata: ListenBrainzMetadata
+    caa: CoverArtArchive
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def aclose(self) -> None:
+        await self.metadata.aclose()
+        for client in self.clients.values():
+            await client.aclose()
+
+
+async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings | None = None) -> Components:
+    http = http or HttpSettings()
+    js = runtime.js
+    cache_kv = await js.key_value("resolve_cache")
+    limits_kv = await js.key_value("rate_limits")
+    ttl = {"itunes": settings.commercial_cache_ttl_s, "deezer": settings.commercial_cache_ttl_s}
+    cache = KvCache(cache_kv, ttl, settings.cache_ttl_s)
+    margin = settings.rate_margin_s
+    # MusicBrainz and ListenBrainz refuse two requests closer than the interval: each gap gets the whole margin.
+    # iTunes and Deezer count requests in a window: the margin is spread over the window's requests.
+    limiters = {
+        "musicbrainz": KvSlotLimiter(limits_kv, "musicbrainz", 1 / settings.musicbrainz_rate, margin_s=margin),
+        "listenbrainz": KvSlotLimiter(limits_kv, "listenbrainz", 1 / settings.listenbrainz_rate, margin_s=margin),
+        "itunes": KvSlotLimiter(limits_kv, "itunes", 1 / settings.itunes_rate, margin_s=margin / 20),
+        "deezer": KvSlotLimiter(limits_kv, "deezer", 1 / settings.deezer_rate, margin_s=margin / 50),
+    }
+    # the store searches are optional links of the chain: one try, then the next source (never a stalled queue)
+    once = http.model_copy(update={"max_retries": 0})
+    clients = {
+        "musicbrainz": ApiClient("musicbrainz", settings.musicbrainz_url, http, limiter=limiters["musicbrainz"]),
+        "listenbrainz": ApiClient("listenbrainz", settings.listenbrainz_url, http, limiter=limiters["listenbrainz"]),
+        "itunes": ApiClient("itunes", settings.itunes_url, once),
+        "deezer": ApiClient("deezer", settings.deezer_url, once),
+        "coverartarchive": ApiClient("coverartarchive", settings.coverartarchive_url, http),
+        "images": ApiClient("images", "", once, headers={"Accept": "image/*"}),
+    }
+    mb = MusicBrainz(clients["musicbrainz"], cache)
+    metadata = ListenBrainzMetadata(
+        clients["listenbrainz"], cache, batch_size=settings.lb_batch_size, window_s=settings.lb_batch_window_s
+    )
+    caa = CoverArtArchive(clients["coverartarchive"], cache)
+    chain = AlbumChain(
+        [
+            ITunes(clients["itunes"], cache, limiters["itunes"], max_wait_s=0.0),
+            Deezer(
+                clients["deezer"],
+                cache,
+                limiters["deezer"],
+                max_wait_s=settings.deezer_max_wait_s,
+                next_source=limiters["musicbrainz"],
+            ),
+        ],
+        mb,
+        caa,
+        ImageProbe(clients["images"], cache),
+        AlbumConfig(),
+    )
+    resolver = Resolver(metadata, mb, chain, cache, MatchConfig(max_distance=settings.max_distance))
+    return Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa)
+
+
+class _Deferred:
+    """Handlers bound before the connection exists; messages wait until the adapters are wired."""
+
+    def __init__(self) -> None:
+        self.ready = asyncio.Event()
+        self.components: Components | None = None
+
+    async def candidate(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.handlers.candidate(event, delivery)
+
+    async def request(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.handlers.request(event, delivery)
+
+
+def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
-    runtime.consume("resolve_candidates", handlers.not_handled_yet)
-    runtime.consume("resolve_requests", handlers.not_handled_yet)
-    return runtime
+    deferred = _Deferred()
+    runtime.consume("resolve_candidates", deferred.candidate)
+    runtime.consume("resolve_requests", deferred.request)
+
+    def check() -> tuple[HealthStatus, dict[str, Any]]:
+        c = deferred.components
+        if c is None:
+            return HealthStatus.DEGRADED, {"wired": False}
+        return HealthStatus.OK, {
+            "cache_hits": c.cache.hits,
+            "cache_misses": c.cache.misses,
+            "requests": {name: client.stats.total for name, client in c.clients.items()},
+            "lb_batches": len(c.metadata.batches),
+        }
+
+    runtime.add_check("resolve", check)
+    return runtime, deferred
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, http: HttpSettings | None = None) -> AsyncIterator[Components]:
+    """Start one replica in this event loop (tests and benchmarks run several side by side)."""
+    runtime, deferred = build(settings, http)
+    await runtime.start()
+    components = await wire(runtime, settings, http)
+    deferred.components = components
+    deferred.ready.set()
+    try:
+        yield components
+    finally:
+        await runtime.stop()
+        await components.aclose()
 
 
 def main() -> None:
     configure_logging(SERVICE)
-    asyncio.run(build(Settings()).run())
+    settings = Settings()
+    runtime, deferred = build(settings)
+
+    async def setup() -> None:
+        deferred.components = await wire(runtime, settings)
+        deferred.ready.set()
+
+    asyncio.run(runtime.run(setup))

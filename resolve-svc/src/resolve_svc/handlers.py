@@ -1,16 +1,66 @@
-"""Subscribers of resolve-svc: decode → service call → publish."""
+"""Subscribers of resolve-svc: decode → service call → publish. A fault raises (redelivery with back-off)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
 from contracts.base import Message
+from contracts.common import CandidateSource, TrackQuery
+from contracts.gateway import RequestTrack, RetryTrack
+from contracts.ingest import CandidateDiscovered
 from infra.runtime import Delivery
 
-__all__ = ["NotHandledYet", "not_handled_yet"]
+from .service import Resolver
+
+__all__ = ["Handlers"]
+
+Publish = Callable[[Message], Awaitable[object]]
 
 
-class NotHandledYet(RuntimeError):
-    """The consumer is bound but its use case is not built yet: dead-letter the message so it can be re-driven."""
+@contextlib.asynccontextmanager
+async def _keep_alive(delivery: Delivery, every_s: float = 30.0) -> AsyncIterator[None]:
+    """Waiting for a shared MusicBrainz slot can take long under load: tell the server the work goes on."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await delivery.in_progress()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
-async def not_handled_yet(event: Message, delivery: Delivery) -> None:
-    raise NotHandledYet(f"resolve-svc does not handle {event.subject} yet; re-drive it once it does")
+class Handlers:
+    def __init__(self, resolver: Resolver, publish: Publish) -> None:
+        self.resolver = resolver
+        self.publish = publish
+
+    async def candidate(self, event: CandidateDiscovered, delivery: Delivery) -> None:
+        # the artist/title hints are not used: a known MBID is never fuzzy-matched
+        query = TrackQuery(recording_mbid=event.recording_mbid)
+        async with _keep_alive(delivery):
+            outcome = await self.resolver.resolve(query)
+        resolved = self.resolver.resolved_event(event, outcome, event.source)
+        await self.publish(resolved or self.resolver.unresolved_event(event, outcome, query, event.source))
+
+    async def request(self, event: RequestTrack | RetryTrack, delivery: Delivery) -> None:
+        rematch = event.rematch_mbid if isinstance(event, RetryTrack) else None
+        query = event.query
+        if isinstance(event, RetryTrack) and event.recording_mbid and not query.recording_mbid:
+            query = query.model_copy(update={"recording_mbid": event.recording_mbid})
+        request_id = event.request_id if isinstance(event, RequestTrack) else None
+        url = event.url if isinstance(event, RequestTrack) else None
+        async with _keep_alive(delivery):
+            outcome = await self.resolver.resolve(query, rematch_mbid=rematch)
+        origin = CandidateSource.MANUAL
+        resolved = self.resolver.resolved_event(event, outcome, origin, request_id=request_id, source_url=url)
+        await self.publish(
+            resolved or self.resolver.unresolved_event(event, outcome, query, origin, request_id=request_id)
+        )

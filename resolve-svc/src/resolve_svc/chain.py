@@ -1,0 +1,148 @@
+"""The album chain iTunes → Deezer → MusicBrainz → "Unknown Album", and the cover that goes with it.
+
+Cover Art Archive is asked only when no commercial source matched: MusicBrainz's first release is often a
+compilation or a live album, and its art would then be wrong for the studio track a store already identified.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from contracts.common import AlbumSource, CoverRef, CoverSource
+from infra.http import ExternalError, SourceUnavailable
+
+from .adapters.commercial import BudgetExhausted
+from .domain.albums import AlbumConfig, best_commercial, best_release, largest_itunes_cover
+from .domain.model import CommercialHit, Recording, Release
+from .domain.text import fold, similarity
+from .ports import AlbumSearch, CoverArchive, ImageCheck, RecordingSource
+
+__all__ = ["AlbumChain", "AlbumChoice"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AlbumChoice:
+    album: str
+    source: AlbumSource
+    album_artist: str
+    release: Release | None = None
+    hit: CommercialHit | None = None
+    cover: CoverRef | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class AlbumChain:
+    def __init__(
+        self,
+        commercial: list[AlbumSearch],
+        musicbrainz: RecordingSource,
+        caa: CoverArchive,
+        images: ImageCheck,
+        cfg: AlbumConfig,
+    ) -> None:
+        self.commercial = commercial
+        self.musicbrainz = musicbrainz
+        self.caa = caa
+        self.images = images
+        self.cfg = cfg
+
+    async def choose(self, rec: Recording) -> tuple[AlbumChoice, Recording]:
+        """The album and cover; returns the recording too, completed from MusicBrainz when that was needed."""
+        notes: list[str] = []
+        main_artist = rec.credit[0].name if rec.credit else rec.artist
+        for source in self.commercial:
+            try:
+                hits = await source.search(rec)
+            except BudgetExhausted as exc:
+                notes.append(f"{source.name} skipped: {exc}")
+                continue
+            except ExternalError as exc:  # a fault or refusal of an optional source: the next one answers
+                notes.append(f"{source.name} skipped: {exc.reason} ({exc.status or 'no status'})")
+                continue
+            hit, rejected = best_commercial(hits, rec, self.cfg)
+            if hit is None:
+                why = f"; rejected: {'; '.join(rejected[:3])}" if rejected else ""
+                notes.append(f"{source.name}: no valid match among {len(hits)} results{why}")
+                continue
+            notes.append(f"{source.name}: album {hit.album!r} (artist, title and duration validated)")
+            choice = AlbumChoice(hit.album, AlbumSource(source.name), main_artist, _same_album(rec, hit), hit)
+            choice.cover = await self._commercial_cover(hit, notes)
+            choice.notes = notes
+            return choice, rec
+        if not rec.releases_known:
+            # ListenBrainz names one release without its type; the album choice needs every release group
+            full = await self.musicbrainz.lookup(rec.mbid)
+            if full is not None:
+                rec = _merge(rec, full)
+        release = best_release(rec.releases)
+        if release is None:
+            notes.append("no album: no commercial match and no MusicBrainz release")
+            return AlbumChoice("Unknown Album", AlbumSource.UNKNOWN, main_artist, notes=notes), rec
+        kind = "/".join([release.primary_type or "?", *release.secondary_types])
+        notes.append(f"musicbrainz: release group {release.title!r} ({kind}, {release.status or 'no status'})")
+        choice = AlbumChoice(release.title, AlbumSource.MUSICBRAINZ, release.artist or main_artist, release)
+        choice.cover = await self._archive_cover(release, notes)
+        choice.notes = notes
+        return choice, rec
+
+    async def _commercial_cover(self, hit: CommercialHit, notes: list[str]) -> CoverRef | None:
+        if not hit.cover_url:
+            notes.append(f"{hit.source} gave no cover")
+            return None
+        source = CoverSource(hit.source)
+        candidates: list[tuple[str, int | None]] = []
+        if hit.source == "itunes":
+            candidates.append(largest_itunes_cover(hit.cover_url, self.cfg.itunes_cover_size))
+        elif hit.source == "deezer":
+            candidates.append((hit.cover_url, 1000 if "1000x1000" in hit.cover_url else None))
+        candidates.append((hit.cover_url, None))
+        for url, size in dict.fromkeys(candidates):
+            if await self.images.is_image(url):
+                return CoverRef(url=url, source=source, width=size, height=size)
+        notes.append(f"{hit.source} cover is not an image")
+        return None
+
+    async def _archive_cover(self, release: Release, notes: list[str]) -> CoverRef | None:
+        targets = [("release-group", release.release_group_mbid), ("release", release.caa_release_mbid)]
+        for entity, mbid in targets:
+            if not mbid:
+                continue
+            try:
+                front = await self.caa.front(entity, mbid)
+            except SourceUnavailable as exc:
+                notes.append(f"coverartarchive skipped: {exc.reason}")
+                return None
+            if front is None:
+                continue
+            url, size = front
+            if await self.images.is_image(url):
+                return CoverRef(url=url, source=CoverSource.COVERARTARCHIVE, width=size, height=size)
+            notes.append("coverartarchive front is not an image")
+        notes.append("no cover found")
+        return None
+
+
+def _same_album(rec: Recording, hit: CommercialHit) -> Release | None:
+    """The MusicBrainz release the store's album corresponds to, when names agree (for the release-group MBID)."""
+    for release in rec.releases:
+        if similarity(fold(release.title), fold(hit.album)) >= 0.9:
+            return release
+    return None
+
+
+def _merge(lb: Recording, mb: Recording) -> Recording:
+    return Recording(
+        mbid=lb.mbid,
+        title=mb.title or lb.title,
+        credit=mb.credit or lb.credit,
+        length_ms=mb.length_ms or lb.length_ms,
+        disambiguation=mb.disambiguation,
+        isrcs=mb.isrcs,
+        releases=mb.releases,
+        first_release_date=mb.first_release_date or lb.first_release_date,
+        genres=lb.genres or mb.genres,
+        releases_known=True,
+    )

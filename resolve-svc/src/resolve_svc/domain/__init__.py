@@ -1,0 +1,1 @@
+"""The pure core of resolution: text cleaning, match distance, album and cover choice. No I/O, no settings."""

@@ -1,0 +1,8 @@
+"""resolve-svc tests: make the helper modules of this folder importable by their (unique) names."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
