@@ -21,7 +21,16 @@ from nats.js.errors import NotFoundError
 from .loopworld import LB_USER, LoopFakes, LoopWorld
 from .stack import free_port, rss_kib, stack_env
 
-__all__ = ["ADMIN_PASSWORD", "ADMIN_USER", "LoopStack", "loop_stack", "set_accounts", "stack_rss_kib", "subject_counts"]
+__all__ = [
+    "ADMIN_PASSWORD",
+    "ADMIN_USER",
+    "LoopStack",
+    "loop_stack",
+    "service_pids",
+    "set_accounts",
+    "stack_rss_kib",
+    "subject_counts",
+]
 
 ADMIN_USER = "admin"
 ADMIN_PASSWORD = "loop-admin-password-1"
@@ -109,10 +118,32 @@ async def subject_counts(js: JetStreamContext, stream: str) -> dict[str, int]:
     return dict(info.state.subjects or {})
 
 
+def service_pids(stack: LoopStack) -> dict[str, int]:
+    """The live process of each service, found among the runner's children (`python -m <module>`).
+
+    `brainstream.json` records the pids the runner started with; a restarted service has a new one."""
+    out: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        ppid = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), 0)
+        if ppid != stack.proc.pid or b"-m" not in argv:
+            continue
+        module = argv[argv.index(b"-m") + 1].decode()
+        if " Z" not in next((line for line in status.splitlines() if line.startswith("State:")), ""):
+            out[module.replace("_svc", "-svc")] = int(entry.name)
+    return out
+
+
 def stack_rss_kib(stack: LoopStack) -> dict[str, int]:
     """Resident memory of every process of the stack (runner, nats-server, each service), in KiB."""
     state = json.loads((stack.data_dir / "run" / "brainstream.json").read_text())
-    pids = {"runner": stack.proc.pid, "nats-server": state.get("nats_pid")} | dict(state.get("service_pids") or {})
+    pids = {"runner": stack.proc.pid, "nats-server": state.get("nats_pid")} | service_pids(stack)
     out = {}
     for name, pid in pids.items():
         if pid:
@@ -125,13 +156,18 @@ def stack_rss_kib(stack: LoopStack) -> dict[str, int]:
 
 @contextmanager
 def loop_stack(
-    root: Path, world: LoopWorld, *, extra_env: dict[str, str] | None = None, env_accounts: bool = True
+    root: Path,
+    world: LoopWorld,
+    *,
+    extra_env: dict[str, str] | None = None,
+    env_accounts: bool = True,
+    latency_s: float = 0.0,
 ) -> Iterator[LoopStack]:
     """Fakes up, inbox filled, `brainstream up` started; everything stopped afterwards (SIGINT, as Ctrl-C).
 
     With `env_accounts=False` the ListenBrainz account is not in the environment: nothing runs until it is set
     through the gateway (`set_accounts`), which lets a caller measure the stack idle first."""
-    with LoopFakes(world) as fakes:
+    with LoopFakes(world, latency_s=latency_s) as fakes:
         port, library_port = free_port(), free_port()
         stack_root = root
         inbox = stack_root / "inbox"

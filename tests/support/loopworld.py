@@ -22,6 +22,7 @@ the MusicBrainz-normalized values can end up in the library.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 import unicodedata
@@ -222,9 +223,11 @@ def _itunes_result(t: WorldTrack, artist: str, title: str, album: str, art: str,
 class LoopFakes:
     """The external services of `world`, each on its own loopback `FakeWeb`. Use as a context manager."""
 
-    def __init__(self, world: LoopWorld, *, rate_scale: float = 50.0) -> None:
+    def __init__(self, world: LoopWorld, *, rate_scale: float = 50.0, latency_s: float = 0.0) -> None:
         self.world = world
         self.rate_scale = rate_scale
+        self.latency_s = latency_s
+        """Added to every answer (a slower internet stretches a run, e.g. for crashes to land mid-work)."""
         self._stack = ExitStack()
         self._by_mbid = world.by_mbid()
         self.lb = self.mb = self.itunes = self.deezer = self.caa = self.images = FakeWeb()
@@ -242,6 +245,8 @@ class LoopFakes:
         self.itunes_limit = RateLimit(per_window=20, window_s=60.0 / s, status=403)
         quota = Reply(200, json={"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}})
         self.deezer_limit = RateLimit(per_window=50, window_s=5.0 / s, reply=quota)
+        for web in webs:
+            web.route = self._slowed(web.route)  # type: ignore[method-assign]
         u, lim = LB_USER, self.lb_limit
         self.lb.route("GET", f"/1/cf/recommendation/user/{u}/recording", self._cf, limit=lim)
         self.lb.route("GET", f"/1/stats/user/{u}/artists", self._top_artists, limit=lim)
@@ -256,6 +261,18 @@ class LoopFakes:
         self.caa.route("GET", "/release/{mbid}", lambda r: Reply(404, json={"error": "not found"}))
         self.images.route("GET", "/{kind}/{key}/{size}", self._image)
         return self
+
+    def _slowed(self, route: Any) -> Any:
+        def register(method: str, pattern: str, handler: Any, *, limit: RateLimit | None = None) -> None:
+            if self.latency_s <= 0:
+                return route(method, pattern, handler, limit=limit)
+
+            def slow(req: Request) -> Reply:
+                return dataclasses.replace(handler(req), delay_s=self.latency_s)
+
+            return route(method, pattern, slow, limit=limit)
+
+        return register
 
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
