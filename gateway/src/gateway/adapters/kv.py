@@ -1,0 +1,87 @@
+"""The gateway's KV buckets: live settings (`settings`) and the manual-request gate (`request_gate`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+
+from contracts.common import TrackQuery
+from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts, user_key
+
+__all__ = ["RequestGate", "SettingsStore", "request_key"]
+
+_SPACES = re.compile(r"\s+")
+
+
+def _norm(text: str | None) -> str:
+    return _SPACES.sub(" ", (text or "").casefold()).strip()
+
+
+def request_key(query: TrackQuery, url: str | None) -> str:
+    """One key per wanted thing, whoever asks and however it is spelled (case, spaces)."""
+    if query.recording_mbid:
+        return f"mbid.{query.recording_mbid}"
+    if url:
+        return "url." + hashlib.sha256(url.strip().encode()).hexdigest()[:40]
+    text = "\x1f".join((_norm(query.artist), _norm(query.title), _norm(query.album)))
+    return "text." + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+class RequestGate:
+    def __init__(self, js: Callable[[], JetStreamContext]) -> None:
+        self._js = js  # the runtime's context exists only once it is connected
+
+    async def claim(self, key: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        """Store `value` under `key` if nobody has; else return what the first one stored.
+
+        The KV create is atomic on the server, so of two simultaneous clicks exactly one wins.
+        """
+        kv = await self._js().key_value("request_gate")
+        try:
+            await kv.create(key, json.dumps(value).encode())
+        except KeyWrongLastSequenceError:
+            entry = await kv.get(key)
+            existing: dict[str, Any] = json.loads(entry.value or b"{}")
+            return existing
+        return None
+
+    async def release(self, key: str) -> None:
+        kv = await self._js().key_value("request_gate")
+        try:
+            await kv.delete(key)
+        except KeyNotFoundError:
+            return
+
+
+class SettingsStore:
+    def __init__(self, js: Callable[[], JetStreamContext]) -> None:
+        self._js = js  # the runtime's context exists only once it is connected
+
+    async def pipeline(self) -> PipelineSettings:
+        kv = await self._js().key_value(SETTINGS_BUCKET)
+        try:
+            entry = await kv.get(PIPELINE_KEY)
+        except KeyNotFoundError:
+            return PipelineSettings()
+        return PipelineSettings.model_validate_json(entry.value or b"{}")
+
+    async def put_pipeline(self, settings: PipelineSettings) -> None:
+        kv = await self._js().key_value(SETTINGS_BUCKET)
+        await kv.put(PIPELINE_KEY, settings.model_dump_json().encode())
+
+    async def put_accounts(self, accounts: UserAccounts) -> None:
+        kv = await self._js().key_value(SETTINGS_BUCKET)
+        await kv.put(user_key(accounts.username), accounts.model_dump_json().encode())
+
+    async def delete_accounts(self, username: str) -> None:
+        kv = await self._js().key_value(SETTINGS_BUCKET)
+        try:
+            await kv.delete(user_key(username))
+        except KeyNotFoundError:
+            return
