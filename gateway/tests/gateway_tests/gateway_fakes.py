@@ -15,7 +15,10 @@ from tests.support.fakeweb import FakeWeb, Reply, Request
 __all__ = ["AUDIO", "FakeSubsonic"]
 
 AUDIO = bytes(range(256)) * 4096  # 1 MiB of recognisable bytes
-ARTISTS = {"index": [{"name": "B", "artist": [{"id": "ar-1", "name": "Boards of Canada", "albumCount": 1}]}]}
+ARTISTS = {
+    "ignoredArticles": "The El La Los Las Le Les",
+    "index": [{"name": "B", "artist": [{"id": "ar-1", "name": "Boards of Canada", "albumCount": 1}]}],
+}
 ALBUM = {
     "id": "al-1",
     "name": "Music Has the Right to Children",

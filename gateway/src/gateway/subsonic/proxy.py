@@ -142,27 +142,33 @@ class SubsonicProxy:
         out = [
             (k.lower().encode(), v.encode("latin-1")) for k, v in resp.headers.items() if k.lower() in _FORWARD_RESPONSE
         ]
-        relay = asyncio.create_task(self._pump(resp, send, out, method == "HEAD"))
+        ending = asyncio.Event()  # set before the last send: a disconnect after it is only the response completing
+        relay = asyncio.create_task(self._pump(resp, send, out, method == "HEAD", ending))
         watch = asyncio.create_task(_until_disconnect(receive))
         try:
             done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if relay not in done:  # the client left: free the upstream connection now, not at the end of the song
+            if (
+                relay not in done and not ending.is_set()
+            ):  # the client left: free the upstream connection now, not at the end of the song
                 relay.cancel()
                 resp.close()
                 with contextlib.suppress(asyncio.CancelledError):
                     await relay
                 return False
-            return relay.result() and resp.status < 400
+            return await relay and resp.status < 400
         finally:
             watch.cancel()
             resp.release()
 
     @staticmethod
-    async def _pump(resp: aiohttp.ClientResponse, send: Send, headers: list[tuple[bytes, bytes]], head: bool) -> bool:
+    async def _pump(
+        resp: aiohttp.ClientResponse, send: Send, headers: list[tuple[bytes, bytes]], head: bool, ending: asyncio.Event
+    ) -> bool:
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         if not head:
             async for chunk in resp.content.iter_chunked(_CHUNK):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        ending.set()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return True
 

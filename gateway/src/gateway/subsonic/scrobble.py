@@ -25,7 +25,10 @@ _NS = uuid.UUID("5b0a54c2-5f7e-4c55-9d0c-2f4f7c0d6a11")
 def _played_at(value: str | None) -> datetime:
     """Subsonic's `time` is milliseconds since the epoch; absent means now."""
     if value and value.isdigit():
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(int(value) / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            log.warning("scrobble time %s is not milliseconds since the epoch; using now", value)
     return datetime.now(UTC)
 
 
