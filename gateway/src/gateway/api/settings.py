@@ -10,6 +10,7 @@ from contracts.livesettings import PipelineSettings
 
 from ..auth.guard import admin_principal, principal
 from ..auth.users import Principal
+from ..service import Gateway
 from .schemas import PipelineSettingsIn
 
 __all__ = ["SettingsController"]
@@ -25,7 +26,8 @@ class SettingsController(Controller):
         dependencies={"who": Provide(principal)},
     )
     async def get_settings(self, who: Principal, state: State) -> PipelineSettings:
-        return await state.gateway.settings.pipeline()
+        gateway: Gateway = state.gateway
+        return await gateway.settings.pipeline()
 
     @put(
         operation_id="updateSettings",
@@ -36,4 +38,5 @@ class SettingsController(Controller):
         changes = data.model_dump(exclude_unset=True)
         if changes.get("navidrome_url") == "":
             changes["navidrome_url"] = None
-        return await state.gateway.update_pipeline(who, changes)  # type: ignore[no-any-return]
+        gateway: Gateway = state.gateway
+        return await gateway.update_pipeline(who, changes)

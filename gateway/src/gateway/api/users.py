@@ -40,7 +40,7 @@ class UsersController(Controller):
 
     @get(operation_id="listUsers", summary="Every user")
     async def list_users(self, who: Principal, state: State) -> list[UserOut]:
-        return [user_out(state.users, row) for row in state.users.list()]
+        return [user_out(state.users, row) for row in state.users.all()]
 
     @post(operation_id="createUser", summary="Add a user (gets a fresh Subsonic app-password)", status_code=201)
     async def create_user(self, who: Principal, data: UserIn, state: State) -> UserOut:

@@ -53,7 +53,7 @@ class Users:
         with Session(self._engine) as s:
             return len(s.exec(select(UserRow.username)).all())
 
-    def list(self) -> list[UserRow]:
+    def all(self) -> list[UserRow]:
         with Session(self._engine) as s:
             return list(s.exec(select(UserRow).order_by(col(UserRow.username))).all())
 

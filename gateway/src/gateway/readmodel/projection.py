@@ -90,7 +90,8 @@ class Projection:
         for name, value in step.facts.items():
             if value is not None:
                 setattr(track, name, value)
-        if step.state is not None:
+        # streams are consumed independently, so a later fact can arrive first: the newest event decides the state
+        if step.state is not None and at >= track.updated_at:
             track.state = step.state
             track.failure_reason = step.failure
         if track.user is None:
@@ -108,7 +109,7 @@ class Projection:
                 detail=step.detail,
             )
         )
-        label = " – ".join(x for x in (track.artist, track.title) if x) or track.recording_mbid or track.id
+        label = " - ".join(x for x in (track.artist, track.title) if x) or track.recording_mbid or track.id
         summary = f"{step.stage}: {label}" + (f" — {step.failure}" if step.failure else "")
         return FeedItem(
             stream, seq, event.subject, event.user, track.id, track.state, step.stage, event.occurred_at, summary

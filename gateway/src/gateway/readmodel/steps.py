@@ -48,7 +48,7 @@ def step_for(event: Message) -> Step | None:
             if q.recording_mbid:
                 facts["recording_mbid"] = str(q.recording_mbid)
             facts |= {k: v for k, v in (("artist", q.artist), ("title", q.title), ("album", q.album)) if v}
-            what = url or " – ".join(x for x in (q.artist, q.title) if x) or str(q.recording_mbid)
+            what = url or " - ".join(x for x in (q.artist, q.title) if x) or str(q.recording_mbid)
             return Step("requested", "requested", facts=facts, detail=f"requested {what}")
         case gateway.RetryTrack(rematch_mbid=mbid):
             return Step("retry", "requested", detail=f"rematch with {mbid}" if mbid else "retry requested")

@@ -37,7 +37,8 @@ def envelope(fmt: str, status: str, extra: dict[str, Any] | None = None) -> tupl
             for item in value:
                 versions = "".join(f"<versions>{v}</versions>" for v in item.get("versions", []))
                 inner += f"<{key} name={quoteattr(item['name'])}>{versions}</{key}>"
-    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<subsonic-response xmlns="http://subsonic.org/restapi" {attrs}>{inner}</subsonic-response>'
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<subsonic-response xmlns="http://subsonic.org/restapi"'
+    xml = f"{head} {attrs}>{inner}</subsonic-response>"
     return xml.encode(), "application/xml; charset=utf-8"
 
 

@@ -107,13 +107,13 @@ class SubsonicProxy:
             if name in _FORWARD_REQUEST:
                 headers[name.decode()] = value.decode("latin-1")
         relayed = await self._relay(scope, receive, send, upstream, params, headers, fmt)
-        if relayed and method == "scrobble" and upstream.navidrome and self._on_scrobble is not None:
-            if first.get("submission", "true").lower() != "false":
-                try:
-                    await self._on_scrobble(who, upstream, params, self._session())
-                except Exception:
-                    # the client already has its answer; the play is lost to ingest, so say so loudly
-                    log.exception("scrobble by %s relayed to Navidrome but not published", who)
+        submitted = first.get("submission", "true").lower() != "false"
+        if relayed and method == "scrobble" and submitted and upstream.navidrome and self._on_scrobble is not None:
+            try:
+                await self._on_scrobble(who, upstream, params, self._session())
+            except Exception:
+                # the client already has its answer; the play is lost to ingest, so say so loudly
+                log.exception("scrobble by %s relayed to Navidrome but not published", who)
 
     async def _relay(
         self,
@@ -188,7 +188,8 @@ class SubsonicProxy:
 
 
 async def _read_body(receive: Receive, limit: int = 1 << 20) -> bytes | None:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":

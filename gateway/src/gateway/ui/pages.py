@@ -126,7 +126,7 @@ class PagesController(Controller):
             return Response("administrators only", status_code=403)
         from ..api.users import user_out
 
-        return _page("users.html", who, users=[user_out(state.users, r) for r in state.users.list()])
+        return _page("users.html", who, users=[user_out(state.users, r) for r in state.users.all()])
 
 
 UI_CONTROLLERS = [PagesController]
