@@ -14,6 +14,9 @@ def _env(name: str) -> AliasChoices:
 
 
 class Settings(RuntimeSettings):
+    fetch_batch: int = Field(default=1, ge=1, le=1000, validation_alias=_env("FETCH_BATCH"))
+    """Messages pulled per fetch by each read-model consumer. 1 by default: a larger pull waits for a full batch or
+    its timeout, and the live feed would lag by seconds when the pipeline is quiet."""
     http_host: str = Field(default="127.0.0.1", validation_alias=_env("HTTP_HOST"))
     """Address the web UI, REST API and /rest listen on; 0.0.0.0 to serve other machines."""
     http_port: int = Field(default=8080, ge=0, le=65535, validation_alias=_env("HTTP_PORT"))

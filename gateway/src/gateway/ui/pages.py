@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
@@ -16,11 +18,13 @@ from contracts.health import HealthReport
 from ..auth.guard import optional_principal
 from ..auth.users import Principal
 from ..readmodel.queries import Scope, View
+from ..readmodel.rows import TrackRow
 from ..readmodel.steps import STAGES
 
 __all__ = ["UI_CONTROLLERS"]
 
 Page = Template | Redirect
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _gate(who: Principal | None, state: State) -> Redirect | None:
@@ -95,7 +99,12 @@ class PagesController(Controller):
         view: View = state.view
         row = view.track(Scope(who.username, who.is_admin), track_id)
         if row is None:
-            raise NotFoundException(f"no track {track_id}")
+            # a request just made is on its way through NATS to the read model: show the page, the live feed fills it
+            if not _UUID.fullmatch(track_id):
+                raise NotFoundException(f"no track {track_id}")
+            now = datetime.now(UTC)
+            waiting = TrackRow(id=track_id, state="waiting", created_at=now, updated_at=now)
+            return _page("track.html", who, track=waiting, timeline=[], stages=STAGES)
         return _page("track.html", who, track=row, timeline=view.timelines([row.id])[row.id], stages=STAGES)
 
     @get("/library")

@@ -147,7 +147,12 @@ function live() {
   if (!feed && !track) return;
   const source = new EventSource("/api/events");  // reconnects by itself, sending Last-Event-ID
   const dot = document.getElementById("live-dot");
-  source.onopen = () => dot && dot.classList.add("on");
+  source.onopen = () => {
+    dot && dot.classList.add("on");
+    // listening now: read the current state once, so nothing that happened before the page connected is missed
+    if (track) refreshTrack(track.dataset.trackId).catch(() => {});
+    if (feed) refreshCounts().catch(() => {});
+  };
   source.onerror = () => dot && dot.classList.remove("on");
   source.addEventListener("pipeline", (ev) => {
     const item = JSON.parse(ev.data);
