@@ -12,10 +12,11 @@ import uvicorn
 from litestar import Litestar, asgi
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from litestar.types import Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> Litestar:
         ScrobblePublisher(runtime.publish),
     )
 
+    # reached only when the app is served without `front_door` (the door answers /rest before Litestar)
     @asgi("/rest", is_mount=True, copy_scope=False, include_in_schema=False)
     async def rest(scope: Scope, receive: Receive, send: Send) -> None:
         await proxy(scope, receive, send)  # type: ignore[arg-type]
@@ -139,6 +141,7 @@ def create_app(settings: Settings) -> Litestar:
                     settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s
                 ),
                 "setup_lock": asyncio.Lock(),
+                "proxy": proxy,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -158,11 +161,28 @@ async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> No
     await gateway.settings.put_accounts(users.accounts(row.username))
 
 
+def front_door(app: Litestar) -> ASGIApp:
+    """/rest goes straight to the proxy; everything else to Litestar.
+
+    Every Subsonic call is a proxy hop; Litestar's routing and middleware around it cost about as much as the hop, so
+    the door hands /rest over before Litestar sees it.
+    """
+    proxy: SubsonicProxy = app.state.proxy
+
+    async def door(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/rest/"):
+            await proxy(scope, receive, send)  # type: ignore[arg-type]
+        else:
+            await app(scope, receive, send)
+
+    return door
+
+
 def main() -> None:
     configure_logging(SERVICE)
     settings = Settings()
     uvicorn.run(
-        create_app(settings),
+        front_door(create_app(settings)),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

@@ -74,7 +74,7 @@ async def gateway_factory(
     tasks: list[asyncio.Task[None]] = []
 
     async def start(**overrides: Any) -> RunningGateway:
-        from gateway.app import create_app
+        from gateway.app import create_app, front_door
 
         port = free_port()
         values: dict[str, Any] = {
@@ -89,7 +89,9 @@ async def gateway_factory(
         values.update(overrides)
         settings = Settings(**values)
         app = create_app(settings)
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+        server = uvicorn.Server(
+            uvicorn.Config(front_door(app), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+        )
         servers.append(server)
         tasks.append(asyncio.create_task(server.serve()))
         for _ in range(400):

@@ -55,6 +55,8 @@ _FORWARD_RESPONSE = frozenset(
     }
 )
 _CHUNK = 64 * 1024
+_SMALL = 256 * 1024
+"""Answers up to this size are read whole; larger ones (streams, covers, downloads) relay chunk by chunk."""
 _EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
 
 
@@ -142,6 +144,16 @@ class SubsonicProxy:
         out = [
             (k.lower().encode(), v.encode("latin-1")) for k, v in resp.headers.items() if k.lower() in _FORWARD_RESPONSE
         ]
+        length = resp.headers.get("Content-Length", "")
+        if method != "HEAD" and length.isdigit() and int(length) <= _SMALL:
+            # an ordinary API answer: read it whole and send it in one go, no relay tasks needed
+            try:
+                body = await resp.read()
+            finally:
+                resp.release()
+            await send({"type": "http.response.start", "status": resp.status, "headers": out})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return resp.status < 400
         ending = asyncio.Event()  # set before the last send: a disconnect after it is only the response completing
         relay = asyncio.create_task(self._pump(resp, send, out, method == "HEAD", ending))
         watch = asyncio.create_task(_until_disconnect(receive))
