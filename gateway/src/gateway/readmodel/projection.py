@@ -6,6 +6,7 @@ the start of the streams changes nothing twice.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,6 +44,9 @@ def _naive(at: datetime) -> datetime:
 class Projection:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # one writer at a time: the five consumers apply from worker threads, and two folds of the same track read
+        # before either commits would lose one update (SQLite's own locking only orders the commits)
+        self._write = threading.Lock()
 
     def checkpoints(self) -> dict[str, int]:
         with Session(self._engine) as s:
@@ -50,7 +54,7 @@ class Projection:
 
     def apply(self, event: Message, stream: str, seq: int) -> FeedItem | None:
         """Apply one event; None when this sequence was applied before."""
-        with Session(self._engine) as s:
+        with self._write, Session(self._engine) as s:
             mark = s.get(CheckpointRow, stream) or CheckpointRow(stream=stream, seq=0)
             if seq <= mark.seq:
                 return None
