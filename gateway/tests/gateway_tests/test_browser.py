@@ -106,6 +106,17 @@ async def test_request_moves_through_stages_in_the_browser(gateway: Any, nats_en
             await page.goto(gateway.url + "/")
             await expect(page.locator("[data-count=imported]")).to_have_text("1")
             await page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+            await page.goto(gateway.url + "/users")
+            await page.click("details summary")
+            await page.fill(".accounts-form input[name=listenbrainz_user]", "admin_lb")
+            await page.click(".accounts-form button[type=submit]")
+            await expect(page.locator("#toast")).to_contain_text("Accounts saved")
+            await page.screenshot(path=str(SHOTS / "users.png"), full_page=True)
+            await page.goto(gateway.url + "/settings")
+            await page.click("[data-action=show-password]")
+            await expect(page.locator("#subsonic-password")).to_have_text(gateway.app_password())
+            await page.screenshot(path=str(SHOTS / "settings.png"), full_page=True)
         finally:
             await browser.close()
 

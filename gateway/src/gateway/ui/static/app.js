@@ -89,6 +89,18 @@ onSubmit("user-form", async (form) => {
   location.reload();
 });
 
+for (const form of document.querySelectorAll(".accounts-form")) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const err = form.querySelector("[data-error]");
+    err.textContent = "";
+    try {
+      await api("PUT", `/api/users/${encodeURIComponent(form.dataset.user)}/accounts`, formData(form));
+      toast("Accounts saved: ingest picks them up now");
+    } catch (e) { err.textContent = e.message; }
+  });
+}
+
 const actions = {
   async logout() { await api("POST", "/api/logout"); location.href = "/login"; },
   async retry(el) { await api("POST", `/api/tracks/${el.dataset.track}/retry`, {}); toast("Retry requested"); },
