@@ -62,8 +62,6 @@ def create_app(settings: Settings) -> Litestar:
         engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
     )
     projection, view, broadcaster = Projection(engine), View(engine), Broadcaster()
-    for durable, handler in view_handlers(projection, broadcaster).items():
-        runtime.consume(durable, handler)
     live = LiveSettings()
     chooser = UpstreamChooser(
         settings.library_api_url,
@@ -77,7 +75,10 @@ def create_app(settings: Settings) -> Litestar:
     def http() -> aiohttp.ClientSession:
         return holder["session"]
 
-    gateway = Gateway(runtime.publish, RequestGate(lambda: runtime.js), SettingsStore(lambda: runtime.js), users, view)
+    gate = RequestGate(lambda: runtime.js)
+    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
+    for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
+        runtime.consume(durable, handler)
     proxy = SubsonicProxy(
         users,
         chooser,

@@ -13,8 +13,9 @@ from contracts.common import TrackQuery
 from contracts.gateway import RemoveTrack, RequestTrack, RetryTrack, SettingsChanged, StartRun
 from contracts.livesettings import PipelineSettings, UserAccounts
 
-from .adapters.kv import RequestGate, SettingsStore, request_key
+from .adapters.kv import RequestGate, SettingsStore
 from .auth.users import Principal, Users
+from .gatekey import request_key
 from .readmodel.queries import Scope, View
 
 __all__ = ["Conflict", "Gateway", "Invalid", "Missing", "Publisher"]

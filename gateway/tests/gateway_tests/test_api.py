@@ -14,7 +14,7 @@ from sqlmodel import Session, delete
 from contracts.acquire import AcquisitionFailed, AcquisitionFailureReason
 from contracts.base import Message
 from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
-from contracts.library import TrackImported
+from contracts.library import TrackImported, TrackRemoved
 from contracts.resolve import TrackResolved
 from gateway.readmodel.rows import CheckpointRow, FeedRow, TimelineRow, TrackRow
 from tests.support.wait import wait_until
@@ -133,4 +133,11 @@ async def test_track_moves_through_stages_with_sse_resume_and_replay(gateway: An
     after = (await c.get(f"/api/tracks/{track_id}")).json()
     assert after == before
     assert (await c.delete(f"/api/tracks/{track_id}")).status_code == 202
+    assert (await c.post("/api/requests", json={"recording_mbid": str(mbid)})).status_code == 409
+    await publish(nats_endpoint.url, TrackRemoved.caused_by(res, track_id="tr-9", recording_mbid=mbid, path="a/b.mp3"))
+    # out of the library, it may be asked for again
+    again = await wait_until(
+        lambda: c.post("/api/requests", json={"recording_mbid": str(mbid)}), predicate=lambda r: r.status_code != 409
+    )
+    assert again.status_code == 202
     await c.aclose()

@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
-from contracts.common import TrackQuery
 from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts, user_key
 
-__all__ = ["RequestGate", "SettingsStore", "request_key"]
-
-_SPACES = re.compile(r"\s+")
-
-
-def _norm(text: str | None) -> str:
-    return _SPACES.sub(" ", (text or "").casefold()).strip()
-
-
-def request_key(query: TrackQuery, url: str | None) -> str:
-    """One key per wanted thing, whoever asks and however it is spelled (case, spaces)."""
-    if query.recording_mbid:
-        return f"mbid.{query.recording_mbid}"
-    if url:
-        return "url." + hashlib.sha256(url.strip().encode()).hexdigest()[:40]
-    text = "\x1f".join((_norm(query.artist), _norm(query.title), _norm(query.album)))
-    return "text." + hashlib.sha256(text.encode()).hexdigest()[:40]
+__all__ = ["RequestGate", "SettingsStore"]
 
 
 class RequestGate:

@@ -69,6 +69,11 @@ class View:
             row = s.get(TrackRow, track_id)
             return row if row is not None and scope.allows(row.user) else None
 
+    def gate_key(self, track_id: str) -> str | None:
+        with Session(self._engine) as s:
+            row = s.get(TrackRow, track_id)
+            return row.gate_key if row else None
+
     def timelines(self, track_ids: list[str]) -> dict[str, list[TimelineRow]]:
         out: dict[str, list[TimelineRow]] = {tid: [] for tid in track_ids}
         if not track_ids:

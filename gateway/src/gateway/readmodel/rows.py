@@ -39,6 +39,8 @@ class TrackRow(SQLModel, table=True):
     path: str | None = None
     request_id: str | None = None
     run_id: str | None = Field(default=None, index=True)
+    gate_key: str | None = None
+    """The request's `request_gate` key, released when the track leaves the library so it can be asked for again."""
     query_json: str | None = None
     """The original TrackQuery, so a retry can ask again."""
     created_at: datetime

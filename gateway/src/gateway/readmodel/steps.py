@@ -12,6 +12,8 @@ from contracts import acquire, gateway, ingest, library, resolve
 from contracts.base import Message
 from contracts.common import TrackMetadata
 
+from ..gatekey import request_key
+
 __all__ = ["STAGES", "Step", "step_for"]
 
 STAGES = ("requested", "discovered", "resolved", "downloaded", "validated", "tagged", "imported")
@@ -44,7 +46,12 @@ def step_for(event: Message) -> Step | None:
     """The step a message is in a track's journey, or None when it is not about one track."""
     match event:
         case gateway.RequestTrack(query=q, url=url, request_id=rid):
-            facts = {"request_id": str(rid), "origin": "manual", "query_json": q.model_dump_json()}
+            facts = {
+                "request_id": str(rid),
+                "origin": "manual",
+                "query_json": q.model_dump_json(),
+                "gate_key": request_key(q, url),
+            }
             if q.recording_mbid:
                 facts["recording_mbid"] = str(q.recording_mbid)
             facts |= {k: v for k, v in (("artist", q.artist), ("title", q.title), ("album", q.album)) if v}
