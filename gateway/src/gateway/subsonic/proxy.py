@@ -11,9 +11,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
+from yarl import URL
 
 from ..auth.throttle import FailureThrottle
 from ..auth.users import Users
@@ -130,12 +131,10 @@ class SubsonicProxy:
         method = scope.get("method", "GET")
         url = upstream.url(scope.get("path", "").rstrip("/").rsplit("/", 1)[-1])
         try:
+            # the query is encoded once here; yarl would parse and re-quote it on every call otherwise
+            target = URL(f"{url}?{urlencode(upstream.params(params))}", encoded=True)
             resp = await self._session().request(
-                "HEAD" if method == "HEAD" else "GET",
-                url,
-                params=upstream.params(params),
-                headers=headers,
-                allow_redirects=False,
+                "HEAD" if method == "HEAD" else "GET", target, headers=headers, allow_redirects=False
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("/rest upstream %s unreachable: %s", upstream.base_url, exc)
