@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 
 from infra.runtime import RuntimeSettings
 
@@ -56,3 +56,12 @@ class Settings(RuntimeSettings):
     """Longest delay added to an answer for an address with many failures (doubling from 0.25 s)."""
     proxy_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("PROXY_TIMEOUT"))
     """Connect and first-byte timeout of the /rest upstream."""
+
+    @model_validator(mode="after")
+    def _navidrome_needs_an_account(self) -> Settings:
+        if self.navidrome_url and not (self.navidrome_user and self.navidrome_password):
+            raise ValueError(
+                "BRAINSTREAM_NAVIDROME_URL is set: BRAINSTREAM_NAVIDROME_USER and BRAINSTREAM_NAVIDROME_PASSWORD "
+                "are required too (the gateway logs in to Navidrome with them)"
+            )
+        return self

@@ -55,6 +55,9 @@ async def test_users_accounts_and_settings_reach_the_settings_bucket(gateway: An
     event = SettingsChanged.from_json((await changes.next_msg(timeout=5)).data)
     assert event.keys == ["acquire_backends", "cf_ratio", "run_size"] and event.values["cf_ratio"] == 0.25
 
+    no_account = await admin.put("/api/settings", json={"navidrome_url": "http://navidrome.internal:4533"})
+    assert no_account.status_code == 400 and "NAVIDROME_USER" in no_account.text
+
     alice = await gateway.login("alice", "alice-password")
     assert (await alice.put("/api/settings", json={"run_size": 1})).status_code == 403
     assert (await alice.get("/api/users")).status_code == 403

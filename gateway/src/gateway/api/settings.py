@@ -10,7 +10,7 @@ from contracts.livesettings import PipelineSettings
 
 from ..auth.guard import admin_principal, principal
 from ..auth.users import Principal
-from ..service import Gateway
+from ..service import Gateway, Invalid
 from .schemas import PipelineSettingsIn
 
 __all__ = ["SettingsController"]
@@ -38,5 +38,10 @@ class SettingsController(Controller):
         changes = data.model_dump(exclude_unset=True)
         if changes.get("navidrome_url") == "":
             changes["navidrome_url"] = None
+        env = state.settings
+        if changes.get("navidrome_url") and not (env.navidrome_user and env.navidrome_password):
+            raise Invalid(
+                "set BRAINSTREAM_NAVIDROME_USER and BRAINSTREAM_NAVIDROME_PASSWORD before pointing /rest at Navidrome"
+            )
         gateway: Gateway = state.gateway
         return await gateway.update_pipeline(who, changes)
