@@ -133,3 +133,14 @@ async def test_track_moves_through_stages_with_sse_resume_and_replay(gateway: An
     )
     assert again.status_code == 202
     await c.aclose()
+
+
+async def test_pages_escape_what_the_pipeline_stored(gateway: Any) -> None:
+    c = await gateway.login()
+    evil = '<script>alert("x")</script>'
+    req = (await c.post("/api/requests", json={"artist": evil, "title": "t"})).json()
+    await wait_until(lambda: c.get(f"/api/tracks/{req['track_id']}"), predicate=lambda r: r.status_code == 200)
+    for path in (f"/tracks/{req['track_id']}", "/tracks", "/"):
+        html = (await c.get(path)).text
+        assert evil not in html and "&lt;script&gt;" in html, path
+    await c.aclose()
