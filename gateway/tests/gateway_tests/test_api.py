@@ -13,6 +13,7 @@ import nats
 from contracts.acquire import AcquisitionFailed, AcquisitionFailureReason
 from contracts.base import Message
 from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
+from contracts.gateway import StartRun
 from contracts.library import TrackImported, TrackRemoved
 from contracts.resolve import TrackResolved
 from tests.support.wait import wait_until
@@ -64,6 +65,14 @@ async def test_cookie_post_without_csrf_token_is_refused(gateway: Any) -> None:
     token = await gateway.token()  # scripts: a Bearer token needs no CSRF token
     async with httpx.AsyncClient(base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}) as s:
         assert (await s.post("/api/requests", json={"artist": "A", "title": "B"})).status_code == 202
+        nc = await nats.connect(gateway.settings.nats_url)
+        runs = await nc.subscribe(StartRun.subject)
+        started = await s.post("/api/runs", json={})
+        assert started.status_code == 202
+        command = StartRun.from_json((await runs.next_msg(timeout=5)).data)
+        assert (command.user, str(command.event_id)) == ("admin", started.json()["command_id"])
+        assert (await s.post("/api/runs", json={"user": "nobody"})).status_code == 404
+        await nc.close()
 
 
 async def test_track_moves_through_stages_with_sse_resume_and_replay(gateway: Any, nats_endpoint: Any) -> None:
