@@ -111,6 +111,19 @@ async def test_mechanisms_switched_off_answer_41_and_42(gateway_factory: Any, fa
     assert (await _rest(gw, "ping", apiKey=good))["status"] == "ok"
 
 
+async def test_wrong_passwords_on_rest_count_against_the_address(
+    gateway_factory: Any, fake_library: FakeSubsonic
+) -> None:
+    gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url, BRAINSTREAM_AUTH_FAIL_FREE=2)
+    throttle = gw.state.proxy.throttle  # two free guesses: the answer after the second one waits
+    await _rest(gw, "ping", u="admin", p="guess")
+    assert throttle.delay("127.0.0.1") == 0
+    await _rest(gw, "ping")  # a malformed request is not a guess
+    await _rest(gw, "ping", u="admin", p="guess")
+    assert throttle.delay("127.0.0.1") > 0
+    assert (await _rest(gw, "ping", u="admin", p=gw.app_password()))["status"] == "ok"  # slowed, not locked out
+
+
 def test_repeated_failures_from_one_address_are_slowed_down() -> None:
     now = [0.0]
     throttle = FailureThrottle(free=3, window_s=60, max_delay_s=2.0, base_s=0.25, clock=lambda: now[0])

@@ -76,7 +76,7 @@ class SubsonicProxy:
         session: Callable[[], aiohttp.ClientSession],
         on_scrobble: Scrobbled | None = None,
     ) -> None:
-        self._users, self._chooser, self._throttle, self._policy = users, chooser, throttle, policy
+        self._users, self._chooser, self.throttle, self._policy = users, chooser, throttle, policy
         self._session = session
         self._on_scrobble = on_scrobble
 
@@ -96,13 +96,13 @@ class SubsonicProxy:
             await self._extensions(upstream, fmt, send)
             return
         address = (scope.get("client") or ("?", 0))[0]
-        delay = self._throttle.delay(address)
+        delay = self.throttle.delay(address)
         if delay:
             await asyncio.sleep(delay)
         who = authenticate(first, self._users.app_password, self._users.user_by_app_password, self._policy)
         if isinstance(who, AuthFailure):
             if who.counts_as_guess:
-                self._throttle.failed(address)
+                self.throttle.failed(address)
             await _reply(send, 200, *error(fmt, who.code, who.message))
             return
         headers = upstream.headers(who)
