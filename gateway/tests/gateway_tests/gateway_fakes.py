@@ -8,13 +8,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
+import zlib
 from typing import Any
 
 from tests.support.fakeweb import FakeWeb, Reply, Request
 
-__all__ = ["AUDIO", "FakeSubsonic"]
+__all__ = ["AUDIO", "COVER_PNG", "FakeSubsonic"]
 
 AUDIO = bytes(range(256)) * 4096  # 1 MiB of recognisable bytes
+
+
+def _png(size: int = 96) -> bytes:
+    """A real PNG (a diagonal gradient), so a browser shows it as a cover."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(
+        b"\0" + b"".join(bytes((40 + x, 90 + y // 2, 160 + (x + y) // 4)) for x in range(size)) for y in range(size)
+    )
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+COVER_PNG = _png()
 ARTISTS = {
     "ignoredArticles": "The El La Los Las Le Les",
     "index": [{"name": "B", "artist": [{"id": "ar-1", "name": "Boards of Canada", "albumCount": 1}]}],
@@ -117,7 +135,7 @@ class FakeSubsonic:
             if name in ("stream", "download"):
                 return _ranged(req)
             if name == "getCoverArt":
-                return Reply.raw(b"\x89PNG\r\n\x1a\nfake", content_type="image/png")
+                return Reply.raw(COVER_PNG, content_type="image/png")
             return self._ok()
 
         return handle

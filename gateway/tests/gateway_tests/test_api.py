@@ -127,6 +127,8 @@ async def test_track_moves_through_stages_with_sse_resume_and_replay(gateway: An
     )
     await wait_until(lambda: c.get("/api/library/tracks"), predicate=lambda r: len(r.json()) == 1)
     before = (await c.get(f"/api/tracks/{track_id}")).json()
+    cover = await c.get(f"/api/library/cover/{track_id}")
+    assert cover.headers["content-type"] == "image/png", cover.headers
     # rebuild: wipe the read model and replay the streams from the start; same answer
     from gateway.rebuild import rebuild
 

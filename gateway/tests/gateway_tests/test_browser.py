@@ -98,6 +98,7 @@ async def test_request_moves_through_stages_in_the_browser(gateway: Any, nats_en
             await publish(nats_endpoint.url, imported)
             await expect(page.locator("#track-state")).to_have_text("imported", timeout=10_000)
             await expect(page.locator("#timeline li")).to_have_count(5)
+            await expect(page.locator("#track-title")).to_have_text("Roygbiv")
             await page.screenshot(path=str(SHOTS / "track.png"), full_page=True)
 
             await page.goto(gateway.url + "/library")

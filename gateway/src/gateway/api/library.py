@@ -105,5 +105,6 @@ class LibraryController(Controller):
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("cover of %s unavailable upstream (%s); falling back", track_id, exc)
         if row.cover_url:
-            return Response(b"", status_code=302, headers={"Location": row.cover_url})
-        return Response(PLACEHOLDER_COVER, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
+            return Response(b"", status_code=302, headers={"Location": row.cover_url, "Cache-Control": "no-store"})
+        # not cached: the real cover usually arrives with the import, minutes after a page first asked
+        return Response(PLACEHOLDER_COVER, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -126,7 +126,16 @@ async function refreshCounts() {
 
 async function refreshTrack(id) {
   const t = await api("GET", "/api/tracks/" + encodeURIComponent(id));
-  document.getElementById("track-state").textContent = t.state;
+  const stateEl = document.getElementById("track-state");
+  if (stateEl.textContent !== t.state && ["resolved", "tagged", "imported"].includes(t.state)) {
+    const img = document.querySelector(".track img.cover");
+    if (img) img.src = `/api/library/cover/${encodeURIComponent(id)}?at=${Date.now()}`;  // the cover may exist now
+  }
+  stateEl.textContent = t.state;
+  document.getElementById("track-title").textContent = t.title || t.recording_mbid || "Waiting for the pipeline…";
+  const credit = [t.artist, t.album].filter(Boolean).join(" · ");
+  document.getElementById("track-credit").textContent = credit + (t.year ? ` (${t.year})` : "");
+  document.getElementById("track-reason").textContent = t.failure_reason || "";
   document.getElementById("track-state").className = "badge s-" + t.state;
   const ol = document.getElementById("timeline");
   ol.replaceChildren(...t.timeline.map((e) => {
