@@ -44,6 +44,7 @@ from .readmodel.queries import View
 from .service import Gateway
 from .settings import Settings
 from .subsonic.auth import AuthPolicy
+from .subsonic.health import upstream_check
 from .subsonic.proxy import SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
 from .subsonic.upstream import UpstreamChooser
@@ -92,6 +93,8 @@ def create_app(settings: Settings) -> Litestar:
     @asgi("/rest", is_mount=True, copy_scope=False, include_in_schema=False)
     async def rest(scope: Scope, receive: Receive, send: Send) -> None:
         await proxy(scope, receive, send)  # type: ignore[arg-type]
+
+    runtime.add_check("subsonic_upstream", upstream_check(chooser, http))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from typing import Any as RunningGateway
 
 import httpx
@@ -12,9 +13,20 @@ async def test_schema_health_and_login(gateway: RunningGateway) -> None:
         schema = (await c.get("/schema/openapi.json")).json()
         ops = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
         assert {"login", "requestTrack", "listTracks", "retryTrack", "streamEvents", "getHealth"} <= ops
-        assert (await c.get("/api/health")).status_code == 200
+        health = (await c.get("/api/health")).json()
+        assert health["services"]["gateway"]["checks"]["subsonic_upstream"]["status"] == "ok"
         assert (await c.get("/api/tracks")).status_code == 401
     client = await gateway.login()
     me = (await client.get("/api/me")).json()
     await client.aclose()
     assert me["username"] == "admin" and me["is_admin"]
+
+
+async def test_health_reports_an_unreachable_upstream_as_degraded(gateway_factory: Any) -> None:
+    from tests.support.stack import free_port
+
+    gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=f"http://127.0.0.1:{free_port()}")
+    async with httpx.AsyncClient(base_url=gw.url) as c:
+        report = (await c.get("/api/health")).json()["services"]["gateway"]
+    assert report["status"] == "degraded"
+    assert report["checks"]["subsonic_upstream"]["status"] == "degraded"
