@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from typing import Any as RunningGateway
 
 import httpx
 
 
-async def test_schema_health_and_login(gateway: RunningGateway) -> None:
+async def test_schema_health_and_login(gateway: Any) -> None:
     async with httpx.AsyncClient(base_url=gateway.url) as c:
         schema = (await c.get("/schema/openapi.json")).json()
         ops = {op["operationId"] for path in schema["paths"].values() for op in path.values()}

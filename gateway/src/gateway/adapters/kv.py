@@ -24,13 +24,18 @@ class RequestGate:
         The KV create is atomic on the server, so of two simultaneous clicks exactly one wins.
         """
         kv = await self._js().key_value("request_gate")
-        try:
-            await kv.create(key, json.dumps(value).encode())
-        except KeyWrongLastSequenceError:
-            entry = await kv.get(key)
-            existing: dict[str, Any] = json.loads(entry.value or b"{}")
-            return existing
-        return None
+        for _ in range(3):
+            try:
+                await kv.create(key, json.dumps(value).encode())
+            except KeyWrongLastSequenceError:
+                try:
+                    entry = await kv.get(key)
+                except KeyNotFoundError:  # released between our create and our read: try again
+                    continue
+                existing: dict[str, Any] = json.loads(entry.value or b"{}")
+                return existing
+            return None
+        raise RuntimeError(f"request gate key {key} keeps changing; try again")
 
     async def release(self, key: str) -> None:
         kv = await self._js().key_value("request_gate")
