@@ -28,9 +28,11 @@ def upstream_check(
             ) as resp:
                 await resp.read()
                 status = HealthStatus.OK if resp.status < 500 else HealthStatus.DEGRADED
-                return status, {"upstream": kind, "http_status": resp.status}
+                return status, {"upstream": kind, "reachable": True, "http_status": resp.status}
         except (aiohttp.ClientError, TimeoutError) as exc:
-            # /rest cannot serve music, but the UI and the pipeline still work: degraded, not down
-            return HealthStatus.DEGRADED, {"upstream": kind, "error": f"{type(exc).__name__}: {exc}"[:200]}
+            detail = {"upstream": kind, "reachable": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+            # Navidrome has no health report of its own, so its absence degrades the gateway (/rest cannot serve
+            # music; the UI and the pipeline still work). library-svc reports its own API in its own health.
+            return (HealthStatus.DEGRADED if upstream.navidrome else HealthStatus.OK), detail
 
     return check
