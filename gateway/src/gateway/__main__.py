@@ -1,5 +1,12 @@
-"""python -m gateway"""
+"""python -m gateway [rebuild]"""
 
-from .app import main
+import sys
 
-main()
+if sys.argv[1:] == ["rebuild"]:
+    from .rebuild import main as rebuild
+
+    rebuild()
+else:
+    from .app import main
+
+    main()

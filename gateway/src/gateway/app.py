@@ -1,48 +1,192 @@
-"""Composition root of the gateway: settings → runtime → Litestar app. Nothing imports this module."""
+"""Composition root of the gateway: settings → runtime, stores, proxy → Litestar app. Nothing imports this module."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import aiohttp
 import uvicorn
-from litestar import Litestar
+from litestar import Litestar, asgi
+from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
+from litestar.enums import ScopeType
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
 
+from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__
+from .adapters.kv import RequestGate, SettingsStore
+from .api.errors import EXCEPTION_HANDLERS
+from .api.events import EventsController
+from .api.library import LibraryController
+from .api.runs import RunsController
+from .api.session import MeController, SessionController
+from .api.settings import SettingsController
+from .api.tracks import RequestsController, TracksController
+from .api.users import UsersController
+from .auth.crypto import SecretBox, load_or_create_key
+from .auth.throttle import FailureThrottle
+from .auth.users import Users
+from .db import make_engine
+from .handlers import view_handlers
 from .health import HealthController
+from .readmodel.feed import Broadcaster
+from .readmodel.projection import Projection
+from .readmodel.queries import View
+from .service import Gateway
 from .settings import Settings
+from .subsonic.auth import AuthPolicy
+from .subsonic.health import upstream_check
+from .subsonic.proxy import SubsonicProxy
+from .subsonic.scrobble import ScrobblePublisher
+from .subsonic.upstream import UpstreamChooser
+from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
+
+_UI = Path(__file__).parent / "ui"
 
 
 def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
+    home = settings.data_dir / "gateway"
+    engine = make_engine(home / "gateway.db")
+    users = Users(
+        engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
+    )
+    projection, view, broadcaster = Projection(engine), View(engine), Broadcaster()
+    live = LiveSettings()
+    chooser = UpstreamChooser(
+        settings.library_api_url,
+        settings.navidrome_url,
+        settings.navidrome_user,
+        settings.navidrome_password,
+        lambda: live.pipeline.navidrome_url,
+    )
+    holder: dict[str, aiohttp.ClientSession] = {}
+
+    def http() -> aiohttp.ClientSession:
+        return holder["session"]
+
+    gate = RequestGate(lambda: runtime.js)
+    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
+    for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
+        runtime.consume(durable, handler)
+    proxy = SubsonicProxy(
+        users,
+        chooser,
+        FailureThrottle(settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s),
+        AuthPolicy(settings.subsonic_allow_plain, settings.subsonic_allow_token),
+        http,
+        ScrobblePublisher(runtime.publish),
+    )
+
+    # reached only when the app is served without `front_door` (the door answers /rest before Litestar)
+    @asgi("/rest", is_mount=True, copy_scope=False, include_in_schema=False)
+    async def rest(scope: Scope, receive: Receive, send: Send) -> None:
+        await proxy(scope, receive, send)  # type: ignore[arg-type]
+
+    runtime.add_check("subsonic_upstream", upstream_check(chooser, http))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        holder["session"] = aiohttp.ClientSession(
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(sock_connect=settings.proxy_timeout_s, sock_read=settings.proxy_timeout_s),
+            connector=aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30),
+        )
         await runtime.start()
+        await live.start(runtime.js)
+        await _first_admin(settings, users, gateway)
         try:
             yield
         finally:
+            await live.stop()
             await runtime.stop()
+            await holder["session"].close()
 
     return Litestar(
-        route_handlers=[HealthController],
+        route_handlers=[
+            HealthController,
+            SessionController,
+            MeController,
+            UsersController,
+            SettingsController,
+            RequestsController,
+            TracksController,
+            RunsController,
+            LibraryController,
+            EventsController,
+            rest,
+            create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
+            *UI_CONTROLLERS,
+        ],
         lifespan=[lifespan],
-        state=State({"runtime": runtime, "settings": settings}),
+        state=State(
+            {
+                "runtime": runtime,
+                "settings": settings,
+                "users": users,
+                "view": view,
+                "projection": projection,
+                "broadcaster": broadcaster,
+                "gateway": gateway,
+                "chooser": chooser,
+                "http": http,
+                "login_throttle": FailureThrottle(
+                    settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s
+                ),
+                "setup_lock": asyncio.Lock(),
+                "proxy": proxy,
+            }
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        template_config=TemplateConfig(directory=_UI / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title="BrainStream gateway", version=__version__, path="/schema"),
         logging_config=None,
     )
+
+
+async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> None:
+    """BRAINSTREAM_ADMIN_USER/PASSWORD make the first administrator; without them the setup page asks."""
+    if users.count() or not settings.admin_user:
+        return
+    if not settings.admin_password:
+        raise SystemExit("BRAINSTREAM_ADMIN_USER is set but BRAINSTREAM_ADMIN_PASSWORD is missing")
+    row = await asyncio.to_thread(users.create, settings.admin_user, settings.admin_password, is_admin=True)
+    await gateway.settings.put_accounts(users.accounts(row.username))
+
+
+def front_door(app: Litestar) -> ASGIApp:
+    """/rest goes straight to the proxy; everything else to Litestar.
+
+    Every Subsonic call is a proxy hop; Litestar's routing and middleware around it cost about as much as the hop, so
+    the door hands /rest over before Litestar sees it.
+    """
+    proxy: SubsonicProxy = app.state.proxy
+
+    async def door(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope["path"].startswith("/rest/"):
+            await proxy(scope, receive, send)  # type: ignore[arg-type]
+        else:
+            await app(scope, receive, send)
+
+    return door
 
 
 def main() -> None:
     configure_logging(SERVICE)
     settings = Settings()
     uvicorn.run(
-        create_app(settings),
+        front_door(create_app(settings)),
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

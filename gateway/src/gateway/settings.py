@@ -2,17 +2,66 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 
 from infra.runtime import RuntimeSettings
 
 __all__ = ["Settings"]
 
 
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(f"BRAINSTREAM_{name}")
+
+
 class Settings(RuntimeSettings):
-    http_host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("BRAINSTREAM_HTTP_HOST"))
+    fetch_batch: int = Field(default=1, ge=1, le=1000, validation_alias=_env("FETCH_BATCH"))
+    """Messages pulled per fetch by each read-model consumer. 1 by default: a larger pull waits for a full batch or
+    its timeout, and the live feed would lag by seconds when the pipeline is quiet."""
+    http_host: str = Field(default="127.0.0.1", validation_alias=_env("HTTP_HOST"))
     """Address the web UI, REST API and /rest listen on; 0.0.0.0 to serve other machines."""
-    http_port: int = Field(default=8080, ge=0, le=65535, validation_alias=AliasChoices("BRAINSTREAM_HTTP_PORT"))
+    http_port: int = Field(default=8080, ge=0, le=65535, validation_alias=_env("HTTP_PORT"))
     """Port of the web UI, REST API and /rest."""
-    health_timeout_s: float = Field(default=1.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_HEALTH_TIMEOUT"))
+    health_timeout_s: float = Field(default=1.0, gt=0, validation_alias=_env("HEALTH_TIMEOUT"))
     """How long /api/health waits for each service's answer."""
+    admin_user: str | None = Field(default=None, validation_alias=_env("ADMIN_USER"))
+    """First administrator, created at start when no user exists; unset: the first-run setup page asks."""
+    admin_password: str | None = Field(default=None, validation_alias=_env("ADMIN_PASSWORD"))
+    """Password of BRAINSTREAM_ADMIN_USER (only read while no user exists)."""
+    secret_key: str | None = Field(default=None, validation_alias=_env("SECRET_KEY"))
+    """Fernet key (urlsafe base64, 32 bytes) encrypting Subsonic app-passwords at rest; unset: a key file under
+    BRAINSTREAM_DATA_DIR/gateway/secret.key is made on first start."""
+    library_api_url: str = Field(default="http://127.0.0.1:4534", validation_alias=_env("LIBRARY_API_URL"))
+    """library-svc's OpenSubsonic API, the default /rest upstream (internal network only)."""
+    navidrome_url: str | None = Field(default=None, validation_alias=_env("NAVIDROME_URL"))
+    """Navidrome as the /rest upstream instead of the built-in API; the `pipeline` live setting overrides it."""
+    navidrome_user: str | None = Field(default=None, validation_alias=_env("NAVIDROME_USER"))
+    """Navidrome account the gateway uses upstream (clients never see it)."""
+    navidrome_password: str | None = Field(default=None, validation_alias=_env("NAVIDROME_PASSWORD"))
+    """Password of BRAINSTREAM_NAVIDROME_USER."""
+    session_days: float = Field(default=30.0, gt=0, validation_alias=_env("SESSION_DAYS"))
+    """Lifetime of a web session cookie."""
+    cookie_secure: bool = Field(default=False, validation_alias=_env("COOKIE_SECURE"))
+    """Mark the session cookie Secure (set it when the gateway is served over HTTPS)."""
+    sse_keepalive_s: float = Field(default=15.0, gt=0, validation_alias=_env("SSE_KEEPALIVE"))
+    """Seconds between keep-alive comments on an idle /api/events stream."""
+    subsonic_allow_plain: bool = Field(default=True, validation_alias=_env("SUBSONIC_ALLOW_PLAIN"))
+    """Accept `p=` (plain or enc:) passwords on /rest; false answers error 42 to them."""
+    subsonic_allow_token: bool = Field(default=True, validation_alias=_env("SUBSONIC_ALLOW_TOKEN"))
+    """Accept token+salt on /rest; false answers error 41 to them (for deployments that forbid md5 tokens)."""
+    auth_fail_free: int = Field(default=5, ge=1, validation_alias=_env("AUTH_FAIL_FREE"))
+    """Failed logins one address may make per window before its answers are slowed down."""
+    auth_fail_window_s: float = Field(default=300.0, gt=0, validation_alias=_env("AUTH_FAIL_WINDOW"))
+    """Window in which failed logins from one address are counted."""
+    auth_fail_max_delay_s: float = Field(default=5.0, ge=0, validation_alias=_env("AUTH_FAIL_MAX_DELAY"))
+    """Longest delay added to an answer for an address with many failures (doubling from 0.25 s)."""
+    proxy_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("PROXY_TIMEOUT"))
+    """Connect and first-byte timeout of the /rest upstream."""
+
+    @model_validator(mode="after")
+    def _navidrome_needs_an_account(self) -> Settings:
+        if self.navidrome_url and not (self.navidrome_user and self.navidrome_password):
+            raise ValueError(
+                "BRAINSTREAM_NAVIDROME_URL is set: BRAINSTREAM_NAVIDROME_USER and BRAINSTREAM_NAVIDROME_PASSWORD "
+                "are required too (the gateway logs in to Navidrome with them)"
+            )
+        return self

@@ -1,0 +1,105 @@
+"""Manual requests and the pipeline's tracks, each with its state, timeline and failure reason."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, post
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+
+from contracts.common import TrackQuery
+
+from ..auth.guard import principal
+from ..auth.users import Principal
+from ..readmodel.queries import Scope, View
+from ..readmodel.rows import TimelineRow, TrackRow
+from ..service import Gateway
+from .schemas import RemovalOut, RequestIn, RequestOut, RetryIn, TimelineEntryOut, TrackOut, TrackPageOut
+
+__all__ = ["RequestsController", "TracksController", "track_out"]
+
+
+def track_out(row: TrackRow, timeline: list[TimelineRow]) -> TrackOut:
+    return TrackOut(
+        **row.model_dump(exclude={"request_id", "run_id", "query_json"}),
+        timeline=[
+            TimelineEntryOut(stage=t.stage, subject=t.subject, at=t.at, detail=t.detail, stream=t.stream, seq=t.seq)
+            for t in timeline
+        ],
+    )
+
+
+class RequestsController(Controller):
+    path = "/api/requests"
+    tags = ["requests"]
+    dependencies = {"who": Provide(principal)}
+
+    @post(
+        operation_id="requestTrack",
+        summary="Ask for a track by recording MBID, artist + title (+ album) or URL",
+        status_code=202,
+        responses={},
+    )
+    async def request_track(self, who: Principal, data: RequestIn, state: State) -> Response[RequestOut]:
+        gateway: Gateway = state.gateway
+        query = TrackQuery(recording_mbid=data.recording_mbid, artist=data.artist, title=data.title, album=data.album)
+        record = await gateway.request_track(who, query, data.url)
+        return Response(RequestOut.model_validate(record), status_code=202)
+
+
+class TracksController(Controller):
+    path = "/api/tracks"
+    tags = ["tracks"]
+    dependencies = {"who": Provide(principal)}
+
+    @get(operation_id="listTracks", summary="Tracks with state, timeline and failure reason; newest first")
+    async def list_tracks(
+        self,
+        who: Principal,
+        state: State,
+        track_state: Annotated[str | None, Parameter(query="state", max_length=40)] = None,
+        q: Annotated[str | None, Parameter(max_length=200)] = None,
+        page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
+    ) -> TrackPageOut:
+        view: View = state.view
+        result = view.tracks(Scope(who.username, who.is_admin), state=track_state, q=q, page=page)
+        timelines = view.timelines([t.id for t in result.items])
+        return TrackPageOut(
+            items=[track_out(t, timelines[t.id]) for t in result.items],
+            total=result.total,
+            page=result.page,
+            pages=result.pages,
+        )
+
+    @get("/counts", operation_id="countTracks", summary="Tracks per state")
+    async def counts(self, who: Principal, state: State) -> dict[str, int]:
+        counts: dict[str, int] = state.view.counts(Scope(who.username, who.is_admin))
+        return counts
+
+    @get("/{track_id:str}", operation_id="getTrack", summary="One track with its full timeline")
+    async def get_track(self, who: Principal, track_id: str, state: State) -> TrackOut:
+        view: View = state.view
+        row = view.track(Scope(who.username, who.is_admin), track_id)
+        if row is None:
+            raise NotFoundException(f"no track {track_id}")
+        return track_out(row, view.timelines([row.id])[row.id])
+
+    @post(
+        "/{track_id:str}/retry",
+        operation_id="retryTrack",
+        summary="Retry a failed track, or rematch it",
+        status_code=202,
+    )
+    async def retry(self, who: Principal, track_id: str, state: State, data: RetryIn | None = None) -> dict[str, Any]:
+        rematch: UUID | None = data.rematch_mbid if data else None
+        await state.gateway.retry(who, track_id, rematch)
+        return {"track_id": track_id, "rematch_mbid": str(rematch) if rematch else None}
+
+    @delete("/{track_id:str}", operation_id="removeTrack", summary="Remove a track from the library", status_code=202)
+    async def remove(self, who: Principal, track_id: str, state: State) -> RemovalOut:
+        library_id = await state.gateway.remove(who, track_id)
+        return RemovalOut(track_id=track_id, library_track_id=library_id)

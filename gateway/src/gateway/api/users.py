@@ -1,0 +1,91 @@
+"""People and their accounts at the listening services (administrators only)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Controller, delete, get, patch, post, put
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+
+from ..auth.guard import admin_principal
+from ..auth.rows import UserRow
+from ..auth.users import Principal, UserError, Users
+from ..service import Gateway, Invalid
+from .schemas import AccountsIn, UserIn, UserOut, UserPatchIn
+
+__all__ = ["UsersController", "user_out"]
+
+
+def user_out(users: Users, row: UserRow) -> UserOut:
+    acc = users.accounts(row.username)
+    return UserOut(
+        username=row.username,
+        is_admin=row.is_admin,
+        enabled=row.enabled,
+        created_at=row.created_at,
+        listenbrainz_user=acc.listenbrainz_user,
+        lastfm_user=acc.lastfm_user,
+        spotify_client_id=acc.spotify_client_id,
+        has_listenbrainz_token=bool(acc.listenbrainz_token),
+        has_spotify_secret=bool(acc.spotify_client_secret or acc.spotify_refresh_token),
+    )
+
+
+class UsersController(Controller):
+    path = "/api/users"
+    tags = ["users"]
+    dependencies = {"who": Provide(admin_principal)}
+
+    @get(operation_id="listUsers", summary="Every user")
+    async def list_users(self, who: Principal, state: State) -> list[UserOut]:
+        return [user_out(state.users, row) for row in state.users.all()]
+
+    @post(operation_id="createUser", summary="Add a user (gets a fresh Subsonic app-password)", status_code=201)
+    async def create_user(self, who: Principal, data: UserIn, state: State) -> UserOut:
+        row = await asyncio.to_thread(state.users.create, data.username, data.password, is_admin=data.is_admin)
+        gateway: Gateway = state.gateway
+        await gateway.set_accounts(who, row.username, data.accounts.model_dump() if data.accounts else {})
+        return user_out(state.users, row)
+
+    @get("/{username:str}", operation_id="getUser", summary="One user")
+    async def get_user(self, who: Principal, username: str, state: State) -> UserOut:
+        row = state.users.get(username)
+        if row is None:
+            raise NotFoundException(f"no user {username}")
+        return user_out(state.users, row)
+
+    @patch("/{username:str}", operation_id="updateUser", summary="Change a password, admin flag or enable a user")
+    async def update_user(self, who: Principal, username: str, data: UserPatchIn, state: State) -> UserOut:
+        if username == who.username and (data.is_admin is False or data.enabled is False):
+            raise Invalid("you cannot demote or disable yourself")
+        try:
+            row = await asyncio.to_thread(
+                state.users.update, username, password=data.password, is_admin=data.is_admin, enabled=data.enabled
+            )
+        except KeyError:
+            raise NotFoundException(f"no user {username}") from None
+        state.users.forget_cached(username)
+        if data.enabled is not None:
+            await state.gateway.set_accounts(who, username, {})
+        return user_out(state.users, row)
+
+    @put("/{username:str}/accounts", operation_id="setUserAccounts", summary="Set a user's listening accounts")
+    async def set_accounts(self, who: Principal, username: str, data: AccountsIn, state: State) -> UserOut:
+        if state.users.get(username) is None:
+            raise NotFoundException(f"no user {username}")
+        await state.gateway.set_accounts(who, username, data.model_dump(exclude_unset=True))
+        row = state.users.get(username)
+        assert row is not None
+        return user_out(state.users, row)
+
+    @delete("/{username:str}", operation_id="deleteUser", summary="Remove a user and their sessions and tokens")
+    async def delete_user(self, who: Principal, username: str, state: State) -> None:
+        if username == who.username:
+            raise UserError("you cannot delete yourself")
+        try:
+            state.users.delete(username)
+        except KeyError:
+            raise NotFoundException(f"no user {username}") from None
+        await state.gateway.settings.delete_accounts(username)

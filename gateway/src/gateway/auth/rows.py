@@ -1,0 +1,43 @@
+"""SQL rows of people, their sessions and their API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+__all__ = ["SessionRow", "TokenRow", "UserRow"]
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+
+    username: str = Field(primary_key=True)
+    password_hash: str
+    is_admin: bool = False
+    enabled: bool = True
+    app_password_enc: str
+    """The Subsonic app-password, Fernet-encrypted."""
+    accounts_enc: str = ""
+    """The ListenBrainz / Last.fm / Spotify accounts (UserAccounts JSON), Fernet-encrypted."""
+    created_at: datetime
+
+
+class SessionRow(SQLModel, table=True):
+    __tablename__ = "sessions"
+
+    id_hash: str = Field(primary_key=True)
+    """sha256 of the cookie value: a stolen database holds no usable session."""
+    username: str = Field(index=True, foreign_key="users.username", ondelete="CASCADE")
+    csrf: str
+    expires_at: datetime
+
+
+class TokenRow(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    username: str = Field(index=True, foreign_key="users.username", ondelete="CASCADE")
+    name: str
+    created_at: datetime

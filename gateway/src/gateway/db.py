@@ -1,0 +1,32 @@
+"""The gateway's own SQLite database (users, sessions, tokens and the read model) under BRAINSTREAM_DATA_DIR."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlmodel import SQLModel, create_engine
+
+__all__ = ["make_engine"]
+
+
+def make_engine(path: Path) -> Engine:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        # WAL: readers (API, SSE resume) never wait for the projection's writes
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=5000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    from .auth import rows as _auth_rows  # noqa: F401  (registers the tables)
+    from .readmodel import rows as _view_rows  # noqa: F401
+
+    SQLModel.metadata.create_all(engine)
+    return engine

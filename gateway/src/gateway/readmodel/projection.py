@@ -1,0 +1,154 @@
+"""Fold pipeline events into the read model, one transaction per event with its stream sequence.
+
+A sequence at or below the stream's checkpoint was applied already and is skipped, so a redelivery or a replay from
+the start of the streams changes nothing twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from contracts import ingest, library
+from contracts.base import Message
+
+from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
+from .steps import step_for
+
+__all__ = ["FeedItem", "Projection"]
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One applied event as the live feed shows it."""
+
+    stream: str
+    seq: int
+    subject: str
+    user: str | None
+    track_id: str | None
+    state: str | None
+    stage: str | None
+    at: datetime
+    summary: str
+
+
+def _naive(at: datetime) -> datetime:
+    return at.astimezone(UTC)
+
+
+class Projection:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        # one writer at a time: the five consumers apply from worker threads, and two folds of the same track read
+        # before either commits would lose one update (SQLite's own locking only orders the commits)
+        self._write = threading.Lock()
+
+    def checkpoints(self) -> dict[str, int]:
+        with Session(self._engine) as s:
+            return {row.stream: row.seq for row in s.exec(select(CheckpointRow)).all()}
+
+    def apply(self, event: Message, stream: str, seq: int) -> FeedItem | None:
+        """Apply one event; None when this sequence was applied before."""
+        with self._write, Session(self._engine) as s:
+            mark = s.get(CheckpointRow, stream) or CheckpointRow(stream=stream, seq=0)
+            if seq <= mark.seq:
+                return None
+            item = self._fold(s, event, stream, seq)
+            mark.seq = seq
+            s.add(mark)
+            s.add(
+                FeedRow(
+                    stream=stream,
+                    seq=seq,
+                    subject=event.subject,
+                    user=event.user,
+                    track_id=item.track_id,
+                    at=_naive(event.occurred_at),
+                    summary=item.summary,
+                )
+            )
+            s.commit()
+            return item
+
+    def _fold(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem:
+        at = _naive(event.occurred_at)
+        self._runs(s, event, at)
+        step = step_for(event)
+        base = FeedItem(stream, seq, event.subject, event.user, None, None, None, event.occurred_at, event.subject)
+        if step is None:
+            return base
+        track = s.get(TrackRow, str(event.correlation_id))
+        if track is None and isinstance(event, library.TrackRemoved):
+            track = s.exec(select(TrackRow).where(col(TrackRow.library_track_id) == event.track_id)).first()
+        if track is None:
+            if step.state is None:  # a detail about a journey this model never saw begin
+                return base
+            track = TrackRow(
+                id=str(event.correlation_id), user=event.user, state=step.state, created_at=at, updated_at=at
+            )
+        for name, value in step.facts.items():
+            if value is not None:
+                setattr(track, name, value)
+        # streams are consumed independently, so a later fact can arrive first: the newest event decides the state
+        if step.state is not None and at >= track.updated_at:
+            track.state = step.state
+            track.failure_reason = step.failure
+        if track.user is None:
+            track.user = event.user
+        track.updated_at = max(track.updated_at, at)
+        s.add(track)
+        s.add(
+            TimelineRow(
+                track_id=track.id,
+                stream=stream,
+                seq=seq,
+                subject=event.subject,
+                stage=step.stage,
+                at=at,
+                detail=step.detail,
+            )
+        )
+        label = " - ".join(x for x in (track.artist, track.title) if x) or track.recording_mbid or track.id
+        summary = f"{step.stage}: {label}" + (f" — {step.failure}" if step.failure else "")
+        return FeedItem(
+            stream, seq, event.subject, event.user, track.id, track.state, step.stage, event.occurred_at, summary
+        )
+
+    @staticmethod
+    def _runs(s: Session, event: Message, at: datetime) -> None:
+        match event:
+            case ingest.RecommendationRunStarted() as e:
+                run = s.get(RunRow, str(e.run_id)) or RunRow(run_id=str(e.run_id))
+                run.user, run.trigger, run.run_size, run.cf_ratio, run.started_at = (
+                    e.user,
+                    e.trigger,
+                    e.run_size,
+                    e.cf_ratio,
+                    at,
+                )
+                s.add(run)
+            case ingest.RecommendationRunCompleted() as e:
+                run = s.get(RunRow, str(e.run_id)) or RunRow(run_id=str(e.run_id), user=e.user)
+                run.completed_at, run.cf_count, run.radio_count = at, e.cf_count, e.radio_count
+                run.duplicates_skipped, run.cf_exhausted = e.duplicates_skipped, e.cf_exhausted
+                s.add(run)
+            case ingest.CandidateDiscovered() as e:
+                run = s.get(RunRow, str(e.run_id)) or RunRow(run_id=str(e.run_id), user=e.user)
+                run.candidates += 1
+                s.add(run)
+            case ingest.ModelRetrained() as e:
+                s.add(
+                    RetrainRow(
+                        user=e.user,
+                        marker_kind=e.marker_kind,
+                        old_marker=e.old_marker,
+                        new_marker=e.new_marker,
+                        old_offset=e.old_offset,
+                        at=at,
+                    )
+                )

@@ -1,0 +1,99 @@
+"""What each pipeline event means for a track: its stage, its new state, a failure reason and known facts.
+
+Pure: contracts in, a `Step` out. The projection writes it; the UI and API read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts import acquire, gateway, ingest, library, resolve
+from contracts.base import Message
+from contracts.common import TrackMetadata
+
+from ..gatekey import request_key
+
+__all__ = ["STAGES", "Step", "step_for"]
+
+STAGES = ("requested", "discovered", "resolved", "downloaded", "validated", "tagged", "imported")
+"""The happy path, in order; `failed`, `skipped` and `removed` end a journey elsewhere."""
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str
+    state: str | None
+    """The track's new state; None leaves it (a rejected candidate while others are tried)."""
+    failure: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    detail: str = ""
+
+
+def _meta(track: TrackMetadata) -> dict[str, Any]:
+    return {
+        "recording_mbid": str(track.recording_mbid),
+        "artist": track.artist,
+        "title": track.title,
+        "album": track.album,
+        "album_artist": track.album_artist,
+        "year": track.year,
+        "cover_url": track.cover.url if track.cover else None,
+    }
+
+
+def step_for(event: Message) -> Step | None:
+    """The step a message is in a track's journey, or None when it is not about one track."""
+    match event:
+        case gateway.RequestTrack(query=q, url=url, request_id=rid):
+            facts = {
+                "request_id": str(rid),
+                "origin": "manual",
+                "query_json": q.model_dump_json(),
+                "gate_key": request_key(q, url),
+            }
+            if q.recording_mbid:
+                facts["recording_mbid"] = str(q.recording_mbid)
+            facts |= {k: v for k, v in (("artist", q.artist), ("title", q.title), ("album", q.album)) if v}
+            what = url or " - ".join(x for x in (q.artist, q.title) if x) or str(q.recording_mbid)
+            return Step("requested", "requested", facts=facts, detail=f"requested {what}")
+        case gateway.RetryTrack(rematch_mbid=mbid):
+            return Step("retry", "requested", detail=f"rematch with {mbid}" if mbid else "retry requested")
+        case gateway.RemoveTrack(track_id=tid):
+            return Step("removal", None, detail=f"removal of {tid} requested")
+        case ingest.CandidateDiscovered() as e:
+            facts = {"recording_mbid": str(e.recording_mbid), "origin": e.source.value, "run_id": str(e.run_id)}
+            facts |= {k: v for k, v in (("artist", e.artist), ("title", e.title)) if v}
+            return Step("discovered", "discovered", facts=facts, detail=f"{e.source.value} #{e.position}")
+        case resolve.TrackResolved() as e:
+            ex = e.explanation
+            return Step(
+                "resolved", "resolved", facts=_meta(e.track), detail=f"{ex.method.value}, distance {ex.distance:.3f}"
+            )
+        case resolve.TrackUnresolved() as e:
+            why = ", ".join(p.name for p in e.top_penalties[:3])
+            reason = f"unresolved: {e.reason.value}" + (f" ({why})" if why else "")
+            return Step("unresolved", "failed", failure=reason, detail=f"{e.candidate_count} candidates")
+        case acquire.AcquisitionSkipped() as e:
+            return Step("skipped", "skipped", failure=f"skipped: {e.reason.value}")
+        case acquire.TrackDownloaded() as e:
+            return Step("downloaded", "downloaded", detail=f"{e.backend} {e.candidate_id}, {e.size_bytes} bytes")
+        case acquire.CandidateRejected() as e:
+            return Step("rejected", None, detail=f"{e.backend} {e.candidate_id}: {e.reason.value} {e.detail}".strip())
+        case acquire.TrackValidated() as e:
+            rate = f" {e.bitrate_kbps} kbps" if e.bitrate_kbps else ""
+            return Step("validated", "validated", detail=f"{e.codec}{rate}, {e.duration_ms / 1000:.0f}s")
+        case acquire.TrackTagged() as e:
+            return Step("tagged", "tagged", facts=_meta(e.track), detail=f"{e.format}, {e.size_bytes} bytes")
+        case acquire.AcquisitionFailed() as e:
+            reason = f"acquisition failed: {e.reason.value}" + (f" ({e.detail})" if e.detail else "")
+            return Step("failed", "failed", failure=reason, detail=f"{len(e.rejected)} candidates rejected")
+        case library.TrackImported() as e:
+            facts = {"recording_mbid": str(e.recording_mbid), "library_track_id": e.track_id, "path": e.path}
+            return Step("imported", "imported", facts=facts, detail=e.path)
+        case library.ImportFailed() as e:
+            reason = f"import failed: {e.reason.value}" + (f" ({e.detail})" if e.detail else "")
+            return Step("import_failed", "failed", failure=reason)
+        case library.TrackRemoved() as e:
+            return Step("removed", "removed", detail=e.path)
+    return None

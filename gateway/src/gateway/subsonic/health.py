@@ -1,0 +1,38 @@
+"""Health of the /rest upstream: does it answer at all (any HTTP answer counts; credentials are not the point)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+from contracts.health import HealthStatus
+
+from .upstream import UpstreamChooser
+
+__all__ = ["upstream_check"]
+
+
+def upstream_check(
+    chooser: UpstreamChooser, session: Callable[[], aiohttp.ClientSession], timeout_s: float = 1.0
+) -> Callable[[], Awaitable[tuple[HealthStatus, dict[str, Any]]]]:
+    async def check() -> tuple[HealthStatus, dict[str, Any]]:
+        upstream = chooser.current()
+        kind = "navidrome" if upstream.navidrome else "library-svc"
+        try:
+            async with session().get(
+                upstream.url("ping"),
+                params=upstream.params([("f", "json")]),
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as resp:
+                await resp.read()
+                status = HealthStatus.OK if resp.status < 500 else HealthStatus.DEGRADED
+                return status, {"upstream": kind, "reachable": True, "http_status": resp.status}
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            detail = {"upstream": kind, "reachable": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+            # Navidrome has no health report of its own, so its absence degrades the gateway (/rest cannot serve
+            # music; the UI and the pipeline still work). library-svc reports its own API in its own health.
+            return (HealthStatus.DEGRADED if upstream.navidrome else HealthStatus.OK), detail
+
+    return check

@@ -1,0 +1,232 @@
+"""/rest: authenticate the Subsonic client, then relay to the upstream, streaming both ways without buffering.
+
+Raw ASGI on purpose: every /rest call is a proxy hop, and a framework's request/response objects would cost more than
+the hop itself. A client that goes away cancels the relay and closes the upstream connection at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+from yarl import URL
+
+from ..auth.throttle import FailureThrottle
+from ..auth.users import Users
+from .auth import AuthFailure, AuthPolicy, authenticate
+from .envelope import envelope, error
+from .upstream import Upstream, UpstreamChooser
+
+__all__ = ["SubsonicProxy"]
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scrobbled = Callable[[str, Upstream, list[tuple[str, str]], aiohttp.ClientSession], Awaitable[None]]
+
+_FORWARD_REQUEST = (
+    b"range",
+    b"if-range",
+    b"if-none-match",
+    b"if-modified-since",
+    b"accept",
+    b"accept-encoding",
+    b"user-agent",
+)
+_FORWARD_RESPONSE = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-range",
+        "accept-ranges",
+        "etag",
+        "last-modified",
+        "cache-control",
+        "content-encoding",
+        "content-disposition",
+        "x-content-duration",
+        "expires",
+    }
+)
+_CHUNK = 64 * 1024
+_SMALL = 256 * 1024
+"""Answers up to this size are read whole; larger ones (streams, covers, downloads) relay chunk by chunk."""
+_EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
+
+
+def _method(path: str) -> str:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return name.removesuffix(".view")
+
+
+class SubsonicProxy:
+    def __init__(
+        self,
+        users: Users,
+        chooser: UpstreamChooser,
+        throttle: FailureThrottle,
+        policy: AuthPolicy,
+        session: Callable[[], aiohttp.ClientSession],
+        on_scrobble: Scrobbled | None = None,
+    ) -> None:
+        self._users, self._chooser, self.throttle, self._policy = users, chooser, throttle, policy
+        self._session = session
+        self._on_scrobble = on_scrobble
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if scope.get("method") == "POST":  # OpenSubsonic formPost: the same parameters in a form body
+            body = await _read_body(receive)
+            if body is None:
+                await _reply(send, 413, *error("xml", 0, "Request body too large"))
+                return
+            params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+        first = {k: v for k, v in reversed(params)}
+        fmt = "json" if first.get("f") == "json" else "xml"
+        method = _method(scope.get("path", ""))
+        upstream = self._chooser.current()
+        if method == "getOpenSubsonicExtensions":
+            await self._extensions(upstream, fmt, send)
+            return
+        address = (scope.get("client") or ("?", 0))[0]
+        delay = self.throttle.delay(address)
+        if delay:
+            await asyncio.sleep(delay)
+        who = authenticate(first, self._users.app_password, self._users.user_by_app_password, self._policy)
+        if isinstance(who, AuthFailure):
+            if who.counts_as_guess:
+                self.throttle.failed(address)
+            await _reply(send, 200, *error(fmt, who.code, who.message))
+            return
+        headers = upstream.headers(who)
+        for name, value in scope.get("headers", []):
+            if name in _FORWARD_REQUEST:
+                headers[name.decode()] = value.decode("latin-1")
+        relayed = await self._relay(scope, receive, send, upstream, params, headers, fmt)
+        submitted = first.get("submission", "true").lower() != "false"
+        if relayed and method == "scrobble" and submitted and upstream.navidrome and self._on_scrobble is not None:
+            try:
+                await self._on_scrobble(who, upstream, params, self._session())
+            except Exception:
+                # the client already has its answer; the play is lost to ingest, so say so loudly
+                log.exception("scrobble by %s relayed to Navidrome but not published", who)
+
+    async def _relay(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        upstream: Upstream,
+        params: list[tuple[str, str]],
+        headers: dict[str, str],
+        fmt: str,
+    ) -> bool:
+        method = scope.get("method", "GET")
+        url = upstream.url(scope.get("path", "").rstrip("/").rsplit("/", 1)[-1])
+        try:
+            # the query is encoded once here; yarl would parse and re-quote it on every call otherwise
+            target = URL(f"{url}?{urlencode(upstream.params(params))}", encoded=True)
+            resp = await self._session().request(
+                "HEAD" if method == "HEAD" else "GET", target, headers=headers, allow_redirects=False
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("/rest upstream %s unreachable: %s", upstream.base_url, exc)
+            await _reply(send, 502, *error(fmt, 0, "The music library is unavailable right now"))
+            return False
+        out = [
+            (k.lower().encode(), v.encode("latin-1")) for k, v in resp.headers.items() if k.lower() in _FORWARD_RESPONSE
+        ]
+        length = resp.headers.get("Content-Length", "")
+        if method != "HEAD" and length.isdigit() and int(length) <= _SMALL:
+            # an ordinary API answer: read it whole and send it in one go, no relay tasks needed
+            try:
+                body = await resp.read()
+            finally:
+                resp.release()
+            await send({"type": "http.response.start", "status": resp.status, "headers": out})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return resp.status < 400
+        ending = asyncio.Event()  # set before the last send: a disconnect after it is only the response completing
+        relay = asyncio.create_task(self._pump(resp, send, out, method == "HEAD", ending))
+        watch = asyncio.create_task(_until_disconnect(receive))
+        try:
+            done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if (
+                relay not in done and not ending.is_set()
+            ):  # the client left: free the upstream connection now, not at the end of the song
+                relay.cancel()
+                resp.close()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay
+                return False
+            return await relay and resp.status < 400
+        finally:
+            watch.cancel()
+            resp.release()
+
+    @staticmethod
+    async def _pump(
+        resp: aiohttp.ClientResponse, send: Send, headers: list[tuple[bytes, bytes]], head: bool, ending: asyncio.Event
+    ) -> bool:
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        if not head:
+            async for chunk in resp.content.iter_chunked(_CHUNK):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        ending.set()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return True
+
+    async def _extensions(self, upstream: Upstream, fmt: str, send: Send) -> None:
+        found = list(_EXTENSIONS)
+        try:
+            async with self._session().get(
+                upstream.url("getOpenSubsonicExtensions"), params=upstream.params([("f", "json")])
+            ) as resp:
+                body = await resp.json(content_type=None)
+            for ext in body["subsonic-response"].get("openSubsonicExtensions", []):
+                if ext.get("name") not in {e["name"] for e in found}:
+                    found.append(ext)
+        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError, TypeError) as exc:
+            log.info("upstream extensions unavailable (%s); answering with the gateway's own", exc)
+        await _reply(send, 200, *envelope(fmt, "ok", {"openSubsonicExtensions": found}))
+
+
+async def _read_body(receive: Receive, limit: int = 1 << 20) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+async def _reply(send: Send, status: int, body: bytes, content_type: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,0 +1,63 @@
+"""Where /rest goes: library-svc's built-in API (with X-Brainstream-User) or Navidrome (with its own credentials)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["CLIENT_CREDENTIALS", "Upstream", "UpstreamChooser"]
+
+CLIENT_CREDENTIALS = frozenset({"u", "p", "t", "s", "apiKey"})
+"""Never sent upstream: the gateway checked them; upstream trusts the gateway instead."""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    base_url: str
+    navidrome: bool
+    navidrome_user: str | None = None
+    navidrome_password: str | None = None
+
+    def url(self, method_path: str) -> str:
+        return f"{self.base_url.rstrip('/')}/rest/{method_path}"
+
+    def params(self, client: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        kept = [(k, v) for k, v in client if k not in CLIENT_CREDENTIALS]
+        if not self.navidrome:
+            return kept
+        salt = secrets.token_hex(6)
+        token = hashlib.md5(((self.navidrome_password or "") + salt).encode(), usedforsecurity=False).hexdigest()
+        extra = [("u", self.navidrome_user or ""), ("t", token), ("s", salt)]
+        names = {k for k, _ in kept}
+        extra += [(k, d) for k, d in (("v", "1.16.1"), ("c", "brainstream")) if k not in names]
+        return kept + extra
+
+    def headers(self, user: str | None) -> dict[str, str]:
+        if self.navidrome or user is None:
+            return {}
+        return {"X-Brainstream-User": user}
+
+
+class UpstreamChooser:
+    """The live setting (`pipeline.navidrome_url`) wins over the environment; neither: the built-in API."""
+
+    def __init__(
+        self,
+        library_url: str,
+        navidrome_url: str | None,
+        navidrome_user: str | None,
+        navidrome_password: str | None,
+        live_navidrome_url: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self._library = Upstream(library_url, navidrome=False)
+        self._env_navidrome = navidrome_url
+        self._user, self._password = navidrome_user, navidrome_password
+        self._live = live_navidrome_url
+
+    def current(self) -> Upstream:
+        url = self._live() or self._env_navidrome
+        if not url:
+            return self._library
+        return Upstream(url, navidrome=True, navidrome_user=self._user, navidrome_password=self._password)

@@ -1,0 +1,141 @@
+"""Server-rendered pages of the web UI; actions go through the REST API from app.js."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from contracts.health import HealthReport
+
+from ..auth.guard import optional_principal
+from ..auth.users import Principal
+from ..readmodel.queries import Scope, View
+from ..readmodel.rows import TrackRow
+from ..readmodel.steps import STAGES
+
+__all__ = ["UI_CONTROLLERS"]
+
+Page = Template | Redirect
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _gate(who: Principal | None, state: State) -> Redirect | None:
+    if who is not None:
+        return None
+    return Redirect("/setup" if state.users.count() == 0 else "/login")
+
+
+def _page(name: str, who: Principal, **context: Any) -> Template:
+    return Template(name, context={"me": who, "csrf": who.csrf or "", **context})
+
+
+class PagesController(Controller):
+    include_in_schema = False
+    dependencies = {"who": Provide(optional_principal)}
+
+    @get("/login")
+    async def login(self, who: Principal | None, state: State) -> Page:
+        if state.users.count() == 0:
+            return Redirect("/setup")
+        return Template("login.html", context={"me": None, "csrf": ""})
+
+    @get("/setup")
+    async def setup(self, who: Principal | None, state: State) -> Page:
+        if state.users.count() > 0:
+            return Redirect("/login")
+        return Template("setup.html", context={"me": None, "csrf": ""})
+
+    @get("/")
+    async def dashboard(self, who: Principal | None, state: State) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        view: View = state.view
+        scope = Scope(who.username, who.is_admin)
+        failures = view.tracks(scope, state="failed").items[:20]
+        health: HealthReport = await state.runtime.health()
+        return _page(
+            "dashboard.html",
+            who,
+            stages=[*STAGES, "failed", "skipped", "removed"],
+            counts=view.counts(scope),
+            runs=view.runs(scope, limit=5),
+            failures=failures,
+            recent=view.tracks(scope).items[:15],
+            health=health,
+        )
+
+    @get("/request")
+    async def request_form(self, who: Principal | None, state: State) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        return _page("request.html", who)
+
+    @get("/tracks")
+    async def tracks(
+        self,
+        who: Principal | None,
+        state: State,
+        track_state: Annotated[str | None, Parameter(query="state")] = None,
+        q: str | None = None,
+        page: int = 1,
+    ) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        result = state.view.tracks(Scope(who.username, who.is_admin), state=track_state, q=q, page=max(1, page))
+        return _page("tracks.html", who, result=result, state_filter=track_state or "", q=q or "")
+
+    @get("/tracks/{track_id:str}")
+    async def track(self, who: Principal | None, track_id: str, state: State) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        view: View = state.view
+        row = view.track(Scope(who.username, who.is_admin), track_id)
+        if row is None:
+            # a request just made is on its way through NATS to the read model: show the page, the live feed fills it
+            if not _UUID.fullmatch(track_id):
+                raise NotFoundException(f"no track {track_id}")
+            now = datetime.now(UTC)
+            waiting = TrackRow(id=track_id, state="waiting", created_at=now, updated_at=now)
+            return _page("track.html", who, track=waiting, timeline=[], stages=STAGES)
+        return _page("track.html", who, track=row, timeline=view.timelines([row.id])[row.id], stages=STAGES)
+
+    @get("/library")
+    async def library(self, who: Principal | None, state: State, artist: str | None = None) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        rows = state.view.library(Scope(who.username, who.is_admin), artist=artist)
+        albums: dict[tuple[str, str], list[Any]] = {}
+        for t in rows:
+            albums.setdefault((t.album_artist or t.artist or "Unknown Artist", t.album or "Unknown Album"), []).append(
+                t
+            )
+        return _page("library.html", who, albums=albums, artist=artist or "")
+
+    @get("/settings")
+    async def settings(self, who: Principal | None, state: State) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        pipeline = await state.gateway.settings.pipeline()
+        tokens = state.users.tokens(who.username)
+        return _page("settings.html", who, pipeline=pipeline, tokens=tokens)
+
+    @get("/users")
+    async def users(self, who: Principal | None, state: State, request: Request[Any, Any, Any]) -> Page | Response[str]:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        if not who.is_admin:
+            return Response("administrators only", status_code=403)
+        from ..api.users import user_out
+
+        return _page("users.html", who, users=[user_out(state.users, r) for r in state.users.all()])
+
+
+UI_CONTROLLERS = [PagesController]

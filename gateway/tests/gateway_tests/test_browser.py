@@ -1,0 +1,131 @@
+"""The web UI in Debian's chromium: log in, request a track, watch it move through the stages over SSE, find it in
+the library. Screenshots go to docs/screenshots/.
+
+Chromium comes from the system (`apt-get install -y chromium`); never downloaded by Playwright.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import async_playwright, expect
+
+from contracts.acquire import TrackTagged, TrackValidated
+from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
+from contracts.gateway import RequestTrack
+from contracts.library import TrackImported
+from contracts.resolve import TrackResolved
+
+from .conftest import ADMIN, ADMIN_PASSWORD
+from .test_api import publish
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+
+
+def _need_chromium() -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (the browser test needs it)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+
+async def test_request_moves_through_stages_in_the_browser(gateway: Any, nats_endpoint: Any) -> None:
+    _need_chromium()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = await browser.new_page(viewport={"width": 420, "height": 900})  # a phone
+        try:
+            await page.goto(gateway.url + "/")
+            await expect(page).to_have_url(gateway.url + "/login")
+            await page.fill("input[name=username]", ADMIN)
+            await page.fill("input[name=password]", ADMIN_PASSWORD)
+            await page.screenshot(path=str(SHOTS / "login.png"))
+            await page.click("button[type=submit]")
+            await expect(page.locator("#counts")).to_be_visible()
+            await page.screenshot(path=str(SHOTS / "dashboard-empty.png"))
+
+            await page.goto(gateway.url + "/request")
+            await page.fill("input[name=artist]", "Boards of Canada")
+            await page.fill("input[name=title]", "Roygbiv")
+            await page.screenshot(path=str(SHOTS / "request.png"))
+            await page.click("button[type=submit]")
+            await page.wait_for_url("**/tracks/*")
+            track_id = page.url.rsplit("/", 1)[-1]
+            await expect(page.locator("#track-state")).to_have_text("requested", timeout=10_000)
+
+            request = await _request_of(gateway, track_id)
+            mbid = uuid.uuid4()
+            meta = TrackMetadata(
+                recording_mbid=mbid,
+                title="Roygbiv",
+                artist="Boards of Canada",
+                album_artist="Boards of Canada",
+                album="Music Has the Right to Children",
+                album_source=AlbumSource.MUSICBRAINZ,
+                year=1998,
+            )
+            resolved = TrackResolved.caused_by(
+                request,
+                track=meta,
+                origin="manual",
+                explanation=MatchExplanation(method=MatchMethod.FUZZY, distance=0.04),
+            )
+            await publish(nats_endpoint.url, resolved)
+            await expect(page.locator("#track-state")).to_have_text("resolved", timeout=10_000)
+            validated = TrackValidated.caused_by(
+                resolved,
+                recording_mbid=mbid,
+                backend="fake",
+                candidate_id="c1",
+                codec="mp3",
+                bitrate_kbps=320,
+                duration_ms=151_000,
+            )
+            tagged = TrackTagged.caused_by(
+                validated, track=meta, staging_path="/s/x.mp3", format="mp3", size_bytes=5, sha256="0" * 64
+            )
+            await publish(nats_endpoint.url, validated, tagged)
+            await expect(page.locator("#track-state")).to_have_text("tagged", timeout=10_000)
+            imported = TrackImported.caused_by(
+                tagged, recording_mbid=mbid, track_id="tr-1", path="Boards of Canada/Music/01 Roygbiv.mp3", size_bytes=5
+            )
+            await publish(nats_endpoint.url, imported)
+            await expect(page.locator("#track-state")).to_have_text("imported", timeout=10_000)
+            await expect(page.locator("#timeline li")).to_have_count(5)
+            await expect(page.locator("#track-title")).to_have_text("Roygbiv")
+            await page.screenshot(path=str(SHOTS / "track.png"), full_page=True)
+
+            await page.goto(gateway.url + "/library")
+            await expect(page.locator(".album h3")).to_have_text("Music Has the Right to Children")
+            await page.screenshot(path=str(SHOTS / "library.png"), full_page=True)
+            await page.goto(gateway.url + "/")
+            await expect(page.locator("[data-count=imported]")).to_have_text("1")
+            await page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+            await page.goto(gateway.url + "/users")
+            await page.click("details summary")
+            await page.fill(".accounts-form input[name=listenbrainz_user]", "admin_lb")
+            await page.click(".accounts-form button[type=submit]")
+            await expect(page.locator("#toast")).to_contain_text("Accounts saved")
+            await page.screenshot(path=str(SHOTS / "users.png"), full_page=True)
+            await page.goto(gateway.url + "/settings")
+            await page.click("[data-action=show-password]")
+            await expect(page.locator("#subsonic-password")).to_have_text(gateway.app_password())
+            await page.screenshot(path=str(SHOTS / "settings.png"), full_page=True)
+        finally:
+            await browser.close()
+
+
+async def _request_of(gateway: Any, track_id: str) -> RequestTrack:
+    client = await gateway.login()
+    track = (await client.get(f"/api/tracks/{track_id}")).json()
+    await client.aclose()
+    return RequestTrack(
+        correlation_id=uuid.UUID(track["id"]), request_id=uuid.uuid4(), query={"artist": track["artist"]}, user=ADMIN
+    )

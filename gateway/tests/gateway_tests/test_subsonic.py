@@ -1,0 +1,160 @@
+"""/rest through the gateway: a real Subsonic client library, every auth error, both upstreams."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from typing import Any
+
+import httpx
+import nats
+from libopensonic import AsyncConnection
+
+from contracts.gateway import ScrobbleSubmitted
+from gateway.auth.throttle import FailureThrottle
+
+from .gateway_fakes import AUDIO, FakeSubsonic
+
+
+def _conn(gw: Any, **auth: Any) -> AsyncConnection:
+    host, port = gw.url.rsplit(":", 1)
+    return AsyncConnection(host, port=int(port), server_path="rest", **auth)
+
+
+async def test_client_library_through_gateway_to_library_api(gateway: Any, fake_library: FakeSubsonic) -> None:
+    for auth in (
+        {"username": "admin", "password": gateway.app_password()},
+        {"username": "admin", "password": gateway.app_password(), "legacy_auth": True},
+        {"api_key": gateway.app_password()},
+    ):
+        conn = _conn(gateway, **auth)
+        try:
+            assert await conn.ping()
+            artists = await conn.get_artists()
+            assert artists.index[0].artist[0].name == "Boards of Canada"
+            album = await conn.get_album("al-1")
+            assert album.song[0].title == "Roygbiv"
+        finally:
+            await conn.cleanup()
+    seen = [r for r in fake_library.web.requests if "getAlbum" in r.path]
+    assert seen and all(r.header("x-brainstream-user") == "admin" for r in seen)
+    assert all(not ({"u", "p", "t", "s", "apiKey"} & set(r.query)) for r in fake_library.web.requests)
+
+
+async def test_navidrome_upstream_gets_its_own_credentials(
+    gateway_factory: Any, fake_navidrome: FakeSubsonic, nats_endpoint: Any
+) -> None:
+    gw = await gateway_factory(
+        BRAINSTREAM_NAVIDROME_URL=fake_navidrome.base_url,
+        BRAINSTREAM_NAVIDROME_USER="nd-admin",
+        BRAINSTREAM_NAVIDROME_PASSWORD="nd-secret",
+    )
+    nc = await nats.connect(nats_endpoint.url)
+    sub = await nc.subscribe(ScrobbleSubmitted.subject)
+    conn = _conn(gw, username="admin", password=gw.app_password())
+    try:
+        artists = await conn.get_artists()
+        assert artists.index[0].artist[0].name == "Boards of Canada"
+        assert await conn.scrobble("tr-1", submission=True, listen_time=1_700_000_000)  # seconds; the library sends ms
+        msg = await sub.next_msg(timeout=5)
+        event = ScrobbleSubmitted.from_json(msg.data)
+        assert (event.user, event.song_id, event.title) == ("admin", "tr-1", "Roygbiv")
+        assert event.played_at.timestamp() == 1_700_000_000
+    finally:
+        await conn.cleanup()
+        await nc.close()
+    assert all(r.query.get("u") == ["nd-admin"] for r in fake_navidrome.web.requests if "getArtists" in r.path)
+    assert fake_navidrome.scrobbles
+
+
+async def _rest(gw: Any, method: str, **params: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as c:
+        resp = await c.get(f"{gw.url}/rest/{method}", params={"f": "json", "v": "1.16.1", "c": "t", **params})
+        return dict(json.loads(resp.content)["subsonic-response"])
+
+
+async def test_every_auth_error_code(gateway_factory: Any, fake_library: FakeSubsonic) -> None:
+    gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url)
+    good = gw.app_password()
+    salt = "abcdef"
+    token = hashlib.md5((good + salt).encode()).hexdigest()
+    cases = {
+        10: {},
+        40: {"u": "admin", "p": "wrong"},
+        43: {"u": "admin", "apiKey": good},
+        44: {"apiKey": "not-a-key"},
+    }
+    for code, params in cases.items():
+        body = await _rest(gw, "getArtists", **params)
+        assert body["status"] == "failed" and body["error"]["code"] == code, (code, body)
+        assert "artists" not in body
+    assert (await _rest(gw, "ping", u="admin", p="x", t=token, s=salt))["error"]["code"] == 43
+    assert (await _rest(gw, "ping", u="nobody", t=token, s=salt))["error"]["code"] == 40
+    assert (await _rest(gw, "ping", u="admin", t=token, s=salt))["status"] == "ok"
+    assert (await _rest(gw, "ping", u="admin", p="enc:" + good.encode().hex()))["status"] == "ok"
+    # only the extensions list answers without credentials
+    ext = await _rest(gw, "getOpenSubsonicExtensions")
+    assert {e["name"] for e in ext["openSubsonicExtensions"]} >= {"apiKeyAuthentication", "songLyrics"}
+    assert not [r for r in fake_library.web.requests if "getArtists" in r.path]
+
+
+async def test_mechanisms_switched_off_answer_41_and_42(gateway_factory: Any, fake_library: FakeSubsonic) -> None:
+    gw = await gateway_factory(
+        BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url,
+        BRAINSTREAM_SUBSONIC_ALLOW_PLAIN=False,
+        BRAINSTREAM_SUBSONIC_ALLOW_TOKEN=False,
+    )
+    good = gw.app_password()
+    assert (await _rest(gw, "ping", u="admin", t="0" * 32, s="abcdef"))["error"]["code"] == 41
+    assert (await _rest(gw, "ping", u="admin", p=good))["error"]["code"] == 42
+    assert (await _rest(gw, "ping", apiKey=good))["status"] == "ok"
+
+
+async def test_wrong_passwords_on_rest_count_against_the_address(
+    gateway_factory: Any, fake_library: FakeSubsonic
+) -> None:
+    gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url, BRAINSTREAM_AUTH_FAIL_FREE=2)
+    throttle = gw.state.proxy.throttle  # two free guesses: the answer after the second one waits
+    await _rest(gw, "ping", u="admin", p="guess")
+    assert throttle.delay("127.0.0.1") == 0
+    await _rest(gw, "ping")  # a malformed request is not a guess
+    await _rest(gw, "ping", u="admin", p="guess")
+    assert throttle.delay("127.0.0.1") > 0
+    assert (await _rest(gw, "ping", u="admin", p=gw.app_password()))["status"] == "ok"  # slowed, not locked out
+
+
+def test_repeated_failures_from_one_address_are_slowed_down() -> None:
+    now = [0.0]
+    throttle = FailureThrottle(free=3, window_s=60, max_delay_s=2.0, base_s=0.25, clock=lambda: now[0])
+    for _ in range(3):
+        assert throttle.delay("10.0.0.1") == 0
+        throttle.failed("10.0.0.1")
+    assert throttle.delay("10.0.0.1") == 0.25
+    for _ in range(5):
+        throttle.failed("10.0.0.1")
+    assert throttle.delay("10.0.0.1") == 2.0
+    assert throttle.delay("10.0.0.2") == 0
+    now[0] = 61.0
+    assert throttle.delay("10.0.0.1") == 0
+
+
+async def test_stream_ranges_head_and_rotation(gateway: Any) -> None:
+    params = {"u": "admin", "p": gateway.app_password(), "id": "tr-1"}
+    async with httpx.AsyncClient(base_url=gateway.url) as c:
+        full = await c.get("/rest/stream", params=params)
+        assert full.status_code == 200 and full.content == AUDIO
+        part = await c.get("/rest/stream", params=params, headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.content == AUDIO[100:200]
+        assert part.headers["content-range"] == f"bytes 100-199/{len(AUDIO)}"
+        head = await c.head("/rest/stream", params=params)
+        assert head.status_code == 200 and head.content == b""
+        cover = await c.get("/rest/getCoverArt", params=params)
+        assert cover.headers["content-type"] == "image/png"
+        client = await gateway.login()
+        new = (await client.post("/api/me/subsonic-password")).json()["password"]
+        assert (await client.get("/api/me/subsonic-password")).json()["password"] == new
+        await client.aclose()
+        stale = await c.get("/rest/ping", params={**params, "f": "json"})
+        assert json.loads(stale.content)["subsonic-response"]["error"]["code"] == 40
+        await asyncio.sleep(0)
