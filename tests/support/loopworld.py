@@ -27,13 +27,14 @@ import re
 import struct
 import unicodedata
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .audio import EXTENSIONS, make_audio
-from .fakeweb import FakeWeb, RateLimit, Reply, Request
+from .fakeweb import FakeWeb, Handler, RateLimit, Reply, Request
 
 __all__ = ["AUDIO_SECONDS", "LB_USER", "LoopFakes", "LoopWorld", "WorldTrack", "cover_jpeg", "fold"]
 
@@ -262,15 +263,16 @@ class LoopFakes:
         self.images.route("GET", "/{kind}/{key}/{size}", self._image)
         return self
 
-    def _slowed(self, route: Any) -> Any:
-        def register(method: str, pattern: str, handler: Any, *, limit: RateLimit | None = None) -> None:
+    def _slowed(self, route: Callable[..., None]) -> Callable[..., None]:
+        def register(method: str, pattern: str, handler: Handler, *, limit: RateLimit | None = None) -> None:
             if self.latency_s <= 0:
-                return route(method, pattern, handler, limit=limit)
+                route(method, pattern, handler, limit=limit)
+                return
 
             def slow(req: Request) -> Reply:
                 return dataclasses.replace(handler(req), delay_s=self.latency_s)
 
-            return route(method, pattern, slow, limit=limit)
+            route(method, pattern, slow, limit=limit)
 
         return register
 
