@@ -34,7 +34,7 @@ from infra.provision import consumer_config
 
 from ..support.loopstack import ADMIN_USER, LoopStack, loop_stack, service_pids, subject_counts
 from ..support.loopworld import LoopWorld
-from ..support.stack import alive
+from ..support.stack import alive, health
 from ..support.tagread import read_file_tags
 from ..support.wait import wait_until
 
@@ -44,7 +44,10 @@ AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".opus", ".m4a"}
 TERMINAL = ("library.track.imported", "acquire.track.failed", "resolve.track.unresolved")
 
 
-@pytest.fixture(scope="module", params=[50, pytest.param(200, marks=pytest.mark.slow)], ids=lambda n: f"{n}")
+LONG = pytest.param(200, marks=[pytest.mark.slow, pytest.mark.timeout(900)])
+
+
+@pytest.fixture(scope="module", params=[50, LONG], ids=lambda n: f"{n}")
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopStack]:
     with loop_stack(tmp_path_factory.mktemp("chaos"), LoopWorld(request.param), latency_s=0.3) as s:
         yield s
@@ -110,7 +113,20 @@ async def chaos(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
     def terminal_count(c: dict[str, int]) -> int:
         return sum(c.get(s, 0) for s in TERMINAL)
 
-    while len([k for k in kills if k != "nats-server"]) < 10 or nats_killed_at is None:
+    # the long version keeps killing until 90% of the tracks are done, so crashes hit every stage of a long run
+    keep_until = int(0.9 * n) if n > 50 else 0
+
+    async def done_so_far() -> int:
+        try:
+            return terminal_count(await _terminal(js))
+        except (nats.errors.Error, TimeoutError):
+            return 0
+
+    while (
+        len([k for k in kills if k != "nats-server"]) < 10
+        or nats_killed_at is None
+        or (keep_until and time.monotonic() - t0 < 240 and await done_so_far() < keep_until)
+    ):
         await asyncio.sleep(rng.uniform(0.5, 1.2))
         state = _state(stack)
         if len(kills) == 5 and nats_killed_at is None:
@@ -135,9 +151,11 @@ async def chaos(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
         counts = await wait_until(progress, timeout=300, interval=1.0, predicate=lambda c: terminal_count(c) >= n)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\nkills: {kills}\n--- up.log ---\n{stack.log_tail(40)}") from None
-    # the last stragglers: let in-flight duplicates (if any) land before the invariants are checked
-    await asyncio.sleep(1.0)
     elapsed = time.monotonic() - t0
+    # every service back up (the last victims may still be in their restart back-off) before the invariants
+    await wait_until(
+        lambda: health(stack.port), timeout=120, interval=0.5, predicate=lambda h: bool(h) and h["status"] == "ok"
+    )
     service_kills = Counter(k for k in kills if k != "nats-server")
     print(
         f"\nchaos, {n} tracks: {sum(service_kills.values())} service SIGKILLs {dict(service_kills)}, nats-server "
