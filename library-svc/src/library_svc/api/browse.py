@@ -83,7 +83,7 @@ async def get_music_folders(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _artists(ctx: ApiContext, req: Request) -> list[dict[str, Any]]:
-    rows, state = await ctx.with_state(req.user, ctx.reader.artists)
+    rows, state = await ctx.with_state(req.user, ctx.reader.artists, bounded=False)
     return [artist_id3(r, state) for r in rows]
 
 
@@ -111,11 +111,11 @@ async def get_indexes(ctx: ApiContext, req: Request) -> Reply:
 
 async def get_artist(ctx: ApiContext, req: Request) -> Reply:
     artist_id = req.need("id")
-    artist = await ctx.run(ctx.reader.artist, artist_id)
+    artist = await ctx.read(ctx.reader.artist, artist_id)
     if artist is None:
         raise SubsonicError(70, "Artist not found")
-    albums = await ctx.run(ctx.reader.artist_albums, artist_id)
-    state = await ctx.run(ctx.reader.user_state, req.user, [artist_id, *[a.id for a in albums]])
+    albums = await ctx.read(ctx.reader.artist_albums, artist_id)
+    state = await ctx.read(ctx.reader.user_state, req.user, [artist_id, *[a.id for a in albums]])
     return {"artist": {**artist_id3(artist, state), "album": [album_id3(a, state) for a in albums]}}
 
 
@@ -132,20 +132,20 @@ async def get_album(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def get_song(ctx: ApiContext, req: Request) -> Reply:
-    track = await ctx.run(ctx.reader.track, req.need("id"))
+    track = await ctx.read(ctx.reader.track, req.need("id"))
     if track is None:
         raise SubsonicError(70, "Song not found")
-    state = await ctx.run(ctx.reader.user_state, req.user, [track.id])
+    state = await ctx.read(ctx.reader.user_state, req.user, [track.id])
     return {"song": song(track, state)}
 
 
 async def get_music_directory(ctx: ApiContext, req: Request) -> Reply:
     """Folder browsing over the tag hierarchy, as Navidrome does: artist → albums → songs."""
     item_id = req.need("id")
-    artist = await ctx.run(ctx.reader.artist, item_id)
+    artist = await ctx.read(ctx.reader.artist, item_id)
     if artist is not None:
-        albums = await ctx.run(ctx.reader.artist_albums, item_id)
-        state = await ctx.run(ctx.reader.user_state, req.user, [a.id for a in albums])
+        albums = await ctx.read(ctx.reader.artist_albums, item_id)
+        state = await ctx.read(ctx.reader.user_state, req.user, [a.id for a in albums])
         return {"directory": {"id": artist.id, "name": artist.name, "child": [album_child(a, state) for a in albums]}}
     album, tracks, state = await _album_and_songs(ctx, req, item_id)
     return {
@@ -190,6 +190,7 @@ async def get_random_songs(ctx: ApiContext, req: Request) -> Reply:
         req.get("genre"),
         req.opt_int("fromYear"),
         req.opt_int("toYear"),
+        bounded=False,
     )
     return {"randomSongs": {"song": [song(r, state) for r in rows]}}
 
@@ -201,12 +202,13 @@ async def get_songs_by_genre(ctx: ApiContext, req: Request) -> Reply:
         req.need("genre"),
         req.num("count", 10, lo=1, hi=500),
         req.num("offset", 0),
+        bounded=False,
     )
     return {"songsByGenre": {"song": [song(r, state) for r in rows]}}
 
 
 async def get_genres(ctx: ApiContext, req: Request) -> Reply:
-    rows = await ctx.run(ctx.reader.genres)
+    rows = await ctx.read(ctx.reader.genres)
     return {
         "genres": {"genre": [{"songCount": r.song_count, "albumCount": r.album_count, "value": r.name} for r in rows]}
     }
@@ -220,7 +222,10 @@ async def _search(ctx: ApiContext, req: Request) -> tuple[list[Any], list[Any], 
         req.num("songCount", 20, hi=1000),
     )
     offsets = (req.num("artistOffset", 0), req.num("albumOffset", 0), req.num("songOffset", 0))
-    found, state = await ctx.with_state(req.user, ctx.reader.search_flat, words, counts, offsets)
+    # a word search may walk a whole sort index before it finds a page (a word nothing has): a worker thread's
+    # job; an empty query seeks through its paging marks once they are built (they are built in a worker thread)
+    bounded = not words and ctx.reader.marks_ready()
+    found, state = await ctx.with_state(req.user, ctx.reader.search_flat, words, counts, offsets, bounded=bounded)
     artists, albums, songs = found
     return artists, albums, songs, state
 

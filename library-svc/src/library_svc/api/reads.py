@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, literal, select, union_all
+from sqlalchemy import Engine, and_, bindparam, func, literal, select, tuple_, union_all
 
 from ..adapters.schema import (
     album_play_t,
@@ -24,7 +24,11 @@ from ..domain.ids import fold
 from ..domain.versions import Versions
 from .shapes import UserState
 
-__all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "parse_query"]
+__all__ = ["ALBUM_LIST_TYPES", "MARK_STRIDE", "CatalogReader", "parse_query"]
+
+# every MARK_STRIDE-th (sort, id) key of a table is kept, so an empty-query search3 page at any offset seeks to
+# the nearest mark through the index and skips fewer than MARK_STRIDE entries (keyset paging behind an offset API)
+MARK_STRIDE = 128
 
 ALBUM_LIST_TYPES = (
     "random",
@@ -73,6 +77,12 @@ class CatalogReader:
     def __init__(self, engine: Engine, versions: Versions | None = None) -> None:
         self.engine = engine
         self.versions = versions or Versions()
+        # SQLite answers a bounded index read in well under a millisecond: cheaper on the event loop than the hop
+        # to a worker thread and back (and the GIL hand-offs that hop costs under load). PostgreSQL reads go over
+        # the network, so they always run in a worker thread.
+        self.inline = engine.dialect.name == "sqlite"
+        self._marks: dict[str, tuple[Any, list[tuple[str, str]]]] = {}
+        self._word_search: dict[tuple[str, int], Any] = {}
         self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
         self._user_state = _user_state_query()
@@ -272,16 +282,49 @@ class CatalogReader:
         ):
             if count <= 0:
                 out.append([])
-                continue
-            if not words:
-                # page through the (sort, id) index alone, then read just that page's rows: a deep offset walks
-                # index entries only, not table rows
-                page = self._all(select(table.c.id).order_by(sort, table.c.id).limit(count).offset(offset))
-                out.append(self._by_ids(table, [r[0] for r in page]))
-                continue
-            stmt = select(table).where(_words(table.c.search, words))
-            out.append(self._all(stmt.order_by(sort, table.c.id).limit(count).offset(offset)))
+            elif not words:
+                out.append(self._page(table, sort, count, offset))
+            else:
+                stmt = self._word_search.get((table.name, len(words)))
+                if stmt is None:
+                    stmt = self._word_search[(table.name, len(words))] = (
+                        select(table)
+                        .where(and_(*[table.c.search.like(bindparam(f"w{i}")) for i in range(len(words))]))
+                        .order_by(sort, table.c.id)
+                        .limit(bindparam("count"))
+                        .offset(bindparam("offset"))
+                    )
+                # `search` holds " word word …": `LIKE '% w%'` matches words starting with w
+                params = {f"w{i}": f"% {w}%" for i, w in enumerate(words)}
+                out.append(self._all(stmt, {**params, "count": count, "offset": offset}))
         return out[0], out[1], out[2]
+
+    def marks_ready(self) -> bool:
+        """Whether the empty-query paging marks are current (a page then costs one short index seek)."""
+        stamp = self.versions.stamp("")
+        return all(self._marks.get(t.name, (None,))[0] == stamp for t in (artist_t, album_t, track_t))
+
+    def _page_marks(self, table: Any, sort: Any) -> list[tuple[str, str]]:
+        """(sort, id) of rows 0, MARK_STRIDE, 2·MARK_STRIDE, … in search order, kept until the catalog changes."""
+        stamp = self.versions.stamp("")
+        cached = self._marks.get(table.name)
+        if cached is None or cached[0] != stamp:
+            numbered = select(sort.label("k"), table.c.id, func.row_number().over(order_by=(sort, table.c.id)))
+            sub = numbered.subquery()
+            n = sub.c[2]
+            every = select(sub.c.k, sub.c.id).where((n - 1) % MARK_STRIDE == 0).order_by(sub.c.k, sub.c.id)
+            cached = self._marks[table.name] = (stamp, [(k, i) for k, i in self._all(every)])
+        return cached[1]
+
+    def _page(self, table: Any, sort: Any, count: int, offset: int) -> list[Any]:
+        """A page of everything in a stable order (sort name, then id): seek to the mark before `offset` through
+        the (sort, id) index, then skip the few entries left, so a deep page costs what the first one does."""
+        marks = self._page_marks(table, sort)
+        stmt = select(table).order_by(sort, table.c.id).limit(count)
+        mark = min(offset // MARK_STRIDE, len(marks) - 1)
+        if mark <= 0:
+            return self._all(stmt.offset(offset))
+        return self._all(stmt.where(tuple_(sort, table.c.id) >= marks[mark]).offset(offset - mark * MARK_STRIDE))
 
     def search_flat(
         self, words: list[str], counts: tuple[int, int, int], offsets: tuple[int, int, int]

@@ -114,22 +114,31 @@ class ApiContext:
         return BytesReply(body, ctype)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Blocking catalog work off the event loop."""
+        """Blocking work (writes, file reads, unbounded reads) off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def with_state(self, user: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        """`fn(...)` rows and the user's stars/ratings/plays for them, in one trip to the worker thread."""
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A bounded catalog read (an index lookup or a short index range): inline where the reader says that is
+        cheaper than a worker thread (SQLite), else in a worker thread."""
+        if self.reader.inline:
+            return fn(*args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def with_state(
+        self, user: str, fn: Callable[..., Any], *args: Any, bounded: bool = True, **kwargs: Any
+    ) -> tuple[Any, Any]:
+        """`fn(...)` rows and the user's stars/ratings/plays for them, on one connection: inline for a bounded read
+        on a reader that allows it (see `read`), else in one trip to a worker thread."""
 
         def both() -> tuple[Any, Any]:
             with self.reader.with_connection():
-                return fetch()
+                rows = fn(*args, **kwargs)
+                # several lists (search: artists, albums, songs) or one
+                items = [r for part in rows for r in part] if isinstance(rows, tuple) else rows
+                return rows, self.reader.user_state(user, [r.id for r in items])
 
-        def fetch() -> tuple[Any, Any]:
-            rows = fn(*args, **kwargs)
-            # several lists (search: artists, albums, songs) or one
-            items = [r for part in rows for r in part] if isinstance(rows, tuple) else rows
-            return rows, self.reader.user_state(user, [r.id for r in items])
-
+        if bounded and self.reader.inline:
+            return both()
         return await asyncio.to_thread(both)
 
 
