@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+from .fastxml import AlbumItem, SongItem
 from .reads import ALBUM_LIST_TYPES, parse_query
 from .render import SubsonicError
 from .request import ApiContext, Endpoint, Reply, Request
@@ -128,7 +129,7 @@ async def _album_and_songs(ctx: ApiContext, req: Request, album_id: str) -> tupl
 
 async def get_album(ctx: ApiContext, req: Request) -> Reply:
     album, tracks, state = await _album_and_songs(ctx, req, req.need("id"))
-    return {"album": {**album_id3(album, state), "song": [song(t, state) for t in tracks]}}
+    return {"album": {**album_id3(album, state), "song": [SongItem(t, state) for t in tracks]}}
 
 
 async def get_song(ctx: ApiContext, req: Request) -> Reply:
@@ -174,7 +175,7 @@ async def _album_list(ctx: ApiContext, req: Request) -> tuple[list[Any], Any]:
 
 async def get_album_list2(ctx: ApiContext, req: Request) -> Reply:
     rows, state = await _album_list(ctx, req)
-    return {"albumList2": {"album": [album_id3(r, state) for r in rows]}}
+    return {"albumList2": {"album": [AlbumItem(r, state) for r in rows]}}
 
 
 async def get_album_list(ctx: ApiContext, req: Request) -> Reply:
@@ -224,7 +225,7 @@ async def _search(ctx: ApiContext, req: Request) -> tuple[list[Any], list[Any], 
     offsets = (req.num("artistOffset", 0), req.num("albumOffset", 0), req.num("songOffset", 0))
     # a word search may walk a whole sort index before it finds a page (a word nothing has): a worker thread's
     # job; an empty query seeks through its paging marks once they are built (they are built in a worker thread)
-    bounded = not words and ctx.reader.marks_ready()
+    bounded = not words and ctx.reader.marks_ready(counts)
     found, state = await ctx.with_state(req.user, ctx.reader.search_flat, words, counts, offsets, bounded=bounded)
     artists, albums, songs = found
     return artists, albums, songs, state
@@ -235,8 +236,8 @@ async def search3(ctx: ApiContext, req: Request) -> Reply:
     return {
         "searchResult3": {
             "artist": [artist_id3(r, st) for r in artists],
-            "album": [album_id3(r, st) for r in albums],
-            "song": [song(r, st) for r in songs],
+            "album": [AlbumItem(r, st) for r in albums],
+            "song": [SongItem(r, st) for r in songs],
         }
     }
 
@@ -247,7 +248,7 @@ async def search2(ctx: ApiContext, req: Request) -> Reply:
         "searchResult2": {
             "artist": [artist_id3(r, st) for r in artists],
             "album": [album_child(r, st) for r in albums],
-            "song": [song(r, st) for r in songs],
+            "song": [SongItem(r, st) for r in songs],
         }
     }
 

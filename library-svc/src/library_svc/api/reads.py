@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -25,6 +26,8 @@ from ..domain.versions import Versions
 from .shapes import UserState
 
 __all__ = ["ALBUM_LIST_TYPES", "MARK_STRIDE", "CatalogReader", "parse_query"]
+
+log = logging.getLogger(__name__)
 
 # every MARK_STRIDE-th (sort, id) key of a table is kept, so an empty-query search3 page at any offset seeks to
 # the nearest mark through the index and skips fewer than MARK_STRIDE entries (keyset paging behind an offset API)
@@ -81,7 +84,9 @@ class CatalogReader:
         # to a worker thread and back (and the GIL hand-offs that hop costs under load). PostgreSQL reads go over
         # the network, so they always run in a worker thread.
         self.inline = engine.dialect.name == "sqlite"
-        self._marks: dict[str, tuple[Any, list[tuple[str, str]]]] = {}
+        self._marks: dict[str, tuple[int, int, list[tuple[str, str]]]] = {}
+        self._marks_lock = threading.Lock()
+        self._refreshing: set[str] = set()
         self._word_search: dict[tuple[str, int], Any] = {}
         self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
@@ -299,22 +304,47 @@ class CatalogReader:
                 out.append(self._all(stmt, {**params, "count": count, "offset": offset}))
         return out[0], out[1], out[2]
 
-    def marks_ready(self) -> bool:
-        """Whether the empty-query paging marks are current (a page then costs one short index seek)."""
-        stamp = self.versions.stamp("")
-        return all(self._marks.get(t.name, (None,))[0] == stamp for t in (artist_t, album_t, track_t))
+    def marks_ready(self, counts: tuple[int, int, int]) -> bool:
+        """Whether the tables asked for (count > 0) have paging marks for this process's catalog version: a page
+        then costs one short index seek."""
+        catalog = self.versions.catalog
+        tables = [t for t, n in zip((artist_t, album_t, track_t), counts, strict=True) if n > 0]
+        return all(self._marks.get(t.name, (None,))[0] == catalog for t in tables)
 
     def _page_marks(self, table: Any, sort: Any) -> list[tuple[str, str]]:
-        """(sort, id) of rows 0, MARK_STRIDE, 2·MARK_STRIDE, … in search order, kept until the catalog changes."""
-        stamp = self.versions.stamp("")
+        """(sort, id) of rows 0, MARK_STRIDE, 2·MARK_STRIDE, … in search order.
+
+        Rebuilt at once when this process changed the catalog; when only the `Versions` time window has passed (a
+        write by another replica shows up there), the old marks keep serving while one background thread rebuilds
+        them, so no request waits for the whole-index walk."""
+        catalog, _, window = self.versions.stamp("")
         cached = self._marks.get(table.name)
-        if cached is None or cached[0] != stamp:
-            numbered = select(sort.label("k"), table.c.id, func.row_number().over(order_by=(sort, table.c.id)))
-            sub = numbered.subquery()
-            n = sub.c[2]
-            every = select(sub.c.k, sub.c.id).where((n - 1) % MARK_STRIDE == 0).order_by(sub.c.k, sub.c.id)
-            cached = self._marks[table.name] = (stamp, [(k, i) for k, i in self._all(every)])
-        return cached[1]
+        if cached is None or cached[0] != catalog:
+            with self._marks_lock:  # concurrent misses wait for one build instead of each walking the index
+                cached = self._marks.get(table.name)
+                if cached is None or cached[0] != catalog:
+                    cached = self._marks[table.name] = (catalog, window, self._read_marks(table, sort))
+        elif cached[1] != window and table.name not in self._refreshing:
+            self._refreshing.add(table.name)
+            threading.Thread(target=self._refresh_marks, args=(table, sort), daemon=True).start()
+        return cached[2]
+
+    def _refresh_marks(self, table: Any, sort: Any) -> None:
+        try:
+            catalog, _, window = self.versions.stamp("")
+            marks = self._read_marks(table, sort)
+            with self._marks_lock:
+                self._marks[table.name] = (catalog, window, marks)
+        except Exception:
+            log.exception("refreshing the paging marks of %s failed; the next page retries", table.name)
+        finally:
+            self._refreshing.discard(table.name)
+
+    def _read_marks(self, table: Any, sort: Any) -> list[tuple[str, str]]:
+        numbered = select(sort.label("k"), table.c.id, func.row_number().over(order_by=(sort, table.c.id)))
+        sub = numbered.subquery()
+        every = select(sub.c.k, sub.c.id).where((sub.c[2] - 1) % MARK_STRIDE == 0).order_by(sub.c.k, sub.c.id)
+        return [(k, i) for k, i in self._all(every)]
 
     def _page(self, table: Any, sort: Any, count: int, offset: int) -> list[Any]:
         """A page of everything in a stable order (sort name, then id): seek to the mark before `offset` through
