@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import random
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, literal, select, tuple_, union_all
+from sqlalchemy import Engine, and_, bindparam, column, func, literal, select, tuple_, union_all
 
 from ..adapters.schema import (
     album_play_t,
@@ -58,10 +59,15 @@ def _words(column: Any, words: Sequence[str]) -> Any:
     return and_(*[column.like(f"% {w}%") for w in words])
 
 
-def _user_state_query() -> Any:
+def _user_state_query(json_ids: bool) -> Any:
+    """Stars, ratings and plays of one user for a list of ids. With `json_ids` (SQLite) the ids travel as one JSON
+    array read by `json_each`, so the statement is compiled once; an expanding `IN` is re-rendered for every
+    request (its bind list changes), which cost more than the query itself."""
     s, r, p, ap = star_t, rating_t, play_t, album_play_t
     user: Any = bindparam("user")
     ids: Any = bindparam("ids", expanding=True)
+    if json_ids:
+        ids = select(column("value")).select_from(func.json_each(bindparam("ids")))
     return union_all(
         select(literal("s"), s.c.item_id, literal(0), s.c.starred_at).where(s.c.username == user, s.c.item_id.in_(ids)),
         select(literal("r"), r.c.item_id, r.c.rating, literal(None)).where(r.c.username == user, r.c.item_id.in_(ids)),
@@ -90,7 +96,7 @@ class CatalogReader:
         self._word_search: dict[tuple[str, int], Any] = {}
         self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
-        self._user_state = _user_state_query()
+        self._user_state = _user_state_query(self.inline)
         self._by_id = {t.name: select(t).where(t.c.id == bindparam("id")) for t in (track_t, album_t, artist_t)}
         self._album_tracks = (
             select(track_t)
@@ -123,7 +129,10 @@ class CatalogReader:
         state = UserState()
         ids = list(dict.fromkeys(item_ids))
         for i in range(0, len(ids), 500):
-            for kind, item_id, number, when in self._all(self._user_state, {"user": user, "ids": ids[i : i + 500]}):
+            part: Any = ids[i : i + 500]
+            if self.inline:
+                part = json.dumps(part)
+            for kind, item_id, number, when in self._all(self._user_state, {"user": user, "ids": part}):
                 if kind == "s":
                     state.starred[item_id] = when
                 elif kind == "r":
