@@ -94,6 +94,7 @@ class CatalogReader:
         self._marks_lock = threading.Lock()
         self._refreshing: set[str] = set()
         self._word_search: dict[tuple[str, int], Any] = {}
+        self._page_stmts: dict[str, tuple[Any, Any]] = {}
         self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
         self._user_state = _user_state_query(self.inline)
@@ -359,11 +360,16 @@ class CatalogReader:
         """A page of everything in a stable order (sort name, then id): seek to the mark before `offset` through
         the (sort, id) index, then skip the few entries left, so a deep page costs what the first one does."""
         marks = self._page_marks(table, sort)
-        stmt = select(table).order_by(sort, table.c.id).limit(count)
         mark = min(offset // MARK_STRIDE, len(marks) - 1)
+        stmts = self._page_stmts.get(table.name)
+        if stmts is None:
+            page = select(table).order_by(sort, table.c.id).limit(bindparam("count")).offset(bindparam("skip"))
+            seek = page.where(tuple_(sort, table.c.id) >= tuple_(bindparam("k"), bindparam("i")))
+            stmts = self._page_stmts[table.name] = (page, seek)
         if mark <= 0:
-            return self._all(stmt.offset(offset))
-        return self._all(stmt.where(tuple_(sort, table.c.id) >= marks[mark]).offset(offset - mark * MARK_STRIDE))
+            return self._all(stmts[0], {"count": count, "skip": offset})
+        k, i = marks[mark]
+        return self._all(stmts[1], {"count": count, "skip": offset - mark * MARK_STRIDE, "k": k, "i": i})
 
     def search_flat(
         self, words: list[str], counts: tuple[int, int, int], offsets: tuple[int, int, int]
