@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, column, func, literal, select, tuple_, union_all
+from sqlalchemy.exc import OperationalError
 
 from ..adapters.schema import (
     album_play_t,
@@ -26,9 +27,10 @@ from ..domain.ids import fold
 from ..domain.versions import Versions
 from .shapes import UserState
 
-__all__ = ["ALBUM_LIST_TYPES", "MARK_STRIDE", "CatalogReader", "parse_query"]
+__all__ = ["ALBUM_LIST_TYPES", "MARK_STRIDE", "CatalogReader", "OverBudget", "parse_query"]
 
 log = logging.getLogger(__name__)
+_STEPS_PER_CALL = 1000
 
 # every MARK_STRIDE-th (sort, id) key of a table is kept, so an empty-query search3 page at any offset seeks to
 # the nearest mark through the index and skips fewer than MARK_STRIDE entries (keyset paging behind an offset API)
@@ -80,6 +82,10 @@ def _user_state_query(json_ids: bool) -> Any:
     )
 
 
+class OverBudget(Exception):
+    """A read tried on the event loop ran past its time budget and was interrupted (nothing was returned)."""
+
+
 class CatalogReader:
     """Reads for the API. Statements are built once; `with_connection` lets one request use one connection."""
 
@@ -106,17 +112,37 @@ class CatalogReader:
         )
 
     @contextlib.contextmanager
-    def with_connection(self) -> Iterator[None]:
-        """Run several reads of one request on one pooled connection (checked out once)."""
+    def with_connection(self, budget: int | None = None) -> Iterator[None]:
+        """Run several reads of one request on one pooled connection (checked out once).
+
+        With a `budget` of SQLite virtual-machine steps (SQLite only), SQLite interrupts the reads once they have
+        taken that many and `OverBudget` is raised: the caller tries a read on the event loop and hands it to a
+        worker thread if it is long. Steps, not seconds: a busy machine must not turn quick reads into slow ones."""
         if getattr(self._local, "conn", None) is not None:
             yield
             return
         with self.engine.connect() as conn:
             self._local.conn = conn
+            raw: Any = None
+            if budget is not None:
+                left = [budget // _STEPS_PER_CALL]
+
+                def spend() -> bool:
+                    left[0] -= 1
+                    return left[0] < 0
+
+                raw = conn.connection.dbapi_connection
+                raw.set_progress_handler(spend, _STEPS_PER_CALL)
             try:
                 yield
+            except OperationalError as exc:
+                if raw is not None and "interrupt" in str(exc.orig):
+                    raise OverBudget from exc
+                raise
             finally:
                 self._local.conn = None
+                if raw is not None:
+                    raw.set_progress_handler(None, 0)
 
     def _all(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
         conn = getattr(self._local, "conn", None)

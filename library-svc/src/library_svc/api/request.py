@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..domain.versions import Versions
+from .reads import OverBudget
 from .render import SubsonicError, envelope, render
 
 __all__ = ["ApiContext", "BytesReply", "Endpoint", "FileReply", "Reply", "Request"]
@@ -125,20 +126,34 @@ class ApiContext:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def with_state(
-        self, user: str, fn: Callable[..., Any], *args: Any, bounded: bool = True, **kwargs: Any
+        self,
+        user: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        bounded: bool = True,
+        budget: int | None = None,
+        **kwargs: Any,
     ) -> tuple[Any, Any]:
-        """`fn(...)` rows and the user's stars/ratings/plays for them, on one connection: inline for a bounded read
-        on a reader that allows it (see `read`), else in one trip to a worker thread."""
+        """`fn(...)` rows and the user's stars/ratings/plays for them, on one connection.
 
-        def both() -> tuple[Any, Any]:
-            with self.reader.with_connection():
+        A `bounded` read runs inline on a reader that allows it (see `read`). With a `budget` (SQLite steps), a
+        read that is usually short but may walk a whole index is tried inline and redone in a worker thread if
+        SQLite interrupts it. Anything else runs in a worker thread."""
+
+        def both(steps: int | None = None) -> tuple[Any, Any]:
+            with self.reader.with_connection(steps):
                 rows = fn(*args, **kwargs)
                 # several lists (search: artists, albums, songs) or one
                 items = [r for part in rows for r in part] if isinstance(rows, tuple) else rows
                 return rows, self.reader.user_state(user, [r.id for r in items])
 
-        if bounded and self.reader.inline:
+        if self.reader.inline and bounded:
             return both()
+        if self.reader.inline and budget is not None:
+            try:
+                return both(budget)
+            except OverBudget:
+                pass  # a long one (a rare word walks the whole sort index): a worker thread, without a budget
         return await asyncio.to_thread(both)
 
 
