@@ -50,6 +50,11 @@ def _user(item_id: str, state: UserState) -> tuple[int, str]:
     return play[0], extra if played is None else f'{extra} played="{played}"'
 
 
+def _clean(text: str) -> bool:
+    """Whether `escape` would leave this text as it is."""
+    return text.isprintable() and not ("&" in text or "<" in text or ">" in text or '"' in text)
+
+
 def _opt(name: str, value: Any) -> str:
     if value is None:
         return ""
@@ -75,19 +80,31 @@ class SongItem(Lazy):
         ) = _SONG(self.row)  # fmt: skip
         st = self.state
         plays, user = (0, "") if st.empty else _user(item_id, st)
-        item_id, album_id, artist_id = escape(item_id), escape(album_id), escape(artist_id)
-        album, artist = escape(album), escape(artist)
-        children = f'<genres name="{escape(genre)}"/>' if genre else ""
+        texts = (item_id, album_id, artist_id, title, album, artist, genre or "", content_type, suffix, path)
+        more = (mbid or "", sort_title, album_artist)
+        if not _clean("".join(texts + more)):  # one check for all; each is escaped only when one needs it
+            item_id, album_id, artist_id, title, album, artist, genre_text, content_type, suffix, path = map(
+                escape, texts
+            )
+            mbid, sort_title, album_artist = map(escape, more)
+        else:
+            genre_text = texts[6]
+            mbid = more[0]
+        track = "" if track_no is None else f' track="{track_no}"'
+        year_attr = "" if year is None else f' year="{year}"'
+        genre_attr = "" if genre is None else f' genre="{genre_text}"'
+        disc = "" if disc_no is None else f' discNumber="{disc_no}"'
+        genres = f'<genres name="{genre_text}"/>' if genre else ""
         return (
-            f'<{name} id="{item_id}" parent="{album_id}" isDir="false" title="{escape(title)}" album="{album}"'
-            f' artist="{artist}"{_opt("track", track_no)}{_opt("year", year)}{_opt("genre", genre)}'
-            f' coverArt="{album_id}" size="{size}" contentType="{escape(content_type)}"'
-            f' suffix="{escape(suffix)}" duration="{duration}" bitRate="{bitrate}"'
-            f' samplingRate="{sample_rate}" channelCount="{channels}" path="{escape(path)}" isVideo="false"'
-            f' playCount="{plays}"{_opt("discNumber", disc_no)}{_opt("created", rfc3339(created))}'
+            f'<{name} id="{item_id}" parent="{album_id}" isDir="false" title="{title}" album="{album}"'
+            f' artist="{artist}"{track}{year_attr}{genre_attr}'
+            f' coverArt="{album_id}" size="{size}" contentType="{content_type}" suffix="{suffix}"'
+            f' duration="{duration}" bitRate="{bitrate}" samplingRate="{sample_rate}" channelCount="{channels}"'
+            f' path="{path}" isVideo="false" playCount="{plays}"'
+            f"{disc}{_opt('created', rfc3339(created))}"
             f' albumId="{album_id}" artistId="{artist_id}" type="music" mediaType="song"'
-            f' musicBrainzId="{escape(mbid or "")}" sortName="{escape(sort_title)}"'
-            f' displayArtist="{artist}" displayAlbumArtist="{escape(album_artist)}"{user}>{children}'
+            f' musicBrainzId="{mbid}" sortName="{sort_title}" displayArtist="{artist}"'
+            f' displayAlbumArtist="{album_artist}"{user}>{genres}'
             f'<artists id="{artist_id}" name="{artist}"/></{name}>'
         )
 
