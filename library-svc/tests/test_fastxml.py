@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.schema import album_t, track_t
 from library_svc.api.fastxml import AlbumItem, SongItem
+from library_svc.api.reads import CatalogReader
 from library_svc.api.render import render
 from library_svc.api.shapes import UserState, album_id3, song
 from library_svc.domain.model import AudioProps, TrackInfo
@@ -69,3 +70,23 @@ def test_fast_items_render_as_their_dicts(engine: Engine) -> None:
     # the hostile text really was there, escaped
     xml = render({"x": {"song": [SongItem(r, UserState()) for r in tracks]}}, "xml", None)[0].decode()
     assert "&quot; &amp; &lt;tag&gt;" in xml and "&#9;" in xml and "\x07" not in xml and "🎵" in xml
+
+
+def test_rows_the_reader_serves_render_as_plain_rows(engine: Engine) -> None:
+    # on SQLite the reader keeps a song's `created` as the stored text; the answers must not change for it
+    SqlCatalog(engine).upsert(_infos())
+    reader = CatalogReader(engine)
+    with engine.connect() as conn:
+        plain = {r.id: r for r in conn.execute(select(track_t)).all()}
+    state = _states(list(plain))[2]
+    served = [
+        *reader.search([], (0, 0, 100), (0, 0, 0))[2],
+        *reader.search(["album"], (0, 0, 100), (0, 0, 0))[2],
+        *[t for album_id in {r.album_id for r in plain.values()} for t in reader.album_tracks(album_id)],
+    ]
+    assert len(served) == 30
+    for fmt in ("xml", "json"):
+        fast = render({"x": {"song": [SongItem(r, state) for r in served]}}, fmt, None)
+        generic = render({"x": {"song": [song(r, state) for r in served]}}, fmt, None)
+        expected = render({"x": {"song": [song(plain[r.id], state) for r in served]}}, fmt, None)
+        assert fast == generic == expected

@@ -10,7 +10,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, column, func, literal, select, tuple_, union_all
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    tuple_,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.exc import OperationalError
 
 from ..adapters.schema import (
@@ -106,10 +118,18 @@ class CatalogReader:
         self._user_state = _user_state_query(self.inline)
         self._by_id = {t.name: select(t).where(t.c.id == bindparam("id")) for t in (track_t, album_t, artist_t)}
         self._album_tracks = (
-            select(track_t)
+            self._served(track_t)
             .where(track_t.c.album_id == bindparam("id"))
             .order_by(track_t.c.album_id, track_t.c.disc_no, track_t.c.track_no)
         )
+
+    def _served(self, table: Any) -> Any:
+        """`select(table)` for rows the API serves. On SQLite a song's `created` stays the stored UTC text
+        (`YYYY-MM-DD HH:MM:SS.ffffff`, which `rfc3339` reads) instead of being parsed into a datetime and given a
+        timezone for each row: a tenth of the cost of a 100-song page. Columns keep the table's order."""
+        if not self.inline or table is not track_t:
+            return select(table)
+        return select(*[type_coerce(c, String).label(c.name) if c.name == "created" else c for c in table.c])
 
     @contextlib.contextmanager
     def with_connection(self, budget: int | None = None) -> Iterator[None]:
@@ -329,7 +349,7 @@ class CatalogReader:
                 stmt = self._word_search.get((table.name, len(words)))
                 if stmt is None:
                     stmt = self._word_search[(table.name, len(words))] = (
-                        select(table)
+                        self._served(table)
                         .where(and_(*[table.c.search.like(bindparam(f"w{i}")) for i in range(len(words))]))
                         .order_by(sort, table.c.id)
                         .limit(bindparam("count"))
@@ -389,7 +409,7 @@ class CatalogReader:
         mark = min(offset // MARK_STRIDE, len(marks) - 1)
         stmts = self._page_stmts.get(table.name)
         if stmts is None:
-            page = select(table).order_by(sort, table.c.id).limit(bindparam("count")).offset(bindparam("skip"))
+            page = self._served(table).order_by(sort, table.c.id).limit(bindparam("count")).offset(bindparam("skip"))
             seek = page.where(tuple_(sort, table.c.id) >= tuple_(bindparam("k"), bindparam("i")))
             stmts = self._page_stmts[table.name] = (page, seek)
         if mark <= 0:

@@ -10,9 +10,12 @@ from sqlalchemy import Row
 __all__ = ["UserState", "album_child", "album_id3", "artist_id3", "rfc3339", "song"]
 
 
-def rfc3339(value: datetime | None) -> str | None:
+def rfc3339(value: datetime | str | None) -> str | None:
+    """RFC 3339 in UTC with Z. A string is SQLite's stored UTC text, `YYYY-MM-DD HH:MM:SS[.ffffff]`."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return f"{value[:10]}T{value[11:19]}Z"
     if value.tzinfo is not None and value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     # what isoformat(timespec="seconds") writes, with Z for +00:00, at half its cost (every song has a date)
