@@ -14,7 +14,8 @@ from sqlalchemy import Engine, event, text
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.database import create_catalog_engine, create_schema
 from library_svc.adapters.userdata import UserStore
-from library_svc.api.reads import ALBUM_LIST_TYPES, MARK_STRIDE, CatalogReader
+from library_svc.api.paging import MARK_STRIDE
+from library_svc.api.reads import ALBUM_LIST_TYPES, CatalogReader
 from library_svc.domain.model import TrackInfo
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import random
 import threading
 from collections.abc import Iterator, Sequence
@@ -19,7 +18,6 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    tuple_,
     type_coerce,
     union_all,
 )
@@ -37,16 +35,13 @@ from ..adapters.schema import (
 )
 from ..domain.ids import fold
 from ..domain.versions import Versions
+from .paging import Pager
 from .shapes import UserState
 
-__all__ = ["ALBUM_LIST_TYPES", "MARK_STRIDE", "CatalogReader", "OverBudget", "parse_query"]
+__all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "OverBudget", "parse_query"]
 
-log = logging.getLogger(__name__)
 _STEPS_PER_CALL = 1000
 
-# every MARK_STRIDE-th (sort, id) key of a table is kept, so an empty-query search3 page at any offset seeks to
-# the nearest mark through the index and skips fewer than MARK_STRIDE entries (keyset paging behind an offset API)
-MARK_STRIDE = 128
 
 ALBUM_LIST_TYPES = (
     "random",
@@ -108,11 +103,8 @@ class CatalogReader:
         # to a worker thread and back (and the GIL hand-offs that hop costs under load). PostgreSQL reads go over
         # the network, so they always run in a worker thread.
         self.inline = engine.dialect.name == "sqlite"
-        self._marks: dict[str, tuple[int, int, list[tuple[str, str]]]] = {}
-        self._marks_lock = threading.Lock()
-        self._refreshing: set[str] = set()
         self._word_search: dict[tuple[str, int], Any] = {}
-        self._page_stmts: dict[str, tuple[Any, Any]] = {}
+        self._pager = Pager(self.versions, self._all, self._served)
         self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
         self._user_state = _user_state_query(self.inline)
@@ -344,7 +336,7 @@ class CatalogReader:
             if count <= 0:
                 out.append([])
             elif not words:
-                out.append(self._page(table, sort, count, offset))
+                out.append(self._pager.page(table, sort, count, offset))
             else:
                 stmt = self._word_search.get((table.name, len(words)))
                 if stmt is None:
@@ -361,61 +353,8 @@ class CatalogReader:
         return out[0], out[1], out[2]
 
     def marks_ready(self, counts: tuple[int, int, int]) -> bool:
-        """Whether the tables asked for (count > 0) have paging marks for this process's catalog version: a page
-        then costs one short index seek."""
-        catalog = self.versions.catalog
-        tables = [t for t, n in zip((artist_t, album_t, track_t), counts, strict=True) if n > 0]
-        return all(self._marks.get(t.name, (None,))[0] == catalog for t in tables)
-
-    def _page_marks(self, table: Any, sort: Any) -> list[tuple[str, str]]:
-        """(sort, id) of rows 0, MARK_STRIDE, 2·MARK_STRIDE, … in search order.
-
-        Rebuilt at once when this process changed the catalog; when only the `Versions` time window has passed (a
-        write by another replica shows up there), the old marks keep serving while one background thread rebuilds
-        them, so no request waits for the whole-index walk."""
-        catalog, _, window = self.versions.stamp("")
-        cached = self._marks.get(table.name)
-        if cached is None or cached[0] != catalog:
-            with self._marks_lock:  # concurrent misses wait for one build instead of each walking the index
-                cached = self._marks.get(table.name)
-                if cached is None or cached[0] != catalog:
-                    cached = self._marks[table.name] = (catalog, window, self._read_marks(table, sort))
-        elif cached[1] != window and table.name not in self._refreshing:
-            self._refreshing.add(table.name)
-            threading.Thread(target=self._refresh_marks, args=(table, sort), daemon=True).start()
-        return cached[2]
-
-    def _refresh_marks(self, table: Any, sort: Any) -> None:
-        try:
-            catalog, _, window = self.versions.stamp("")
-            marks = self._read_marks(table, sort)
-            with self._marks_lock:
-                self._marks[table.name] = (catalog, window, marks)
-        except Exception:
-            log.exception("refreshing the paging marks of %s failed; the next page retries", table.name)
-        finally:
-            self._refreshing.discard(table.name)
-
-    def _read_marks(self, table: Any, sort: Any) -> list[tuple[str, str]]:
-        numbered = select(sort.label("k"), table.c.id, func.row_number().over(order_by=(sort, table.c.id)))
-        sub = numbered.subquery()
-        every = select(sub.c.k, sub.c.id).where((sub.c[2] - 1) % MARK_STRIDE == 0).order_by(sub.c.k, sub.c.id)
-        return [(k, i) for k, i in self._all(every)]
-
-    def _page(self, table: Any, sort: Any, count: int, offset: int) -> list[Any]:
-        """A page of everything in a stable order (sort name, then id): seek to the mark before `offset` through
-        the (sort, id) index, then skip the few entries left, so a deep page costs what the first one does."""
-        marks = self._page_marks(table, sort)
-        mark = min(offset // MARK_STRIDE, len(marks) - 1)
-        stmts = self._page_stmts.get(table.name)
-        if stmts is None:
-            page = self._served(table).order_by(sort, table.c.id).limit(bindparam("count")).offset(bindparam("skip"))
-            seek = page.where(tuple_(sort, table.c.id) >= tuple_(bindparam("k"), bindparam("i")))
-            stmts = self._page_stmts[table.name] = (page, seek)
-        if mark <= 0:
-            return self._all(stmts[0], {"count": count, "skip": offset})
-        k, i = marks[mark]
-        return self._all(stmts[1], {"count": count, "skip": offset - mark * MARK_STRIDE, "k": k, "i": i})
+        """Whether an empty-query page of the lists asked for is a short index seek (see `Pager.ready`)."""
+        return self._pager.ready(counts)
 
     def search_flat(
         self, words: list[str], counts: tuple[int, int, int], offsets: tuple[int, int, int]
