@@ -11,7 +11,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 
-.PHONY: help run test test-long lint fmt typecheck docs bench sync system-deps clean
+.PHONY: help run test test-long lint fmt typecheck docs screenshots bench sync system-deps clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ fmt: sync ## format and auto-fix
 
 docs: sync ## write docs/asyncapi.json from the contracts
 	$(UV) run --no-sync brainstream docs --out docs/asyncapi.json
+
+screenshots: sync system-deps ## refresh docs/screenshots/ from the browser test
+	BRAINSTREAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --no-sync pytest -q gateway/tests/gateway_tests/test_browser.py
 
 bench: sync ## run every benchmark under tests/bench and print the figures
 	@set -e; for b in tests/bench/bench_*.py; do echo "== $$b"; $(UV) run --no-sync python $$b; done

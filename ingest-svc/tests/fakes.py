@@ -101,7 +101,8 @@ class FakeListenBrainz:
             payload["model_id"] = self.model
             payload["model_url"] = f"https://example.org/models/{self.model}"
         elif self.marker == "last_updated":
-            payload["last_updated"] = 1_588_494_361 + hash(self.model) % 1000
+            # deterministic per model (str hash is salted per process and could collide)
+            payload["last_updated"] = 1_588_494_361 + sum(self.model.encode())
         return Reply(json={"payload": payload})
 
     def _artists(self, req: Request) -> Reply:

@@ -53,6 +53,20 @@ def test_the_environment_describes_the_first_user_and_the_live_settings_win(monk
     assert {n: a.listenbrainz_user for n, a in config.users().items()} == {"me": "other"}
 
 
+def test_a_live_document_without_accounts_keeps_the_environments(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the gateway creates the first admin's document with no accounts in it
+    monkeypatch.setenv("BRAINSTREAM_LISTENBRAINZ_USER", "lb_me")
+    monkeypatch.setenv("BRAINSTREAM_LISTENBRAINZ_TOKEN", "tok")
+    monkeypatch.setenv("BRAINSTREAM_ADMIN_USER", "me")
+    live = LiveSettings()
+    config = Config(Settings(), live)
+    live.apply("user.me", UserAccounts(username="me").model_dump_json().encode())
+    me = config.users()["me"]
+    assert (me.listenbrainz_user, me.listenbrainz_token) == ("lb_me", "tok")
+    live.apply("user.me", UserAccounts(username="me", enabled=False).model_dump_json().encode())
+    assert config.users() == {}  # an explicit value still wins
+
+
 def test_no_account_at_all_is_a_valid_configuration() -> None:
     config = Config(make(), LiveSettings())
     assert config.users() == {}

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, event, text
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.database import create_catalog_engine, create_schema
 from library_svc.adapters.userdata import UserStore
+from library_svc.api.paging import MARK_STRIDE
 from library_svc.api.reads import ALBUM_LIST_TYPES, CatalogReader
 from library_svc.domain.model import TrackInfo
 
@@ -132,3 +133,17 @@ def test_word_search_walks_an_index_in_order(sqlite: Engine) -> None:
     CatalogReader(sqlite).search(["title"], (5, 5, 5), (0, 0, 0))
     plans = assert_indexed(sqlite, seen)
     assert all("USING INDEX" in p for p in plans)
+
+
+def test_empty_query_pages_seek_from_marks(sqlite: Engine) -> None:
+    # a deep page of an empty search seeks to the nearest paging mark through the (sort, id) index, and the pages
+    # are exactly the slices of the whole catalog in its stable order, across mark boundaries
+    reader = CatalogReader(sqlite)
+    everything = [r.id for r in reader.search([], (0, 0, 1000), (0, 0, 0))[2]]
+    assert len(everything) == 300 and MARK_STRIDE < 300
+    seen = capture(sqlite)
+    for offset in (MARK_STRIDE - 1, MARK_STRIDE, MARK_STRIDE + 7, 2 * MARK_STRIDE + 3, 299, 300, 5000):
+        page = reader.search([], (0, 0, 25), (0, 0, offset))[2]
+        assert [r.id for r in page] == everything[offset : offset + 25], offset
+    deep = [p for p in assert_indexed(sqlite, seen) if "(sort_title,id)>" in p]
+    assert deep and all("SEARCH track USING INDEX ix_track_sort" in p for p in deep)

@@ -27,6 +27,7 @@ from .adapters.kv import RequestGate, SettingsStore
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
 from .api.library import LibraryController
+from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
 from .api.settings import SettingsController
@@ -116,6 +117,7 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             HealthController,
+            MetricsController,
             SessionController,
             MeController,
             UsersController,

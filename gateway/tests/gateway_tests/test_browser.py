@@ -1,5 +1,6 @@
 """The web UI in Debian's chromium: log in, request a track, watch it move through the stages over SSE, find it in
-the library. Screenshots go to docs/screenshots/.
+the library. Screenshots go to $BRAINSTREAM_SCREENSHOTS_DIR (`make screenshots` sets it to docs/screenshots/), or
+to a temporary folder, so a test run leaves the work tree as it was.
 
 Chromium comes from the system (`apt-get install -y chromium`); never downloaded by Playwright.
 """
@@ -7,6 +8,7 @@ Chromium comes from the system (`apt-get install -y chromium`); never downloaded
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from .conftest import ADMIN, ADMIN_PASSWORD
 from .test_api import publish
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("BRAINSTREAM_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "brainstream-screenshots")
 
 
 def _need_chromium() -> None:

@@ -46,13 +46,20 @@ class Config:
         )
 
     def users(self) -> dict[str, UserAccounts]:
-        """Enabled users by BrainStream name; a live `user.<name>` document replaces the environment's user."""
+        """Enabled users by BrainStream name.
+
+        A live `user.<name>` document overrides the environment's user field by field: a field it leaves `None` keeps
+        the environment's value, as every live setting does. (The gateway writes the first admin's document without
+        accounts; that must not erase the ListenBrainz account a one-person setup gave in the environment.)
+        """
         users: dict[str, UserAccounts] = {}
         env = self.env_user()
         if env is not None:
             users[env.username] = env
         if self.live is not None:
-            users.update(self.live.users)
+            for name, live in self.live.users.items():
+                base = users.get(name)
+                users[name] = live if base is None else base.model_copy(update=live.model_dump(exclude_none=True))
         return {name: acc for name, acc in users.items() if acc.enabled}
 
     @property

@@ -11,7 +11,8 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 from . import browse, personal
@@ -102,46 +103,64 @@ class SubsonicApp:
         await _respond(send, 200, ctype, body, head=head)
 
     async def _file(self, send: Send, reply: FileReply, range_header: str | None, head: bool) -> None:
-        size = await asyncio.to_thread(os.path.getsize, reply.path)
-        wanted = parse_range(range_header, size)
-        extra = [(b"accept-ranges", b"bytes")]
-        if wanted == "unsatisfiable":
-            extra.append((b"content-range", f"bytes */{size}".encode()))
-            await _respond(send, 416, "text/plain", b"", extra=extra)
-            return
-        status, first, last = 200, 0, size - 1
-        if isinstance(wanted, tuple):
-            status, (first, last) = 206, wanted
-            extra.append((b"content-range", f"bytes {first}-{last}/{size}".encode()))
-        length = last - first + 1 if size else 0
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", reply.content_type.encode()),
-                    (b"content-length", str(length).encode()),
-                    *extra,
-                ],
-            }
-        )
-        if head or length == 0:
-            await send({"type": "http.response.body", "body": b""})
-            return
-        fh = await asyncio.to_thread(open, reply.path, "rb")
+        # one trip to a worker thread opens, sizes and reads the first chunk: a whole small file costs one hop
+        fh, size, wanted, chunk = await asyncio.to_thread(_open_range, reply.path, range_header, head)
         try:
-            fh.seek(first)
+            extra = [(b"accept-ranges", b"bytes")]
+            if wanted == "unsatisfiable":
+                extra.append((b"content-range", f"bytes */{size}".encode()))
+                await _respond(send, 416, "text/plain", b"", extra=extra)
+                return
+            status, first, last = 200, 0, size - 1
+            if isinstance(wanted, tuple):
+                status, (first, last) = 206, wanted
+                extra.append((b"content-range", f"bytes {first}-{last}/{size}".encode()))
+            length = last - first + 1 if size else 0
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", reply.content_type.encode()),
+                        (b"content-length", str(length).encode()),
+                        *extra,
+                    ],
+                }
+            )
+            if head or length == 0:
+                await send({"type": "http.response.body", "body": b""})
+                return
             remaining = length
             while remaining > 0:
-                chunk = await asyncio.to_thread(fh.read, min(_CHUNK, remaining))
+                if chunk is None:
+                    chunk = await asyncio.to_thread(fh.read, min(_CHUNK, remaining))
                 if not chunk:
                     break
                 remaining -= len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+                chunk = None
+            if remaining > 0:  # the file shrank under us: end the body rather than hang the client
+                await send({"type": "http.response.body", "body": b""})
         finally:
             fh.close()
-        if remaining > 0:  # the file shrank under us: end the body rather than hang the client
-            await send({"type": "http.response.body", "body": b""})
+
+
+def _open_range(
+    path: Path, range_header: str | None, head: bool
+) -> tuple[BinaryIO, int, tuple[int, int] | str | None, bytes | None]:
+    """The open file, its size, the range asked (see `parse_range`) and, unless HEAD, its first chunk."""
+    fh = open(path, "rb")  # noqa: SIM115 — closed by the caller once the body is sent
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        wanted = parse_range(range_header, size)
+        if head or wanted == "unsatisfiable" or size == 0:
+            return fh, size, wanted, None
+        first, last = wanted if isinstance(wanted, tuple) else (0, size - 1)
+        fh.seek(first)
+        return fh, size, wanted, fh.read(min(_CHUNK, last - first + 1))
+    except BaseException:
+        fh.close()
+        raise
 
 
 async def _read_body(receive: Receive) -> bytes:

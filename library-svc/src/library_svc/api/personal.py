@@ -25,7 +25,7 @@ def _now() -> datetime:
 
 
 async def _track(ctx: ApiContext, track_id: str) -> Any:
-    track = await ctx.run(ctx.reader.track, track_id)
+    track = await ctx.read(ctx.reader.track, track_id)
     if track is None:
         raise SubsonicError(70, "Song not found")
     return track
@@ -50,13 +50,13 @@ async def stream(ctx: ApiContext, req: Request) -> Reply:
 async def get_cover_art(ctx: ApiContext, req: Request) -> Reply:
     item_id = req.need("id")
     track_id = None
-    album = await ctx.run(ctx.reader.album, item_id)
+    album = await ctx.read(ctx.reader.album, item_id)
     if album is not None:
         track_id = album.cover_track_id
     else:
-        artist_albums = await ctx.run(ctx.reader.artist_albums, item_id)
+        artist_albums = await ctx.read(ctx.reader.artist_albums, item_id)
         track_id = artist_albums[0].cover_track_id if artist_albums else item_id
-    track = await ctx.run(ctx.reader.track, track_id) if track_id else None
+    track = await ctx.read(ctx.reader.track, track_id) if track_id else None
     if track is None:
         raise SubsonicError(70, "Cover art not found")
     found = await ctx.run(find_cover, _file(ctx, track.path))
@@ -108,11 +108,11 @@ def _uuid(text: str | None) -> uuid.UUID | None:
 async def _star_targets(ctx: ApiContext, req: Request) -> list[tuple[str, str]]:
     targets: list[tuple[str, str]] = []
     for item_id in req.all("id"):
-        if await ctx.run(ctx.reader.track, item_id) is not None:
+        if await ctx.read(ctx.reader.track, item_id) is not None:
             targets.append((item_id, "song"))
-        elif await ctx.run(ctx.reader.album, item_id) is not None:
+        elif await ctx.read(ctx.reader.album, item_id) is not None:
             targets.append((item_id, "album"))
-        elif await ctx.run(ctx.reader.artist, item_id) is not None:
+        elif await ctx.read(ctx.reader.artist, item_id) is not None:
             targets.append((item_id, "artist"))
         else:
             raise SubsonicError(70, f"Item {item_id} not found")
@@ -164,7 +164,7 @@ async def get_now_playing(ctx: ApiContext, req: Request) -> Reply:
     entries = []
     now = _now()
     for user, item in list(ctx.now_playing.items()):
-        track = await ctx.run(ctx.reader.track, item["track_id"])
+        track = await ctx.read(ctx.reader.track, item["track_id"])
         if track is None:
             continue
         state = await ctx.run(ctx.reader.user_state, user, [track.id])

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import random
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, func, literal, select, union_all
+from sqlalchemy import (
+    Engine,
+    String,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.exc import OperationalError
 
 from ..adapters.schema import (
     album_play_t,
@@ -22,9 +35,13 @@ from ..adapters.schema import (
 )
 from ..domain.ids import fold
 from ..domain.versions import Versions
+from .paging import Pager
 from .shapes import UserState
 
-__all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "parse_query"]
+__all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "OverBudget", "parse_query"]
+
+_STEPS_PER_CALL = 1000
+
 
 ALBUM_LIST_TYPES = (
     "random",
@@ -51,10 +68,15 @@ def _words(column: Any, words: Sequence[str]) -> Any:
     return and_(*[column.like(f"% {w}%") for w in words])
 
 
-def _user_state_query() -> Any:
+def _user_state_query(json_ids: bool) -> Any:
+    """Stars, ratings and plays of one user for a list of ids. With `json_ids` (SQLite) the ids travel as one JSON
+    array read by `json_each`, so the statement is compiled once; an expanding `IN` is re-rendered for every
+    request (its bind list changes), which cost more than the query itself."""
     s, r, p, ap = star_t, rating_t, play_t, album_play_t
     user: Any = bindparam("user")
     ids: Any = bindparam("ids", expanding=True)
+    if json_ids:
+        ids = select(column("value")).select_from(func.json_each(bindparam("ids")))
     return union_all(
         select(literal("s"), s.c.item_id, literal(0), s.c.starred_at).where(s.c.username == user, s.c.item_id.in_(ids)),
         select(literal("r"), r.c.item_id, r.c.rating, literal(None)).where(r.c.username == user, r.c.item_id.in_(ids)),
@@ -67,34 +89,72 @@ def _user_state_query() -> Any:
     )
 
 
+class OverBudget(Exception):
+    """A read tried on the event loop ran past its time budget and was interrupted (nothing was returned)."""
+
+
 class CatalogReader:
     """Reads for the API. Statements are built once; `with_connection` lets one request use one connection."""
 
     def __init__(self, engine: Engine, versions: Versions | None = None) -> None:
         self.engine = engine
         self.versions = versions or Versions()
+        # SQLite answers a bounded index read in well under a millisecond: cheaper on the event loop than the hop
+        # to a worker thread and back (and the GIL hand-offs that hop costs under load). PostgreSQL reads go over
+        # the network, so they always run in a worker thread.
+        self.inline = engine.dialect.name == "sqlite"
+        self._word_search: dict[tuple[str, int], Any] = {}
+        self._pager = Pager(self.versions, self._all, self._served)
         self._ids: dict[str, tuple[Any, list[str]]] = {}
         self._local = threading.local()
-        self._user_state = _user_state_query()
+        self._user_state = _user_state_query(self.inline)
         self._by_id = {t.name: select(t).where(t.c.id == bindparam("id")) for t in (track_t, album_t, artist_t)}
         self._album_tracks = (
-            select(track_t)
+            self._served(track_t)
             .where(track_t.c.album_id == bindparam("id"))
             .order_by(track_t.c.album_id, track_t.c.disc_no, track_t.c.track_no)
         )
 
+    def _served(self, table: Any) -> Any:
+        """`select(table)` for rows the API serves. On SQLite a song's `created` stays the stored UTC text
+        (`YYYY-MM-DD HH:MM:SS.ffffff`, which `rfc3339` reads) instead of being parsed into a datetime and given a
+        timezone for each row: a tenth of the cost of a 100-song page. Columns keep the table's order."""
+        if not self.inline or table is not track_t:
+            return select(table)
+        return select(*[type_coerce(c, String).label(c.name) if c.name == "created" else c for c in table.c])
+
     @contextlib.contextmanager
-    def with_connection(self) -> Iterator[None]:
-        """Run several reads of one request on one pooled connection (checked out once)."""
+    def with_connection(self, budget: int | None = None) -> Iterator[None]:
+        """Run several reads of one request on one pooled connection (checked out once).
+
+        With a `budget` of SQLite virtual-machine steps (SQLite only), SQLite interrupts the reads once they have
+        taken that many and `OverBudget` is raised: the caller tries a read on the event loop and hands it to a
+        worker thread if it is long. Steps, not seconds: a busy machine must not turn quick reads into slow ones."""
         if getattr(self._local, "conn", None) is not None:
             yield
             return
         with self.engine.connect() as conn:
             self._local.conn = conn
+            raw: Any = None
+            if budget is not None:
+                left = [budget // _STEPS_PER_CALL]
+
+                def spend() -> bool:
+                    left[0] -= 1
+                    return left[0] < 0
+
+                raw = conn.connection.dbapi_connection
+                raw.set_progress_handler(spend, _STEPS_PER_CALL)
             try:
                 yield
+            except OperationalError as exc:
+                if raw is not None and "interrupt" in str(exc.orig):
+                    raise OverBudget from exc
+                raise
             finally:
                 self._local.conn = None
+                if raw is not None:
+                    raw.set_progress_handler(None, 0)
 
     def _all(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
         conn = getattr(self._local, "conn", None)
@@ -108,7 +168,10 @@ class CatalogReader:
         state = UserState()
         ids = list(dict.fromkeys(item_ids))
         for i in range(0, len(ids), 500):
-            for kind, item_id, number, when in self._all(self._user_state, {"user": user, "ids": ids[i : i + 500]}):
+            part: Any = ids[i : i + 500]
+            if self.inline:
+                part = json.dumps(part)
+            for kind, item_id, number, when in self._all(self._user_state, {"user": user, "ids": part}):
                 if kind == "s":
                     state.starred[item_id] = when
                 elif kind == "r":
@@ -272,16 +335,26 @@ class CatalogReader:
         ):
             if count <= 0:
                 out.append([])
-                continue
-            if not words:
-                # page through the (sort, id) index alone, then read just that page's rows: a deep offset walks
-                # index entries only, not table rows
-                page = self._all(select(table.c.id).order_by(sort, table.c.id).limit(count).offset(offset))
-                out.append(self._by_ids(table, [r[0] for r in page]))
-                continue
-            stmt = select(table).where(_words(table.c.search, words))
-            out.append(self._all(stmt.order_by(sort, table.c.id).limit(count).offset(offset)))
+            elif not words:
+                out.append(self._pager.page(table, sort, count, offset))
+            else:
+                stmt = self._word_search.get((table.name, len(words)))
+                if stmt is None:
+                    stmt = self._word_search[(table.name, len(words))] = (
+                        self._served(table)
+                        .where(and_(*[table.c.search.like(bindparam(f"w{i}")) for i in range(len(words))]))
+                        .order_by(sort, table.c.id)
+                        .limit(bindparam("count"))
+                        .offset(bindparam("offset"))
+                    )
+                # `search` holds " word word …": `LIKE '% w%'` matches words starting with w
+                params = {f"w{i}": f"% {w}%" for i, w in enumerate(words)}
+                out.append(self._all(stmt, {**params, "count": count, "offset": offset}))
         return out[0], out[1], out[2]
+
+    def marks_ready(self, counts: tuple[int, int, int]) -> bool:
+        """Whether an empty-query page of the lists asked for is a short index seek (see `Pager.ready`)."""
+        return self._pager.ready(counts)
 
     def search_flat(
         self, words: list[str], counts: tuple[int, int, int], offsets: tuple[int, int, int]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..domain.versions import Versions
+from .reads import OverBudget
 from .render import SubsonicError, envelope, render
 
 __all__ = ["ApiContext", "BytesReply", "Endpoint", "FileReply", "Reply", "Request"]
@@ -114,22 +115,45 @@ class ApiContext:
         return BytesReply(body, ctype)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Blocking catalog work off the event loop."""
+        """Blocking work (writes, file reads, unbounded reads) off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def with_state(self, user: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        """`fn(...)` rows and the user's stars/ratings/plays for them, in one trip to the worker thread."""
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A bounded catalog read (an index lookup or a short index range): inline where the reader says that is
+        cheaper than a worker thread (SQLite), else in a worker thread."""
+        if self.reader.inline:
+            return fn(*args, **kwargs)
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
-        def both() -> tuple[Any, Any]:
-            with self.reader.with_connection():
-                return fetch()
+    async def with_state(
+        self,
+        user: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        bounded: bool = True,
+        budget: int | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, Any]:
+        """`fn(...)` rows and the user's stars/ratings/plays for them, on one connection.
 
-        def fetch() -> tuple[Any, Any]:
-            rows = fn(*args, **kwargs)
-            # several lists (search: artists, albums, songs) or one
-            items = [r for part in rows for r in part] if isinstance(rows, tuple) else rows
-            return rows, self.reader.user_state(user, [r.id for r in items])
+        A `bounded` read runs inline on a reader that allows it (see `read`). With a `budget` (SQLite steps), a
+        read that is usually short but may walk a whole index is tried inline and redone in a worker thread if
+        SQLite interrupts it. Anything else runs in a worker thread."""
 
+        def both(steps: int | None = None) -> tuple[Any, Any]:
+            with self.reader.with_connection(steps):
+                rows = fn(*args, **kwargs)
+                # several lists (search: artists, albums, songs) or one
+                items = [r for part in rows for r in part] if isinstance(rows, tuple) else rows
+                return rows, self.reader.user_state(user, [r.id for r in items])
+
+        if self.reader.inline and bounded:
+            return both()
+        if self.reader.inline and budget is not None:
+            try:
+                return both(budget)
+            except OverBudget:
+                pass  # a long one (a rare word walks the whole sort index): a worker thread, without a budget
         return await asyncio.to_thread(both)
 
 
