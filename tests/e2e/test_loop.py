@@ -249,22 +249,11 @@ async def test_a_scrobble_comes_back_as_a_listen(
     assert len(lb) == len(stack.world.listens)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the gateway's first-admin setup (gateway/src/gateway/app.py, _first_admin) writes the live document "
-        "user.admin without the ListenBrainz account given by BRAINSTREAM_LISTENBRAINZ_USER, and ingest-svc "
-        "(ingest-svc/src/ingest_svc/config.py, Config.users) lets a live user.<name> document replace the "
-        "environment's accounts wholesale: after the gateway's start ingest-svc logs 'no ListenBrainz account for "
-        "admin' and no run or listen poll reaches ListenBrainz again (the first run only happens because it wins "
-        "the race against the gateway's start)"
-    ),
-)
 async def test_a_run_started_from_the_gateway_asks_listenbrainz_again(
     stack: LoopStack, js: JetStreamContext, settled: dict[str, Any]
 ) -> None:
-    """The person's ListenBrainz account came from the environment; the gateway's first-admin setup must not lose it
-    (the live `user.<name>` document replaces the environment's accounts in ingest-svc)."""
+    """The person's ListenBrainz account came from the environment; the gateway's first-admin setup writes a live
+    `user.<name>` document without it, which must not hide the environment's account from ingest-svc."""
     cf_path = "/1/cf/recommendation/user/{user}/recording"
     before = stack.fakes.lb.count("GET", cf_path.replace("{user}", "loop-listener"))
     runs_before = (await _progress(js)).get("ingest.run.completed", 0)
