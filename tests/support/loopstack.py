@@ -18,6 +18,8 @@ import httpx
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from infra.supervisor import SERVICE_MODULES
+
 from .loopworld import LB_USER, LoopFakes, LoopWorld
 from .stack import free_port, rss_kib, stack_env
 
@@ -122,6 +124,7 @@ def service_pids(stack: LoopStack) -> dict[str, int]:
     """The live process of each service, found among the runner's children (`python -m <module>`).
 
     `brainstream.json` records the pids the runner started with; a restarted service has a new one."""
+    by_module = {module: service for service, module in SERVICE_MODULES.items()}
     out: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -134,9 +137,10 @@ def service_pids(stack: LoopStack) -> dict[str, int]:
         ppid = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), 0)
         if ppid != stack.proc.pid or b"-m" not in argv:
             continue
-        module = argv[argv.index(b"-m") + 1].decode()
-        if " Z" not in next((line for line in status.splitlines() if line.startswith("State:")), ""):
-            out[module.replace("_svc", "-svc")] = int(entry.name)
+        service = by_module.get(argv[argv.index(b"-m") + 1].decode())
+        zombie = " Z" in next((line for line in status.splitlines() if line.startswith("State:")), "")
+        if service is not None and not zombie:
+            out[service] = int(entry.name)
     return out
 
 
