@@ -1,10 +1,11 @@
 """The whole loop on loopback: recommendations in, tagged files with covers out, played over Subsonic, scrobbled back.
 
 `brainstream up` runs every service as its own process against fakes of ListenBrainz, MusicBrainz, iTunes, Deezer
-and the Cover Art Archive (`tests/support/loopworld.py`) and an inbox folder as the audio source. One scheduled
-recommendation run (80% CF, 20% LB Radio) asks for N tracks; every one must reach the library with the
-MusicBrainz-normalized tags and the cover of the album the chain had to pick, show its journey in `brainstream
-trace`, stream through `/rest` with py-opensonic, and a scrobble must come back as a listen.
+and the Cover Art Archive serving a generated world (`tests/support/loopworld.py`, `loopfakes.py`), with an inbox
+folder as the audio source. One scheduled recommendation run (80% CF, 20% LB Radio) asks for N tracks; every one
+must reach the library with the MusicBrainz-normalized tags and the cover of the album the chain had to pick, show
+its journey in `brainstream trace`, stream through `/rest` with py-opensonic, and a scrobble must come back as a
+listen.
 
 N is 50 (`BRAINSTREAM_E2E_TRACKS` changes it); the `slow` variant (`make test-long`) runs 200.
 """

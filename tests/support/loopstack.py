@@ -20,7 +20,8 @@ from nats.js.errors import NotFoundError
 
 from infra.supervisor import SERVICE_MODULES
 
-from .loopworld import LB_USER, LoopFakes, LoopWorld
+from .loopfakes import LoopFakes
+from .loopworld import LB_USER, LoopWorld
 from .stack import free_port, rss_kib, stack_env
 
 __all__ = [
