@@ -59,6 +59,8 @@ async def test_up_serves_health_restarts_a_killed_service_or_broker_and_stops_cl
         ),
     )
     assert back["status"] == "ok"
+    recorded = json.loads((root / "data" / "run" / "brainstream.json").read_text())["service_pids"]
+    assert recorded["resolve-svc"] == back["services"]["resolve-svc"]["pid"]  # the run state follows the restart
 
     state = json.loads((root / "data" / "run" / "brainstream.json").read_text())
     os.kill(state["nats_pid"], signal.SIGKILL)  # the broker itself crashes: it comes back on its port

@@ -118,7 +118,13 @@ async def run(opts: RunOptions, console: Console) -> int:
             for i in range(count):
                 name = service if count == 1 else f"{service}#{i + 1}"
                 specs.append(ProcessSpec(name, service_argv(module), child_env(env)))
-        supervisor = Supervisor(specs)
+
+        def record_pids() -> None:  # keep the run state true for `status`, tests and operators after a restart
+            state = read_state(opts.data_dir)
+            if state is not None and supervisor is not None:
+                write_state(state.model_copy(update={"service_pids": supervisor.pids}), opts.data_dir)
+
+        supervisor = Supervisor(specs, on_restart=record_pids)
         await supervisor.start()
         http_url = f"http://{opts.http_host}:{opts.http_port}"
         write_state(

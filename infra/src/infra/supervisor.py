@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 __all__ = ["SERVICE_MODULES", "ProcessSpec", "Supervisor", "set_parent_death_signal"]
@@ -71,8 +71,10 @@ class Supervisor:
         max_backoff_s: float = 30.0,
         stable_s: float = 30.0,
         stop_timeout_s: float = 10.0,
+        on_restart: Callable[[], None] | None = None,
     ) -> None:
         self._children = [_Child(spec) for spec in specs]
+        self._on_restart = on_restart
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
         self.stable_s = stable_s
@@ -121,6 +123,8 @@ class Supervisor:
                 return
             await self._spawn(child)
             child.restarts += 1
+            if self._on_restart is not None:
+                self._on_restart()
 
     async def stop(self) -> None:
         """SIGTERM every child, wait, then SIGKILL whatever is left. Leaves no process behind."""
