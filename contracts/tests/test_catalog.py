@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from contracts import CATALOG, CONSUMERS, KV_BUCKETS, MESSAGE_TYPES, STREAMS, Command, Event, Message
 from contracts.asyncapi import build_asyncapi
-from contracts.common import AlbumSource, CandidateSource, MatchExplanation, MatchMethod, TrackMetadata, TrackQuery
+from contracts.common import CandidateSource, MatchExplanation, MatchMethod, TrackMetadata, TrackQuery
 from contracts.gateway import RequestTrack
 from contracts.ingest import CandidateDiscovered
 from contracts.resolve import TrackResolved
 from contracts.topology import subject_matches
+from tests.support.samples import sample, sample_value
 
 
 def test_subjects_are_unique() -> None:
@@ -48,61 +48,9 @@ def test_naming_follows_kind(cls: type[Message]) -> None:
         assert not cls.__name__.endswith("ed"), cls.__name__
 
 
-def _example(cls: type[Message]) -> Message:
-    """A valid instance of any contract, built from its JSON schema's required fields."""
-    values: dict[str, Any] = {}
-    for name, field in cls.model_fields.items():
-        if not field.is_required():
-            continue
-        values[name] = _value_for(field.annotation, name)
-    return cls(**values)
-
-
-def _value_for(annotation: Any, name: str) -> Any:
-    import enum
-    import typing
-
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, __import__("types").UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _value_for(args[0], name)
-    if origin is list:
-        return []
-    if origin is dict:
-        return {}
-    if annotation is uuid.UUID:
-        return uuid.uuid4()
-    if annotation is datetime:
-        return datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    if annotation is str:
-        return f"some {name}"
-    if annotation is int:
-        return 3
-    if annotation is float:
-        return 0.5
-    if annotation is bool:
-        return True
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return next(iter(annotation))
-    if annotation is TrackMetadata:
-        return TrackMetadata(
-            recording_mbid=uuid.uuid4(), title="Song", artist="A", album_artist="A", album="X",
-            album_source=AlbumSource.ITUNES,
-        )  # fmt: skip
-    if annotation is MatchExplanation:
-        return MatchExplanation(method=MatchMethod.MBID, distance=0.0)
-    if annotation is TrackQuery:
-        return TrackQuery(artist="A", title="B")
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation(
-            **{n: _value_for(f.annotation, n) for n, f in annotation.model_fields.items() if f.is_required()}
-        )
-    raise AssertionError(f"no example for {annotation!r} ({name})")
-
-
 @pytest.mark.parametrize("cls", MESSAGE_TYPES, ids=lambda c: c.__name__)
 def test_json_round_trip(cls: type[Message]) -> None:
-    original = _example(cls)
+    original = sample(cls)
     again = cls.from_json(original.to_json())
     assert again == original
 
@@ -110,14 +58,14 @@ def test_json_round_trip(cls: type[Message]) -> None:
 @pytest.mark.parametrize("cls", MESSAGE_TYPES, ids=lambda c: c.__name__)
 def test_unknown_fields_are_ignored(cls: type[Message]) -> None:
     # an older reader must survive a newer writer that added fields
-    payload = json.loads(_example(cls).to_json())
+    payload = json.loads(sample(cls).to_json())
     payload["field_from_the_future"] = {"nested": [1, 2]}
     again = cls.model_validate(payload)
     assert not hasattr(again, "field_from_the_future")
 
 
 def test_messages_are_frozen() -> None:
-    event = _example(CandidateDiscovered)
+    event = sample(CandidateDiscovered)
     with pytest.raises(ValidationError):
         event.title = "changed"  # type: ignore[misc]
 
@@ -139,7 +87,7 @@ def test_caused_by_carries_the_journey() -> None:
     )
     resolved = TrackResolved.caused_by(
         candidate,
-        track=_value_for(TrackMetadata, "track"),
+        track=sample_value(TrackMetadata),
         origin=CandidateSource.CF,
         explanation=MatchExplanation(method=MatchMethod.MBID, distance=0.0),
     )

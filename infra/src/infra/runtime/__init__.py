@@ -2,7 +2,7 @@
 
 from .delivery import Delivery, Handler, Outcome, dispatch
 from .health import collect_health, overall_status
-from .service import Check, CheckResult, ServiceRuntime, connect
+from .service import Check, CheckResult, ServiceRuntime
 from .settings import RuntimeSettings
 
 __all__ = [
@@ -14,7 +14,6 @@ __all__ = [
     "RuntimeSettings",
     "ServiceRuntime",
     "collect_health",
-    "connect",
     "dispatch",
     "overall_status",
 ]

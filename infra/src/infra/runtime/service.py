@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-import nats
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.client import Client as NatsClient
@@ -239,8 +238,3 @@ def _consumer_spec(durable: str) -> ConsumerSpec:
         if spec.durable == durable:
             return spec
     raise KeyError(f"no consumer named {durable} in contracts.topology.CONSUMERS")
-
-
-async def connect(url: str) -> NatsClient:
-    """A plain nats-py connection, for tools and tests."""
-    return await nats.connect(url.split(","), name="brainstream-tool")
