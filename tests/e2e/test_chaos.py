@@ -3,10 +3,10 @@
 Afterwards every track is in a terminal state, every file in the library is unique and fully tagged, no staging file
 is left, the catalog matches the files on disk, and every dead letter says why it is one.
 
-Time compression: a message a killed process held comes back only after its consumer's `ack_wait` (up to 600 s for
-acquire-svc). The suite shortens every durable consumer's `ack_wait` to ACK_WAIT_S once the stack has provisioned
-them, so crash recovery fits in a test; nothing else about the stack changes. The fakes answer with a little latency
-so the run lasts long enough for the kills to land mid-work.
+Time compression: a message a killed process held comes back only after its consumer's `ack_wait` (60 s; a handler
+still at work keeps its message with in-progress signals). The suite shortens every durable consumer's `ack_wait` to
+ACK_WAIT_S once the stack has provisioned them, so crash recovery fits in a test; nothing else about the stack
+changes. The fakes answer with a little latency so the run lasts long enough for the kills to land mid-work.
 
 The short version (50 tracks) runs in `make test`; the long one (200 tracks, `slow`) prints its figures.
 """

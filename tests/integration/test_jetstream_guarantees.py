@@ -130,18 +130,44 @@ async def test_undecodable_bytes_are_dead_lettered_at_once(
     assert seen == [good]
 
 
-async def test_final_attempt_lost_to_an_ack_timeout_still_reaches_dead_letters(
+async def test_final_attempt_lost_to_a_crash_still_reaches_dead_letters(
     provisioned: JetStreamContext, nats_endpoint: NatsEndpoint
 ) -> None:
     spec = _fast_spec(ack_wait_s=0.5)
+    await provisioned.add_consumer(spec.stream, consumer_config(spec))
+    await provisioned.publish("gateway.track.requested", _request("lost").to_json())
+    # a process that takes each of the allowed attempts and dies before acking: nothing ever answers the server
+    crashed = await provisioned.pull_subscribe_bind(spec.durable, stream=spec.stream)
+    for attempt in range(1, spec.max_deliver + 1):
+        [msg] = await crashed.fetch(1, timeout=10)
+        assert msg.metadata.num_delivered == attempt
+    await crashed.unsubscribe()
+    attempts: list[int] = []
+
+    async def handler(event: RequestTrack, delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+
+    runtime = ServiceRuntime("resolve-svc", "test", RuntimeSettings(NATS_URL=nats_endpoint.url))
+    runtime.consume(spec.durable, handler, spec=spec)
+    await runtime.start()
+    try:
+        dead = await wait_until(lambda: _dead_letters(provisioned), timeout=15)
+    finally:
+        await runtime.stop()
+    assert [letter.reason for letter, _ in dead] == [DeadLetterReason.LOST_FINAL_ATTEMPT]
+    assert attempts == []  # the extra delivery is only for the record: the handler is not run past its attempts
+
+
+async def test_a_handler_working_past_ack_wait_is_not_redelivered(
+    provisioned: JetStreamContext, nats_endpoint: NatsEndpoint
+) -> None:
+    spec = _fast_spec(ack_wait_s=0.6)
     await provisioned.add_consumer(spec.stream, consumer_config(spec))
     attempts: list[int] = []
 
     async def handler(event: RequestTrack, delivery: Delivery) -> None:
         attempts.append(delivery.attempt)
-        if delivery.is_last_attempt:
-            await asyncio.sleep(1.5)  # outlives ack_wait: the server redelivers as if we had crashed
-        raise RuntimeError("still failing")
+        await asyncio.sleep(2.5)  # four times ack_wait, like a long download
 
     runtime = ServiceRuntime(
         "resolve-svc", "test", RuntimeSettings(NATS_URL=nats_endpoint.url, BRAINSTREAM_MAX_WORKERS=2)
@@ -149,14 +175,43 @@ async def test_final_attempt_lost_to_an_ack_timeout_still_reaches_dead_letters(
     runtime.consume(spec.durable, handler, spec=spec)
     await runtime.start()
     try:
-        await runtime.publish(_request("slow"))
-        dead = await wait_until(lambda: _dead_letters(provisioned), timeout=15)
+        await runtime.publish(_request("long"))
+
+        async def settled() -> bool:
+            info = await provisioned.consumer_info(spec.stream, spec.durable)
+            return info.num_ack_pending == 0 and info.delivered.stream_seq > 0
+
+        await wait_until(settled, timeout=20)
     finally:
         await runtime.stop()
-    reasons = [letter.reason for letter, _ in dead]
-    assert DeadLetterReason.LOST_FINAL_ATTEMPT in reasons or DeadLetterReason.EXHAUSTED in reasons
-    assert len(dead) == 1  # dead-lettered once, whichever delivery got there first
-    assert attempts[:3] == [1, 2, 3]
+    assert attempts == [1]
+    assert await _dead_letters(provisioned) == []
+
+
+async def test_an_attempt_past_its_work_limit_is_cancelled_and_retried(
+    provisioned: JetStreamContext, nats_endpoint: NatsEndpoint
+) -> None:
+    spec = _fast_spec().model_copy(update={"work_limit_s": 0.3})
+    await provisioned.add_consumer(spec.stream, consumer_config(spec))
+    attempts: list[int] = []
+    finished: list[int] = []
+
+    async def handler(event: RequestTrack, delivery: Delivery) -> None:
+        attempts.append(delivery.attempt)
+        if delivery.attempt == 1:
+            await asyncio.sleep(30)  # hangs: the limit cancels it
+        finished.append(delivery.attempt)
+
+    runtime = ServiceRuntime("resolve-svc", "test", RuntimeSettings(NATS_URL=nats_endpoint.url))
+    runtime.consume(spec.durable, handler, spec=spec)
+    await runtime.start()
+    try:
+        await runtime.publish(_request("hangs"))
+        await wait_until(lambda: finished or None, timeout=15)
+    finally:
+        await runtime.stop()
+    assert attempts == [1, 2]
+    assert finished == [2]
 
 
 async def test_kv_create_has_exactly_one_winner(provisioned: JetStreamContext) -> None:

@@ -47,6 +47,10 @@ class ConsumerSpec(Model):
     service: str
     description: str
     ack_wait_s: float = 60.0
+    """How long a message a crashed process held waits before the server delivers it again. A handler that works
+    longer is not redelivered: the runtime tells the server the work goes on every third of this time."""
+    work_limit_s: float = 300.0
+    """Longest one attempt may work. Past it the attempt is cancelled and counts as failed (retry with back-off)."""
     max_deliver: int = 5
     """Attempts by the handler. The server is configured with one more, so that a final attempt lost to a crash or an
     ack timeout still reaches a handler, which dead-letters it instead of letting it vanish."""
@@ -129,7 +133,7 @@ CONSUMERS: list[ConsumerSpec] = [
         filter_subjects=["gateway.run.requested"],
         service="ingest-svc",
         description="On-demand recommendation runs.",
-        ack_wait_s=300.0,
+        work_limit_s=600.0,
     ),
     ConsumerSpec(
         durable="resolve_candidates",
@@ -137,7 +141,6 @@ CONSUMERS: list[ConsumerSpec] = [
         filter_subjects=["ingest.candidate.discovered"],
         service="resolve-svc",
         description="Recommended recordings to normalize.",
-        ack_wait_s=120.0,
         max_deliver=8,
     ),
     ConsumerSpec(
@@ -146,7 +149,6 @@ CONSUMERS: list[ConsumerSpec] = [
         filter_subjects=["gateway.track.requested", "gateway.track.retry_requested"],
         service="resolve-svc",
         description="Manual requests and rematches to normalize.",
-        ack_wait_s=120.0,
         max_deliver=8,
     ),
     ConsumerSpec(
@@ -155,7 +157,7 @@ CONSUMERS: list[ConsumerSpec] = [
         filter_subjects=["resolve.track.resolved"],
         service="acquire-svc",
         description="Resolved tracks to download, validate and tag.",
-        ack_wait_s=600.0,
+        work_limit_s=1800.0,
     ),
     ConsumerSpec(
         durable="library_tagged",
@@ -170,7 +172,7 @@ CONSUMERS: list[ConsumerSpec] = [
         filter_subjects=["gateway.track.removal_requested", "gateway.scan.requested"],
         service="library-svc",
         description="Removals and scans asked for by people.",
-        ack_wait_s=600.0,
+        work_limit_s=3600.0,
     ),
 ]
 

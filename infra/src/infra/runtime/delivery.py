@@ -5,10 +5,15 @@ FastStream's own reject-on-error would silently drop a message on a MusicBrainz 
 - a handler that raises → NAK with the spec's back-off, so JetStream redelivers;
 - the last allowed attempt raises, or an earlier final attempt never acked → dead-letter stream, then ack;
 - bytes that do not decode into the subject's contract → dead-letter at once (retrying cannot help).
+
+While a handler works, the server is told every third of `ack_wait` that the work goes on, so a long download is not
+redelivered, while a message a crashed process held comes back after `ack_wait` alone. An attempt that works longer
+than the spec's `work_limit_s` is cancelled and counts as failed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -18,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from contracts.base import Message
@@ -95,7 +101,7 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
         delivery = Delivery(subject, seq, attempt, spec.max_deliver, msg)
         started = time.perf_counter()
         try:
-            await handler(event, delivery)
+            await _keep_alive(spec, msg, handler(event, delivery))
         except Exception as exc:
             EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
             if attempt >= spec.max_deliver:
@@ -120,6 +126,40 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
         await msg.ack_sync()
         EVENTS_HANDLED.labels(spec.service, spec.durable, subject).inc()
         return Outcome.ACKED
+
+
+async def _keep_alive(spec: ConsumerSpec, msg: Msg, work: Awaitable[None]) -> None:
+    """Await the handler within `work_limit_s`, sending an in-progress signal every `ack_wait_s / 3` meanwhile."""
+    loop = asyncio.get_running_loop()
+    period = spec.ack_wait_s / 3
+    signals: set[asyncio.Task[None]] = set()
+    timer: asyncio.TimerHandle | None = None
+
+    def tick() -> None:
+        nonlocal timer
+        task = loop.create_task(_signal_in_progress(msg))
+        signals.add(task)
+        task.add_done_callback(signals.discard)
+        timer = loop.call_later(period, tick)
+
+    timer = loop.call_later(period, tick)
+    limit = asyncio.timeout(spec.work_limit_s)
+    try:
+        async with limit:
+            await work
+    except TimeoutError as exc:
+        if limit.expired():
+            raise TimeoutError(f"the attempt worked longer than its limit of {spec.work_limit_s:.0f}s") from exc
+        raise
+    finally:
+        timer.cancel()
+
+
+async def _signal_in_progress(msg: Msg) -> None:
+    try:
+        await msg.in_progress()
+    except (NatsError, OSError) as exc:  # the connection may be gone; the ack or a redelivery settles it anyway
+        log.warning("in-progress signal for %s failed: %s", msg.subject, _describe(exc))
 
 
 _EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
