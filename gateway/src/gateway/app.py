@@ -24,6 +24,7 @@ from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
+from .adapters.library import SubsonicLibrary
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
 from .api.library import LibraryController
@@ -36,6 +37,7 @@ from .api.users import UsersController
 from .auth.crypto import SecretBox, load_or_create_key
 from .auth.throttle import FailureThrottle
 from .auth.users import Users
+from .browse import LibraryBrowser
 from .db import make_engine
 from .handlers import view_handlers
 from .health import HealthController
@@ -77,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
     def http() -> aiohttp.ClientSession:
         return holder["session"]
 
+    library = SubsonicLibrary(chooser, http)
     gate = RequestGate(lambda: runtime.js)
     gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
@@ -143,6 +146,8 @@ def create_app(settings: Settings) -> Litestar:
                 "gateway": gateway,
                 "chooser": chooser,
                 "http": http,
+                "library": library,
+                "browser": LibraryBrowser(library, view),
                 "login_throttle": FailureThrottle(
                     settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s
                 ),

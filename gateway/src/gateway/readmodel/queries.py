@@ -123,6 +123,25 @@ class View:
             stmt = stmt.order_by(col(TrackRow.album_artist), col(TrackRow.album), col(TrackRow.title))
             return list(s.exec(stmt.limit(2000)).all())
 
+    def imported_matching(
+        self, scope: Scope, *, library_ids: list[str], mbids: list[str], paths: list[str]
+    ) -> list[TrackRow]:
+        """Journeys that brought one of these library tracks in (by library id, recording MBID or path).
+
+        Each condition is on an indexed column, so SQLite answers the OR by one index lookup per value."""
+        conds = []
+        if library_ids:
+            conds.append(col(TrackRow.library_track_id).in_(library_ids))
+        if mbids:
+            conds.append(col(TrackRow.recording_mbid).in_([m.lower() for m in mbids]))
+        if paths:
+            conds.append(col(TrackRow.path).in_(paths))
+        if not conds:
+            return []
+        with Session(self._engine) as s:
+            stmt = _visible(select(TrackRow), scope, col(TrackRow.user)).where(col(TrackRow.state) == "imported")
+            return list(s.exec(stmt.where(or_(*conds))).all())
+
     def feed_after(self, scope: Scope, cursor: dict[str, int], limit: int = 500) -> list[FeedRow]:
         """Events after the cursor's sequence of each stream, oldest first (for a Last-Event-ID resume)."""
         with Session(self._engine) as s:

@@ -36,7 +36,7 @@ class TrackRow(SQLModel, table=True):
     year: int | None = None
     cover_url: str | None = None
     library_track_id: str | None = Field(default=None, index=True)
-    path: str | None = None
+    path: str | None = Field(default=None, index=True)
     request_id: str | None = None
     run_id: str | None = Field(default=None, index=True)
     gate_key: str | None = None

@@ -15,8 +15,10 @@ from litestar.response import Redirect, Template
 
 from contracts.health import HealthReport
 
+from ..adapters.library import ALBUM_ORDERS, LibraryUnavailable, NotInLibrary
 from ..auth.guard import optional_principal
 from ..auth.users import Principal
+from ..browse import LibraryBrowser
 from ..readmodel.queries import Scope, View
 from ..readmodel.rows import TrackRow
 from ..readmodel.steps import STAGES
@@ -24,6 +26,8 @@ from ..readmodel.steps import STAGES
 __all__ = ["UI_CONTROLLERS"]
 
 Page = Template | Redirect
+_ALBUMS_PER_PAGE = 48
+_ARTISTS_PER_PAGE = 200
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -35,6 +39,14 @@ def _gate(who: Principal | None, state: State) -> Redirect | None:
 
 def _page(name: str, who: Principal, **context: Any) -> Template:
     return Template(name, context={"me": who, "csrf": who.csrf or "", **context})
+
+
+def _library_down(who: Principal, exc: LibraryUnavailable, q: str = "") -> Template:
+    return Template(
+        "library.html",
+        context={"me": who, "csrf": who.csrf or "", "view": "down", "q": q, "error": str(exc)},
+        status_code=exc.status,
+    )
 
 
 class PagesController(Controller):
@@ -108,16 +120,73 @@ class PagesController(Controller):
         return _page("track.html", who, track=row, timeline=view.timelines([row.id])[row.id], stages=STAGES)
 
     @get("/library")
-    async def library(self, who: Principal | None, state: State, artist: str | None = None) -> Page:
+    async def library(
+        self,
+        who: Principal | None,
+        state: State,
+        q: Annotated[str, Parameter(max_length=200)] = "",
+        page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
+        order: str = "alphabeticalByName",
+    ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
-        rows = state.view.library(Scope(who.username, who.is_admin), artist=artist)
-        albums: dict[tuple[str, str], list[Any]] = {}
-        for t in rows:
-            albums.setdefault((t.album_artist or t.artist or "Unknown Artist", t.album or "Unknown Album"), []).append(
-                t
+        browser: LibraryBrowser = state.browser
+        scope = Scope(who.username, who.is_admin)
+        order = order if order in ALBUM_ORDERS else "alphabeticalByName"
+        try:
+            if q.strip():
+                found = await browser.search(scope, q.strip(), 30)
+                return _page("library.html", who, view="search", q=q, found=found, source=found.source)
+            albums = await browser.albums(scope, order, (page - 1) * _ALBUMS_PER_PAGE, _ALBUMS_PER_PAGE)
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc, q=q)
+        return _page(
+            "library.html", who, view="albums", q="", albums=albums, page=page, order=order, source=albums.source
+        )
+
+    @get("/library/artists")
+    async def library_artists(
+        self, who: Principal | None, state: State, page: Annotated[int, Parameter(ge=1, le=100_000)] = 1
+    ) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        browser: LibraryBrowser = state.browser
+        try:
+            artists = await browser.artists(
+                Scope(who.username, who.is_admin), (page - 1) * _ARTISTS_PER_PAGE, _ARTISTS_PER_PAGE
             )
-        return _page("library.html", who, albums=albums, artist=artist or "")
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        pages = max(1, -(-artists.total // _ARTISTS_PER_PAGE))
+        return _page(
+            "library.html", who, view="artists", q="", artists=artists, page=page, pages=pages, source=artists.source
+        )
+
+    @get("/library/artists/{artist_id:str}")
+    async def library_artist(self, who: Principal | None, state: State, artist_id: str) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        browser: LibraryBrowser = state.browser
+        try:
+            found = await browser.artist(Scope(who.username, who.is_admin), artist_id)
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        except NotInLibrary as exc:
+            raise NotFoundException(f"no artist {artist_id}") from exc
+        return _page("library.html", who, view="artist", q="", found=found, source=found.source)
+
+    @get("/library/albums/{album_id:str}")
+    async def library_album(self, who: Principal | None, state: State, album_id: str) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        browser: LibraryBrowser = state.browser
+        try:
+            album = await browser.album(Scope(who.username, who.is_admin), album_id)
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        except NotInLibrary as exc:
+            raise NotFoundException(f"no album {album_id}") from exc
+        return _page("library.html", who, view="album", q="", album=album, source=album.source)
 
     @get("/settings")
     async def settings(self, who: Principal | None, state: State) -> Page:
