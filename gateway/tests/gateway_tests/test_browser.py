@@ -1,6 +1,7 @@
 """The web UI in Debian's chromium: log in, request a track, watch it move through the stages over SSE, find it in
-the library (real library-svc behind the gateway, beside a file its folder scan found). Screenshots go to $BRAINSTREAM_SCREENSHOTS_DIR (`make screenshots` sets it to docs/screenshots/), or
-to a temporary folder, so a test run leaves the work tree as it was.
+the library (real library-svc behind the gateway, beside a file its folder scan found). Screenshots go to
+$BRAINSTREAM_SCREENSHOTS_DIR (`make screenshots` sets it to docs/screenshots/), or to a temporary folder, so a test
+run leaves the work tree as it was.
 
 Chromium comes from the system (`apt-get install -y chromium`); never downloaded by Playwright.
 """
@@ -21,7 +22,6 @@ from contracts.acquire import TrackValidated
 from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
 from contracts.gateway import RequestTrack
 from contracts.resolve import TrackResolved
-
 from tests.support.librarysvc import library_url, running_library_svc, tagged_event
 
 from .conftest import ADMIN, ADMIN_PASSWORD
