@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> Litestar:
     users = Users(
         engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
     )
-    projection, view, broadcaster = Projection(engine), View(engine), Broadcaster()
+    projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
     chooser = UpstreamChooser(
         settings.library_api_url,

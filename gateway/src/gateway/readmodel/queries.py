@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, col, select
 
-from .rows import FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
+from .rows import FeedHorizonRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 
 __all__ = ["Page", "Scope", "View"]
 
@@ -141,6 +141,11 @@ class View:
         with Session(self._engine) as s:
             stmt = _visible(select(TrackRow), scope, col(TrackRow.user)).where(col(TrackRow.state) == "imported")
             return list(s.exec(stmt.where(or_(*conds))).all())
+
+    def feed_horizon(self) -> dict[str, int]:
+        """Per stream, the newest sequence pruned from the feed (see Projection's feed_keep)."""
+        with Session(self._engine) as s:
+            return {row.stream: row.seq for row in s.exec(select(FeedHorizonRow)).all()}
 
     def feed_after(self, scope: Scope, cursor: dict[str, int], limit: int = 500) -> list[FeedRow]:
         """Events after the cursor's sequence of each stream, oldest first (for a Last-Event-ID resume)."""
