@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.response import Stream
 
 from ..auth.guard import principal
@@ -42,7 +42,7 @@ class EventsController(Controller):
         ),
         media_type="text/event-stream",
     )
-    async def events(self, who: Principal, request: Request[Any, Any, Any], state: State) -> Stream:
+    async def events(self, who: NamedDependency[Principal], request: Request[Any, Any, Any], state: State) -> Stream:
         broadcaster: Broadcaster = state.broadcaster
         view: View = state.view
         scope = Scope(who.username, who.is_admin)

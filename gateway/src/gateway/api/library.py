@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 
 from ..adapters.library import LibraryUnavailable, SubsonicLibrary
 from ..auth.guard import principal
@@ -46,11 +46,11 @@ _UPSTREAM_ERRORS = {
 }
 _NOT_FOUND = {404: ResponseSpec(LibraryErrorOut, description="No such item in the library.")}
 Order = Literal["alphabeticalByName", "alphabeticalByArtist", "newest", "recent", "frequent", "starred", "random"]
-Offset = Annotated[int, Parameter(ge=0, le=10_000_000, description="Items to skip.")]
-Id = Annotated[str, Parameter(min_length=1, max_length=200)]
+Offset = Annotated[int, QueryParameter(ge=0, le=10_000_000, description="Items to skip.")]
+Id = Annotated[str, PathParameter(min_length=1, max_length=200)]
 
 
-def _scope(who: Principal) -> Scope:
+def _scope(who: NamedDependency[Principal]) -> Scope:
     return Scope(who.username, who.is_admin)
 
 
@@ -71,10 +71,10 @@ class LibraryController(Controller):
     )
     async def artists(
         self,
-        who: Principal,
+        who: NamedDependency[Principal],
         state: State,
         offset: Offset = 0,
-        limit: Annotated[int, Parameter(ge=1, le=1000)] = 200,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> LibraryArtistPageOut:
         browser: LibraryBrowser = state.browser
         return await browser.artists(_scope(who), offset, limit)
@@ -85,7 +85,7 @@ class LibraryController(Controller):
         summary="One artist and their albums",
         responses={**_UPSTREAM_ERRORS, **_NOT_FOUND},
     )
-    async def artist(self, who: Principal, state: State, artist_id: Id) -> LibraryAlbumsOfArtistOut:
+    async def artist(self, who: NamedDependency[Principal], state: State, artist_id: Id) -> LibraryAlbumsOfArtistOut:
         browser: LibraryBrowser = state.browser
         return await browser.artist(_scope(who), artist_id)
 
@@ -97,11 +97,11 @@ class LibraryController(Controller):
     )
     async def albums(
         self,
-        who: Principal,
+        who: NamedDependency[Principal],
         state: State,
         offset: Offset = 0,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 60,
-        order: Order = "alphabeticalByName",
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 60,
+        order: FromQuery[Order] = "alphabeticalByName",
     ) -> LibraryAlbumPageOut:
         browser: LibraryBrowser = state.browser
         return await browser.albums(_scope(who), order, offset, limit)
@@ -112,7 +112,7 @@ class LibraryController(Controller):
         summary="One album and its tracks; a track the pipeline brought in links to its journey",
         responses={**_UPSTREAM_ERRORS, **_NOT_FOUND},
     )
-    async def album(self, who: Principal, state: State, album_id: Id) -> LibraryAlbumDetailOut:
+    async def album(self, who: NamedDependency[Principal], state: State, album_id: Id) -> LibraryAlbumDetailOut:
         browser: LibraryBrowser = state.browser
         return await browser.album(_scope(who), album_id)
 
@@ -124,11 +124,11 @@ class LibraryController(Controller):
     )
     async def tracks(
         self,
-        who: Principal,
+        who: NamedDependency[Principal],
         state: State,
-        q: Annotated[str, Parameter(max_length=200)] = "",
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
         offset: Offset = 0,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> LibraryTrackPageOut:
         browser: LibraryBrowser = state.browser
         return await browser.tracks(_scope(who), q.strip(), offset, limit)
@@ -141,10 +141,10 @@ class LibraryController(Controller):
     )
     async def search(
         self,
-        who: Principal,
+        who: NamedDependency[Principal],
         state: State,
-        q: Annotated[str, Parameter(min_length=1, max_length=200)],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 20,
+        q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> LibrarySearchOut:
         browser: LibraryBrowser = state.browser
         return await browser.search(_scope(who), q.strip(), limit)
@@ -157,7 +157,11 @@ class LibraryController(Controller):
         responses=_UPSTREAM_ERRORS,
     )
     async def art(
-        self, who: Principal, state: State, cover_id: Id, size: Annotated[int, Parameter(ge=16, le=1200)] = 300
+        self,
+        who: NamedDependency[Principal],
+        state: State,
+        cover_id: Id,
+        size: Annotated[int, QueryParameter(ge=16, le=1200)] = 300,
     ) -> Response[bytes]:
         library: SubsonicLibrary = state.library
         found = await library.cover(who.username, cover_id, size)
@@ -172,7 +176,7 @@ class LibraryController(Controller):
         summary="A track's cover (placeholder if none)",
         media_type="image/*",
     )
-    async def cover(self, who: Principal, track_id: str, state: State) -> Response[bytes]:
+    async def cover(self, who: NamedDependency[Principal], track_id: FromPath[str], state: State) -> Response[bytes]:
         view: View = state.view
         row = view.track(Scope(who.username, who.is_admin), track_id)
         if row is None:

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from contracts.health import HealthReport
@@ -31,17 +31,17 @@ _ARTISTS_PER_PAGE = 200
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _gate(who: Principal | None, state: State) -> Redirect | None:
+def _gate(who: NamedDependency[Principal | None], state: State) -> Redirect | None:
     if who is not None:
         return None
     return Redirect("/setup" if state.users.count() == 0 else "/login")
 
 
-def _page(name: str, who: Principal, **context: Any) -> Template:
+def _page(name: str, who: NamedDependency[Principal], **context: Any) -> Template:
     return Template(name, context={"me": who, "csrf": who.csrf or "", **context})
 
 
-def _library_down(who: Principal, exc: LibraryUnavailable, q: str = "") -> Template:
+def _library_down(who: NamedDependency[Principal], exc: LibraryUnavailable, q: str = "") -> Template:
     return Template(
         "library.html",
         context={"me": who, "csrf": who.csrf or "", "view": "down", "q": q, "error": str(exc)},
@@ -54,19 +54,19 @@ class PagesController(Controller):
     dependencies = {"who": Provide(optional_principal)}
 
     @get("/login")
-    async def login(self, who: Principal | None, state: State) -> Page:
+    async def login(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if state.users.count() == 0:
             return Redirect("/setup")
         return Template("login.html", context={"me": None, "csrf": ""})
 
     @get("/setup")
-    async def setup(self, who: Principal | None, state: State) -> Page:
+    async def setup(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if state.users.count() > 0:
             return Redirect("/login")
         return Template("setup.html", context={"me": None, "csrf": ""})
 
     @get("/")
-    async def dashboard(self, who: Principal | None, state: State) -> Page:
+    async def dashboard(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         view: View = state.view
@@ -85,7 +85,7 @@ class PagesController(Controller):
         )
 
     @get("/request")
-    async def request_form(self, who: Principal | None, state: State) -> Page:
+    async def request_form(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         return _page("request.html", who)
@@ -93,11 +93,11 @@ class PagesController(Controller):
     @get("/tracks")
     async def tracks(
         self,
-        who: Principal | None,
+        who: NamedDependency[Principal | None],
         state: State,
-        track_state: Annotated[str | None, Parameter(query="state")] = None,
-        q: str | None = None,
-        page: int = 1,
+        track_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        q: FromQuery[str | None] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
@@ -105,7 +105,7 @@ class PagesController(Controller):
         return _page("tracks.html", who, result=result, state_filter=track_state or "", q=q or "")
 
     @get("/tracks/{track_id:str}")
-    async def track(self, who: Principal | None, track_id: str, state: State) -> Page:
+    async def track(self, who: NamedDependency[Principal | None], track_id: FromPath[str], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         view: View = state.view
@@ -122,11 +122,11 @@ class PagesController(Controller):
     @get("/library")
     async def library(
         self,
-        who: Principal | None,
+        who: NamedDependency[Principal | None],
         state: State,
-        q: Annotated[str, Parameter(max_length=200)] = "",
-        page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
-        order: str = "alphabeticalByName",
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        order: FromQuery[str] = "alphabeticalByName",
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
@@ -146,7 +146,10 @@ class PagesController(Controller):
 
     @get("/library/artists")
     async def library_artists(
-        self, who: Principal | None, state: State, page: Annotated[int, Parameter(ge=1, le=100_000)] = 1
+        self,
+        who: NamedDependency[Principal | None],
+        state: State,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
@@ -163,7 +166,9 @@ class PagesController(Controller):
         )
 
     @get("/library/artists/{artist_id:str}")
-    async def library_artist(self, who: Principal | None, state: State, artist_id: str) -> Page:
+    async def library_artist(
+        self, who: NamedDependency[Principal | None], state: State, artist_id: FromPath[str]
+    ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         browser: LibraryBrowser = state.browser
@@ -176,7 +181,9 @@ class PagesController(Controller):
         return _page("library.html", who, view="artist", q="", found=found, source=found.source)
 
     @get("/library/albums/{album_id:str}")
-    async def library_album(self, who: Principal | None, state: State, album_id: str) -> Page:
+    async def library_album(
+        self, who: NamedDependency[Principal | None], state: State, album_id: FromPath[str]
+    ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         browser: LibraryBrowser = state.browser
@@ -189,7 +196,7 @@ class PagesController(Controller):
         return _page("library.html", who, view="album", q="", album=album, source=album.source)
 
     @get("/settings")
-    async def settings(self, who: Principal | None, state: State) -> Page:
+    async def settings(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         pipeline = await state.gateway.settings.pipeline()
@@ -197,7 +204,9 @@ class PagesController(Controller):
         return _page("settings.html", who, pipeline=pipeline, tokens=tokens)
 
     @get("/users")
-    async def users(self, who: Principal | None, state: State, request: Request[Any, Any, Any]) -> Page | Response[str]:
+    async def users(
+        self, who: NamedDependency[Principal | None], state: State, request: Request[Any, Any, Any]
+    ) -> Page | Response[str]:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         if not who.is_admin:
