@@ -10,10 +10,13 @@ from typing import Any
 
 import httpx
 from nats.js import JetStreamContext
+from sqlalchemy import event
 
 from contracts.common import AlbumSource, TrackMetadata
 from contracts.gateway import RequestTrack
 from contracts.library import TrackImported
+from gateway.db import make_engine
+from gateway.readmodel.queries import Scope, View
 from tests.support.audio import make_audio
 from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.librarysvc import library_url, running_library_svc, tagged_event
@@ -232,3 +235,21 @@ async def test_schema_names_the_library_operations_with_typed_answers(gateway: R
     assert ok == {"$ref": "#/components/schemas/LibraryAlbumDetailOut"}
     track = schema["components"]["schemas"]["LibraryTrackOut"]["properties"]
     assert {"pipeline", "cover_url", "recording_mbid"} <= set(track)
+
+
+def test_journey_links_are_found_by_index_lookups(tmp_path: Path) -> None:
+    """A page of tracks asks the read model once; that query must not walk every imported track."""
+    engine = make_engine(tmp_path / "gateway.db")
+    seen: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        seen.append((statement, parameters))
+
+    View(engine).imported_matching(Scope("bob", False), library_ids=["t1", "t2"], mbids=["m1"], paths=["a/b.mp3"])
+    statement, parameters = seen[-1]
+    with engine.connect() as conn:
+        plan = " / ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert "SCAN" not in plan and "ix_view_tracks_state" not in plan, plan
+    for index in ("ix_view_tracks_library_track_id", "ix_view_tracks_recording_mbid", "ix_view_tracks_path"):
+        assert index in plan, plan

@@ -128,7 +128,8 @@ class View:
     ) -> list[TrackRow]:
         """Journeys that brought one of these library tracks in (by library id, recording MBID or path).
 
-        Each condition is on an indexed column, so SQLite answers the OR by one index lookup per value."""
+        Only the OR of the three indexed lookups goes to SQL, so SQLite answers it by one index lookup per value;
+        with the state and user conditions beside it, it would walk every imported track by the state index."""
         conds = []
         if library_ids:
             conds.append(col(TrackRow.library_track_id).in_(library_ids))
@@ -139,8 +140,8 @@ class View:
         if not conds:
             return []
         with Session(self._engine) as s:
-            stmt = _visible(select(TrackRow), scope, col(TrackRow.user)).where(col(TrackRow.state) == "imported")
-            return list(s.exec(stmt.where(or_(*conds))).all())
+            rows = s.exec(select(TrackRow).where(or_(*conds))).all()
+        return [r for r in rows if r.state == "imported" and scope.allows(r.user)]
 
     def feed_horizon(self) -> dict[str, int]:
         """Per stream, the newest sequence pruned from the feed (see Projection's feed_keep)."""
