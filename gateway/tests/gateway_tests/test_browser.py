@@ -107,6 +107,9 @@ async def test_request_moves_through_stages_in_the_browser(
             await expect(page.locator("#timeline li")).to_have_count(5)
             await expect(page.locator("#track-title")).to_have_text("Roygbiv")
             await page.screenshot(path=str(SHOTS / "track.png"), full_page=True)
+            await page.reload()  # the link to the library is drawn with the page, once the track is in it
+            await page.click("text=Find it in the library")
+            await expect(page.locator(".library-tracks a.pipeline")).to_have_attribute("href", f"/tracks/{track_id}")
 
             # the library: the import and the scanned collection side by side
             await page.goto(gateway.url + "/library")
