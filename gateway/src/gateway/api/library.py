@@ -50,7 +50,7 @@ Offset = Annotated[int, QueryParameter(ge=0, le=10_000_000, description="Items t
 Id = Annotated[str, PathParameter(min_length=1, max_length=200)]
 
 
-def _scope(who: NamedDependency[Principal]) -> Scope:
+def _scope(who: Principal) -> Scope:
     return Scope(who.username, who.is_admin)
 
 

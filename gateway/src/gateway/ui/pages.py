@@ -31,17 +31,17 @@ _ARTISTS_PER_PAGE = 200
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def _gate(who: NamedDependency[Principal | None], state: State) -> Redirect | None:
+def _gate(who: Principal | None, state: State) -> Redirect | None:
     if who is not None:
         return None
     return Redirect("/setup" if state.users.count() == 0 else "/login")
 
 
-def _page(name: str, who: NamedDependency[Principal], **context: Any) -> Template:
+def _page(name: str, who: Principal, **context: Any) -> Template:
     return Template(name, context={"me": who, "csrf": who.csrf or "", **context})
 
 
-def _library_down(who: NamedDependency[Principal], exc: LibraryUnavailable, q: str = "") -> Template:
+def _library_down(who: Principal, exc: LibraryUnavailable, q: str = "") -> Template:
     return Template(
         "library.html",
         context={"me": who, "csrf": who.csrf or "", "view": "down", "q": q, "error": str(exc)},
