@@ -90,7 +90,9 @@ async def test_scanned_and_imported_tracks_both_show_from_library_svc(
         journey, mbid = await request_and_import(gw, nats_endpoint.url, tmp_path / "staging")
         c = await gw.login()
         # the import reaches the gateway's read model over NATS: the journey ends in the library
-        await wait_until(lambda: c.get(f"/api/tracks/{journey}"), predicate=lambda r: r.json()["state"] == "imported")
+        await wait_until(
+            lambda: c.get(f"/api/tracks/{journey}"), predicate=lambda r: r.json()["state"] == "imported", timeout=30
+        )
 
         albums = (await c.get("/api/library/albums")).json()
         assert albums["source"] == "library-svc" and albums["next_offset"] is None
@@ -158,7 +160,7 @@ async def test_navidrome_upstream_is_browsed_with_its_own_account(
     )
     await publish(nats_endpoint.url, imported)
     journey = str(cause.correlation_id)
-    await wait_until(lambda: c.get(f"/api/tracks/{journey}"), predicate=lambda r: r.status_code == 200)
+    await wait_until(lambda: c.get(f"/api/tracks/{journey}"), predicate=lambda r: r.status_code == 200, timeout=30)
 
     albums = (await c.get("/api/library/albums")).json()
     assert albums["source"] == "navidrome"
