@@ -91,7 +91,9 @@ async def test_scanned_and_imported_tracks_both_show_from_library_svc(
         c = await gw.login()
         # the import reaches the gateway's read model over NATS: the journey ends in the library
         await wait_until(
-            lambda: c.get(f"/api/tracks/{journey}"), predicate=lambda r: r.json()["state"] == "imported", timeout=30
+            lambda: c.get(f"/api/tracks/{journey}"),
+            predicate=lambda r: r.status_code == 200 and r.json()["state"] == "imported",
+            timeout=30,
         )
 
         albums = (await c.get("/api/library/albums")).json()
