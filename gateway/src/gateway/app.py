@@ -10,10 +10,10 @@ from pathlib import Path
 import aiohttp
 import uvicorn
 from litestar import Litestar, asgi
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -24,6 +24,7 @@ from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
+from .adapters.library import SubsonicLibrary
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
 from .api.library import LibraryController
@@ -36,6 +37,7 @@ from .api.users import UsersController
 from .auth.crypto import SecretBox, load_or_create_key
 from .auth.throttle import FailureThrottle
 from .auth.users import Users
+from .browse import LibraryBrowser
 from .db import make_engine
 from .handlers import view_handlers
 from .health import HealthController
@@ -63,7 +65,7 @@ def create_app(settings: Settings) -> Litestar:
     users = Users(
         engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
     )
-    projection, view, broadcaster = Projection(engine), View(engine), Broadcaster()
+    projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
     chooser = UpstreamChooser(
         settings.library_api_url,
@@ -77,6 +79,7 @@ def create_app(settings: Settings) -> Litestar:
     def http() -> aiohttp.ClientSession:
         return holder["session"]
 
+    library = SubsonicLibrary(chooser, http)
     gate = RequestGate(lambda: runtime.js)
     gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
@@ -143,6 +146,8 @@ def create_app(settings: Settings) -> Litestar:
                 "gateway": gateway,
                 "chooser": chooser,
                 "http": http,
+                "library": library,
+                "browser": LibraryBrowser(library, view),
                 "login_throttle": FailureThrottle(
                     settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s
                 ),

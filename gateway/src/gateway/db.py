@@ -29,4 +29,8 @@ def make_engine(path: Path) -> Engine:
     from .readmodel import rows as _view_rows  # noqa: F401
 
     SQLModel.metadata.create_all(engine)
+    # create_all adds no index to a table that already exists; a database made before the library browser matched
+    # tracks by path needs this one
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_view_tracks_path ON view_tracks (path)")
     return engine

@@ -54,6 +54,9 @@ class Settings(RuntimeSettings):
     """Window in which failed logins from one address are counted."""
     auth_fail_max_delay_s: float = Field(default=5.0, ge=0, validation_alias=_env("AUTH_FAIL_MAX_DELAY"))
     """Longest delay added to an answer for an address with many failures (doubling from 0.25 s)."""
+    feed_keep: int = Field(default=10_000, ge=100, le=10_000_000, validation_alias=_env("FEED_KEEP"))
+    """Events the live feed keeps for Last-Event-ID resumes (the newest; older ones are pruned as new ones come).
+    A client whose cursor is older gets a `reset` event and reads the current state again."""
     proxy_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("PROXY_TIMEOUT"))
     """Connect and first-byte timeout of the /rest upstream."""
 

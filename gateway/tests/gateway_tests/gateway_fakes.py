@@ -68,7 +68,10 @@ class FakeSubsonic:
         for name in (
             "ping",
             "getArtists",
+            "getArtist",
             "getAlbum",
+            "getAlbumList2",
+            "search3",
             "getSong",
             "scrobble",
             "getOpenSubsonicExtensions",
@@ -127,6 +130,15 @@ class FakeSubsonic:
                 return self._ok({"artists": ARTISTS})
             if name == "getAlbum":
                 return self._ok({"album": ALBUM})
+            if name == "getArtist":
+                return self._ok({"artist": {**ARTISTS["index"][0]["artist"][0], "album": [_album_only()]}})
+            if name == "getAlbumList2":
+                offset = int(req.query.get("offset", ["0"])[0] or 0)
+                return self._ok({"albumList2": {"album": [_album_only()][offset:]}})
+            if name == "search3":
+                # like Navidrome: keys with nothing found are left out
+                offset = int(req.query.get("songOffset", ["0"])[0] or 0)
+                return self._ok({"searchResult3": {"song": ALBUM["song"][offset:]}})
             if name == "getSong":
                 return self._ok({"song": ALBUM["song"][0]})
             if name == "scrobble":
@@ -139,6 +151,10 @@ class FakeSubsonic:
             return self._ok()
 
         return handle
+
+
+def _album_only() -> dict[str, Any]:
+    return {k: v for k, v in ALBUM.items() if k != "song"}
 
 
 def _ranged(req: Request) -> Reply:

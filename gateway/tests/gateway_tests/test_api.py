@@ -125,7 +125,7 @@ async def test_track_moves_through_stages_with_sse_resume_and_replay(gateway: An
         nats_endpoint.url,
         TrackImported.caused_by(res, recording_mbid=mbid, track_id="tr-9", path="a/b.mp3", size_bytes=1),
     )
-    await wait_until(lambda: c.get("/api/library/tracks"), predicate=lambda r: len(r.json()) == 1)
+    await wait_until(lambda: c.get(f"/api/tracks/{track_id}"), predicate=lambda r: r.json()["state"] == "imported")
     before = (await c.get(f"/api/tracks/{track_id}")).json()
     cover = await c.get(f"/api/library/cover/{track_id}")
     assert cover.headers["content-type"] == "image/png", cover.headers

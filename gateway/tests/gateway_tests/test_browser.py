@@ -1,6 +1,7 @@
 """The web UI in Debian's chromium: log in, request a track, watch it move through the stages over SSE, find it in
-the library. Screenshots go to $BRAINSTREAM_SCREENSHOTS_DIR (`make screenshots` sets it to docs/screenshots/), or
-to a temporary folder, so a test run leaves the work tree as it was.
+the library (real library-svc behind the gateway, beside a file its folder scan found). Screenshots go to
+$BRAINSTREAM_SCREENSHOTS_DIR (`make screenshots` sets it to docs/screenshots/), or to a temporary folder, so a test
+run leaves the work tree as it was.
 
 Chromium comes from the system (`apt-get install -y chromium`); never downloaded by Playwright.
 """
@@ -10,20 +11,22 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from contracts.acquire import TrackTagged, TrackValidated
+from contracts.acquire import TrackValidated
 from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
 from contracts.gateway import RequestTrack
-from contracts.library import TrackImported
 from contracts.resolve import TrackResolved
+from tests.support.librarysvc import library_url, running_library_svc, tagged_event
 
 from .conftest import ADMIN, ADMIN_PASSWORD
 from .test_api import publish
+from .test_library import scanned_folder
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("BRAINSTREAM_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "brainstream-screenshots")
@@ -35,9 +38,17 @@ def _need_chromium() -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
 
 
-async def test_request_moves_through_stages_in_the_browser(gateway: Any, nats_endpoint: Any) -> None:
+async def test_request_moves_through_stages_in_the_browser(
+    gateway_factory: Callable[..., Any], nats_endpoint: Any, provisioned: Any, tmp_path: Path
+) -> None:
     _need_chromium()
-    async with async_playwright() as pw:
+    music = tmp_path / "music"
+    scanned_folder(music)
+    async with (
+        running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library,
+        async_playwright() as pw,
+    ):
+        gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
@@ -89,23 +100,33 @@ async def test_request_moves_through_stages_in_the_browser(gateway: Any, nats_en
                 bitrate_kbps=320,
                 duration_ms=151_000,
             )
-            tagged = TrackTagged.caused_by(
-                validated, track=meta, staging_path="/s/x.mp3", format="mp3", size_bytes=5, sha256="0" * 64
-            )
+            # a real file, tagged: library-svc moves it into the library and announces the import itself
+            tagged = tagged_event(tmp_path / "staging", validated, meta)
             await publish(nats_endpoint.url, validated, tagged)
-            await expect(page.locator("#track-state")).to_have_text("tagged", timeout=10_000)
-            imported = TrackImported.caused_by(
-                tagged, recording_mbid=mbid, track_id="tr-1", path="Boards of Canada/Music/01 Roygbiv.mp3", size_bytes=5
-            )
-            await publish(nats_endpoint.url, imported)
-            await expect(page.locator("#track-state")).to_have_text("imported", timeout=10_000)
+            await expect(page.locator("#track-state")).to_have_text("imported", timeout=20_000)
             await expect(page.locator("#timeline li")).to_have_count(5)
             await expect(page.locator("#track-title")).to_have_text("Roygbiv")
             await page.screenshot(path=str(SHOTS / "track.png"), full_page=True)
+            await page.reload()  # the link to the library is drawn with the page, once the track is in it
+            await page.click("text=Find it in the library")
+            await expect(page.locator(".library-tracks a.pipeline")).to_have_attribute("href", f"/tracks/{track_id}")
 
+            # the library: the import and the scanned collection side by side
             await page.goto(gateway.url + "/library")
-            await expect(page.locator(".album h3")).to_have_text("Music Has the Right to Children")
+            await expect(page.locator(".album h3")).to_have_text(["Music Has the Right to Children", "Tender Buttons"])
             await page.screenshot(path=str(SHOTS / "library.png"), full_page=True)
+            await page.click("text=Tender Buttons")
+            await expect(page.locator(".library-tracks td").nth(1)).to_contain_text("Black Cat")
+            await expect(page.locator(".library-tracks a.pipeline")).to_have_count(0)  # not the pipeline's
+            await page.screenshot(path=str(SHOTS / "library-album-scanned.png"), full_page=True)
+            await page.fill("input[name=q]", "roygbiv")
+            await page.click(".subnav button")
+            pipeline = page.locator(".library-tracks a.pipeline")
+            await expect(pipeline).to_have_attribute("href", f"/tracks/{track_id}")
+            await page.screenshot(path=str(SHOTS / "library-search.png"), full_page=True)
+            await pipeline.click()
+            await expect(page).to_have_url(f"{gateway.url}/tracks/{track_id}")
+
             await page.goto(gateway.url + "/")
             await expect(page.locator("[data-count=imported]")).to_have_text("1")
             await page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.types import ExceptionHandlersMap
 
+from ..adapters.library import LibraryUnavailable, NotInLibrary
 from ..auth.users import UserError
 from ..service import Conflict, Invalid, Missing
 
@@ -25,7 +26,24 @@ def _missing(_: Request[Any, Any, Any], exc: Missing) -> Response[Any]:
     return Response({"detail": f"not found: {exc}"}, status_code=404, media_type=MediaType.JSON)
 
 
+def _library_down(_: Request[Any, Any, Any], exc: LibraryUnavailable) -> Response[Any]:
+    return Response(
+        {"detail": str(exc), "status_code": exc.status},
+        status_code=exc.status,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": "10"} if exc.status == 503 else None,
+    )
+
+
+def _not_in_library(_: Request[Any, Any, Any], exc: NotInLibrary) -> Response[Any]:
+    return Response(
+        {"detail": f"not in the library: {exc}", "status_code": 404}, status_code=404, media_type=MediaType.JSON
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    LibraryUnavailable: _library_down,
+    NotInLibrary: _not_in_library,
     Conflict: _conflict,
     Invalid: _invalid,
     UserError: _invalid,

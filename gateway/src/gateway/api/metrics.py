@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from litestar import Controller, MediaType, Response, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from infra.metrics import gather_metrics
 
@@ -26,6 +26,6 @@ class MetricsController(Controller):
     dependencies = {"who": Provide(admin_principal)}
 
     @get(operation_id="getMetrics", summary="Prometheus metrics of every service process", media_type=MediaType.TEXT)
-    async def metrics(self, who: Principal, state: State) -> Response[str]:
+    async def metrics(self, who: NamedDependency[Principal], state: State) -> Response[str]:
         text = await gather_metrics(state.runtime.nc)
         return Response(text, media_type=_PROMETHEUS_TEXT)

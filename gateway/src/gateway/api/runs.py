@@ -6,7 +6,8 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 
 from ..auth.guard import principal
 from ..auth.users import Principal
@@ -22,12 +23,14 @@ class RunsController(Controller):
     dependencies = {"who": Provide(principal)}
 
     @post("/runs", operation_id="startRun", summary="Start a recommendation run now", status_code=202)
-    async def start_run(self, who: Principal, state: State, data: StartRunIn | None = None) -> dict[str, Any]:
+    async def start_run(
+        self, who: NamedDependency[Principal], state: State, data: JSONBody[StartRunIn | None] = None
+    ) -> dict[str, Any]:
         command_id = await state.gateway.start_run(who, data.user if data else None)
         return {"command_id": str(command_id), "user": (data.user if data and data.user else who.username)}
 
     @get("/recommendations", operation_id="getRecommendations", summary="Recent runs, their candidates, retrains")
-    async def recommendations(self, who: Principal, state: State) -> RecommendationsOut:
+    async def recommendations(self, who: NamedDependency[Principal], state: State) -> RecommendationsOut:
         view: View = state.view
         scope = Scope(who.username, who.is_admin)
         runs = view.runs(scope)

@@ -7,8 +7,9 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
 
 from ..auth.guard import SESSION_COOKIE, principal
 from ..auth.throttle import FailureThrottle
@@ -46,7 +47,7 @@ class SessionController(Controller):
     tags = ["session"]
 
     @post("/login", operation_id="login", summary="Log in; sets the session cookie and returns the CSRF token")
-    async def login(self, data: LoginIn, request: Request[Any, Any, Any], state: State) -> Response[MeOut]:
+    async def login(self, data: JSONBody[LoginIn], request: Request[Any, Any, Any], state: State) -> Response[MeOut]:
         throttle: FailureThrottle = state.login_throttle
         address = _client(request)
         await asyncio.sleep(throttle.delay(address))
@@ -64,7 +65,7 @@ class SessionController(Controller):
         return Response(None, status_code=204, cookies=[Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/")])
 
     @post("/setup", operation_id="setupFirstAdmin", summary="Create the first administrator (only while none exists)")
-    async def setup(self, data: SetupIn, state: State) -> Response[MeOut]:
+    async def setup(self, data: JSONBody[SetupIn], state: State) -> Response[MeOut]:
         users: Users = state.users
         async with state.setup_lock:
             if users.count() > 0:
@@ -80,30 +81,30 @@ class MeController(Controller):
     dependencies = {"who": Provide(principal)}
 
     @get(operation_id="getMe", summary="Who I am (and my CSRF token when logged in by cookie)")
-    async def me(self, who: Principal) -> MeOut:
+    async def me(self, who: NamedDependency[Principal]) -> MeOut:
         return MeOut(username=who.username, is_admin=who.is_admin, csrf_token=who.csrf)
 
     @get("/subsonic-password", operation_id="getSubsonicPassword", summary="My Subsonic app-password")
-    async def subsonic_password(self, who: Principal, state: State) -> SubsonicPasswordOut:
+    async def subsonic_password(self, who: NamedDependency[Principal], state: State) -> SubsonicPasswordOut:
         password = state.users.app_password(who.username)
         if password is None:
             raise NotFoundException("no app-password")
         return SubsonicPasswordOut(username=who.username, password=password)
 
     @post("/subsonic-password", operation_id="rotateSubsonicPassword", summary="Replace my Subsonic app-password")
-    async def rotate(self, who: Principal, state: State) -> SubsonicPasswordOut:
+    async def rotate(self, who: NamedDependency[Principal], state: State) -> SubsonicPasswordOut:
         return SubsonicPasswordOut(username=who.username, password=state.users.rotate_app_password(who.username))
 
     @get("/tokens", operation_id="listApiTokens", summary="My API tokens (without their secrets)")
-    async def tokens(self, who: Principal, state: State) -> list[TokenOut]:
+    async def tokens(self, who: NamedDependency[Principal], state: State) -> list[TokenOut]:
         return [TokenOut(id=t.id, name=t.name, created_at=t.created_at) for t in state.users.tokens(who.username)]
 
     @post("/tokens", operation_id="createApiToken", summary="A new API token for scripts (shown once)")
-    async def create_token(self, who: Principal, data: TokenIn, state: State) -> TokenOut:
+    async def create_token(self, who: NamedDependency[Principal], data: JSONBody[TokenIn], state: State) -> TokenOut:
         row, plain = state.users.create_token(who.username, data.name)
         return TokenOut(id=row.id, name=row.name, created_at=row.created_at, token=plain)
 
     @delete("/tokens/{token_id:str}", operation_id="deleteApiToken", summary="Revoke an API token")
-    async def delete_token(self, who: Principal, token_id: str, state: State) -> None:
+    async def delete_token(self, who: NamedDependency[Principal], token_id: FromPath[str], state: State) -> None:
         if not state.users.delete_token(who.username, token_id):
             raise NotFoundException("no such token")

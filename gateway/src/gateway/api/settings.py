@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from litestar import Controller, get, put
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody
 
 from contracts.livesettings import PipelineSettings
 
@@ -25,7 +26,7 @@ class SettingsController(Controller):
         summary="The live pipeline settings (unset: each service's own)",
         dependencies={"who": Provide(principal)},
     )
-    async def get_settings(self, who: Principal, state: State) -> PipelineSettings:
+    async def get_settings(self, who: NamedDependency[Principal], state: State) -> PipelineSettings:
         gateway: Gateway = state.gateway
         return await gateway.settings.pipeline()
 
@@ -34,7 +35,9 @@ class SettingsController(Controller):
         summary="Change pipeline settings (fields sent replace, null clears)",
         dependencies={"who": Provide(admin_principal)},
     )
-    async def update_settings(self, who: Principal, data: PipelineSettingsIn, state: State) -> PipelineSettings:
+    async def update_settings(
+        self, who: NamedDependency[Principal], data: JSONBody[PipelineSettingsIn], state: State
+    ) -> PipelineSettings:
         changes = data.model_dump(exclude_unset=True)
         if changes.get("navidrome_url") == "":
             changes["navidrome_url"] = None

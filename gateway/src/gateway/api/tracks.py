@@ -7,9 +7,9 @@ from uuid import UUID
 
 from litestar import Controller, Response, delete, get, post
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from contracts.common import TrackQuery
 
@@ -44,7 +44,9 @@ class RequestsController(Controller):
         status_code=202,
         responses={},
     )
-    async def request_track(self, who: Principal, data: RequestIn, state: State) -> Response[RequestOut]:
+    async def request_track(
+        self, who: NamedDependency[Principal], data: JSONBody[RequestIn], state: State
+    ) -> Response[RequestOut]:
         gateway: Gateway = state.gateway
         query = TrackQuery(recording_mbid=data.recording_mbid, artist=data.artist, title=data.title, album=data.album)
         record = await gateway.request_track(who, query, data.url)
@@ -59,11 +61,11 @@ class TracksController(Controller):
     @get(operation_id="listTracks", summary="Tracks with state, timeline and failure reason; newest first")
     async def list_tracks(
         self,
-        who: Principal,
+        who: NamedDependency[Principal],
         state: State,
-        track_state: Annotated[str | None, Parameter(query="state", max_length=40)] = None,
-        q: Annotated[str | None, Parameter(max_length=200)] = None,
-        page: Annotated[int, Parameter(ge=1, le=100_000)] = 1,
+        track_state: Annotated[str | None, QueryParameter(name="state", max_length=40)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> TrackPageOut:
         view: View = state.view
         result = view.tracks(Scope(who.username, who.is_admin), state=track_state, q=q, page=page)
@@ -76,12 +78,12 @@ class TracksController(Controller):
         )
 
     @get("/counts", operation_id="countTracks", summary="Tracks per state")
-    async def counts(self, who: Principal, state: State) -> dict[str, int]:
+    async def counts(self, who: NamedDependency[Principal], state: State) -> dict[str, int]:
         counts: dict[str, int] = state.view.counts(Scope(who.username, who.is_admin))
         return counts
 
     @get("/{track_id:str}", operation_id="getTrack", summary="One track with its full timeline")
-    async def get_track(self, who: Principal, track_id: str, state: State) -> TrackOut:
+    async def get_track(self, who: NamedDependency[Principal], track_id: FromPath[str], state: State) -> TrackOut:
         view: View = state.view
         row = view.track(Scope(who.username, who.is_admin), track_id)
         if row is None:
@@ -94,12 +96,18 @@ class TracksController(Controller):
         summary="Retry a failed track, or rematch it",
         status_code=202,
     )
-    async def retry(self, who: Principal, track_id: str, state: State, data: RetryIn | None = None) -> dict[str, Any]:
+    async def retry(
+        self,
+        who: NamedDependency[Principal],
+        track_id: FromPath[str],
+        state: State,
+        data: JSONBody[RetryIn | None] = None,
+    ) -> dict[str, Any]:
         rematch: UUID | None = data.rematch_mbid if data else None
         await state.gateway.retry(who, track_id, rematch)
         return {"track_id": track_id, "rematch_mbid": str(rematch) if rematch else None}
 
     @delete("/{track_id:str}", operation_id="removeTrack", summary="Remove a track from the library", status_code=202)
-    async def remove(self, who: Principal, track_id: str, state: State) -> RemovalOut:
+    async def remove(self, who: NamedDependency[Principal], track_id: FromPath[str], state: State) -> RemovalOut:
         library_id = await state.gateway.remove(who, track_id)
         return RemovalOut(track_id=track_id, library_track_id=library_id)

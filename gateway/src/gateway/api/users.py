@@ -6,8 +6,9 @@ import asyncio
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
 
 from ..auth.guard import admin_principal
 from ..auth.rows import UserRow
@@ -39,25 +40,27 @@ class UsersController(Controller):
     dependencies = {"who": Provide(admin_principal)}
 
     @get(operation_id="listUsers", summary="Every user")
-    async def list_users(self, who: Principal, state: State) -> list[UserOut]:
+    async def list_users(self, who: NamedDependency[Principal], state: State) -> list[UserOut]:
         return [user_out(state.users, row) for row in state.users.all()]
 
     @post(operation_id="createUser", summary="Add a user (gets a fresh Subsonic app-password)", status_code=201)
-    async def create_user(self, who: Principal, data: UserIn, state: State) -> UserOut:
+    async def create_user(self, who: NamedDependency[Principal], data: JSONBody[UserIn], state: State) -> UserOut:
         row = await asyncio.to_thread(state.users.create, data.username, data.password, is_admin=data.is_admin)
         gateway: Gateway = state.gateway
         await gateway.set_accounts(who, row.username, data.accounts.model_dump() if data.accounts else {})
         return user_out(state.users, row)
 
     @get("/{username:str}", operation_id="getUser", summary="One user")
-    async def get_user(self, who: Principal, username: str, state: State) -> UserOut:
+    async def get_user(self, who: NamedDependency[Principal], username: FromPath[str], state: State) -> UserOut:
         row = state.users.get(username)
         if row is None:
             raise NotFoundException(f"no user {username}")
         return user_out(state.users, row)
 
     @patch("/{username:str}", operation_id="updateUser", summary="Change a password, admin flag or enable a user")
-    async def update_user(self, who: Principal, username: str, data: UserPatchIn, state: State) -> UserOut:
+    async def update_user(
+        self, who: NamedDependency[Principal], username: FromPath[str], data: JSONBody[UserPatchIn], state: State
+    ) -> UserOut:
         if username == who.username and (data.is_admin is False or data.enabled is False):
             raise Invalid("you cannot demote or disable yourself")
         try:
@@ -72,7 +75,9 @@ class UsersController(Controller):
         return user_out(state.users, row)
 
     @put("/{username:str}/accounts", operation_id="setUserAccounts", summary="Set a user's listening accounts")
-    async def set_accounts(self, who: Principal, username: str, data: AccountsIn, state: State) -> UserOut:
+    async def set_accounts(
+        self, who: NamedDependency[Principal], username: FromPath[str], data: JSONBody[AccountsIn], state: State
+    ) -> UserOut:
         if state.users.get(username) is None:
             raise NotFoundException(f"no user {username}")
         await state.gateway.set_accounts(who, username, data.model_dump(exclude_unset=True))
@@ -81,7 +86,7 @@ class UsersController(Controller):
         return user_out(state.users, row)
 
     @delete("/{username:str}", operation_id="deleteUser", summary="Remove a user and their sessions and tokens")
-    async def delete_user(self, who: Principal, username: str, state: State) -> None:
+    async def delete_user(self, who: NamedDependency[Principal], username: FromPath[str], state: State) -> None:
         if username == who.username:
             raise UserError("you cannot delete yourself")
         try:

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
 from contracts import ingest, library
@@ -42,11 +42,15 @@ def _naive(at: datetime) -> datetime:
 
 
 class Projection:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, feed_keep: int = 10_000) -> None:
         self._engine = engine
         # one writer at a time: the five consumers apply from worker threads, and two folds of the same track read
         # before either commits would lose one update (SQLite's own locking only orders the commits)
         self._write = threading.Lock()
+        self._feed_keep = feed_keep
+        # pruning every apply would cost a query per event; every tenth of the kept size bounds the feed at 1.1x
+        self._prune_every = max(1, min(1000, feed_keep // 10))
+        self._since_prune = 0
 
     def checkpoints(self) -> dict[str, int]:
         with Session(self._engine) as s:
@@ -73,7 +77,35 @@ class Projection:
                 )
             )
             s.commit()
+            self._since_prune += 1
+            if self._since_prune >= self._prune_every:
+                self._since_prune = 0
+                self._prune_feed()
             return item
+
+    def _prune_feed(self) -> int:
+        """Keep the newest `feed_keep` feed rows (by insertion), noting per stream the newest sequence dropped."""
+        with self._engine.begin() as conn:
+            # rowid follows insertion, so the cut and the delete walk the table's own b-tree, no index needed
+            cut = conn.execute(
+                text("SELECT rowid FROM view_feed ORDER BY rowid DESC LIMIT 1 OFFSET :keep"),
+                {"keep": self._feed_keep},
+            ).scalar()
+            if cut is None:
+                return 0
+            dropped = conn.execute(
+                text("SELECT stream, MAX(seq) FROM view_feed WHERE rowid <= :cut GROUP BY stream"), {"cut": cut}
+            ).all()
+            for stream, seq in dropped:
+                conn.execute(
+                    text(
+                        "INSERT INTO view_feed_horizon (stream, seq) VALUES (:stream, :seq) "
+                        "ON CONFLICT (stream) DO UPDATE SET seq = MAX(seq, excluded.seq)"
+                    ),
+                    {"stream": stream, "seq": seq},
+                )
+            deleted = conn.execute(text("DELETE FROM view_feed WHERE rowid <= :cut"), {"cut": cut}).rowcount
+        return int(deleted)
 
     def _fold(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem:
         at = _naive(event.occurred_at)

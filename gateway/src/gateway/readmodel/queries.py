@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, or_
 from sqlmodel import Session, col, select
 
-from .rows import FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
+from .rows import FeedHorizonRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 
 __all__ = ["Page", "Scope", "View"]
 
@@ -122,6 +122,31 @@ class View:
                 stmt = stmt.where(col(TrackRow.album) == album)
             stmt = stmt.order_by(col(TrackRow.album_artist), col(TrackRow.album), col(TrackRow.title))
             return list(s.exec(stmt.limit(2000)).all())
+
+    def imported_matching(
+        self, scope: Scope, *, library_ids: list[str], mbids: list[str], paths: list[str]
+    ) -> list[TrackRow]:
+        """Journeys that brought one of these library tracks in (by library id, recording MBID or path).
+
+        Only the OR of the three indexed lookups goes to SQL, so SQLite answers it by one index lookup per value;
+        with the state and user conditions beside it, it would walk every imported track by the state index."""
+        conds = []
+        if library_ids:
+            conds.append(col(TrackRow.library_track_id).in_(library_ids))
+        if mbids:
+            conds.append(col(TrackRow.recording_mbid).in_([m.lower() for m in mbids]))
+        if paths:
+            conds.append(col(TrackRow.path).in_(paths))
+        if not conds:
+            return []
+        with Session(self._engine) as s:
+            rows = s.exec(select(TrackRow).where(or_(*conds))).all()
+        return [r for r in rows if r.state == "imported" and scope.allows(r.user)]
+
+    def feed_horizon(self) -> dict[str, int]:
+        """Per stream, the newest sequence pruned from the feed (see Projection's feed_keep)."""
+        with Session(self._engine) as s:
+            return {row.stream: row.seq for row in s.exec(select(FeedHorizonRow)).all()}
 
     def feed_after(self, scope: Scope, cursor: dict[str, int], limit: int = 500) -> list[FeedRow]:
         """Events after the cursor's sequence of each stream, oldest first (for a Last-Event-ID resume)."""

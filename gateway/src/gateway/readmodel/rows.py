@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["CheckpointRow", "FeedRow", "RetrainRow", "RunRow", "TimelineRow", "TrackRow"]
+__all__ = ["CheckpointRow", "FeedHorizonRow", "FeedRow", "RetrainRow", "RunRow", "TimelineRow", "TrackRow"]
 
 
 class CheckpointRow(SQLModel, table=True):
@@ -36,7 +36,7 @@ class TrackRow(SQLModel, table=True):
     year: int | None = None
     cover_url: str | None = None
     library_track_id: str | None = Field(default=None, index=True)
-    path: str | None = None
+    path: str | None = Field(default=None, index=True)
     request_id: str | None = None
     run_id: str | None = Field(default=None, index=True)
     gate_key: str | None = None
@@ -101,3 +101,12 @@ class FeedRow(SQLModel, table=True):
     track_id: str | None = None
     at: datetime
     summary: str = ""
+
+
+class FeedHorizonRow(SQLModel, table=True):
+    """The newest sequence of each stream pruned from the feed: a Last-Event-ID below it has missed events."""
+
+    __tablename__ = "view_feed_horizon"
+
+    stream: str = Field(primary_key=True)
+    seq: int = 0

@@ -8,15 +8,17 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from contracts.health import HealthReport
 
+from ..adapters.library import ALBUM_ORDERS, LibraryUnavailable, NotInLibrary
 from ..auth.guard import optional_principal
 from ..auth.users import Principal
+from ..browse import LibraryBrowser
 from ..readmodel.queries import Scope, View
 from ..readmodel.rows import TrackRow
 from ..readmodel.steps import STAGES
@@ -24,6 +26,8 @@ from ..readmodel.steps import STAGES
 __all__ = ["UI_CONTROLLERS"]
 
 Page = Template | Redirect
+_ALBUMS_PER_PAGE = 48
+_ARTISTS_PER_PAGE = 200
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -37,24 +41,32 @@ def _page(name: str, who: Principal, **context: Any) -> Template:
     return Template(name, context={"me": who, "csrf": who.csrf or "", **context})
 
 
+def _library_down(who: Principal, exc: LibraryUnavailable, q: str = "") -> Template:
+    return Template(
+        "library.html",
+        context={"me": who, "csrf": who.csrf or "", "view": "down", "q": q, "error": str(exc)},
+        status_code=exc.status,
+    )
+
+
 class PagesController(Controller):
     include_in_schema = False
     dependencies = {"who": Provide(optional_principal)}
 
     @get("/login")
-    async def login(self, who: Principal | None, state: State) -> Page:
+    async def login(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if state.users.count() == 0:
             return Redirect("/setup")
         return Template("login.html", context={"me": None, "csrf": ""})
 
     @get("/setup")
-    async def setup(self, who: Principal | None, state: State) -> Page:
+    async def setup(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if state.users.count() > 0:
             return Redirect("/login")
         return Template("setup.html", context={"me": None, "csrf": ""})
 
     @get("/")
-    async def dashboard(self, who: Principal | None, state: State) -> Page:
+    async def dashboard(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         view: View = state.view
@@ -73,7 +85,7 @@ class PagesController(Controller):
         )
 
     @get("/request")
-    async def request_form(self, who: Principal | None, state: State) -> Page:
+    async def request_form(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         return _page("request.html", who)
@@ -81,11 +93,11 @@ class PagesController(Controller):
     @get("/tracks")
     async def tracks(
         self,
-        who: Principal | None,
+        who: NamedDependency[Principal | None],
         state: State,
-        track_state: Annotated[str | None, Parameter(query="state")] = None,
-        q: str | None = None,
-        page: int = 1,
+        track_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        q: FromQuery[str | None] = None,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
@@ -93,7 +105,7 @@ class PagesController(Controller):
         return _page("tracks.html", who, result=result, state_filter=track_state or "", q=q or "")
 
     @get("/tracks/{track_id:str}")
-    async def track(self, who: Principal | None, track_id: str, state: State) -> Page:
+    async def track(self, who: NamedDependency[Principal | None], track_id: FromPath[str], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         view: View = state.view
@@ -108,19 +120,83 @@ class PagesController(Controller):
         return _page("track.html", who, track=row, timeline=view.timelines([row.id])[row.id], stages=STAGES)
 
     @get("/library")
-    async def library(self, who: Principal | None, state: State, artist: str | None = None) -> Page:
+    async def library(
+        self,
+        who: NamedDependency[Principal | None],
+        state: State,
+        q: Annotated[str, QueryParameter(max_length=200)] = "",
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+        order: FromQuery[str] = "alphabeticalByName",
+    ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
-        rows = state.view.library(Scope(who.username, who.is_admin), artist=artist)
-        albums: dict[tuple[str, str], list[Any]] = {}
-        for t in rows:
-            albums.setdefault((t.album_artist or t.artist or "Unknown Artist", t.album or "Unknown Album"), []).append(
-                t
+        browser: LibraryBrowser = state.browser
+        scope = Scope(who.username, who.is_admin)
+        order = order if order in ALBUM_ORDERS else "alphabeticalByName"
+        try:
+            if q.strip():
+                found = await browser.search(scope, q.strip(), 30)
+                return _page("library.html", who, view="search", q=q, found=found, source=found.source)
+            albums = await browser.albums(scope, order, (page - 1) * _ALBUMS_PER_PAGE, _ALBUMS_PER_PAGE)
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc, q=q)
+        return _page(
+            "library.html", who, view="albums", q="", albums=albums, page=page, order=order, source=albums.source
+        )
+
+    @get("/library/artists")
+    async def library_artists(
+        self,
+        who: NamedDependency[Principal | None],
+        state: State,
+        page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
+    ) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        browser: LibraryBrowser = state.browser
+        try:
+            artists = await browser.artists(
+                Scope(who.username, who.is_admin), (page - 1) * _ARTISTS_PER_PAGE, _ARTISTS_PER_PAGE
             )
-        return _page("library.html", who, albums=albums, artist=artist or "")
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        pages = max(1, -(-artists.total // _ARTISTS_PER_PAGE))
+        return _page(
+            "library.html", who, view="artists", q="", artists=artists, page=page, pages=pages, source=artists.source
+        )
+
+    @get("/library/artists/{artist_id:str}")
+    async def library_artist(
+        self, who: NamedDependency[Principal | None], state: State, artist_id: FromPath[str]
+    ) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        browser: LibraryBrowser = state.browser
+        try:
+            found = await browser.artist(Scope(who.username, who.is_admin), artist_id)
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        except NotInLibrary as exc:
+            raise NotFoundException(f"no artist {artist_id}") from exc
+        return _page("library.html", who, view="artist", q="", found=found, source=found.source)
+
+    @get("/library/albums/{album_id:str}")
+    async def library_album(
+        self, who: NamedDependency[Principal | None], state: State, album_id: FromPath[str]
+    ) -> Page:
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        browser: LibraryBrowser = state.browser
+        try:
+            album = await browser.album(Scope(who.username, who.is_admin), album_id)
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        except NotInLibrary as exc:
+            raise NotFoundException(f"no album {album_id}") from exc
+        return _page("library.html", who, view="album", q="", album=album, source=album.source)
 
     @get("/settings")
-    async def settings(self, who: Principal | None, state: State) -> Page:
+    async def settings(self, who: NamedDependency[Principal | None], state: State) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         pipeline = await state.gateway.settings.pipeline()
@@ -128,7 +204,9 @@ class PagesController(Controller):
         return _page("settings.html", who, pipeline=pipeline, tokens=tokens)
 
     @get("/users")
-    async def users(self, who: Principal | None, state: State, request: Request[Any, Any, Any]) -> Page | Response[str]:
+    async def users(
+        self, who: NamedDependency[Principal | None], state: State, request: Request[Any, Any, Any]
+    ) -> Page | Response[str]:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         if not who.is_admin:

@@ -175,6 +175,15 @@ function live() {
     if (feed) refreshCounts().catch(() => {});
   };
   source.onerror = () => dot && dot.classList.remove("on");
+  source.addEventListener("reset", () => {
+    // the feed could not replay everything missed while away: read the current state instead
+    if (track) refreshTrack(track.dataset.trackId).catch(() => {});
+    if (feed) {
+      const li = document.createElement("li"); li.className = "muted"; li.textContent = "Older events are not shown";
+      feed.prepend(li);
+      refreshCounts().catch(() => {});
+    }
+  });
   source.addEventListener("pipeline", (ev) => {
     const item = JSON.parse(ev.data);
     if (feed) {
