@@ -41,6 +41,13 @@ class PipelineSettings(Model):
     navidrome_url: str | None = Field(
         default=None, description="Navidrome upstream for /rest; empty for the built-in API."
     )
+    navidrome_user: str | None = Field(
+        default=None, description="Navidrome account the gateway signs in with; unset: the gateway's environment."
+    )
+    navidrome_password_sealed: str | None = Field(
+        default=None,
+        description="That account's password, sealed with the gateway's key: only the gateway reads it.",
+    )
 
 
 class UserAccounts(Model):

@@ -50,7 +50,7 @@ from .subsonic.auth import AuthPolicy
 from .subsonic.health import upstream_check
 from .subsonic.proxy import SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
-from .subsonic.upstream import UpstreamChooser
+from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
 from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
         settings.navidrome_user,
         settings.navidrome_password,
         lambda: live.pipeline.navidrome_url,
+        LiveNavidromeAccount(lambda: live.pipeline, users.box),
     )
     holder: dict[str, aiohttp.ClientSession] = {}
 

@@ -119,7 +119,8 @@ class Gateway:
         updated = current.model_copy(update=changes)
         updated = PipelineSettings.model_validate(updated.model_dump())
         await self.settings.put_pipeline(updated)
-        values = json.loads(updated.model_dump_json(include=set(changes)))
+        # the sealed Navidrome password stays out of the event: only that it changed
+        values = json.loads(updated.model_dump_json(include=set(changes) - {"navidrome_password_sealed"}))
         await self.publish(SettingsChanged(keys=sorted(changes), values=values, user=who.username))
         return updated
 

@@ -7,6 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from contracts.livesettings import PipelineSettings
 
 __all__ = [
     "AccountsIn",
@@ -14,6 +17,7 @@ __all__ = [
     "LoginIn",
     "MeOut",
     "PipelineSettingsIn",
+    "PipelineSettingsOut",
     "RecommendationsOut",
     "RemovalOut",
     "RequestIn",
@@ -112,6 +116,20 @@ class PipelineSettingsIn(_In):
     path_template: str | None = Field(default=None, min_length=1, max_length=500)
     tag_album_mbid: bool | None = None
     navidrome_url: str | None = Field(default=None, max_length=500, pattern=r"^(https?://\S+)?$")
+    navidrome_user: str | None = Field(default=None, max_length=200)
+    navidrome_password: str | None = Field(default=None, max_length=500, description="Write-only; empty clears it.")
+
+
+class PipelineSettingsOut(PipelineSettings):
+    """The live settings as shown: the Navidrome password never leaves the gateway, only whether one is set."""
+
+    navidrome_password_sealed: SkipJsonSchema[None] = Field(default=None, exclude=True)
+    navidrome_password_set: bool = False
+
+    @classmethod
+    def of(cls, settings: PipelineSettings) -> PipelineSettingsOut:
+        shown = settings.model_dump(exclude={"navidrome_password_sealed"})
+        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed))
 
 
 class RequestIn(_In):

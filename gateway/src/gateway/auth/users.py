@@ -41,6 +41,8 @@ def _now() -> datetime:
 
 class Users:
     def __init__(self, engine: Engine, box: SecretBox, session_days: float = 30.0) -> None:
+        self.box = box
+        """Seals the secrets the gateway must read back; also used for the Navidrome password in live settings."""
         self._engine = engine
         self._box = box
         self._passwords = Passwords()

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["CLIENT_CREDENTIALS", "Upstream", "UpstreamChooser"]
+from contracts.livesettings import PipelineSettings
+
+from ..auth.crypto import SecretBox
+
+__all__ = ["CLIENT_CREDENTIALS", "LiveNavidromeAccount", "Upstream", "UpstreamChooser"]
+
+log = logging.getLogger(__name__)
 
 CLIENT_CREDENTIALS = frozenset({"u", "p", "t", "s", "apiKey"})
 """Never sent upstream: the gateway checked them; upstream trusts the gateway instead."""
@@ -41,7 +48,9 @@ class Upstream:
 
 
 class UpstreamChooser:
-    """The live setting (`pipeline.navidrome_url`) wins over the environment; neither: the built-in API."""
+    """The live setting (`pipeline.navidrome_url`) wins over the environment; neither: the built-in API.
+
+    The Navidrome account likewise: a live user with a live password wins over the environment's pair."""
 
     def __init__(
         self,
@@ -50,14 +59,40 @@ class UpstreamChooser:
         navidrome_user: str | None,
         navidrome_password: str | None,
         live_navidrome_url: Callable[[], str | None] = lambda: None,
+        live_navidrome_account: Callable[[], tuple[str, str] | None] = lambda: None,
     ) -> None:
         self._library = Upstream(library_url, navidrome=False)
         self._env_navidrome = navidrome_url
         self._user, self._password = navidrome_user, navidrome_password
         self._live = live_navidrome_url
+        self._live_account = live_navidrome_account
 
     def current(self) -> Upstream:
         url = self._live() or self._env_navidrome
         if not url:
             return self._library
-        return Upstream(url, navidrome=True, navidrome_user=self._user, navidrome_password=self._password)
+        user, password = self._live_account() or (self._user, self._password)
+        return Upstream(url, navidrome=True, navidrome_user=user, navidrome_password=password)
+
+
+class LiveNavidromeAccount:
+    """The Navidrome account of the live settings, its password opened once per change (not once per call)."""
+
+    def __init__(self, pipeline: Callable[[], PipelineSettings], box: SecretBox) -> None:
+        self._pipeline, self._box = pipeline, box
+        self._sealed: str | None = None
+        self._plain: str | None = None
+
+    def __call__(self) -> tuple[str, str] | None:
+        settings = self._pipeline()
+        user, sealed = settings.navidrome_user, settings.navidrome_password_sealed
+        if not (user and sealed):
+            return None
+        if sealed != self._sealed:
+            self._sealed = sealed
+            try:
+                self._plain = self._box.open(sealed)
+            except ValueError as exc:
+                log.error("the live Navidrome password cannot be opened (%s); using the environment's account", exc)
+                self._plain = None
+        return (user, self._plain) if self._plain is not None else None

@@ -75,6 +75,8 @@ onSubmit("settings-form", async (form) => {
   if ("path_template" in d) body.path_template = d.path_template;
   body.tag_album_mbid = "tag_album_mbid" in d ? d.tag_album_mbid === "true" : null;
   body.navidrome_url = d.navidrome_url || null;
+  body.navidrome_user = d.navidrome_user || null;
+  if (d.navidrome_password) body.navidrome_password = d.navidrome_password; // left empty: the stored one stays
   await api("PUT", "/api/settings", body);
   toast("Saved: every service picks it up now");
 });
