@@ -124,6 +124,26 @@ async def test_wrong_passwords_on_rest_count_against_the_address(
     assert (await _rest(gw, "ping", u="admin", p=gw.app_password()))["status"] == "ok"  # slowed, not locked out
 
 
+async def test_the_gateways_own_answers_honour_jsonp(gateway: Any, fake_library: FakeSubsonic) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url) as c:
+
+        async def jsonp(method: str, callback: str, **params: str) -> tuple[httpx.Response, dict[str, Any]]:
+            resp = await c.get(f"/rest/{method}", params={"f": "jsonp", "callback": callback, **params})
+            assert resp.headers["content-type"] == "application/javascript", resp.text
+            assert resp.text.startswith(f"{callback}(") and resp.text.endswith(");"), resp.text
+            return resp, dict(json.loads(resp.text[len(callback) + 1 : -2])["subsonic-response"])
+
+        _, wrong = await jsonp("getArtists", "cb", u="admin", p="wrong")
+        assert (wrong["status"], wrong["error"]["code"]) == ("failed", 40)
+        _, missing = await jsonp("ping.view", "jQuery3510_17", u="admin")
+        assert missing["error"]["code"] == 10
+        _, ext = await jsonp("getOpenSubsonicExtensions", "app.got")
+        assert {e["name"] for e in ext["openSubsonicExtensions"]} >= {"apiKeyAuthentication", "songLyrics"}
+        # a callback that is not a plain name would be script written into the page: XML instead
+        unsafe = await c.get("/rest/ping", params={"f": "jsonp", "callback": "alert(1);cb", "u": "admin", "p": "x"})
+        assert unsafe.headers["content-type"].startswith("application/xml") and "alert" not in unsafe.text
+
+
 def test_repeated_failures_from_one_address_are_slowed_down() -> None:
     now = [0.0]
     throttle = FailureThrottle(free=3, window_s=60, max_delay_s=2.0, base_s=0.25, clock=lambda: now[0])
