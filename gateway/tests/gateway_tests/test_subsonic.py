@@ -42,6 +42,24 @@ async def test_client_library_through_gateway_to_library_api(gateway: Any, fake_
     assert all(not ({"u", "p", "t", "s", "apiKey"} & set(r.query)) for r in fake_library.web.requests)
 
 
+async def test_credentials_never_reach_the_library_however_they_are_spelled(
+    gateway: Any, fake_library: FakeSubsonic
+) -> None:
+    pw = gateway.app_password()
+    async with httpx.AsyncClient(base_url=gateway.url) as c:
+        # percent-encoded names are the same parameters (%70 is p, %75 is u); the rest is relayed as the client wrote it
+        got = await c.get(f"/rest/getAlbum?%75=admin&%70={pw}&f=json&id=al-1&c=caf%C3%A9+bar")
+        assert json.loads(got.content)["subsonic-response"]["album"]["name"] == "Music Has the Right to Children"
+        # OpenSubsonic formPost: the parameters in the body, relayed upstream as a query
+        form = {"u": "admin", "p": pw, "f": "json", "id": "al-1"}
+        posted = await c.post("/rest/getAlbum.view", data=form)
+        assert json.loads(posted.content)["subsonic-response"]["album"]["id"] == "al-1"
+    seen = [r for r in fake_library.web.requests if "getAlbum" in r.path]
+    assert len(seen) == 2 and all(r.header("x-brainstream-user") == "admin" for r in seen)
+    assert seen[0].query == {"f": ["json"], "id": ["al-1"], "c": ["café bar"]}
+    assert seen[1].query == {"f": ["json"], "id": ["al-1"]}
+
+
 async def test_navidrome_upstream_gets_its_own_credentials(
     gateway_factory: Any, fake_navidrome: FakeSubsonic, nats_endpoint: Any
 ) -> None:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, unquote_plus, urlencode
 
 import aiohttp
 from yarl import URL
@@ -24,7 +24,7 @@ from ..auth.users import Users
 from .auth import AuthFailure, AuthPolicy, authenticate
 from .envelope import Format, envelope, error
 from .keepalive import KeepAlivePool, UpstreamError
-from .upstream import Upstream, UpstreamChooser
+from .upstream import CLIENT_CREDENTIALS, Upstream, UpstreamChooser
 
 __all__ = ["FORWARD_RESPONSE", "SubsonicProxy"]
 
@@ -69,6 +69,24 @@ _SMALL = 256 * 1024
 _EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
 
 
+def _pairs(raw: str) -> list[tuple[str, str]]:
+    """A query string's (name, value) pairs, blanks kept: `urllib.parse.parse_qsl`, without unquoting plain pieces."""
+    pairs = []
+    for piece in raw.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
+
+
+def _key(piece: str) -> str:
+    name = piece.partition("=")[0]
+    return unquote_plus(name) if "%" in name or "+" in name else name
+
+
 @lru_cache(maxsize=512)
 def _segment(path: str) -> tuple[str, str]:
     """(the Subsonic method, the last path segment as the upstream gets it): `/rest/getAlbum.view` → getAlbum."""
@@ -93,13 +111,14 @@ class SubsonicProxy:
         self._on_scrobble = on_scrobble
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        raw = scope.get("query_string", b"").decode("latin-1")
         if scope.get("method") == "POST":  # OpenSubsonic formPost: the same parameters in a form body
             body = await _read_body(receive)
             if body is None:
                 await _reply(send, 413, *error("xml", 0, "Request body too large"))
                 return
-            params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            raw = f"{raw}&{body.decode('utf-8', 'replace')}" if raw else body.decode("utf-8", "replace")
+        params = _pairs(raw)
         first = {k: v for k, v in reversed(params)}
         fmt = Format.of(first)
         method, segment = _segment(scope.get("path", ""))
@@ -119,7 +138,10 @@ class SubsonicProxy:
             return
         forwarded = [(name, value) for name, value in scope.get("headers", []) if name in _FORWARD_REQUEST]
         http_method = scope.get("method", "GET")
-        query = urlencode(upstream.params(params))
+        if upstream.navidrome or not raw.isascii():
+            query = urlencode(upstream.params(params))
+        else:  # the client's own encoding, less its credentials: no decoding and re-encoding on every call
+            query = "&".join(p for p in raw.split("&") if p and _key(p) not in CLIENT_CREDENTIALS)
         if http_method in ("GET", "POST") and method not in _STREAMED and all(n != b"range" for n, _ in forwarded):
             relayed = await self._answer(send, upstream, f"/rest/{segment}?{query}", who, forwarded, fmt)
         else:
