@@ -110,6 +110,20 @@ async def test_a_connection_the_upstream_dropped_while_idle_is_replaced_without_
         pool.close()
 
 
+async def test_a_connection_that_answers_twice_to_one_request_is_not_reused(scripted: Any) -> None:
+    async def answer(conn: int, n: int, head: bytes) -> bytes:
+        extra = _ok(b'{"stale": true}') if conn == 1 else b""
+        return _ok(b'{"conn": %d}' % conn) + extra
+
+    server = await scripted(answer)
+    pool = KeepAlivePool([])
+    try:
+        assert json.loads((await pool.get(server.url, "/rest/getSong?id=1", b"")).body) == {"conn": 1}
+        assert json.loads((await pool.get(server.url, "/rest/getSong?id=2", b"")).body) == {"conn": 2}
+    finally:
+        pool.close()
+
+
 async def test_chunked_and_close_delimited_answers_arrive_whole(scripted: Any) -> None:
     async def answer(conn: int, n: int, head: bytes) -> bytes:
         if b"chunked" in head:

@@ -107,6 +107,9 @@ class _Conn(asyncio.Protocol):
             waiter.set_exception(UpstreamError(f"connection closed mid-answer ({exc or 'by the upstream'})"))
 
     def data_received(self, data: bytes) -> None:
+        if self._waiter is None:  # bytes nobody asked for: whatever follows on this connection cannot be trusted
+            self.close()
+            return
         self._got = True
         self._last = time.monotonic()
         try:
@@ -114,7 +117,7 @@ class _Conn(asyncio.Protocol):
         except httptools.HttpParserError as exc:
             self._fail(UpstreamError(f"not an HTTP answer: {exc}"))
             return
-        if self._sock is not None and self._waiter is not None and not self._waiter.done():
+        if self._sock is not None and not self._waiter.done():
             # More of this answer is to come. An upstream that writes the head and the body separately without
             # TCP_NODELAY holds the body back until this part is acknowledged, and the kernel delays that
             # acknowledgement by up to 40 ms: acknowledge now.
@@ -122,6 +125,11 @@ class _Conn(asyncio.Protocol):
                 self._sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
 
     # httptools callbacks ----------------------------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():  # a second answer to one request: the connection is out of step
+            self.close()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         low = name.lower()
@@ -208,6 +216,7 @@ class KeepAlivePool:
         self._idle: dict[_Origin, list[_Conn]] = {}
         self._gates: dict[_Origin, asyncio.Semaphore] = {}
         self._tls: ssl.SSLContext | None = None
+        self._closed = False
 
     async def get(self, base_url: str, path_and_query: str, headers: bytes) -> Answer:
         """GET `base_url` + `path_and_query` (already encoded); `headers` are whole `Name: value\\r\\n` lines."""
@@ -235,7 +244,7 @@ class KeepAlivePool:
                     continue
                 except OSError as exc:
                     raise UpstreamError(f"{type(exc).__name__}: {exc}") from exc
-                if again:
+                if again and not self._closed:
                     conn.reused, conn.idle_since = True, time.monotonic()
                     self._idle.setdefault(origin, []).append(conn)
                 else:
@@ -271,6 +280,8 @@ class KeepAlivePool:
         return sum(len([c for c in conns if not c.closed]) for conns in self._idle.values())
 
     def close(self) -> None:
+        """Close the idle connections; those in use close when their answer is in."""
+        self._closed = True
         for conns in self._idle.values():
             for conn in conns:
                 conn.close()
