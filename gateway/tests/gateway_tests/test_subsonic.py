@@ -54,10 +54,14 @@ async def test_credentials_never_reach_the_library_however_they_are_spelled(
         form = {"u": "admin", "p": pw, "f": "json", "id": "al-1"}
         posted = await c.post("/rest/getAlbum.view", data=form)
         assert json.loads(posted.content)["subsonic-response"]["album"]["id"] == "al-1"
+        # characters a URL should not carry as they are (braces) reach the library intact
+        raw = await c.get(f'/rest/getAlbum?u=admin&p={pw}&f=json&id=al-1&c="{{x}}"')
+        assert json.loads(raw.content)["subsonic-response"]["album"]["id"] == "al-1"
     seen = [r for r in fake_library.web.requests if "getAlbum" in r.path]
-    assert len(seen) == 2 and all(r.header("x-brainstream-user") == "admin" for r in seen)
+    assert len(seen) == 3 and all(r.header("x-brainstream-user") == "admin" for r in seen)
     assert seen[0].query == {"f": ["json"], "id": ["al-1"], "c": ["café bar"]}
     assert seen[1].query == {"f": ["json"], "id": ["al-1"]}
+    assert seen[2].query == {"f": ["json"], "id": ["al-1"], "c": ['"{x}"']}
 
 
 async def test_navidrome_upstream_gets_its_own_credentials(

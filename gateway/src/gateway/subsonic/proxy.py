@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -66,6 +67,8 @@ _STREAMED = frozenset(
 _CHUNK = 64 * 1024
 _SMALL = 256 * 1024
 """Answers up to this size are read whole; larger ones (streams, covers, downloads) relay chunk by chunk."""
+_URL_SAFE = re.compile(r"[A-Za-z0-9\-._~%!$'()*+,;=:@/?&]*")
+"""A query made of these alone can go upstream as the client wrote it; anything else is decoded and re-encoded."""
 _EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
 
 
@@ -138,7 +141,7 @@ class SubsonicProxy:
             return
         forwarded = [(name, value) for name, value in scope.get("headers", []) if name in _FORWARD_REQUEST]
         http_method = scope.get("method", "GET")
-        if upstream.navidrome or not raw.isascii():
+        if upstream.navidrome or not _URL_SAFE.fullmatch(raw):
             query = urlencode(upstream.params(params))
         else:  # the client's own encoding, less its credentials: no decoding and re-encoding on every call
             query = "&".join(p for p in raw.split("&") if p and _key(p) not in CLIENT_CREDENTIALS)
