@@ -48,7 +48,8 @@ from .service import Gateway
 from .settings import Settings
 from .subsonic.auth import AuthPolicy
 from .subsonic.health import upstream_check
-from .subsonic.proxy import SubsonicProxy
+from .subsonic.keepalive import KeepAlivePool
+from .subsonic.proxy import FORWARD_RESPONSE, SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
 from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
 from .ui.pages import UI_CONTROLLERS
@@ -92,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         AuthPolicy(settings.subsonic_allow_plain, settings.subsonic_allow_token),
         http,
         ScrobblePublisher(runtime.publish),
+        KeepAlivePool(FORWARD_RESPONSE - {"content-length"}, timeout_s=settings.proxy_timeout_s),
     )
 
     # reached only when the app is served without `front_door` (the door answers /rest before Litestar)
@@ -117,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
+            proxy.pool.close()
 
     return Litestar(
         route_handlers=[

@@ -42,6 +42,28 @@ async def test_client_library_through_gateway_to_library_api(gateway: Any, fake_
     assert all(not ({"u", "p", "t", "s", "apiKey"} & set(r.query)) for r in fake_library.web.requests)
 
 
+async def test_credentials_never_reach_the_library_however_they_are_spelled(
+    gateway: Any, fake_library: FakeSubsonic
+) -> None:
+    pw = gateway.app_password()
+    async with httpx.AsyncClient(base_url=gateway.url) as c:
+        # percent-encoded names are the same parameters (%70 is p, %75 is u); the rest is relayed as the client wrote it
+        got = await c.get(f"/rest/getAlbum?%75=admin&%70={pw}&f=json&id=al-1&c=caf%C3%A9+bar")
+        assert json.loads(got.content)["subsonic-response"]["album"]["name"] == "Music Has the Right to Children"
+        # OpenSubsonic formPost: the parameters in the body, relayed upstream as a query
+        form = {"u": "admin", "p": pw, "f": "json", "id": "al-1"}
+        posted = await c.post("/rest/getAlbum.view", data=form)
+        assert json.loads(posted.content)["subsonic-response"]["album"]["id"] == "al-1"
+        # characters a URL should not carry as they are (braces) reach the library intact
+        raw = await c.get(f'/rest/getAlbum?u=admin&p={pw}&f=json&id=al-1&c="{{x}}"')
+        assert json.loads(raw.content)["subsonic-response"]["album"]["id"] == "al-1"
+    seen = [r for r in fake_library.web.requests if "getAlbum" in r.path]
+    assert len(seen) == 3 and all(r.header("x-brainstream-user") == "admin" for r in seen)
+    assert seen[0].query == {"f": ["json"], "id": ["al-1"], "c": ["café bar"]}
+    assert seen[1].query == {"f": ["json"], "id": ["al-1"]}
+    assert seen[2].query == {"f": ["json"], "id": ["al-1"], "c": ['"{x}"']}
+
+
 async def test_navidrome_upstream_gets_its_own_credentials(
     gateway_factory: Any, fake_navidrome: FakeSubsonic, nats_endpoint: Any
 ) -> None:
@@ -122,6 +144,26 @@ async def test_wrong_passwords_on_rest_count_against_the_address(
     await _rest(gw, "ping", u="admin", p="guess")
     assert throttle.delay("127.0.0.1") > 0
     assert (await _rest(gw, "ping", u="admin", p=gw.app_password()))["status"] == "ok"  # slowed, not locked out
+
+
+async def test_the_gateways_own_answers_honour_jsonp(gateway: Any, fake_library: FakeSubsonic) -> None:
+    async with httpx.AsyncClient(base_url=gateway.url) as c:
+
+        async def jsonp(method: str, callback: str, **params: str) -> tuple[httpx.Response, dict[str, Any]]:
+            resp = await c.get(f"/rest/{method}", params={"f": "jsonp", "callback": callback, **params})
+            assert resp.headers["content-type"] == "application/javascript", resp.text
+            assert resp.text.startswith(f"{callback}(") and resp.text.endswith(");"), resp.text
+            return resp, dict(json.loads(resp.text[len(callback) + 1 : -2])["subsonic-response"])
+
+        _, wrong = await jsonp("getArtists", "cb", u="admin", p="wrong")
+        assert (wrong["status"], wrong["error"]["code"]) == ("failed", 40)
+        _, missing = await jsonp("ping.view", "jQuery3510_17", u="admin")
+        assert missing["error"]["code"] == 10
+        _, ext = await jsonp("getOpenSubsonicExtensions", "app.got")
+        assert {e["name"] for e in ext["openSubsonicExtensions"]} >= {"apiKeyAuthentication", "songLyrics"}
+        # a callback that is not a plain name would be script written into the page: XML instead
+        unsafe = await c.get("/rest/ping", params={"f": "jsonp", "callback": "alert(1);cb", "u": "admin", "p": "x"})
+        assert unsafe.headers["content-type"].startswith("application/xml") and "alert" not in unsafe.text
 
 
 def test_repeated_failures_from_one_address_are_slowed_down() -> None:

@@ -12,7 +12,7 @@ from contracts.common import TrackQuery
 from gateway.gatekey import request_key
 from gateway.readmodel.feed import format_cursor, parse_cursor
 from gateway.subsonic.auth import AuthFailure, AuthPolicy, authenticate
-from gateway.subsonic.envelope import envelope, error
+from gateway.subsonic.envelope import Format, envelope, error
 
 SECRET = "s3cret-app-pw"
 
@@ -66,6 +66,35 @@ def test_error_envelopes_in_xml_and_json() -> None:
     body, _ = envelope("xml", "ok", {"openSubsonicExtensions": [{"name": "formPost", "versions": [1]}]})
     ext = ET.fromstring(body).find("{http://subsonic.org/restapi}openSubsonicExtensions")
     assert ext is not None and ext.get("name") == "formPost"
+
+
+@pytest.mark.parametrize(
+    ("params", "kind", "callback"),
+    [
+        ({"f": "json"}, "json", None),
+        ({"f": "xml"}, "xml", None),
+        ({}, "xml", None),
+        ({"f": "jsonp", "callback": "cb"}, "jsonp", "cb"),
+        ({"f": "jsonp", "callback": "jQuery3510_1700000000"}, "jsonp", "jQuery3510_1700000000"),
+        ({"f": "jsonp", "callback": "app.player.$got"}, "jsonp", "app.player.$got"),
+        ({"f": "jsonp"}, "xml", None),  # no callback: as the built-in API answers it
+        ({"f": "jsonp", "callback": ""}, "xml", None),
+        ({"f": "jsonp", "callback": "alert(document.cookie);cb"}, "xml", None),  # script, not a name
+        ({"f": "jsonp", "callback": "cb</script>"}, "xml", None),
+        ({"f": "jsonp", "callback": "1cb"}, "xml", None),
+        ({"f": "jsonp", "callback": "a" * 200}, "xml", None),
+    ],
+)
+def test_response_format_and_jsonp_callback(params: dict[str, str], kind: str, callback: str | None) -> None:
+    assert Format.of(params) == Format(kind, callback)
+
+
+def test_jsonp_envelope_is_the_json_envelope_wrapped_in_the_callback() -> None:
+    body, kind = error(Format("jsonp", "onAnswer"), 40, "Wrong username or password")
+    text = body.decode()
+    assert kind == "application/javascript"
+    assert text.startswith("onAnswer(") and text.endswith(");")
+    assert json.loads(text[len("onAnswer(") : -2]) == json.loads(error("json", 40, "Wrong username or password")[0])
 
 
 def test_sse_cursor_round_trip_and_garbage() -> None:

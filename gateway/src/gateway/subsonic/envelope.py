@@ -1,19 +1,53 @@
-"""Subsonic response envelopes the gateway writes itself (errors, and the unauthenticated extensions list)."""
+"""Subsonic response envelopes the gateway writes itself (errors, and the unauthenticated extensions list).
+
+`f=json`, `f=xml` (the default) and `f=jsonp&callback=name`, answered as the built-in API and Navidrome answer them:
+jsonp is the JSON envelope wrapped in `name(...);` as application/javascript. A jsonp request without a callback, or
+with one that is not a plain JavaScript name (`cb`, `jQuery123_456`, `ns.cb`), gets XML, as if `f` were missing: the
+callback is written into a script the browser runs, so anything else in it would be script injection.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from .. import __version__
 
-__all__ = ["API_VERSION", "envelope", "error"]
+__all__ = ["API_VERSION", "Format", "envelope", "error"]
 
 API_VERSION = "1.16.1"
+_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
 
 
-def envelope(fmt: str, status: str, extra: dict[str, Any] | None = None) -> tuple[bytes, str]:
+@dataclass(frozen=True, slots=True)
+class Format:
+    kind: str
+    """'xml', 'json' or 'jsonp'."""
+    callback: str | None = None
+
+    @classmethod
+    def of(cls, params: Mapping[str, str]) -> Format:
+        """The format a client asked for with `f` (and `callback`)."""
+        asked = params.get("f")
+        if asked == "json":
+            return _JSON
+        if asked == "jsonp":
+            callback = params.get("callback")
+            if callback and len(callback) <= 128 and _CALLBACK.fullmatch(callback):
+                return cls("jsonp", callback)
+        return _XML
+
+
+_JSON, _XML = Format("json"), Format("xml")
+
+
+def envelope(fmt: Format | str, status: str, extra: dict[str, Any] | None = None) -> tuple[bytes, str]:
+    if isinstance(fmt, str):
+        fmt = Format(fmt)
     body: dict[str, Any] = {
         "status": status,
         "version": API_VERSION,
@@ -22,8 +56,11 @@ def envelope(fmt: str, status: str, extra: dict[str, Any] | None = None) -> tupl
         "openSubsonic": True,
         **(extra or {}),
     }
-    if fmt == "json":
+    if fmt.kind == "json":
         return json.dumps({"subsonic-response": body}).encode(), "application/json"
+    if fmt.kind == "jsonp" and fmt.callback:
+        text = json.dumps({"subsonic-response": body})
+        return f"{fmt.callback}({text});".encode(), "application/javascript"
     attrs = " ".join(
         f"{k}={quoteattr(str(v).lower() if isinstance(v, bool) else str(v))}"
         for k, v in body.items()
@@ -42,5 +79,5 @@ def envelope(fmt: str, status: str, extra: dict[str, Any] | None = None) -> tupl
     return xml.encode(), "application/xml; charset=utf-8"
 
 
-def error(fmt: str, code: int, message: str) -> tuple[bytes, str]:
+def error(fmt: Format | str, code: int, message: str) -> tuple[bytes, str]:
     return envelope(fmt, "failed", {"error": {"code": code, "message": message}})

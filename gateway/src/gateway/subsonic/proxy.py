@@ -1,7 +1,9 @@
-"""/rest: authenticate the Subsonic client, then relay to the upstream, streaming both ways without buffering.
+"""/rest: authenticate the Subsonic client, then relay to the upstream.
 
 Raw ASGI on purpose: every /rest call is a proxy hop, and a framework's request/response objects would cost more than
-the hop itself. A client that goes away cancels the relay and closes the upstream connection at once.
+the hop itself. API calls (small JSON/XML answers) go over the lean keep-alive client; streams, downloads, covers,
+ranges and HEAD over aiohttp, relayed chunk by chunk both ways without buffering. A client that goes away during a
+relay cancels it and closes the upstream connection at once.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import quote, unquote_plus, urlencode
 
 import aiohttp
 from yarl import URL
@@ -19,10 +23,11 @@ from yarl import URL
 from ..auth.throttle import FailureThrottle
 from ..auth.users import Users
 from .auth import AuthFailure, AuthPolicy, authenticate
-from .envelope import envelope, error
-from .upstream import Upstream, UpstreamChooser
+from .envelope import Format, envelope, error
+from .keepalive import KeepAlivePool, UpstreamError
+from .upstream import CLIENT_CREDENTIALS, Upstream, UpstreamChooser
 
-__all__ = ["SubsonicProxy"]
+__all__ = ["FORWARD_RESPONSE", "SubsonicProxy"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ _FORWARD_REQUEST = (
     b"accept-encoding",
     b"user-agent",
 )
-_FORWARD_RESPONSE = frozenset(
+FORWARD_RESPONSE = frozenset(
     {
         "content-type",
         "content-length",
@@ -55,15 +60,41 @@ _FORWARD_RESPONSE = frozenset(
         "expires",
     }
 )
+_STREAMED = frozenset(
+    {"stream", "download", "getCoverArt", "getAvatar", "getCaptions", "getTranscodeStream", "hls", "hls.m3u8"}
+)
+"""Answers that can be large or long (audio, images, playlists of segments): relayed chunk by chunk over aiohttp."""
 _CHUNK = 64 * 1024
 _SMALL = 256 * 1024
 """Answers up to this size are read whole; larger ones (streams, covers, downloads) relay chunk by chunk."""
+_URL_SAFE = re.compile(r"[A-Za-z0-9\-._~%!$'()*+,;=:@/?&]*")
+"""A query made of these alone can go upstream as the client wrote it; anything else is decoded and re-encoded."""
 _EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
 
 
-def _method(path: str) -> str:
+def _pairs(raw: str) -> list[tuple[str, str]]:
+    """A query string's (name, value) pairs, blanks kept: `urllib.parse.parse_qsl`, without unquoting plain pieces."""
+    pairs = []
+    for piece in raw.split("&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition("=")
+        if "%" in piece or "+" in piece:
+            name, value = unquote_plus(name), unquote_plus(value)
+        pairs.append((name, value))
+    return pairs
+
+
+def _key(piece: str) -> str:
+    name = piece.partition("=")[0]
+    return unquote_plus(name) if "%" in name or "+" in name else name
+
+
+@lru_cache(maxsize=512)
+def _segment(path: str) -> tuple[str, str]:
+    """(the Subsonic method, the last path segment as the upstream gets it): `/rest/getAlbum.view` → getAlbum."""
     name = path.rstrip("/").rsplit("/", 1)[-1]
-    return name.removesuffix(".view")
+    return name.removesuffix(".view"), quote(name)
 
 
 class SubsonicProxy:
@@ -75,22 +106,25 @@ class SubsonicProxy:
         policy: AuthPolicy,
         session: Callable[[], aiohttp.ClientSession],
         on_scrobble: Scrobbled | None = None,
+        pool: KeepAlivePool | None = None,
     ) -> None:
         self._users, self._chooser, self.throttle, self._policy = users, chooser, throttle, policy
         self._session = session
+        self.pool = pool or KeepAlivePool(FORWARD_RESPONSE - {"content-length"})
         self._on_scrobble = on_scrobble
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        raw = scope.get("query_string", b"").decode("latin-1")
         if scope.get("method") == "POST":  # OpenSubsonic formPost: the same parameters in a form body
             body = await _read_body(receive)
             if body is None:
                 await _reply(send, 413, *error("xml", 0, "Request body too large"))
                 return
-            params += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            raw = f"{raw}&{body.decode('utf-8', 'replace')}" if raw else body.decode("utf-8", "replace")
+        params = _pairs(raw)
         first = {k: v for k, v in reversed(params)}
-        fmt = "json" if first.get("f") == "json" else "xml"
-        method = _method(scope.get("path", ""))
+        fmt = Format.of(first)
+        method, segment = _segment(scope.get("path", ""))
         upstream = self._chooser.current()
         if method == "getOpenSubsonicExtensions":
             await self._extensions(upstream, fmt, send)
@@ -105,11 +139,21 @@ class SubsonicProxy:
                 self.throttle.failed(address)
             await _reply(send, 200, *error(fmt, who.code, who.message))
             return
-        headers = upstream.headers(who)
-        for name, value in scope.get("headers", []):
-            if name in _FORWARD_REQUEST:
+        forwarded = [(name, value) for name, value in scope.get("headers", []) if name in _FORWARD_REQUEST]
+        http_method = scope.get("method", "GET")
+        if upstream.navidrome or not _URL_SAFE.fullmatch(raw):
+            query = urlencode(upstream.params(params))
+        else:  # the client's own encoding, less its credentials: no decoding and re-encoding on every call
+            query = "&".join(p for p in raw.split("&") if p and _key(p) not in CLIENT_CREDENTIALS)
+        if http_method in ("GET", "POST") and method not in _STREAMED and all(n != b"range" for n, _ in forwarded):
+            relayed = await self._answer(send, upstream, f"/rest/{segment}?{query}", who, forwarded, fmt)
+        else:
+            headers = upstream.headers(who)
+            for name, value in forwarded:
                 headers[name.decode()] = value.decode("latin-1")
-        relayed = await self._relay(scope, receive, send, upstream, params, headers, fmt)
+            # the query is encoded once here; yarl would parse and re-quote it on every call otherwise
+            target = URL(f"{upstream.url(segment)}?{query}", encoded=True)
+            relayed = await self._relay(receive, send, upstream, http_method == "HEAD", target, headers, fmt)
         submitted = first.get("submission", "true").lower() != "false"
         if relayed and method == "scrobble" and submitted and upstream.navidrome and self._on_scrobble is not None:
             try:
@@ -118,33 +162,54 @@ class SubsonicProxy:
                 # the client already has its answer; the play is lost to ingest, so say so loudly
                 log.exception("scrobble by %s relayed to Navidrome but not published", who)
 
+    async def _answer(
+        self,
+        send: Send,
+        upstream: Upstream,
+        path_and_query: str,
+        user: str,
+        forwarded: list[tuple[bytes, bytes]],
+        fmt: Format,
+    ) -> bool:
+        """An API call: the whole answer over a kept-alive connection, sent to the client in one go."""
+        lines = [b"%s: %s\r\n" % pair for pair in forwarded]
+        lines += [f"{k}: {v}\r\n".encode() for k, v in upstream.headers(user).items()]
+        try:
+            answer = await self.pool.get(upstream.base_url, path_and_query, b"".join(lines))
+        except UpstreamError as exc:
+            log.warning("/rest upstream %s unreachable: %s", upstream.base_url, exc)
+            await _reply(send, 502, *error(fmt, 0, "The music library is unavailable right now"))
+            return False
+        headers = answer.headers
+        headers.append((b"content-length", b"%d" % len(answer.body)))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+        return answer.status < 400
+
     async def _relay(
         self,
-        scope: Scope,
         receive: Receive,
         send: Send,
         upstream: Upstream,
-        params: list[tuple[str, str]],
+        head: bool,
+        target: URL,
         headers: dict[str, str],
-        fmt: str,
+        fmt: Format,
     ) -> bool:
-        method = scope.get("method", "GET")
-        url = upstream.url(scope.get("path", "").rstrip("/").rsplit("/", 1)[-1])
+        """A stream, download, cover, range or HEAD: relayed chunk by chunk, the upstream freed when the client goes."""
         try:
-            # the query is encoded once here; yarl would parse and re-quote it on every call otherwise
-            target = URL(f"{url}?{urlencode(upstream.params(params))}", encoded=True)
             resp = await self._session().request(
-                "HEAD" if method == "HEAD" else "GET", target, headers=headers, allow_redirects=False
+                "HEAD" if head else "GET", target, headers=headers, allow_redirects=False
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("/rest upstream %s unreachable: %s", upstream.base_url, exc)
             await _reply(send, 502, *error(fmt, 0, "The music library is unavailable right now"))
             return False
         out = [
-            (k.lower().encode(), v.encode("latin-1")) for k, v in resp.headers.items() if k.lower() in _FORWARD_RESPONSE
+            (k.lower().encode(), v.encode("latin-1")) for k, v in resp.headers.items() if k.lower() in FORWARD_RESPONSE
         ]
         length = resp.headers.get("Content-Length", "")
-        if method != "HEAD" and length.isdigit() and int(length) <= _SMALL:
+        if not head and length.isdigit() and int(length) <= _SMALL:
             # an ordinary API answer: read it whole and send it in one go, no relay tasks needed
             try:
                 body = await resp.read()
@@ -154,7 +219,7 @@ class SubsonicProxy:
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return resp.status < 400
         ending = asyncio.Event()  # set before the last send: a disconnect after it is only the response completing
-        relay = asyncio.create_task(self._pump(resp, send, out, method == "HEAD", ending))
+        relay = asyncio.create_task(self._pump(resp, send, out, head, ending))
         watch = asyncio.create_task(_until_disconnect(receive))
         try:
             done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -183,7 +248,7 @@ class SubsonicProxy:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return True
 
-    async def _extensions(self, upstream: Upstream, fmt: str, send: Send) -> None:
+    async def _extensions(self, upstream: Upstream, fmt: Format, send: Send) -> None:
         found = list(_EXTENSIONS)
         try:
             async with self._session().get(
