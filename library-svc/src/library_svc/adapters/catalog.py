@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
@@ -15,6 +16,10 @@ from ..domain.model import TrackInfo
 from .schema import album_t, artist_t, genre_t, projection_t, track_t
 
 __all__ = ["OwnedTrack", "Removal", "SqlCatalog"]
+
+
+_Raw = tuple[str, tuple[str, ...], tuple[Any, ...], dict[str, Any]]
+"""An upsert compiled for SQLite: SQL, parameter names in order, their bind processors, defaults to fill in."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class SqlCatalog:
         self._pg = engine.dialect.name == "postgresql"
         self._on_change = on_change or (lambda: None)
         self._upserts: dict[tuple[Any, ...], Any] = {}
+        self._raw: dict[tuple[Any, ...], _Raw] = {}
 
     # reads used by the writers ------------------------------------------------------------------------------------
 
@@ -190,7 +196,33 @@ class SqlCatalog:
             for c in known:
                 updates[c] = func.coalesce(insert.excluded[c], table.c[c])
             stmt = self._upserts[cache_key] = insert.on_conflict_do_update(index_elements=key, set_=updates)
-        conn.execute(stmt, rows)
+        if self._pg:
+            conn.execute(stmt, rows)
+            return
+        # SQLite: the statement compiled once, the values converted by the columns' own bind processors, one
+        # executemany of tuples; SQLAlchemy's per-row parameter handling cost as much as SQLite's insert itself
+        raw = self._raw.get(cache_key) or self._compile_raw(cache_key, stmt, table, list(rows[0]))
+        sql, keys, procs, defaults = raw
+        if defaults:  # columns the rows leave out get their scalar defaults, as the insert would give them
+            rows = [{**defaults, **r} for r in rows]
+        pairs = tuple(zip(keys, procs, strict=True))
+        conn.exec_driver_sql(sql, [tuple(p(r[k]) if p else r[k] for k, p in pairs) for r in rows])
+
+    def _compile_raw(self, cache_key: tuple[Any, ...], stmt: Any, table: Table, given: list[str]) -> _Raw:
+        compiled = stmt.compile(dialect=self.engine.dialect, column_keys=given)
+        keys = tuple(compiled.positiontup or ())
+        defaults: dict[str, Any] = {}
+        for k in keys:
+            if k in given:
+                continue
+            default = table.c[k].default
+            if default is None or not default.is_scalar:
+                raise TypeError(f"{table.name}.{k}: only scalar defaults can be filled in")
+            defaults[k] = default.arg
+        dialect = self.engine.dialect
+        procs = tuple(table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys)
+        raw = self._raw[cache_key] = (compiled.string, keys, procs, defaults)
+        return raw
 
     def _set_position(self, conn: Connection, name: str, position: int) -> None:
         self._upsert_rows(conn, projection_t, [{"name": name, "position": position}], ())
@@ -405,6 +437,7 @@ def _album_of(info: TrackInfo) -> str:
     return ids.album_id(_clean(info.album_artist), _clean(info.album))
 
 
+@lru_cache(maxsize=1 << 16)  # artist, album and genre names repeat on every track of theirs
 def _clean(text: str) -> str:
     """Display text without control characters (PostgreSQL refuses NUL; clients choke on the rest)."""
     return text.translate(_CONTROL).strip() or "Unknown"
