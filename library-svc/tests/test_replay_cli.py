@@ -161,6 +161,8 @@ async def test_replay_rebuilds_the_live_catalog_and_refuses_to_touch_it_while_th
         code, _, err = await brainstream(settings, "replay", "library")
         assert code == 2, err
         assert "library-svc is running" in err and "--into" in err
+        code, _, err = await brainstream(settings, "replay", "library", "--into", str(live_db(settings)))
+        assert code == 2 and "library-svc is running" in err, err  # naming the live file is no way around it
 
         # ...but a rebuild into another file is fine, and gives the same catalog
         fresh = tmp_path / "rebuilt" / "catalog.db"

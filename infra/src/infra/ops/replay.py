@@ -441,6 +441,8 @@ def _serve_fold(conn: Connection) -> None:
             elif op == "close":
                 conn.send(("ok", None))
                 return
+    except EOFError:
+        return  # the parent went away (interrupted): nothing to answer
     except Exception:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", traceback.format_exc()))
     finally:
@@ -519,6 +521,7 @@ async def _fold_merged(
                     chunk = []
             decoded.extend(d for d in map(fold.decode, chunk) if d is not None and d.seq > floor)
             shown.advance(len(chunk))
+    shown.total(sum(r.read for r in runs.values()))  # the estimate counted from the stream ends; now it is known
     decoded.sort(key=lambda d: (d.at, order[d.stream], d.seq))
     shown.phase("folding", len(decoded))
     for i in range(0, len(decoded), opts.batch):

@@ -216,6 +216,9 @@ def replay_cmd(
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
+    own = chosen.live_store()
+    if into is not None and own is not None and into.resolve() == own.resolve():
+        into = None  # "into the live store" is the default, with its rules: not under a running service
     url = resolve_nats_url()
     if url is None:
         err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
