@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, event, select
 
 from contracts.library import TrackImported, TrackRemoved
 from infra.ops.replay import Decoded, Source, copy_tables
@@ -70,8 +70,9 @@ def track_info(event: TrackImported) -> TrackInfo | None:
 
 
 class CatalogFold:
-    def __init__(self, engine: Engine, root: Path) -> None:
+    def __init__(self, engine: Engine, root: Path, *, bulk: bool = False) -> None:
         self._engine = engine
+        self._bulk = bulk
         self._catalog = SqlCatalog(engine)
         self._root = root
         self._counts: Counter[str] = Counter()
@@ -118,6 +119,9 @@ class CatalogFold:
         return dict(self._counts)
 
     def close(self) -> None:
+        if self._bulk:  # from here on the file is a catalog like any other
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         self._engine.dispose()
 
 
@@ -142,12 +146,13 @@ class CatalogProjection:
         return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
     def open(self, store: Path, *, fresh: bool) -> CatalogFold:
-        engine = _engine(store)
+        bulk = fresh and not store.exists()
+        engine = _engine(store, bulk=bulk)
         if fresh:
             with engine.begin() as conn:
                 for table in (*_TABLES, projection_t):
                     conn.execute(delete(table))
-        return CatalogFold(engine, self.settings.music_dir)
+        return CatalogFold(engine, self.settings.music_dir, bulk=bulk)
 
     def install(self, built: Path, live: Path) -> None:
         names = [t.name for t in (*_TABLES, projection_t)]
@@ -174,8 +179,17 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _engine(store: Path) -> Engine:
+def _engine(store: Path, *, bulk: bool = False) -> Engine:
     engine = create_catalog_engine(f"sqlite:///{store.resolve()}")
+    if bulk:  # a file made for this rebuild: no journal while folding (a failed run is simply run again)
+
+        @event.listens_for(engine, "connect")
+        def _no_journal(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=OFF")  # each page written once, not to the WAL and again at checkpoint
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.close()
+
     create_schema(engine)
     return engine
 
