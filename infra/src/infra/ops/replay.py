@@ -20,6 +20,7 @@ Projections that fold several streams in the order events happened (`by_time`) a
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import gc
 import queue
@@ -492,11 +493,17 @@ async def _fold_streaming(
         batch: list[Stored] = []
         first = True
 
-        async def hand_over(items: list[Stored], run: StreamRun = run, floor: int = floor) -> None:
+        sizes: collections.deque[int] = collections.deque()  # of the batches in flight: the bar counts folded ones
+
+        async def settle_one(run: StreamRun = run, sizes: collections.deque[int] = sizes) -> None:
+            run.applied += await asyncio.to_thread(child.wait_one)
+            shown.advance(sizes.popleft())
+
+        async def hand_over(items: list[Stored], floor: int = floor, sizes: collections.deque[int] = sizes) -> None:
             while child.in_flight >= child.AHEAD:
-                run.applied += await asyncio.to_thread(child.wait_one)
+                await settle_one()
             child.send(items, floor)
-            shown.advance(len(items))
+            sizes.append(len(items))
 
         async with contextlib.aclosing(_read(js, source, run, opts)) as messages:
             async for stored in messages:
@@ -516,7 +523,7 @@ async def _fold_streaming(
         if batch:
             await hand_over(batch)
         while child.in_flight:
-            run.applied += await asyncio.to_thread(child.wait_one)
+            await settle_one()
 
 
 async def _fold_merged(
