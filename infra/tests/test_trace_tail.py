@@ -146,3 +146,19 @@ async def test_tail_shows_new_matching_events_only(provisioned: JetStreamContext
     assert seen[1].body and seen[1].body["event_id"] == str(tagged.event_id)
     assert seen[2].body is None and seen[2].raw == b"\x00 not json"
     assert all(t.body is None or t.body["event_id"] != str(old.event_id) for t in seen)
+
+
+async def test_tail_last_starts_with_the_last_messages_of_each_stream(provisioned: JetStreamContext) -> None:
+    resolved = [sample(TrackResolved) for _ in range(3)]
+    for event in resolved:
+        await _publish(provisioned, event)
+    seen: list[Tailed] = []
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(tail(provisioned, seen.append, stop, subject="resolve.>", last=2, ready=ready))
+    try:
+        await asyncio.wait_for(ready.wait(), timeout=5)
+        await wait_until(lambda: len(seen) == 2, timeout=10)
+    finally:
+        stop.set()
+        await task
+    assert [t.body["event_id"] for t in seen if t.body] == [str(e.event_id) for e in resolved[1:]]

@@ -9,9 +9,10 @@ from uuid import UUID
 
 from pydantic import Field
 
-from .base import Event
+from .base import Event, Model
 
 __all__ = [
+    "CatalogEntry",
     "ImportFailed",
     "ImportFailureReason",
     "ScanCompleted",
@@ -27,6 +28,28 @@ class _Library(Event):
     stream: ClassVar[str] = "LIBRARY"
 
 
+class CatalogEntry(Model):
+    """What the catalog row of an imported file holds besides its path and size: the display values it was filed
+    under and the file's audio properties, so replaying LIBRARY rebuilds the catalog without opening a file."""
+
+    title: str
+    artist: str
+    album: str
+    album_artist: str
+    track_number: int | None = Field(default=None, ge=0)
+    disc_number: int | None = Field(default=None, ge=0)
+    year: int | None = None
+    genres: list[str] = Field(default_factory=list)
+    release_mbid: str | None = None
+    album_artist_mbid: str | None = None
+    added_at: datetime = Field(description="When the track entered the catalog (whole seconds, UTC).")
+    mtime_ns: int = Field(ge=0, description="The file's modification time as the catalog recorded it.")
+    duration_s: float = Field(default=0.0, ge=0)
+    bitrate_kbps: int = Field(default=0, ge=0)
+    sample_rate: int = Field(default=0, ge=0)
+    channels: int = Field(default=0, ge=0)
+
+
 class TrackImported(_Library):
     """A tagged file entered the library in one atomic step and the catalog knows it."""
 
@@ -36,6 +59,11 @@ class TrackImported(_Library):
     track_id: str
     path: str = Field(description="Relative to the library root.")
     size_bytes: int = Field(ge=0)
+    entry: CatalogEntry | None = Field(
+        default=None,
+        description="The catalog row's values; absent in events written before it existed (a replay then reads "
+        "the file).",
+    )
 
 
 class ImportFailureReason(StrEnum):

@@ -14,7 +14,7 @@ from . import SERVICE
 from .db import make_engine
 from .readmodel.projection import Projection
 from .readmodel.replay import replay
-from .readmodel.rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
+from .readmodel.rows import CheckpointRow, FeedHorizonRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 from .settings import Settings
 
 __all__ = ["main", "rebuild"]
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 async def rebuild(settings: Settings) -> int:
     engine = make_engine(settings.data_dir / "gateway" / "gateway.db")
     with Session(engine) as s:
-        for table in (TimelineRow, TrackRow, RunRow, RetrainRow, FeedRow, CheckpointRow):
+        for table in (TimelineRow, TrackRow, RunRow, RetrainRow, FeedRow, FeedHorizonRow, CheckpointRow):
             s.exec(delete(table))  # type: ignore[call-overload]
         s.commit()
     nc = await nats.connect(settings.nats_url.split(","), name=f"{SERVICE}-rebuild")

@@ -154,7 +154,7 @@ def version() -> None:
     console.print(__version__)
 
 
-register_ops_commands(app)  # dlq, trace, tail
+register_ops_commands(app)  # dlq, trace, tail, metrics, replay
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from contracts.acquire import TrackTagged
 from contracts.base import Message
 from contracts.gateway import RemoveTrack
-from contracts.library import ImportFailed, ImportFailureReason, TrackImported, TrackRemoved
+from contracts.library import CatalogEntry, ImportFailed, ImportFailureReason, TrackImported, TrackRemoved
 
 from .adapters.catalog import SqlCatalog
 from .adapters.files import PathEscapes, place_file, resolve_inside, sha256_of
@@ -22,7 +22,7 @@ from .domain.model import TrackInfo
 from .domain.paths import PathValues, disambiguate, render_path
 from .ports import OwnedIndex, Publisher, ScanTrigger
 
-__all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger", "follow_up_id"]
+__all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger", "catalog_entry", "follow_up_id"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,28 @@ _EXT = {"mp3": "mp3", "flac": "flac", "ogg": "ogg", "vorbis": "ogg", "opus": "op
 def follow_up_id(kind: str, cause: Message) -> uuid.UUID:
     """Deterministic event ids: a redelivered message publishes the same id, which the server's dedup drops."""
     return uuid.uuid5(_EVENT_NS, f"{kind}:{cause.event_id}")
+
+
+def catalog_entry(info: TrackInfo) -> CatalogEntry:
+    """The catalog row's values as TrackImported carries them (the inverse is in replay.py)."""
+    return CatalogEntry(
+        title=info.title,
+        artist=info.artist,
+        album=info.album,
+        album_artist=info.album_artist,
+        track_number=info.track_no,
+        disc_number=info.disc_no,
+        year=info.year,
+        genres=list(info.genres),
+        release_mbid=info.release_mbid,
+        album_artist_mbid=info.album_artist_mbid,
+        added_at=info.created,
+        mtime_ns=info.mtime_ns,
+        duration_s=info.audio.duration_s,
+        bitrate_kbps=info.audio.bitrate_kbps,
+        sample_rate=info.audio.sample_rate,
+        channels=info.audio.channels,
+    )
 
 
 class NoTrigger:
@@ -132,6 +154,7 @@ class Library:
             track_id=track_id,
             path=rel,
             size_bytes=info.size,
+            entry=catalog_entry(info),
         )
 
     def _info(self, event: TrackTagged, rel: str, target: Path) -> TrackInfo:

@@ -7,6 +7,7 @@ the start of the streams changes nothing twice.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -59,23 +60,7 @@ class Projection:
     def apply(self, event: Message, stream: str, seq: int) -> FeedItem | None:
         """Apply one event; None when this sequence was applied before."""
         with self._write, Session(self._engine) as s:
-            mark = s.get(CheckpointRow, stream) or CheckpointRow(stream=stream, seq=0)
-            if seq <= mark.seq:
-                return None
-            item = self._fold(s, event, stream, seq)
-            mark.seq = seq
-            s.add(mark)
-            s.add(
-                FeedRow(
-                    stream=stream,
-                    seq=seq,
-                    subject=event.subject,
-                    user=event.user,
-                    track_id=item.track_id,
-                    at=_naive(event.occurred_at),
-                    summary=item.summary,
-                )
-            )
+            item = self._apply_in(s, event, stream, seq)
             s.commit()
             self._since_prune += 1
             if self._since_prune >= self._prune_every:
@@ -106,6 +91,36 @@ class Projection:
                 )
             deleted = conn.execute(text("DELETE FROM view_feed WHERE rowid <= :cut"), {"cut": cut}).rowcount
         return int(deleted)
+
+    def apply_many(self, events: Sequence[tuple[Message, str, int]]) -> int:
+        """Apply events in their order in one transaction (a replay); returns how many were not applied before."""
+        applied = 0
+        with self._write, Session(self._engine) as s:
+            for event, stream, seq in events:
+                applied += self._apply_in(s, event, stream, seq) is not None
+            s.commit()
+        self._prune_feed()
+        return applied
+
+    def _apply_in(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem | None:
+        mark = s.get(CheckpointRow, stream) or CheckpointRow(stream=stream, seq=0)
+        if seq <= mark.seq:
+            return None
+        item = self._fold(s, event, stream, seq)
+        mark.seq = seq
+        s.add(mark)
+        s.add(
+            FeedRow(
+                stream=stream,
+                seq=seq,
+                subject=event.subject,
+                user=event.user,
+                track_id=item.track_id,
+                at=_naive(event.occurred_at),
+                summary=item.summary,
+            )
+        )
+        return item
 
     def _fold(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem:
         at = _naive(event.occurred_at)

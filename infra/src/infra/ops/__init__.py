@@ -1,2 +1,2 @@
-"""The operator's tools: dead letters (`deadletters`), journeys (`trace`), live events (`tail`), and the
-`brainstream` sub-commands over them (`cli`)."""
+"""The operator's tools: dead letters (`deadletters`), journeys (`trace`), live events (`tail`), rebuilt read models
+(`replay`), and the `brainstream` sub-commands over them (`cli`, `replay_cli`)."""

@@ -1,4 +1,4 @@
-"""The operator's commands: `brainstream dlq list|show|redrive`, `trace`, `tail` and `metrics`."""
+"""The operator's commands: `brainstream dlq list|show|redrive`, `trace`, `tail`, `metrics` and `replay`."""
 
 from __future__ import annotations
 
@@ -217,3 +217,6 @@ def register(app: typer.Typer) -> None:
     app.command("trace")(trace_cmd)
     app.command("tail")(tail_cmd)
     app.command("metrics")(metrics_cmd)
+    from .replay_cli import replay_cmd
+
+    app.command("replay")(replay_cmd)

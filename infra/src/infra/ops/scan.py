@@ -12,12 +12,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 __all__ = ["Stored", "scan_stream"]
 
@@ -32,6 +32,8 @@ class Stored:
     data: bytes
     headers: dict[str, str]
     stored_at: datetime | None
+    pending: int = 0
+    """Messages of the scan still to come after this one (as the server counted them when it sent this one)."""
 
 
 async def scan_stream(
@@ -40,9 +42,11 @@ async def scan_stream(
     *,
     subject: str | None = None,
     start_seq: int = 1,
+    start_time: datetime | None = None,
     buffer: int = 4096,
 ) -> AsyncGenerator[Stored, None]:
-    """Yield the stream's messages (optionally only those on `subject`, wildcards allowed) in sequence order."""
+    """Yield the stream's messages (optionally only those on `subject`, wildcards allowed) in sequence order,
+    from `start_seq`, or from the first message stored at or after `start_time`."""
     info = await js.stream_info(stream)
     last = info.state.last_seq
     if info.state.messages == 0 or last < start_seq:
@@ -61,10 +65,13 @@ async def scan_stream(
     filters = [subject] if subject else list(info.config.subjects or [">"])
     if len(filters) > 1:
         raise ValueError(f"stream {stream} has several subjects; pass one as `subject`")
-    policy: dict[str, object] = {"deliver_policy": DeliverPolicy.ALL}
-    if start_seq > 1:
-        policy = {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": start_seq}
-    sub = await js.subscribe(filters[0], stream=stream, cb=on_msg, ordered_consumer=True, **policy)  # type: ignore[arg-type]
+    # the start goes in the consumer's config: `subscribe` itself takes a deliver policy but no start position
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+    if start_time is not None:
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=_rfc3339(start_time))  # type: ignore[arg-type]
+    elif start_seq > 1:
+        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq)
+    sub = await js.subscribe(filters[0], stream=stream, cb=on_msg, ordered_consumer=True, config=config)
     try:
         ci = await sub.consumer_info()
         if not pending and not ci.num_pending and not (ci.delivered and ci.delivered.stream_seq):
@@ -82,10 +89,23 @@ async def scan_stream(
             for msg in batch:  # handed over in batches: a wake-up per message would cost more than the reading
                 meta = msg.metadata
                 yield Stored(
-                    stream, meta.sequence.stream, msg.subject, msg.data or b"", dict(msg.headers or {}), meta.timestamp
+                    stream,
+                    meta.sequence.stream,
+                    msg.subject,
+                    msg.data or b"",
+                    dict(msg.headers or {}),
+                    meta.timestamp,
+                    meta.num_pending,
                 )
                 if meta.num_pending == 0 or meta.sequence.stream >= last:
                     return
     finally:
         with contextlib.suppress(NatsError, OSError):
             await sub.unsubscribe()
+
+
+def _rfc3339(at: datetime) -> str:
+    """The form the server's consumer config takes (UTC, `Z`)."""
+    if at.tzinfo is None:
+        raise ValueError("start_time must carry a timezone")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

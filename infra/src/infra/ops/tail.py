@@ -17,7 +17,7 @@ from typing import Any
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts.topology import STREAMS, subject_matches
 
@@ -88,13 +88,14 @@ async def tail(
                 if subject_matches(subject, msg.subject):
                     sink(_decode(msg))
 
-            policy: dict[str, Any] = {"deliver_policy": DeliverPolicy.NEW}
+            # the start goes in the consumer's config: `subscribe` takes a deliver policy but no start position
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
             if last:
                 info = await js.stream_info(spec.name)
                 start = max(info.state.first_seq, info.state.last_seq - last + 1)
-                policy = {"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": max(1, start)}
+                config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=max(1, start))
             subs.append(
-                await js.subscribe(spec.subjects[0], stream=spec.name, cb=on_msg, ordered_consumer=True, **policy)
+                await js.subscribe(spec.subjects[0], stream=spec.name, cb=on_msg, ordered_consumer=True, config=config)
             )
         if ready is not None:
             ready.set()

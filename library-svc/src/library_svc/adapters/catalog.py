@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import ids
 from ..domain.model import TrackInfo
 from .schema import album_t, artist_t, genre_t, projection_t, track_t
 
-__all__ = ["OwnedTrack", "SqlCatalog"]
+__all__ = ["OwnedTrack", "Removal", "SqlCatalog"]
+
+
+_Raw = tuple[str, tuple[str, ...], tuple[Any, ...], dict[str, Any]]
+"""An upsert compiled for SQLite: SQL, parameter names in order, their bind processors, defaults to fill in."""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A track leaves the catalog (its file is gone): a change `SqlCatalog.fold` applies in order with upserts."""
+
+    path: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class SqlCatalog:
         self._pg = engine.dialect.name == "postgresql"
         self._on_change = on_change or (lambda: None)
         self._upserts: dict[tuple[Any, ...], Any] = {}
+        self._raw: dict[tuple[Any, ...], _Raw] = {}
 
     # reads used by the writers ------------------------------------------------------------------------------------
 
@@ -84,134 +98,227 @@ class SqlCatalog:
             self._set_position(conn, name, position)
 
     def remove(self, paths: Iterable[str], *, projection: tuple[str, int] | None = None) -> list[OwnedTrack]:
-        paths = list(paths)
-        removed: list[OwnedTrack] = []
         with self.engine.begin() as conn:
-            for chunk in _chunks(paths, 500):
-                cols = (
-                    track_t.c.id,
-                    track_t.c.path,
-                    track_t.c.recording_mbid,
-                    track_t.c.size,
-                    track_t.c.album_id,
-                    track_t.c.artist_id,
-                    track_t.c.genre,
-                )
-                rows = conn.execute(select(*cols).where(track_t.c.path.in_(chunk))).all()
-                if not rows:
-                    continue
-                removed.extend(OwnedTrack(r[0], r[1], r[2], r[3]) for r in rows)
-                conn.execute(delete(track_t).where(track_t.c.path.in_(chunk)))
-                self._recount(conn, {r[4] for r in rows}, {r[5] for r in rows}, {r[6] for r in rows if r[6]})
+            removed = self._remove(conn, list(paths))
             if projection is not None:
                 self._set_position(conn, *projection)
         self._on_change()
         return removed
 
+    def fold(self, changes: Sequence[TrackInfo | Removal], *, projection: tuple[str, int]) -> None:
+        """Apply upserts and removals in their order, in one transaction with the projection's position (replay)."""
+        touched = _Touched()
+        with self.engine.begin() as conn:
+            removed_paths = [c.path for c in changes if isinstance(c, Removal)]
+            album_at = self._albums_at(conn, removed_paths)  # path → album, as the batch goes on
+            ups = _Pending()  # upserts waiting
+            rems = _Pending()  # removals waiting
+            # Waiting changes are applied in two statements' worth of batches. An upsert and a removal commute
+            # unless they concern the same file or the same album (emptying an album drops it, and one filled again
+            # afterwards starts afresh): only then do the waiting ones of the other kind go in first.
+            for change in changes:
+                if isinstance(change, TrackInfo):
+                    album = _album_of(change)
+                    if rems.touches(change.path, album):
+                        self._remove(conn, rems.take_paths(), touched)
+                    ups.add(change, change.path, album)
+                    album_at[change.path] = album
+                else:
+                    was_in = album_at.get(change.path)
+                    if ups.touches(change.path, was_in):
+                        self._upsert(conn, ups.take_infos(), touched)
+                    rems.add(change, change.path, was_in)
+            if rems.items:
+                self._remove(conn, rems.take_paths(), touched)
+            if ups.items:
+                self._upsert(conn, ups.take_infos(), touched)
+            # the counts summarise the final tracks, so one recount at the end gives what one per change would
+            self._recount(conn, touched.albums, touched.artists, touched.genres)
+            self._set_position(conn, *projection)
+        self._on_change()
+
     # internals ----------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _albums_at(conn: Connection, paths: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(paths, 500):
+            out.update(conn.execute(select(track_t.c.path, track_t.c.album_id).where(track_t.c.path.in_(chunk))).all())
+        return out
+
+    def _remove(self, conn: Connection, paths: list[str], touched: _Touched | None = None) -> list[OwnedTrack]:
+        """Delete the tracks and recount what they pointed at; with `touched`, collect that for a later recount
+        (an album left empty is still dropped now, so one filled again later in the batch starts afresh)."""
+        removed: list[OwnedTrack] = []
+        for chunk in _chunks(paths, 500):
+            cols = (
+                track_t.c.id,
+                track_t.c.path,
+                track_t.c.recording_mbid,
+                track_t.c.size,
+                track_t.c.album_id,
+                track_t.c.artist_id,
+                track_t.c.genre,
+            )
+            rows = conn.execute(select(*cols).where(track_t.c.path.in_(chunk))).all()
+            if not rows:
+                continue
+            removed.extend(OwnedTrack(r[0], r[1], r[2], r[3]) for r in rows)
+            conn.execute(delete(track_t).where(track_t.c.path.in_(chunk)))
+            albums, artists, genres = {r[4] for r in rows}, {r[5] for r in rows}, {r[6] for r in rows if r[6]}
+            if touched is None:
+                self._recount(conn, albums, artists, genres)
+            else:
+                touched.add(albums, artists, genres)
+                conn.execute(_DROP_TRACKLESS_ALBUMS, {"ids": sorted(albums)})
+        return removed
 
     def _insert(self, table: Table) -> Any:
         return (postgresql.insert if self._pg else sqlite.insert)(table)
 
-    def _upsert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keep: Sequence[str]) -> None:
+    def _upsert_rows(
+        self,
+        conn: Connection,
+        table: Table,
+        rows: list[dict[str, Any]],
+        keep: Sequence[str],
+        known: Sequence[str] = (),
+    ) -> None:
+        """Insert or update by primary key; `keep` columns are never updated, `known` ones not set back to NULL."""
         if not rows:
             return
-        cache_key = (table.name, tuple(rows[0]), tuple(keep))
+        cache_key = (table.name, tuple(rows[0]), tuple(keep), tuple(known))
         stmt = self._upserts.get(cache_key)
         if stmt is None:  # built once per shape: `excluded` copies every column of the table each time
             insert = self._insert(table)
             key = [c.name for c in table.primary_key.columns]
             updates = {c: insert.excluded[c] for c in rows[0] if c not in key and c not in keep}
+            for c in known:
+                updates[c] = func.coalesce(insert.excluded[c], table.c[c])
             stmt = self._upserts[cache_key] = insert.on_conflict_do_update(index_elements=key, set_=updates)
-        conn.execute(stmt, rows)
+        if self._pg:
+            conn.execute(stmt, rows)
+            return
+        # SQLite: the statement compiled once, the values converted by the columns' own bind processors, one
+        # executemany of tuples; SQLAlchemy's per-row parameter handling cost as much as SQLite's insert itself
+        raw = self._raw.get(cache_key) or self._compile_raw(cache_key, stmt, table, list(rows[0]))
+        sql, keys, procs, defaults = raw
+        if defaults:  # columns the rows leave out get their scalar defaults, as the insert would give them
+            rows = [{**defaults, **r} for r in rows]
+        pairs = tuple(zip(keys, procs, strict=True))
+        conn.exec_driver_sql(sql, [tuple(p(r[k]) if p else r[k] for k, p in pairs) for r in rows])
+
+    def _compile_raw(self, cache_key: tuple[Any, ...], stmt: Any, table: Table, given: list[str]) -> _Raw:
+        compiled = stmt.compile(dialect=self.engine.dialect, column_keys=given)
+        keys = tuple(compiled.positiontup or ())
+        defaults: dict[str, Any] = {}
+        for k in keys:
+            if k in given:
+                continue
+            default = table.c[k].default
+            if default is None or not default.is_scalar:
+                raise TypeError(f"{table.name}.{k}: only scalar defaults can be filled in")
+            defaults[k] = default.arg
+        dialect = self.engine.dialect
+        procs = tuple(table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys)
+        raw = self._raw[cache_key] = (compiled.string, keys, procs, defaults)
+        return raw
 
     def _set_position(self, conn: Connection, name: str, position: int) -> None:
         self._upsert_rows(conn, projection_t, [{"name": name, "position": position}], ())
 
-    def _upsert(self, conn: Connection, infos: Sequence[TrackInfo]) -> list[str]:
+    def _upsert(self, conn: Connection, infos: Sequence[TrackInfo], touched: _Touched | None = None) -> list[str]:
         artists: dict[str, dict[str, Any]] = {}
         albums: dict[str, dict[str, Any]] = {}
         tracks: list[dict[str, Any]] = []
         old_refs: set[tuple[str, str, str | None]] = set()
-        for raw in infos:
-            info = replace(
-                raw,
-                title=_clean(raw.title),
-                artist=_clean(raw.artist),
-                album=_clean(raw.album),
-                album_artist=_clean(raw.album_artist),
-                genres=tuple(_clean(g) for g in raw.genres),
-            )
-            tid = ids.track_id(info.path)
-            aa_id = ids.artist_id(info.album_artist)
-            a_id = ids.artist_id(info.artist)
-            al_id = ids.album_id(info.album_artist, info.album)
-            genre = info.genres[0] if info.genres else None
-            for aid, name, mbid in ((aa_id, info.album_artist, info.album_artist_mbid), (a_id, info.artist, None)):
-                if aid not in artists or (mbid and not artists[aid]["mbid"]):
-                    artists[aid] = {
-                        "id": aid,
-                        "name": name,
-                        "sort_name": ids.sort_key(name),
-                        "mbid": mbid,
-                        "search": ids.search_text(name),
-                    }
+        for info in infos:
+            title, artist = _clean(info.title), _clean(info.artist)
+            album, album_artist = _clean(info.album), _clean(info.album_artist)
+            path = info.path
+            tid = ids.track_id(path)
+            aa_id = ids.artist_id(album_artist)
+            a_id = ids.artist_id(artist)
+            al_id = ids.album_id(album_artist, album)
+            genre = _clean(info.genres[0]) if info.genres else None
+            # the last mention names the artist (as one upsert per track would); a known MBID is never unlearned
+            for aid, name, mbid in ((a_id, artist, None), (aa_id, album_artist, info.album_artist_mbid)):
+                before = artists.get(aid)
+                artists[aid] = {
+                    "id": aid,
+                    "name": name,
+                    "sort_name": ids.sort_key(name),
+                    "mbid": mbid or (before["mbid"] if before else None),
+                    "search": ids.search_text(name),
+                }
+            before_album = albums.get(al_id)
             albums[al_id] = {
                 "id": al_id,
-                "name": info.album,
-                "sort_name": ids.sort_key(info.album),
+                "name": album,
+                "sort_name": ids.sort_key(album),
                 "artist_id": aa_id,
-                "artist": info.album_artist,
-                "artist_sort": ids.sort_key(info.album_artist),
+                "artist": album_artist,
+                "artist_sort": ids.sort_key(album_artist),
                 "year": info.year,
                 "genre": genre,
-                "created": min(info.created, albums[al_id]["created"]) if al_id in albums else info.created,
+                "created": min(info.created, before_album["created"]) if before_album else info.created,
                 "mbid": info.release_mbid,
-                "search": ids.search_text(info.album, info.album_artist),
+                "search": ids.search_text(album, album_artist),
             }
-            parent = info.path.rpartition("/")[0]
+            audio = info.audio
             tracks.append(
                 {
                     "id": tid,
-                    "path": info.path,
-                    "dir": parent,
-                    "title": info.title,
-                    "sort_title": ids.sort_key(info.title),
+                    "path": path,
+                    "dir": path.rpartition("/")[0],
+                    "title": title,
+                    "sort_title": ids.sort_key(title),
                     "album_id": al_id,
-                    "album": info.album,
+                    "album": album,
                     "artist_id": a_id,
-                    "artist": info.artist,
-                    "album_artist": info.album_artist,
+                    "artist": artist,
+                    "album_artist": album_artist,
                     "track_no": info.track_no,
                     "disc_no": info.disc_no,
                     "year": info.year,
                     "genre": genre,
-                    "duration": round(info.audio.duration_s),
-                    "bitrate": info.audio.bitrate_kbps,
-                    "sample_rate": info.audio.sample_rate,
-                    "channels": info.audio.channels,
+                    "duration": round(audio.duration_s),
+                    "bitrate": audio.bitrate_kbps,
+                    "sample_rate": audio.sample_rate,
+                    "channels": audio.channels,
                     "size": info.size,
                     "mtime_ns": info.mtime_ns,
                     "suffix": info.suffix,
                     "content_type": info.content_type,
                     "recording_mbid": info.recording_mbid,
                     "created": info.created,
-                    "search": ids.search_text(info.title, info.artist, info.album),
+                    "search": ids.search_text(title, artist, album),
                 }
             )
         track_ids = [t["id"] for t in tracks]
-        for chunk in _chunks(track_ids, 500):  # what the tracks pointed at before, to recount those too
-            cols = (track_t.c.album_id, track_t.c.artist_id, track_t.c.genre)
-            old_refs.update((r[0], r[1], r[2]) for r in conn.execute(select(*cols).where(track_t.c.id.in_(chunk))))
-        self._upsert_rows(conn, artist_t, list(artists.values()), keep=("album_count",))
+        old_refs.update(self._refs_of(conn, track_ids))  # what the tracks pointed at before, to recount those too
+        self._upsert_rows(conn, artist_t, list(artists.values()), keep=("album_count",), known=("mbid",))
         self._upsert_rows(conn, album_t, list(albums.values()), keep=("created",))
         for chunk in _chunks(tracks, 500):
             self._upsert_rows(conn, track_t, list(chunk), keep=("created",))
         album_ids = set(albums) | {r[0] for r in old_refs}
         artist_ids = set(artists) | {r[1] for r in old_refs}
         genres = {t["genre"] for t in tracks if t["genre"]} | {r[2] for r in old_refs if r[2]}
-        self._recount(conn, album_ids, artist_ids, genres)
+        if touched is None:
+            self._recount(conn, album_ids, artist_ids, genres)
+        else:
+            touched.add(album_ids, artist_ids, genres)
         return track_ids
+
+    def _refs_of(self, conn: Connection, track_ids: list[str]) -> Iterable[tuple[str, str, str | None]]:
+        """(album, artist, genre) of the tracks that exist already among `track_ids`."""
+        if not self._pg:  # one JSON parameter: binding each id of a large IN list cost more than the upsert
+            for chunk in _chunks(track_ids, 20_000):
+                yield from conn.execute(_REFS_SQLITE, {"ids": json.dumps(list(chunk))})
+            return
+        cols = (track_t.c.album_id, track_t.c.artist_id, track_t.c.genre)
+        for chunk in _chunks(track_ids, 500):
+            yield from conn.execute(select(*cols).where(track_t.c.id.in_(chunk)))
 
     def _recount(self, conn: Connection, album_ids: set[str], artist_ids: set[str], genres: set[str]) -> None:
         for chunk in _chunks(sorted(album_ids), 500):
@@ -231,6 +338,48 @@ class SqlCatalog:
             ]
             self._upsert_rows(conn, genre_t, rows, ())
             conn.execute(delete(genre_t).where(genre_t.c.song_count == 0))
+
+
+@dataclass
+class _Pending:
+    """Changes of one kind waiting to be applied together, with the files and albums they concern."""
+
+    items: list[TrackInfo | Removal] = field(default_factory=list)
+    paths: set[str] = field(default_factory=set)
+    albums: set[str] = field(default_factory=set)
+
+    def add(self, item: TrackInfo | Removal, path: str, album: str | None) -> None:
+        self.items.append(item)
+        self.paths.add(path)
+        if album is not None:
+            self.albums.add(album)
+
+    def touches(self, path: str, album: str | None) -> bool:
+        return bool(self.items) and (path in self.paths or album in self.albums)
+
+    def take_infos(self) -> list[TrackInfo]:
+        infos = [i for i in self.items if isinstance(i, TrackInfo)]
+        self.items, self.paths, self.albums = [], set(), set()
+        return infos
+
+    def take_paths(self) -> list[str]:
+        paths = [i.path for i in self.items]
+        self.items, self.paths, self.albums = [], set(), set()
+        return paths
+
+
+@dataclass
+class _Touched:
+    """Albums, artists and genres whose counts a batch changed, recounted once at its end."""
+
+    albums: set[str] = field(default_factory=set)
+    artists: set[str] = field(default_factory=set)
+    genres: set[str] = field(default_factory=set)
+
+    def add(self, albums: set[str], artists: set[str], genres: set[str]) -> None:
+        self.albums |= albums
+        self.artists |= artists
+        self.genres |= genres
 
 
 def _recount_statements() -> tuple[Any, ...]:
@@ -265,15 +414,30 @@ def _recount_statements() -> tuple[Any, ...]:
     drop_artists = delete(artist_t).where(artist_t.c.id.in_(ids), artist_t.c.album_count == 0, orphan)
     genre_songs = select(func.count()).where(track_t.c.genre == bindparam("g"))
     genre_albums = select(func.count()).where(album_t.c.genre == bindparam("g"))
-    return albums, drop_albums, artists, drop_artists, genre_songs, genre_albums
+    trackless = ~select(t2.c.id).where(t2.c.album_id == album_t.c.id).exists()
+    drop_trackless = delete(album_t).where(album_t.c.id.in_(ids), trackless)
+    return albums, drop_albums, artists, drop_artists, genre_songs, genre_albums, drop_trackless
 
 
-_RECOUNT_ALBUMS, _DROP_EMPTY_ALBUMS, _RECOUNT_ARTISTS, _DROP_LONE_ARTISTS, _GENRE_SONGS, _GENRE_ALBUMS = (
-    _recount_statements()
-)
+(
+    _RECOUNT_ALBUMS,
+    _DROP_EMPTY_ALBUMS,
+    _RECOUNT_ARTISTS,
+    _DROP_LONE_ARTISTS,
+    _GENRE_SONGS,
+    _GENRE_ALBUMS,
+    _DROP_TRACKLESS_ALBUMS,
+) = _recount_statements()
+_REFS_SQLITE = text("SELECT album_id, artist_id, genre FROM track WHERE id IN (SELECT value FROM json_each(:ids))")
 _CONTROL = dict.fromkeys(range(32))
 
 
+def _album_of(info: TrackInfo) -> str:
+    """The album id `_upsert` files this track under (after cleaning its names)."""
+    return ids.album_id(_clean(info.album_artist), _clean(info.album))
+
+
+@lru_cache(maxsize=1 << 16)  # artist, album and genre names repeat on every track of theirs
 def _clean(text: str) -> str:
     """Display text without control characters (PostgreSQL refuses NUL; clients choke on the rest)."""
     return text.translate(_CONTROL).strip() or "Unknown"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 import uuid
+from functools import lru_cache
 
 __all__ = ["album_id", "artist_id", "fold", "genre_key", "search_text", "sort_key", "track_id"]
 
@@ -11,12 +13,22 @@ _NS = uuid.UUID("6f1d8c1e-3b7a-5c55-9a43-6a1f0e6b2d10")
 _ARTICLES = ("the ", "a ", "an ", "el ", "la ", "los ", "las ", "le ", "les ", "die ", "der ")
 
 
+_NS_BYTES = _NS.bytes
+
+
 def _id(kind: str, key: str) -> str:
-    return uuid.uuid5(_NS, f"{kind}:{key}").hex
+    """`uuid5(_NS, f"{kind}:{key}").hex`, without building UUID objects (a replay makes one per track)."""
+    digest = bytearray(hashlib.sha1(_NS_BYTES + f"{kind}:{key}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return digest.hex()
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat across a library's tracks; a replay folds each often
 def fold(text: str) -> str:
     """Casefolded, accents removed: what sorting and searching compare."""
+    if text.isascii():  # nothing to decompose, and casefold is lower: the common case, ten times faster
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -26,14 +38,17 @@ def track_id(relpath: str) -> str:
     return _id("track", unicodedata.normalize("NFC", relpath))
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat across a library's tracks; a replay folds each often
 def artist_id(name: str) -> str:
     return _id("artist", fold(name).strip())
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat across a library's tracks; a replay folds each often
 def album_id(album_artist: str, album: str) -> str:
     return _id("album", f"{fold(album_artist).strip()}\x00{fold(album).strip()}")
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat across a library's tracks; a replay folds each often
 def sort_key(name: str) -> str:
     """Sort without leading articles ("The Beatles" sorts under B), accent- and case-insensitive."""
     folded = fold(name).strip()
@@ -52,5 +67,16 @@ def search_text(*parts: str | None) -> str:
     words: list[str] = []
     for part in parts:
         if part:
-            words.extend("".join(c if c.isalnum() else " " for c in fold(part)).split())
+            words.extend(_words(part))
     return " " + " ".join(words)
+
+
+_ASCII_NON_ALNUM = {c: " " for c in range(128) if not chr(c).isalnum()}
+
+
+@lru_cache(maxsize=1 << 16)
+def _words(part: str) -> tuple[str, ...]:
+    folded = fold(part)
+    if folded.isascii():
+        return tuple(folded.translate(_ASCII_NON_ALNUM).split())
+    return tuple("".join(c if c.isalnum() else " " for c in folded).split())

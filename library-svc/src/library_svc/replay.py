@@ -1,0 +1,199 @@
+"""The catalog as a replayable projection of LIBRARY: `brainstream replay library`.
+
+The catalog's pipeline tracks are folded from library-svc's own outcomes: `TrackImported` (upsert) and
+`TrackRemoved` (delete), in stream order. An import event carries the catalog row's values (`entry`), so the fold
+opens no file; an event written before `entry` existed is completed from the file in the music folder, and one
+whose file is gone is skipped (a later removal, or the next folder scan, accounts for it).
+
+Files that a folder scan indexed in place have no event; the service's start-up scan (on by default) adds them to a
+rebuilt catalog again. User data in the same database (stars, ratings, plays, playlists) is not a projection and is
+never touched: `install` replaces only the catalog tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, delete, event, select
+
+from contracts.library import TrackImported, TrackRemoved
+from infra.ops.replay import Decoded, Source, copy_tables
+from infra.ops.scan import Stored
+
+from . import SERVICE
+from .adapters.catalog import Removal, SqlCatalog
+from .adapters.database import create_catalog_engine, create_schema
+from .adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
+from .adapters.tags import UnreadableFile, read_track
+from .domain.model import AudioProps, TrackInfo
+from .settings import Settings
+
+__all__ = ["POSITION", "CatalogFold", "CatalogProjection", "projection", "track_info"]
+
+log = logging.getLogger(__name__)
+
+POSITION = "library_events"
+"""The projection row holding the LIBRARY sequence a replay has folded (the live service keeps `library_tagged`)."""
+_TABLES = (artist_t, album_t, track_t, genre_t)
+_STREAM = "LIBRARY"
+
+
+def track_info(event: TrackImported) -> TrackInfo | None:
+    """The catalog row an import event describes; None for an event without `entry` (read the file instead)."""
+    e = event.entry
+    if e is None:
+        return None
+    return TrackInfo(
+        path=event.path,
+        size=event.size_bytes,
+        mtime_ns=e.mtime_ns,
+        title=e.title,
+        artist=e.artist,
+        album=e.album,
+        album_artist=e.album_artist,
+        created=e.added_at.astimezone(UTC),  # the zone the live import used (the parsed one is slow to ask)
+        track_no=e.track_number,
+        disc_no=e.disc_number,
+        year=e.year,
+        genres=tuple(e.genres),
+        recording_mbid=str(event.recording_mbid),
+        release_mbid=e.release_mbid,
+        album_artist_mbid=e.album_artist_mbid,
+        audio=AudioProps(e.duration_s, e.bitrate_kbps, e.sample_rate, e.channels),
+    )
+
+
+class CatalogFold:
+    def __init__(self, engine: Engine, root: Path, *, bulk: bool = False) -> None:
+        self._engine = engine
+        self._bulk = bulk
+        self._catalog = SqlCatalog(engine)
+        self._root = root
+        self._counts: Counter[str] = Counter()
+
+    def positions(self) -> dict[str, int]:
+        return {_STREAM: self._catalog.position(POSITION)}
+
+    def decode(self, stored: Stored) -> Decoded | None:
+        event: TrackImported | TrackRemoved
+        if stored.subject == TrackImported.subject:
+            event = TrackImported.model_validate_json(stored.data)
+        elif stored.subject == TrackRemoved.subject:
+            event = TrackRemoved.model_validate_json(stored.data)
+        else:
+            return None
+        return Decoded(stored.stream, stored.seq, event.occurred_at, event)
+
+    def apply(self, batch: Sequence[Decoded]) -> None:
+        changes: list[TrackInfo | Removal] = []
+        for item in batch:
+            event = item.event
+            if isinstance(event, TrackRemoved):
+                changes.append(Removal(event.path))
+                self._counts["removed"] += 1
+                continue
+            info = track_info(event) or self._from_file(event)
+            if info is not None:
+                changes.append(info)
+                self._counts["imported"] += 1
+        self._catalog.fold(changes, projection=(POSITION, batch[-1].seq))
+
+    def _from_file(self, event: TrackImported) -> TrackInfo | None:
+        try:
+            info = read_track(self._root, event.path)
+        except (OSError, UnreadableFile) as exc:
+            log.info("replay: %s is gone or unreadable (%s); skipped", event.path, exc)
+            self._counts["skipped (file gone)"] += 1
+            return None
+        self._counts["read from file"] += 1
+        created = event.occurred_at.replace(microsecond=0)
+        return replace(info, recording_mbid=str(event.recording_mbid), created=created)
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def close(self) -> None:
+        if self._bulk:  # from here on the file is a catalog like any other
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        self._engine.dispose()
+
+
+class CatalogProjection:
+    name = "library"
+    service = SERVICE
+    description = "library-svc's catalog (artists, albums, tracks, genres) from LIBRARY's imports and removals"
+    sources = (Source(_STREAM, "library.track.>"),)
+    by_time = False
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings()
+        return self._settings
+
+    def live_store(self) -> Path | None:
+        url = self.settings.db_url
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+    def open(self, store: Path, *, fresh: bool) -> CatalogFold:
+        bulk = fresh and not store.exists()
+        engine = _engine(store, bulk=bulk)
+        if fresh:
+            with engine.begin() as conn:
+                for table in (*_TABLES, projection_t):
+                    conn.execute(delete(table))
+        return CatalogFold(engine, self.settings.music_dir, bulk=bulk)
+
+    def install(self, built: Path, live: Path) -> None:
+        names = [t.name for t in (*_TABLES, projection_t)]
+        # the live service's own position (`library_tagged`) stays; the replay's goes in beside it
+        copy_tables(built, live, names, keep_rows={projection_t.name: f"name <> '{POSITION}'"})
+
+    def dump(self, store: Path) -> dict[str, list[tuple[Any, ...]]]:
+        engine = _engine(store)
+        try:
+            with engine.connect() as conn:
+                return {
+                    t.name: sorted((tuple(_plain(v) for v in r) for r in conn.execute(select(t))), key=_first)
+                    for t in _TABLES
+                }
+        finally:
+            engine.dispose()
+
+
+def _first(row: tuple[Any, ...]) -> str:
+    return str(row[0])  # the primary key of each catalog table (id, or a genre's name)
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _engine(store: Path, *, bulk: bool = False) -> Engine:
+    engine = create_catalog_engine(f"sqlite:///{store.resolve()}")
+    if bulk:  # a file made for this rebuild: no journal while folding (a failed run is simply run again)
+
+        @event.listens_for(engine, "connect")
+        def _no_journal(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=OFF")  # each page written once, not to the WAL and again at checkpoint
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.close()
+
+    create_schema(engine)
+    return engine
+
+
+def projection() -> CatalogProjection:
+    """The entry point `brainstream.projections: library`."""
+    return CatalogProjection()
