@@ -34,9 +34,14 @@ async def test_lb_candidates_batch_resolve_with_itunes_album_and_cover(
     assert all(isinstance(e, TrackResolved) for e in got), got
     by_mbid = {str(e.track.recording_mbid): e for e in got if isinstance(e, TrackResolved)}
     boh = by_mbid[mbid("bohemian")]
-    assert boh.track.album == "A Night at the Opera" and boh.track.album_source == "itunes"
-    assert boh.track.cover is not None and boh.track.cover.source == "itunes"
-    assert boh.track.cover.url.endswith("/3000x3000bb.jpg")
+    assert boh.track.album == "A Night at the Opera"
+    # iTunes' budget is never waited for: the track that asks first in a slot gets it, the others go on to Deezer
+    sources = {e.track.album_source for e in by_mbid.values()}
+    assert "itunes" in sources and sources <= {"itunes", "deezer"}, sources
+    for e in by_mbid.values():
+        assert e.track.cover is not None and e.track.cover.source == e.track.album_source
+        if e.track.album_source == "itunes":
+            assert e.track.cover.url.endswith("/3000x3000bb.jpg")  # the store's largest image
     assert boh.explanation.method == "mbid" and boh.origin == "cf" and boh.user == "ana"
     causes = {e.event_id: e for e in events}
     assert all(e.causation_id in causes and e.correlation_id == causes[e.causation_id].correlation_id for e in got)
