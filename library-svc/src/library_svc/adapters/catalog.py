@@ -12,14 +12,25 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, selec
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import ids
-from ..domain.model import TrackInfo
+from ..domain.model import CONTENT_TYPES, TrackInfo
 from .schema import album_t, artist_t, genre_t, projection_t, track_t
 
 __all__ = ["OwnedTrack", "Removal", "SqlCatalog"]
 
 
-_Raw = tuple[str, tuple[str, ...], tuple[Any, ...], dict[str, Any]]
-"""An upsert compiled for SQLite: SQL, parameter names in order, their bind processors, defaults to fill in."""
+_Raw = tuple[str, tuple[int | tuple[str, Any], ...], tuple[Any, ...], bool]
+"""An upsert compiled for SQLite: SQL; per parameter, the index of its value in a row or (column, default) for one
+the rows leave out; the parameters' bind processors; whether rows go in as they are (no defaults, no processors)."""
+_ARTIST_COLS = ("id", "name", "sort_name", "mbid", "search")
+_ALBUM_COLS = (
+    "id", "name", "sort_name", "artist_id", "artist", "artist_sort", "year", "genre", "created", "mbid", "search"
+)  # fmt: skip
+_TRACK_COLS = (
+    "id", "path", "dir", "title", "sort_title", "album_id", "album", "artist_id", "artist", "album_artist",
+    "track_no", "disc_no", "year", "genre", "duration", "bitrate", "sample_rate", "channels", "size", "mtime_ns",
+    "suffix", "content_type", "recording_mbid", "created", "search",
+)  # fmt: skip
+"""The order `_upsert` builds a track's row in (the table's, so the rows go to SQLite as they are)."""
 
 
 @dataclass(frozen=True)
@@ -180,130 +191,145 @@ class SqlCatalog:
         self,
         conn: Connection,
         table: Table,
-        rows: list[dict[str, Any]],
+        given: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
         keep: Sequence[str],
         known: Sequence[str] = (),
     ) -> None:
-        """Insert or update by primary key; `keep` columns are never updated, `known` ones not set back to NULL."""
+        """Insert or update by primary key rows of the `given` columns (tuples in that order); `keep` columns are
+        never updated, `known` ones not set back to NULL."""
         if not rows:
             return
-        cache_key = (table.name, tuple(rows[0]), tuple(keep), tuple(known))
+        cache_key = (table.name, given, tuple(keep), tuple(known))
         stmt = self._upserts.get(cache_key)
         if stmt is None:  # built once per shape: `excluded` copies every column of the table each time
             insert = self._insert(table)
             key = [c.name for c in table.primary_key.columns]
-            updates = {c: insert.excluded[c] for c in rows[0] if c not in key and c not in keep}
+            updates = {c: insert.excluded[c] for c in given if c not in key and c not in keep}
             for c in known:
                 updates[c] = func.coalesce(insert.excluded[c], table.c[c])
             stmt = self._upserts[cache_key] = insert.on_conflict_do_update(index_elements=key, set_=updates)
         if self._pg:
-            conn.execute(stmt, rows)
+            conn.execute(stmt, [dict(zip(given, r, strict=True)) for r in rows])
             return
-        # SQLite: the statement compiled once, the values converted by the columns' own bind processors, one
-        # executemany of tuples; SQLAlchemy's per-row parameter handling cost as much as SQLite's insert itself
-        raw = self._raw.get(cache_key) or self._compile_raw(cache_key, stmt, table, list(rows[0]))
-        sql, keys, procs, defaults = raw
-        if defaults:  # columns the rows leave out get their scalar defaults, as the insert would give them
-            rows = [{**defaults, **r} for r in rows]
-        pairs = tuple(zip(keys, procs, strict=True))
-        conn.exec_driver_sql(sql, [tuple(p(r[k]) if p else r[k] for k, p in pairs) for r in rows])
+        # SQLite: the statement compiled once and one executemany of tuples, converted column by column with the
+        # columns' own bind processors; SQLAlchemy's per-row parameter handling cost as much as SQLite's insert
+        sql, picks, procs, identity = self._raw.get(cache_key) or self._compile_raw(cache_key, stmt, table, given)
+        if identity:
+            conn.exec_driver_sql(sql, rows)
+            return
+        n = len(rows)
+        columns = list(zip(*rows, strict=True))
+        bound = [
+            [pick[1]] * n if isinstance(pick, tuple) else (list(map(p, columns[pick])) if p else columns[pick])
+            for pick, p in zip(picks, procs, strict=True)
+        ]
+        conn.exec_driver_sql(sql, list(zip(*bound, strict=True)))
 
-    def _compile_raw(self, cache_key: tuple[Any, ...], stmt: Any, table: Table, given: list[str]) -> _Raw:
-        compiled = stmt.compile(dialect=self.engine.dialect, column_keys=given)
+    def _compile_raw(self, cache_key: tuple[Any, ...], stmt: Any, table: Table, given: tuple[str, ...]) -> _Raw:
+        compiled = stmt.compile(dialect=self.engine.dialect, column_keys=list(given))
         keys = tuple(compiled.positiontup or ())
-        defaults: dict[str, Any] = {}
+        picks: list[int | tuple[str, Any]] = []
         for k in keys:
             if k in given:
+                picks.append(given.index(k))
                 continue
+            # a column the rows leave out gets its scalar default, as the insert would give it
             default = table.c[k].default
             if default is None or not default.is_scalar:
                 raise TypeError(f"{table.name}.{k}: only scalar defaults can be filled in")
-            defaults[k] = default.arg
+            picks.append((k, default.arg))
         dialect = self.engine.dialect
         procs = tuple(table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys)
-        raw = self._raw[cache_key] = (compiled.string, keys, procs, defaults)
+        identity = picks == list(range(len(given))) and not any(procs)
+        raw = self._raw[cache_key] = (compiled.string, tuple(picks), procs, identity)
         return raw
 
     def _set_position(self, conn: Connection, name: str, position: int) -> None:
-        self._upsert_rows(conn, projection_t, [{"name": name, "position": position}], ())
+        self._upsert_rows(conn, projection_t, ("name", "position"), [(name, position)], ())
 
     def _upsert(self, conn: Connection, infos: Sequence[TrackInfo], touched: _Touched | None = None) -> list[str]:
-        artists: dict[str, dict[str, Any]] = {}
-        albums: dict[str, dict[str, Any]] = {}
-        tracks: list[dict[str, Any]] = []
-        old_refs: set[tuple[str, str, str | None]] = set()
+        # Per track only its own row is built; an artist's or album's row is built once per batch from what its
+        # last mention says (as one upsert per track would leave it), so ids, sort keys and search words of a name
+        # are worked out once, not once per track of it.
+        artists: dict[str, tuple[str, str | None]] = {}  # id → (name, mbid)
+        albums: dict[str, list[Any]] = {}  # id → [name, artist name, artist id, year, genre, created, mbid]
+        tracks: list[tuple[Any, ...]] = []
+        track_ids: list[str] = []
+        genres: set[str] = set()
+        track_id, artist_id, album_id, sort_key, search_text = (
+            ids.track_id,
+            ids.artist_id,
+            ids.album_id,
+            ids.sort_key,
+            ids.search_text,
+        )
         for info in infos:
             title, artist = _clean(info.title), _clean(info.artist)
             album, album_artist = _clean(info.album), _clean(info.album_artist)
             path = info.path
-            tid = ids.track_id(path)
-            aa_id = ids.artist_id(album_artist)
-            a_id = ids.artist_id(artist)
-            al_id = ids.album_id(album_artist, album)
+            tid = track_id(path)
+            aa_id = artist_id(album_artist)
+            a_id = artist_id(artist)
+            al_id = album_id(album_artist, album)
             genre = _clean(info.genres[0]) if info.genres else None
-            # the last mention names the artist (as one upsert per track would); a known MBID is never unlearned
-            for aid, name, mbid in ((a_id, artist, None), (aa_id, album_artist, info.album_artist_mbid)):
-                before = artists.get(aid)
-                artists[aid] = {
-                    "id": aid,
-                    "name": name,
-                    "sort_name": ids.sort_key(name),
-                    "mbid": mbid or (before["mbid"] if before else None),
-                    "search": ids.search_text(name),
-                }
-            before_album = albums.get(al_id)
-            albums[al_id] = {
-                "id": al_id,
-                "name": album,
-                "sort_name": ids.sort_key(album),
-                "artist_id": aa_id,
-                "artist": album_artist,
-                "artist_sort": ids.sort_key(album_artist),
-                "year": info.year,
-                "genre": genre,
-                "created": min(info.created, before_album["created"]) if before_album else info.created,
-                "mbid": info.release_mbid,
-                "search": ids.search_text(album, album_artist),
-            }
+            if genre:
+                genres.add(genre)
+            # the last mention names the artist; a known MBID is never unlearned
+            before = artists.get(a_id)
+            artists[a_id] = (artist, before[1] if before else None)
+            before = artists.get(aa_id)
+            artists[aa_id] = (album_artist, info.album_artist_mbid or (before[1] if before else None))
+            created = info.created
+            was = albums.get(al_id)
+            if was is not None:
+                created = min(created, was[5])
+            albums[al_id] = [album, album_artist, aa_id, info.year, genre, created, info.release_mbid]
             audio = info.audio
+            suffix = path.rpartition(".")[2].lower() if "." in path else ""
+            track_ids.append(tid)
             tracks.append(
-                {
-                    "id": tid,
-                    "path": path,
-                    "dir": path.rpartition("/")[0],
-                    "title": title,
-                    "sort_title": ids.sort_key(title),
-                    "album_id": al_id,
-                    "album": album,
-                    "artist_id": a_id,
-                    "artist": artist,
-                    "album_artist": album_artist,
-                    "track_no": info.track_no,
-                    "disc_no": info.disc_no,
-                    "year": info.year,
-                    "genre": genre,
-                    "duration": round(audio.duration_s),
-                    "bitrate": audio.bitrate_kbps,
-                    "sample_rate": audio.sample_rate,
-                    "channels": audio.channels,
-                    "size": info.size,
-                    "mtime_ns": info.mtime_ns,
-                    "suffix": info.suffix,
-                    "content_type": info.content_type,
-                    "recording_mbid": info.recording_mbid,
-                    "created": info.created,
-                    "search": ids.search_text(title, artist, album),
-                }
+                (
+                    tid,
+                    path,
+                    path.rpartition("/")[0],
+                    title,
+                    sort_key(title),
+                    al_id,
+                    album,
+                    a_id,
+                    artist,
+                    album_artist,
+                    info.track_no,
+                    info.disc_no,
+                    info.year,
+                    genre,
+                    round(audio.duration_s),
+                    audio.bitrate_kbps,
+                    audio.sample_rate,
+                    audio.channels,
+                    info.size,
+                    info.mtime_ns,
+                    suffix,
+                    CONTENT_TYPES.get(suffix, "application/octet-stream"),
+                    info.recording_mbid,
+                    info.created,
+                    search_text(title, artist, album),
+                )
             )
-        track_ids = [t["id"] for t in tracks]
-        old_refs.update(self._refs_of(conn, track_ids))  # what the tracks pointed at before, to recount those too
-        self._upsert_rows(conn, artist_t, list(artists.values()), keep=("album_count",), known=("mbid",))
-        self._upsert_rows(conn, album_t, list(albums.values()), keep=("created",))
+        old_refs = list(self._refs_of(conn, track_ids))  # what the tracks pointed at before, to recount those too
+        artist_rows = [(aid, name, sort_key(name), mbid, search_text(name)) for aid, (name, mbid) in artists.items()]
+        self._upsert_rows(conn, artist_t, _ARTIST_COLS, artist_rows, keep=("album_count",), known=("mbid",))
+        album_rows = [
+            (al_id, name, sort_key(name), aa_id, aa, sort_key(aa), year, genre, created, mbid, search_text(name, aa))
+            for al_id, (name, aa, aa_id, year, genre, created, mbid) in albums.items()
+        ]
+        self._upsert_rows(conn, album_t, _ALBUM_COLS, album_rows, keep=("created",))
         for chunk in _chunks(tracks, 500):
-            self._upsert_rows(conn, track_t, list(chunk), keep=("created",))
+            self._upsert_rows(conn, track_t, _TRACK_COLS, list(chunk), keep=("created",))
         album_ids = set(albums) | {r[0] for r in old_refs}
         artist_ids = set(artists) | {r[1] for r in old_refs}
-        genres = {t["genre"] for t in tracks if t["genre"]} | {r[2] for r in old_refs if r[2]}
+        genres |= {r[2] for r in old_refs if r[2]}
         if touched is None:
             self._recount(conn, album_ids, artist_ids, genres)
         else:
@@ -329,14 +355,14 @@ class SqlCatalog:
             conn.execute(_DROP_LONE_ARTISTS, {"ids": list(chunk)})
         if genres:
             rows = [
-                {
-                    "name": g,
-                    "song_count": conn.execute(_GENRE_SONGS, {"g": g}).scalar() or 0,
-                    "album_count": conn.execute(_GENRE_ALBUMS, {"g": g}).scalar() or 0,
-                }
+                (
+                    g,
+                    conn.execute(_GENRE_SONGS, {"g": g}).scalar() or 0,
+                    conn.execute(_GENRE_ALBUMS, {"g": g}).scalar() or 0,
+                )
                 for g in sorted(genres)
             ]
-            self._upsert_rows(conn, genre_t, rows, ())
+            self._upsert_rows(conn, genre_t, ("name", "song_count", "album_count"), rows, ())
             conn.execute(delete(genre_t).where(genre_t.c.song_count == 0))
 
 

@@ -11,6 +11,8 @@ __all__ = ["album_id", "artist_id", "fold", "genre_key", "search_text", "sort_ke
 
 _NS = uuid.UUID("6f1d8c1e-3b7a-5c55-9a43-6a1f0e6b2d10")
 _ARTICLES = ("the ", "a ", "an ", "el ", "la ", "los ", "las ", "le ", "les ", "die ", "der ")
+_ARTICLE_SET = frozenset(_ARTICLES)
+_LONGEST_ARTICLE = max(map(len, _ARTICLES))
 
 
 _NS_BYTES = _NS.bytes
@@ -52,9 +54,10 @@ def album_id(album_artist: str, album: str) -> str:
 def sort_key(name: str) -> str:
     """Sort without leading articles ("The Beatles" sorts under B), accent- and case-insensitive."""
     folded = fold(name).strip()
-    for article in _ARTICLES:
-        if folded.startswith(article) and len(folded) > len(article):
-            return folded[len(article) :]
+    # each article is one word and its space: only the first word can be one, so look that word up
+    space = folded.find(" ", 0, _LONGEST_ARTICLE)
+    if space >= 0 and folded[: space + 1] in _ARTICLE_SET and len(folded) > space + 1:
+        return folded[space + 1 :]
     return folded
 
 
