@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 
 from contracts.gateway import RemoveTrack
 from contracts.library import ScanCompleted, TrackImported, TrackRemoved
+from infra.ops.replay import ReplayFailed, ReplayOptions, replay
 from library_svc.adapters.database import create_catalog_engine
 from library_svc.adapters.schema import projection_t, star_t
 from library_svc.app import Service, build, serve
@@ -285,3 +286,26 @@ async def test_old_import_events_are_completed_from_the_file(
     engine.dispose()
     assert (title, artist, duration, mbid) == ("Kept", "Old Artist", 1, str(old[0].recording_mbid))
     assert row[1] == old[0].path
+
+
+@pytest.mark.parametrize("where", [0, 3], ids=["decoded-while-reading", "decoded-by-the-fold-process"])
+async def test_a_malformed_event_stops_the_replay_instead_of_being_skipped(
+    settings: Settings, provisioned: JetStreamContext, tmp_path: Path, where: int
+) -> None:
+    """Batches of two: the first is decoded where the stream is read, the second in the fold's process; an event
+    that does not validate fails the run wherever it was decoded, with pydantic's account of it."""
+    js = provisioned
+    events = [
+        TrackImported(recording_mbid=uuid.uuid4(), track_id=f"t{i}", path=f"A/B/{i:02} T.mp3", size_bytes=1)
+        for i in range(5)
+    ]
+    for i, event in enumerate(events):
+        data = event.to_json()
+        if i == where:
+            broken = json.loads(data)
+            broken["size_bytes"] = "large"
+            data = json.dumps(broken).encode()
+        await js.publish(event.subject, data)
+    projection = CatalogProjection(settings)
+    with pytest.raises(ReplayFailed, match="validation error for TrackImported"):
+        await replay(js, projection, tmp_path / "broken.db", ReplayOptions(batch=2))

@@ -27,7 +27,7 @@ from infra.ops.replay import Decoded, Source, copy_tables
 from infra.ops.scan import Stored
 
 from . import SERVICE
-from .adapters.catalog import Removal, SqlCatalog
+from .adapters.catalog import PreparedTrack, Removal, SqlCatalog, prepare
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
 from .adapters.tags import UnreadableFile, read_track
@@ -69,6 +69,20 @@ def track_info(event: TrackImported) -> TrackInfo | None:
     )
 
 
+def decode(stored: Stored) -> Decoded | None:
+    """A LIBRARY message as the change it makes: an import's row ready to write (`prepare`), a removal, or an import
+    without `entry` as it is (its file is read when it is folded). Events are validated in full all the same."""
+    if stored.subject == TrackImported.subject:
+        imported = TrackImported.model_validate_json(stored.data)
+        info = track_info(imported)
+        change: PreparedTrack | Removal | TrackImported = imported if info is None else prepare(info)
+        return Decoded(stored.stream, stored.seq, imported.occurred_at, change)
+    if stored.subject == TrackRemoved.subject:
+        removed = TrackRemoved.model_validate_json(stored.data)
+        return Decoded(stored.stream, stored.seq, removed.occurred_at, Removal(removed.path))
+    return None
+
+
 class CatalogFold:
     def __init__(self, engine: Engine, root: Path, *, bulk: bool = False) -> None:
         self._engine = engine
@@ -81,27 +95,19 @@ class CatalogFold:
         return {_STREAM: self._catalog.position(POSITION)}
 
     def decode(self, stored: Stored) -> Decoded | None:
-        event: TrackImported | TrackRemoved
-        if stored.subject == TrackImported.subject:
-            event = TrackImported.model_validate_json(stored.data)
-        elif stored.subject == TrackRemoved.subject:
-            event = TrackRemoved.model_validate_json(stored.data)
-        else:
-            return None
-        return Decoded(stored.stream, stored.seq, event.occurred_at, event)
+        return decode(stored)
 
     def apply(self, batch: Sequence[Decoded]) -> None:
-        changes: list[TrackInfo | Removal] = []
+        changes: list[PreparedTrack | Removal] = []
         for item in batch:
-            event = item.event
-            if isinstance(event, TrackRemoved):
-                changes.append(Removal(event.path))
-                self._counts["removed"] += 1
-                continue
-            info = track_info(event) or self._from_file(event)
-            if info is not None:
-                changes.append(info)
-                self._counts["imported"] += 1
+            change = item.event
+            if isinstance(change, TrackImported):  # no `entry`: the file says what it holds
+                info = self._from_file(change)
+                if info is None:
+                    continue
+                change = prepare(info)
+            changes.append(change)
+            self._counts["removed" if isinstance(change, Removal) else "imported"] += 1
         self._catalog.fold(changes, projection=(POSITION, batch[-1].seq))
 
     def _from_file(self, event: TrackImported) -> TrackInfo | None:
@@ -140,6 +146,10 @@ class CatalogProjection:
         if self._settings is None:
             self._settings = Settings()
         return self._settings
+
+    def decode(self, stored: Stored) -> Decoded | None:
+        """Decoding needs no store, so `replay()` does it where the stream is read (`DecodesWhileReading`)."""
+        return decode(stored)
 
     def live_store(self) -> Path | None:
         url = self.settings.db_url

@@ -36,13 +36,14 @@ from typing import Any, Protocol, runtime_checkable
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from .replay_child import ChildFold, ReplayFailed
+from .replay_child import ChildFold, DecodesWhileReading, ReplayFailed
 from .scan import Stored, scan_stream
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ChildFold",
     "Decoded",
+    "DecodesWhileReading",
     "Fold",
     "ReplayFailed",
     "ReplayOptions",

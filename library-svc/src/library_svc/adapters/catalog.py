@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +15,7 @@ from ..domain import ids
 from ..domain.model import CONTENT_TYPES, TrackInfo
 from .schema import album_t, artist_t, genre_t, projection_t, track_t
 
-__all__ = ["OwnedTrack", "Removal", "SqlCatalog"]
+__all__ = ["OwnedTrack", "PreparedTrack", "Removal", "SqlCatalog", "prepare"]
 
 
 _Raw = tuple[str, tuple[int | tuple[str, Any], ...], tuple[Any, ...], bool]
@@ -116,7 +116,7 @@ class SqlCatalog:
         self._on_change()
         return removed
 
-    def fold(self, changes: Sequence[TrackInfo | Removal], *, projection: tuple[str, int]) -> None:
+    def fold(self, changes: Sequence[PreparedTrack | Removal], *, projection: tuple[str, int]) -> None:
         """Apply upserts and removals in their order, in one transaction with the projection's position (replay)."""
         touched = _Touched()
         with self.engine.begin() as conn:
@@ -128,21 +128,21 @@ class SqlCatalog:
             # unless they concern the same file or the same album (emptying an album drops it, and one filled again
             # afterwards starts afresh): only then do the waiting ones of the other kind go in first.
             for change in changes:
-                if isinstance(change, TrackInfo):
-                    album = _album_of(change)
-                    if rems.touches(change.path, album):
-                        self._remove(conn, rems.take_paths(), touched)
-                    ups.add(change, change.path, album)
-                    album_at[change.path] = album
-                else:
+                if isinstance(change, Removal):
                     was_in = album_at.get(change.path)
                     if ups.touches(change.path, was_in):
-                        self._upsert(conn, ups.take_infos(), touched)
+                        self._write(conn, ups.take_prepared(), touched)
                     rems.add(change, change.path, was_in)
+                else:
+                    path, album = change.path, change.album_id
+                    if rems.touches(path, album):
+                        self._remove(conn, rems.take_paths(), touched)
+                    ups.add(change, path, album)
+                    album_at[path] = album
             if rems.items:
                 self._remove(conn, rems.take_paths(), touched)
             if ups.items:
-                self._upsert(conn, ups.take_infos(), touched)
+                self._write(conn, ups.take_prepared(), touched)
             # the counts summarise the final tracks, so one recount at the end gives what one per change would
             self._recount(conn, touched.albums, touched.artists, touched.genres)
             self._set_position(conn, *projection)
@@ -249,74 +249,34 @@ class SqlCatalog:
         self._upsert_rows(conn, projection_t, ("name", "position"), [(name, position)], ())
 
     def _upsert(self, conn: Connection, infos: Sequence[TrackInfo], touched: _Touched | None = None) -> list[str]:
-        # Per track only its own row is built; an artist's or album's row is built once per batch from what its
-        # last mention says (as one upsert per track would leave it), so ids, sort keys and search words of a name
-        # are worked out once, not once per track of it.
+        return self._write(conn, [prepare(info) for info in infos], touched)
+
+    def _write(self, conn: Connection, prepared: Sequence[PreparedTrack], touched: _Touched | None = None) -> list[str]:
+        # Per track its row is built beforehand (`prepare`); an artist's or album's row is built once per batch from
+        # what its last mention says (as one upsert per track would leave it), so sort keys and search words of a
+        # name are worked out once, not once per track of it.
         artists: dict[str, tuple[str, str | None]] = {}  # id → (name, mbid)
         albums: dict[str, list[Any]] = {}  # id → [name, artist name, artist id, year, genre, created, mbid]
         tracks: list[tuple[Any, ...]] = []
         track_ids: list[str] = []
         genres: set[str] = set()
-        track_id, artist_id, album_id, sort_key, search_text = (
-            ids.track_id,
-            ids.artist_id,
-            ids.album_id,
-            ids.sort_key,
-            ids.search_text,
-        )
-        for info in infos:
-            title, artist = _clean(info.title), _clean(info.artist)
-            album, album_artist = _clean(info.album), _clean(info.album_artist)
-            path = info.path
-            tid = track_id(path)
-            aa_id = artist_id(album_artist)
-            a_id = artist_id(artist)
-            al_id = album_id(album_artist, album)
-            genre = _clean(info.genres[0]) if info.genres else None
+        for row, aa_id, aa_mbid, release_mbid in prepared:
+            tid, _, _, _, _, al_id, album, a_id, artist, album_artist, _, _, year, genre = row[:14]
+            created = row[23]
             if genre:
                 genres.add(genre)
             # the last mention names the artist; a known MBID is never unlearned
             before = artists.get(a_id)
             artists[a_id] = (artist, before[1] if before else None)
             before = artists.get(aa_id)
-            artists[aa_id] = (album_artist, info.album_artist_mbid or (before[1] if before else None))
-            created = info.created
+            artists[aa_id] = (album_artist, aa_mbid or (before[1] if before else None))
             was = albums.get(al_id)
             if was is not None:
                 created = min(created, was[5])
-            albums[al_id] = [album, album_artist, aa_id, info.year, genre, created, info.release_mbid]
-            audio = info.audio
-            suffix = path.rpartition(".")[2].lower() if "." in path else ""
+            albums[al_id] = [album, album_artist, aa_id, year, genre, created, release_mbid]
             track_ids.append(tid)
-            tracks.append(
-                (
-                    tid,
-                    path,
-                    path.rpartition("/")[0],
-                    title,
-                    sort_key(title),
-                    al_id,
-                    album,
-                    a_id,
-                    artist,
-                    album_artist,
-                    info.track_no,
-                    info.disc_no,
-                    info.year,
-                    genre,
-                    round(audio.duration_s),
-                    audio.bitrate_kbps,
-                    audio.sample_rate,
-                    audio.channels,
-                    info.size,
-                    info.mtime_ns,
-                    suffix,
-                    CONTENT_TYPES.get(suffix, "application/octet-stream"),
-                    info.recording_mbid,
-                    info.created,
-                    search_text(title, artist, album),
-                )
-            )
+            tracks.append(row)
+        sort_key, search_text = ids.sort_key, ids.search_text
         old_refs = list(self._refs_of(conn, track_ids))  # what the tracks pointed at before, to recount those too
         artist_rows = [(aid, name, sort_key(name), mbid, search_text(name)) for aid, (name, mbid) in artists.items()]
         self._upsert_rows(conn, artist_t, _ARTIST_COLS, artist_rows, keep=("album_count",), known=("mbid",))
@@ -370,11 +330,11 @@ class SqlCatalog:
 class _Pending:
     """Changes of one kind waiting to be applied together, with the files and albums they concern."""
 
-    items: list[TrackInfo | Removal] = field(default_factory=list)
+    items: list[PreparedTrack | Removal] = field(default_factory=list)
     paths: set[str] = field(default_factory=set)
     albums: set[str] = field(default_factory=set)
 
-    def add(self, item: TrackInfo | Removal, path: str, album: str | None) -> None:
+    def add(self, item: PreparedTrack | Removal, path: str, album: str | None) -> None:
         self.items.append(item)
         self.paths.add(path)
         if album is not None:
@@ -383,10 +343,10 @@ class _Pending:
     def touches(self, path: str, album: str | None) -> bool:
         return bool(self.items) and (path in self.paths or album in self.albums)
 
-    def take_infos(self) -> list[TrackInfo]:
-        infos = [i for i in self.items if isinstance(i, TrackInfo)]
+    def take_prepared(self) -> list[PreparedTrack]:
+        prepared = [i for i in self.items if isinstance(i, PreparedTrack)]
         self.items, self.paths, self.albums = [], set(), set()
-        return infos
+        return prepared
 
     def take_paths(self) -> list[str]:
         paths = [i.path for i in self.items]
@@ -458,9 +418,61 @@ _REFS_SQLITE = text("SELECT album_id, artist_id, genre FROM track WHERE id IN (S
 _CONTROL = dict.fromkeys(range(32))
 
 
-def _album_of(info: TrackInfo) -> str:
-    """The album id `_upsert` files this track under (after cleaning its names)."""
-    return ids.album_id(_clean(info.album_artist), _clean(info.album))
+class PreparedTrack(NamedTuple):
+    """A track's catalog row, built from its TrackInfo by `prepare` wherever that is cheapest (a replay builds them
+    in the process that reads the stream), and what its artist's and album's rows take from it."""
+
+    row: tuple[Any, ...]
+    """The track table's row, in `_TRACK_COLS` order."""
+    album_artist_id: str
+    album_artist_mbid: str | None
+    release_mbid: str | None
+
+    @property
+    def path(self) -> str:
+        return str(self.row[1])
+
+    @property
+    def album_id(self) -> str:
+        return str(self.row[5])
+
+
+def prepare(info: TrackInfo) -> PreparedTrack:
+    """The row `SqlCatalog` writes for this track: names cleaned, ids, sort key and search words worked out."""
+    title, artist = _clean(info.title), _clean(info.artist)
+    album, album_artist = _clean(info.album), _clean(info.album_artist)
+    path = info.path
+    genre = _clean(info.genres[0]) if info.genres else None
+    audio = info.audio
+    suffix = path.rpartition(".")[2].lower() if "." in path else ""
+    row = (
+        ids.track_id(path),
+        path,
+        path.rpartition("/")[0],
+        title,
+        ids.sort_key(title),
+        ids.album_id(album_artist, album),
+        album,
+        ids.artist_id(artist),
+        artist,
+        album_artist,
+        info.track_no,
+        info.disc_no,
+        info.year,
+        genre,
+        round(audio.duration_s),
+        audio.bitrate_kbps,
+        audio.sample_rate,
+        audio.channels,
+        info.size,
+        info.mtime_ns,
+        suffix,
+        CONTENT_TYPES.get(suffix, "application/octet-stream"),
+        info.recording_mbid,
+        info.created,
+        ids.search_text(title, artist, album),
+    )
+    return PreparedTrack(row, ids.artist_id(album_artist), info.album_artist_mbid, info.release_mbid)
 
 
 @lru_cache(maxsize=1 << 16)  # artist, album and genre names repeat on every track of theirs
