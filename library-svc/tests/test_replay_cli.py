@@ -309,3 +309,19 @@ async def test_a_malformed_event_stops_the_replay_instead_of_being_skipped(
     projection = CatalogProjection(settings)
     with pytest.raises(ReplayFailed, match="validation error for TrackImported"):
         await replay(js, projection, tmp_path / "broken.db", ReplayOptions(batch=2))
+
+
+async def test_the_fold_process_reads_old_events_files_from_the_projections_own_music_folder(
+    settings: Settings, provisioned: JetStreamContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fold process gets the music folder of the projection it was given, not whatever its environment says."""
+    monkeypatch.setenv("BRAINSTREAM_MUSIC_DIR", str(tmp_path / "elsewhere"))
+    make_audio(settings.music_dir / "A" / "B" / "01 Here.mp3", "mp3", 1.0, tags={"title": "Here", "artist": "A"})
+    await publish(
+        js := provisioned,
+        TrackImported(recording_mbid=uuid.uuid4(), track_id="t1", path="A/B/01 Here.mp3", size_bytes=1),
+    )
+    result = await replay(js, CatalogProjection(settings), tmp_path / "here.db", ReplayOptions())
+    assert result.counts == {"imported": 1, "read from file": 1}
+    [row] = (await asyncio.to_thread(CatalogProjection(settings).dump, tmp_path / "here.db"))["track"]
+    assert row[1] == "A/B/01 Here.mp3"

@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, event, select
 
 from contracts.library import TrackImported, TrackRemoved
 from infra.ops.replay import Decoded, Source, copy_tables
-from infra.ops.scan import Stored
 
 from . import SERVICE
 from .adapters.catalog import PreparedTrack, Removal, SqlCatalog, prepare
@@ -32,7 +31,11 @@ from .adapters.database import create_catalog_engine, create_schema
 from .adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
 from .adapters.tags import UnreadableFile, read_track
 from .domain.model import AudioProps, TrackInfo
-from .settings import Settings
+
+if TYPE_CHECKING:
+    from infra.ops.scan import Stored
+
+    from .settings import Settings
 
 __all__ = ["POSITION", "CatalogFold", "CatalogProjection", "projection", "track_info"]
 
@@ -140,12 +143,24 @@ class CatalogProjection:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings
+        self._music_dir: Path | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
+            from .settings import Settings  # the service's runtime: not imported by the fold process
+
             self._settings = Settings()
         return self._settings
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What the fold process gets (`ChildFold`): the music folder, not the settings, whose module imports the
+        service's runtime (nats, the HTTP stack): 0.6 s more of the fold process's start."""
+        return {"_settings": None, "_music_dir": self.music_dir}
+
+    @property
+    def music_dir(self) -> Path:
+        return self._music_dir if self._music_dir is not None else self.settings.music_dir
 
     def decode(self, stored: Stored) -> Decoded | None:
         """Decoding needs no store, so `replay()` does it where the stream is read (`DecodesWhileReading`)."""
@@ -162,7 +177,7 @@ class CatalogProjection:
             with engine.begin() as conn:
                 for table in (*_TABLES, projection_t):
                     conn.execute(delete(table))
-        return CatalogFold(engine, self.settings.music_dir, bulk=bulk)
+        return CatalogFold(engine, self.music_dir, bulk=bulk)
 
     def install(self, built: Path, live: Path) -> None:
         names = [t.name for t in (*_TABLES, projection_t)]

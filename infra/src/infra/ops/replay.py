@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .replay_child import ChildFold, DecodesWhileReading, ReplayFailed
 from .scan import Stored, scan_stream
+
+if TYPE_CHECKING:  # nats is imported when streams are read: the fold process needs `Decoded` and `Source` alone
+    from nats.js import JetStreamContext
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -322,6 +322,8 @@ async def _plan(
     js: JetStreamContext, projection: ReplayableProjection, opts: ReplayOptions, done: dict[str, int]
 ) -> tuple[dict[str, StreamRun], dict[str, int]]:
     """Where each stream starts, and how many messages that leaves (the bar's total, refined as reading starts)."""
+    from nats.js.errors import NotFoundError
+
     runs: dict[str, StreamRun] = {}
     estimates: dict[str, int] = {}
     for source in projection.sources:
@@ -337,6 +339,8 @@ async def _plan(
 
 
 async def _read(js: JetStreamContext, source: Source, run: StreamRun, opts: ReplayOptions) -> Any:
+    from nats.js.errors import NotFoundError
+
     if not run.first_seq:
         return
     since = opts.since

@@ -13,11 +13,11 @@ import contextlib
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from nats.aio.msg import Msg
-from nats.errors import Error as NatsError
-from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy
+if TYPE_CHECKING:  # nats is imported when a stream is scanned: a replay's fold process needs `Stored` alone
+    from nats.aio.msg import Msg
+    from nats.js import JetStreamContext
 
 __all__ = ["Stored", "scan_stream"]
 
@@ -47,6 +47,9 @@ async def scan_stream(
 ) -> AsyncGenerator[Stored, None]:
     """Yield the stream's messages (optionally only those on `subject`, wildcards allowed) in sequence order,
     from `start_seq`, or from the first message stored at or after `start_time`."""
+    from nats.errors import Error as NatsError
+    from nats.js.api import ConsumerConfig, DeliverPolicy
+
     info = await js.stream_info(stream)
     last = info.state.last_seq
     if info.state.messages == 0 or last < start_seq:
