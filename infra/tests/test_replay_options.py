@@ -8,7 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cli import app
-from infra.ops.replay import ReplayOptions, discover, parse_from_seq, parse_since
+from infra.ops.projections import discover
+from infra.ops.replay import ReplayOptions, parse_from_seq, parse_since
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 STREAMS = ["INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY"]

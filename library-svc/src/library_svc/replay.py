@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, delete, event, select
 
 from contracts.library import TrackImported, TrackRemoved
-from infra.ops.replay import Decoded, Source, copy_tables
+from infra.ops.projections import Decoded, Source, copy_tables
 
 from . import SERVICE
 from .adapters.catalog import PreparedTrack, Removal, SqlCatalog, prepare

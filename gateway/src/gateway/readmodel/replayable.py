@@ -20,7 +20,7 @@ from sqlmodel import Session, delete, func, select
 
 from contracts.catalog import CATALOG
 from contracts.topology import consumers_of
-from infra.ops.replay import Decoded, Source, copy_tables
+from infra.ops.projections import Decoded, Source, copy_tables
 from infra.ops.scan import Stored
 
 from .. import SERVICE

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from .replay import Decoded, ReplayableProjection
+    from .projections import Decoded, ReplayableProjection
     from .scan import Stored
 
 __all__ = ["ChildFold", "DecodesWhileReading", "ReplayFailed"]

@@ -29,18 +29,8 @@ from rich.text import Text
 from contracts.health import HealthStatus
 
 from ..runtime.health import collect_health
-from .replay import (
-    ReplayableProjection,
-    ReplayOptions,
-    ReplayResult,
-    UnknownProjection,
-    discover,
-    load,
-    parse_from_seq,
-    parse_since,
-    replay,
-    sqlite_files,
-)
+from .projections import ReplayableProjection, UnknownProjection, discover, load, sqlite_files
+from .replay import ReplayOptions, ReplayResult, parse_from_seq, parse_since, replay
 
 __all__ = ["replay_cmd"]
 
