@@ -26,7 +26,8 @@ from contracts.library import TrackImported, TrackRemoved
 from infra.ops.projections import Decoded, Source, copy_tables
 
 from . import SERVICE
-from .adapters.catalog import PreparedTrack, Removal, SqlCatalog, prepare
+from .adapters.catalog import Removal, SqlCatalog
+from .adapters.catalog_rows import PreparedTrack, prepare
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
 from .adapters.tags import UnreadableFile, read_track

@@ -5,32 +5,32 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import ids
-from ..domain.model import CONTENT_TYPES, TrackInfo
+from ..domain.model import TrackInfo
+from .catalog_rows import ALBUM_COLS, ARTIST_COLS, TRACK_COLS, PreparedTrack, prepare
+from .catalog_sql import (
+    DROP_EMPTY_ALBUMS,
+    DROP_LONE_ARTISTS,
+    DROP_TRACKLESS_ALBUMS,
+    GENRE_ALBUMS,
+    GENRE_SONGS,
+    RECOUNT_ALBUMS,
+    RECOUNT_ARTISTS,
+    REFS_SQLITE,
+)
 from .schema import album_t, artist_t, genre_t, projection_t, track_t
 
-__all__ = ["OwnedTrack", "PreparedTrack", "Removal", "SqlCatalog", "prepare"]
+__all__ = ["OwnedTrack", "Removal", "SqlCatalog"]
 
 
 _Raw = tuple[str, tuple[int | tuple[str, Any], ...], tuple[Any, ...], bool]
 """An upsert compiled for SQLite: SQL; per parameter, the index of its value in a row or (column, default) for one
 the rows leave out; the parameters' bind processors; whether rows go in as they are (no defaults, no processors)."""
-_ARTIST_COLS = ("id", "name", "sort_name", "mbid", "search")
-_ALBUM_COLS = (
-    "id", "name", "sort_name", "artist_id", "artist", "artist_sort", "year", "genre", "created", "mbid", "search"
-)  # fmt: skip
-_TRACK_COLS = (
-    "id", "path", "dir", "title", "sort_title", "album_id", "album", "artist_id", "artist", "album_artist",
-    "track_no", "disc_no", "year", "genre", "duration", "bitrate", "sample_rate", "channels", "size", "mtime_ns",
-    "suffix", "content_type", "recording_mbid", "created", "search",
-)  # fmt: skip
-"""The order `_upsert` builds a track's row in (the table's, so the rows go to SQLite as they are)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class SqlCatalog:
                 self._recount(conn, albums, artists, genres)
             else:
                 touched.add(albums, artists, genres)
-                conn.execute(_DROP_TRACKLESS_ALBUMS, {"ids": sorted(albums)})
+                conn.execute(DROP_TRACKLESS_ALBUMS, {"ids": sorted(albums)})
         return removed
 
     def _insert(self, table: Table) -> Any:
@@ -279,14 +279,14 @@ class SqlCatalog:
         sort_key, search_text = ids.sort_key, ids.search_text
         old_refs = list(self._refs_of(conn, track_ids))  # what the tracks pointed at before, to recount those too
         artist_rows = [(aid, name, sort_key(name), mbid, search_text(name)) for aid, (name, mbid) in artists.items()]
-        self._upsert_rows(conn, artist_t, _ARTIST_COLS, artist_rows, keep=("album_count",), known=("mbid",))
+        self._upsert_rows(conn, artist_t, ARTIST_COLS, artist_rows, keep=("album_count",), known=("mbid",))
         album_rows = [
             (al_id, name, sort_key(name), aa_id, aa, sort_key(aa), year, genre, created, mbid, search_text(name, aa))
             for al_id, (name, aa, aa_id, year, genre, created, mbid) in albums.items()
         ]
-        self._upsert_rows(conn, album_t, _ALBUM_COLS, album_rows, keep=("created",))
+        self._upsert_rows(conn, album_t, ALBUM_COLS, album_rows, keep=("created",))
         for chunk in _chunks(tracks, 500):
-            self._upsert_rows(conn, track_t, _TRACK_COLS, list(chunk), keep=("created",))
+            self._upsert_rows(conn, track_t, TRACK_COLS, list(chunk), keep=("created",))
         album_ids = set(albums) | {r[0] for r in old_refs}
         artist_ids = set(artists) | {r[1] for r in old_refs}
         genres |= {r[2] for r in old_refs if r[2]}
@@ -300,7 +300,7 @@ class SqlCatalog:
         """(album, artist, genre) of the tracks that exist already among `track_ids`."""
         if not self._pg:  # one JSON parameter: binding each id of a large IN list cost more than the upsert
             for chunk in _chunks(track_ids, 20_000):
-                yield from conn.execute(_REFS_SQLITE, {"ids": json.dumps(list(chunk))})
+                yield from conn.execute(REFS_SQLITE, {"ids": json.dumps(list(chunk))})
             return
         cols = (track_t.c.album_id, track_t.c.artist_id, track_t.c.genre)
         for chunk in _chunks(track_ids, 500):
@@ -308,17 +308,17 @@ class SqlCatalog:
 
     def _recount(self, conn: Connection, album_ids: set[str], artist_ids: set[str], genres: set[str]) -> None:
         for chunk in _chunks(sorted(album_ids), 500):
-            conn.execute(_RECOUNT_ALBUMS, {"ids": list(chunk)})
-            conn.execute(_DROP_EMPTY_ALBUMS, {"ids": list(chunk)})
+            conn.execute(RECOUNT_ALBUMS, {"ids": list(chunk)})
+            conn.execute(DROP_EMPTY_ALBUMS, {"ids": list(chunk)})
         for chunk in _chunks(sorted(artist_ids), 500):
-            conn.execute(_RECOUNT_ARTISTS, {"ids": list(chunk)})
-            conn.execute(_DROP_LONE_ARTISTS, {"ids": list(chunk)})
+            conn.execute(RECOUNT_ARTISTS, {"ids": list(chunk)})
+            conn.execute(DROP_LONE_ARTISTS, {"ids": list(chunk)})
         if genres:
             rows = [
                 (
                     g,
-                    conn.execute(_GENRE_SONGS, {"g": g}).scalar() or 0,
-                    conn.execute(_GENRE_ALBUMS, {"g": g}).scalar() or 0,
+                    conn.execute(GENRE_SONGS, {"g": g}).scalar() or 0,
+                    conn.execute(GENRE_ALBUMS, {"g": g}).scalar() or 0,
                 )
                 for g in sorted(genres)
             ]
@@ -366,119 +366,6 @@ class _Touched:
         self.albums |= albums
         self.artists |= artists
         self.genres |= genres
-
-
-def _recount_statements() -> tuple[Any, ...]:
-    """Built once (construction cost more than running them): counts follow the tracks they summarise."""
-    t2, a2 = track_t.alias("t2"), album_t.alias("a2")
-    ids: Any = bindparam("ids", expanding=True)
-    first = (
-        select(t2.c.id)
-        .where(t2.c.album_id == album_t.c.id)
-        .order_by(t2.c.disc_no, t2.c.track_no, t2.c.sort_title)
-        .limit(1)
-        .scalar_subquery()
-    )
-    albums = (
-        update(album_t)
-        .where(album_t.c.id.in_(ids))
-        .values(
-            song_count=select(func.count()).where(t2.c.album_id == album_t.c.id).scalar_subquery(),
-            duration=select(func.coalesce(func.sum(t2.c.duration), 0))
-            .where(t2.c.album_id == album_t.c.id)
-            .scalar_subquery(),
-            cover_track_id=first,
-        )
-    )
-    drop_albums = delete(album_t).where(album_t.c.id.in_(ids), album_t.c.song_count == 0)
-    artists = (
-        update(artist_t)
-        .where(artist_t.c.id.in_(ids))
-        .values(album_count=select(func.count()).where(a2.c.artist_id == artist_t.c.id).scalar_subquery())
-    )
-    orphan = ~select(t2.c.id).where(t2.c.artist_id == artist_t.c.id).exists()
-    drop_artists = delete(artist_t).where(artist_t.c.id.in_(ids), artist_t.c.album_count == 0, orphan)
-    genre_songs = select(func.count()).where(track_t.c.genre == bindparam("g"))
-    genre_albums = select(func.count()).where(album_t.c.genre == bindparam("g"))
-    trackless = ~select(t2.c.id).where(t2.c.album_id == album_t.c.id).exists()
-    drop_trackless = delete(album_t).where(album_t.c.id.in_(ids), trackless)
-    return albums, drop_albums, artists, drop_artists, genre_songs, genre_albums, drop_trackless
-
-
-(
-    _RECOUNT_ALBUMS,
-    _DROP_EMPTY_ALBUMS,
-    _RECOUNT_ARTISTS,
-    _DROP_LONE_ARTISTS,
-    _GENRE_SONGS,
-    _GENRE_ALBUMS,
-    _DROP_TRACKLESS_ALBUMS,
-) = _recount_statements()
-_REFS_SQLITE = text("SELECT album_id, artist_id, genre FROM track WHERE id IN (SELECT value FROM json_each(:ids))")
-_CONTROL = dict.fromkeys(range(32))
-
-
-class PreparedTrack(NamedTuple):
-    """A track's catalog row, built from its TrackInfo by `prepare` wherever that is cheapest (a replay builds them
-    in the process that reads the stream), and what its artist's and album's rows take from it."""
-
-    row: tuple[Any, ...]
-    """The track table's row, in `_TRACK_COLS` order."""
-    album_artist_id: str
-    album_artist_mbid: str | None
-    release_mbid: str | None
-
-    @property
-    def path(self) -> str:
-        return str(self.row[1])
-
-    @property
-    def album_id(self) -> str:
-        return str(self.row[5])
-
-
-def prepare(info: TrackInfo) -> PreparedTrack:
-    """The row `SqlCatalog` writes for this track: names cleaned, ids, sort key and search words worked out."""
-    title, artist = _clean(info.title), _clean(info.artist)
-    album, album_artist = _clean(info.album), _clean(info.album_artist)
-    path = info.path
-    genre = _clean(info.genres[0]) if info.genres else None
-    audio = info.audio
-    suffix = path.rpartition(".")[2].lower() if "." in path else ""
-    row = (
-        ids.track_id(path),
-        path,
-        path.rpartition("/")[0],
-        title,
-        ids.sort_key(title),
-        ids.album_id(album_artist, album),
-        album,
-        ids.artist_id(artist),
-        artist,
-        album_artist,
-        info.track_no,
-        info.disc_no,
-        info.year,
-        genre,
-        round(audio.duration_s),
-        audio.bitrate_kbps,
-        audio.sample_rate,
-        audio.channels,
-        info.size,
-        info.mtime_ns,
-        suffix,
-        CONTENT_TYPES.get(suffix, "application/octet-stream"),
-        info.recording_mbid,
-        info.created,
-        ids.search_text(title, artist, album),
-    )
-    return PreparedTrack(row, ids.artist_id(album_artist), info.album_artist_mbid, info.release_mbid)
-
-
-@lru_cache(maxsize=1 << 16)  # artist, album and genre names repeat on every track of theirs
-def _clean(text: str) -> str:
-    """Display text without control characters (PostgreSQL refuses NUL; clients choke on the rest)."""
-    return text.translate(_CONTROL).strip() or "Unknown"
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
