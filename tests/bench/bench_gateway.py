@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.stack import free_port
+from tests.support.stack import free_port, wait_http_ok
 
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "5"))
 TRACKS = int(os.environ.get("BENCH_GATEWAY_TRACKS", "2000"))
@@ -444,7 +444,7 @@ def main() -> None:
                 env = gateway_env(tmp / "data1", nats_server.url, gw_port, up)
                 procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=env))
                 gw = f"http://127.0.0.1:{gw_port}"
-                asyncio.run(_wait_up([f"{gw}/api/health", f"{up}/rest/ping"]))
+                asyncio.run(wait_http_ok([f"{gw}/api/health", f"{up}/rest/ping"]))
                 asyncio.run(measure(gw, up, nats_server.url, {"upstream": procs[0].pid, "gateway": procs[1].pid}))
                 stop_all(procs)
             if "2" in PARTS:
@@ -465,7 +465,7 @@ def main() -> None:
                 print(f"library-svc up and its scan of them done in {time.perf_counter() - started:.1f}s")
                 env = gateway_env(tmp / "data2", nats_server.url, gw_port, f"http://127.0.0.1:{lib_port}")
                 procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=env))
-                asyncio.run(_wait_up([f"http://127.0.0.1:{gw_port}/api/health"]))
+                asyncio.run(wait_http_ok([f"http://127.0.0.1:{gw_port}/api/health"]))
                 asyncio.run(measure_library(gw_port, lib_port, {"library": procs[0].pid, "gateway": procs[1].pid}))
                 stop_all(procs)
         finally:
@@ -492,22 +492,6 @@ async def _wait_scanned(port: int, tracks: int, timeout: float = 600) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"library-svc did not list {tracks} tracks within {timeout:.0f}s")
         await asyncio.sleep(0.5)
-
-
-async def _wait_up(urls: list[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as s:
-        for url in urls:
-            while True:
-                try:
-                    async with s.get(url) as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{url} did not come up")
-                await asyncio.sleep(0.1)
 
 
 if __name__ == "__main__":

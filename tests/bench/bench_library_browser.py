@@ -31,7 +31,7 @@ os.environ["BENCH_LIBRARY_TRACKS"] = os.environ.get("BENCH_BROWSER_TRACKS", "500
 
 import bench_library
 
-from tests.support.stack import free_port
+from tests.support.stack import free_port, wait_http_ok
 
 REQUESTS = int(os.environ.get("BENCH_BROWSER_REQUESTS", "500"))
 CONCURRENCY = 10
@@ -194,7 +194,7 @@ def main() -> None:
             }
             procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=env))
             gw, up = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{up_port}"
-            asyncio.run(_wait_up([f"{gw}/api/health", f"{up}/rest/ping?u=bench"]))
+            asyncio.run(wait_http_ok([f"{gw}/api/health", f"{up}/rest/ping?u=bench"]))
             asyncio.run(feed_journeys(nats_server.url, paths))
             print(f"{REQUESTS} requests per case, {CONCURRENCY} concurrent clients; upstream: the call behind it")
             asyncio.run(measure(gw, up, nats_server.url, ids["albums"], artists))
@@ -203,22 +203,6 @@ def main() -> None:
                 p.terminate()
                 p.wait(10)
             nats_server.stop()
-
-
-async def _wait_up(urls: list[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as s:
-        for url in urls:
-            while True:
-                try:
-                    async with s.get(url) as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{url} did not come up")
-                await asyncio.sleep(0.1)
 
 
 if __name__ == "__main__":

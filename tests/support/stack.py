@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
+import time
 import urllib.request
 from typing import Any
 
-__all__ = ["alive", "free_port", "health", "rss_kib", "stack_env"]
+import aiohttp
+
+__all__ = ["alive", "free_port", "health", "rss_kib", "stack_env", "wait_http_ok"]
 
 
 def free_port() -> int:
@@ -50,3 +54,20 @@ def rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+async def wait_http_ok(urls: list[str], timeout: float = 60) -> None:
+    """Poll each URL until it answers 200 (services started as processes); exit with the URL that never did."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        for url in urls:
+            while True:
+                try:
+                    async with s.get(url) as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass  # not listening yet: poll again until the deadline
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{url} did not come up")
+                await asyncio.sleep(0.1)
