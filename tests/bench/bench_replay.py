@@ -47,16 +47,21 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STAGES: tuple[type[Message], ...] = (CandidateDiscovered, TrackResolved, TrackDownloaded, TrackTagged, TrackImported)
 
 
-async def publish_all(js: nats.js.JetStreamContext, items: list[tuple[str, bytes]]) -> float:
+async def publish_all(js: nats.js.JetStreamContext, items: list[Message]) -> float:
+    """As the services publish: with `Nats-Msg-Id` and `Content-Type` headers (`Service.publish`)."""
     t0 = time.perf_counter()
     for i in range(0, len(items), 500):  # pipelined: 500 publishes in flight, each still acknowledged
-        await asyncio.gather(*(js.publish(s, d) for s, d in items[i : i + 500]))
+        await asyncio.gather(*(js.publish(e.subject, e.to_json(), headers=headers(e)) for e in items[i : i + 500]))
     return time.perf_counter() - t0
 
 
-def library_events(n: int) -> tuple[list[tuple[str, bytes]], int]:
+def headers(event: Message) -> dict[str, str]:
+    return {"Nats-Msg-Id": str(event.event_id), "Content-Type": "application/json"}
+
+
+def library_events(n: int) -> tuple[list[Message], int]:
     """Imports with their catalog entry, and a removal of an earlier import every 20th event."""
-    out: list[tuple[str, bytes]] = []
+    out: list[Message] = []
     imported: list[TrackImported] = []
     removed = 0
     for i in range(n):
@@ -73,7 +78,7 @@ def library_events(n: int) -> tuple[list[tuple[str, bytes]], int]:
             path = f"{artist}/{album} (2019)/1-{k % 10 + 1:02} Song {k}.flac"
             event = imported_event(path, at, artist, album, k)
             imported.append(event)  # type: ignore[arg-type]
-        out.append((event.subject, event.to_json()))
+        out.append(event)
     return out, len(imported) - removed
 
 
@@ -103,7 +108,7 @@ def imported_event(path: str, at: datetime, artist: str, album: str, k: int) -> 
     )
 
 
-def journeys(n: int) -> list[tuple[str, bytes]]:
+def journeys(n: int) -> list[Message]:
     template = {cls: sample(cls) for cls in STAGES}
     out = []
     for j in range(n):
@@ -113,7 +118,7 @@ def journeys(n: int) -> list[tuple[str, bytes]]:
             event = template[cls].model_copy(
                 update={"event_id": uuid.uuid4(), "correlation_id": cid, "occurred_at": at}
             )
-            out.append((cls.subject, event.to_json()))
+            out.append(event)
     return out
 
 

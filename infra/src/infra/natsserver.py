@@ -99,15 +99,18 @@ def start_nats_server(
     port: int = -1,
     timeout: float = 15.0,
     binary: Path | None = None,
+    extra_config: str = "",
 ) -> NatsServer:
-    """Start nats-server with JetStream under `data_dir` and wait until it accepts connections."""
+    """Start nats-server with JetStream under `data_dir` and wait until it accepts connections.
+
+    `extra_config` is appended to the server's configuration (an `authorization { ... }` block, say)."""
     data_dir = data_dir.resolve()
     store_dir = data_dir / "jetstream"
     run_dir = data_dir / "run"
     store_dir.mkdir(parents=True, exist_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     conf = run_dir / "nats-server.conf"
-    conf.write_text(_config(store_dir, max_file_store, max_memory_store))
+    conf.write_text(_config(store_dir, max_file_store, max_memory_store) + extra_config)
     log_file = data_dir / "nats-server.log"
     exe = binary or find_nats_server()
     cmd = [

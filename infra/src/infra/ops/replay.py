@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .projections import Decoded, Fold, ReplayableProjection, Source
 from .replay_child import ChildFold, DecodesWhileReading, ReplayFailed
-from .scan import Stored, scan_stream
+from .scan import Stored, scan_batches
 
 if TYPE_CHECKING:  # nats is imported when streams are read: the fold process needs `Decoded` and `Source` alone
     from nats.js import JetStreamContext
@@ -226,21 +226,24 @@ async def _plan(
 
 
 async def _read(js: JetStreamContext, source: Source, run: StreamRun, opts: ReplayOptions) -> Any:
+    """The source's messages from where the run starts, in the batches they arrive in."""
     from nats.js.errors import NotFoundError
 
     if not run.first_seq:
         return
     since = opts.since
+    floor_ns = None if since is None else int(since.timestamp() * 1_000_000) * 1000
     start = run.first_seq
     try:
-        stored_messages = scan_stream(
+        batches = scan_batches(
             js, source.stream, subject=source.subject, start_seq=start, start_time=since if start == 1 else None
         )
-        async with contextlib.aclosing(stored_messages) as messages:
-            async for stored in messages:
-                if since is not None and stored.stored_at is not None and stored.stored_at < since:
-                    continue  # a start sequence (the store's position) won over the time; keep to the time
-                yield stored
+        async with contextlib.aclosing(batches) as stored_batches:
+            async for batch in stored_batches:
+                if floor_ns is not None:  # a start sequence (the store's position) won over the time: keep to it
+                    batch = [s for s in batch if s.stored_ns is None or s.stored_ns >= floor_ns]
+                if batch:
+                    yield batch
     except NotFoundError:
         return
 
@@ -275,18 +278,18 @@ async def _fold_streaming(
             child.send(items, floor)
             sizes.append(len(items))
 
-        async with contextlib.aclosing(_read(js, source, run, opts)) as messages:
-            async for stored in messages:
+        async with contextlib.aclosing(_read(js, source, run, opts)) as arriving:
+            async for arrived in arriving:
                 if first:  # the server knows exactly how many are left: correct the estimate
                     first = False
-                    total += stored.pending + 1 - estimates.get(source.stream, 0)
+                    total += arrived[0].pending + 1 - estimates.get(source.stream, 0)
                     shown.total(total)
-                batch.append(stored)
-                run.read += 1
-                run.last_seq = stored.seq
-                if len(batch) >= opts.batch:
-                    await hand_over(batch)
-                    batch = []
+                run.read += len(arrived)
+                run.last_seq = arrived[-1].seq
+                batch += arrived
+                while len(batch) >= opts.batch:
+                    await hand_over(batch[: opts.batch])
+                    batch = batch[opts.batch :]
         if first:
             total -= estimates.get(source.stream, 0)  # nothing came (all removed, or a time past the end)
             shown.total(total)
@@ -311,18 +314,12 @@ async def _fold_merged(
     for source in projection.sources:
         run = runs[source.stream]
         floor = done.get(source.stream, 0)
-        async with contextlib.aclosing(_read(js, source, run, opts)) as messages:
-            chunk: list[Stored] = []
-            async for stored in messages:
-                chunk.append(stored)
-                run.read += 1
-                run.last_seq = stored.seq
-                if len(chunk) >= opts.batch:
-                    decoded.extend(d for d in map(fold.decode, chunk) if d is not None and d.seq > floor)
-                    shown.advance(len(chunk))
-                    chunk = []
-            decoded.extend(d for d in map(fold.decode, chunk) if d is not None and d.seq > floor)
-            shown.advance(len(chunk))
+        async with contextlib.aclosing(_read(js, source, run, opts)) as arriving:
+            async for chunk in arriving:
+                run.read += len(chunk)
+                run.last_seq = chunk[-1].seq
+                decoded.extend(d for d in map(fold.decode, chunk) if d is not None and d.seq > floor)
+                shown.advance(len(chunk))
     shown.total(sum(r.read for r in runs.values()))  # the estimate counted from the stream ends; now it is known
     decoded.sort(key=lambda d: (d.at, order[d.stream], d.seq))
     shown.phase("folding", len(decoded))

@@ -1,8 +1,9 @@
 """Reading a stream from a point to its current end, fast, without touching any durable consumer.
 
-An ordered consumer (ephemeral, no acks, flow-controlled by the server) pushes the messages into a bounded buffer
-that is handed over in batches; nats-py's per-fetch overhead made pull batches eight times slower. The consumer
-is removed when the scan ends.
+`scan_batches` pulls through a connection of its own that parses the protocol itself (`wire`): five times less
+CPU a message than nats-py. A server that wants TLS or credentials other than a user, password or token is read
+through nats-py instead: an ordered consumer (ephemeral, no acks, flow-controlled by the server) pushes the
+messages into a bounded buffer that is handed over in batches. Either consumer is removed when the scan ends.
 What arrives after the scan started is not read: a scan is a snapshot.
 """
 
@@ -10,30 +11,95 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+import logging
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # nats is imported when a stream is scanned: a replay's fold process needs `Stored` alone
     from nats.aio.msg import Msg
     from nats.js import JetStreamContext
 
-__all__ = ["Stored", "scan_stream"]
+__all__ = ["Stored", "scan_batches", "scan_stream"]
+
+log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Stored:
-    """One stored message as read back."""
+    """One stored message as read back.
+
+    Made by the hundred thousand in a replay, so its headers and time stay in the form they came in until asked
+    for: a replay reads neither."""
 
     stream: str
     seq: int
     subject: str
     data: bytes
-    headers: dict[str, str]
-    stored_at: datetime | None
+    head: Mapping[str, str] | bytes
+    """The headers, or their wire form (`NATS/1.0\\r\\nName: value...`), parsed by `headers`."""
+    stored_ns: int | None
+    """When the server stored it, in nanoseconds since the epoch."""
     pending: int = 0
     """Messages of the scan still to come after this one (as the server counted them when it sent this one)."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        head = self.head
+        if not isinstance(head, bytes):
+            return dict(head)
+        out: dict[str, str] = {}
+        for line in head.decode("utf-8", "replace").split("\r\n")[1:]:  # a repeated name keeps its last value
+            name, colon, value = line.partition(":")
+            if colon:
+                out[name.strip()] = value.strip()
+        return out
+
+    @property
+    def stored_at(self) -> datetime | None:
+        """To the microsecond, rounded down: a scan from this time starts at this message, not after it."""
+        return None if self.stored_ns is None else _EPOCH + timedelta(microseconds=self.stored_ns // 1000)
+
+
+async def scan_batches(
+    js: JetStreamContext,
+    stream: str,
+    *,
+    subject: str | None = None,
+    start_seq: int = 1,
+    start_time: datetime | None = None,
+) -> AsyncGenerator[list[Stored], None]:
+    """The stream's messages (optionally only those on `subject`, wildcards allowed) in sequence order and in
+    batches, from `start_seq`, or from the first message stored at or after `start_time`."""
+    from .wire import Unsupported, pull_stream
+
+    info = await js.stream_info(stream)
+    last = info.state.last_seq
+    if info.state.messages == 0 or last < start_seq:
+        return
+    filters = [subject] if subject else list(info.config.subjects or [">"])
+    if len(filters) > 1:
+        raise ValueError(f"stream {stream} has several subjects; pass one as `subject`")
+    config: dict[str, Any] = {"deliver_policy": "all"}
+    if start_time is not None:
+        config = {"deliver_policy": "by_start_time", "opt_start_time": _rfc3339(start_time)}
+    elif start_seq > 1:
+        config = {"deliver_policy": "by_start_sequence", "opt_start_seq": start_seq}
+    pulled = pull_stream(js, stream, last=last, filter_subject=filters[0], config=config)
+    try:
+        async with contextlib.aclosing(pulled) as batches:
+            async for batch in batches:
+                yield batch
+        return
+    except Unsupported as exc:
+        log.info("reading %s through nats-py: %s", stream, exc)
+    async with contextlib.aclosing(
+        _scan_ordered(js, stream, filters[0], last, start_seq=start_seq, start_time=start_time)
+    ) as batches:
+        async for batch in batches:
+            yield batch
 
 
 async def scan_stream(
@@ -43,17 +109,29 @@ async def scan_stream(
     subject: str | None = None,
     start_seq: int = 1,
     start_time: datetime | None = None,
-    buffer: int = 4096,
 ) -> AsyncGenerator[Stored, None]:
-    """Yield the stream's messages (optionally only those on `subject`, wildcards allowed) in sequence order,
-    from `start_seq`, or from the first message stored at or after `start_time`."""
+    """`scan_batches`, a message at a time."""
+    batches = scan_batches(js, stream, subject=subject, start_seq=start_seq, start_time=start_time)
+    async with contextlib.aclosing(batches) as each:
+        async for batch in each:
+            for stored in batch:
+                yield stored
+
+
+async def _scan_ordered(
+    js: JetStreamContext,
+    stream: str,
+    subject: str,
+    last: int,
+    *,
+    start_seq: int,
+    start_time: datetime | None,
+    buffer: int = 4096,
+) -> AsyncGenerator[list[Stored], None]:
+    """The same through nats-py's ordered consumer, for servers `wire` cannot sign in to."""
     from nats.errors import Error as NatsError
     from nats.js.api import ConsumerConfig, DeliverPolicy
 
-    info = await js.stream_info(stream)
-    last = info.state.last_seq
-    if info.state.messages == 0 or last < start_seq:
-        return
     pending: list[Msg] = []
     arrived, room = asyncio.Event(), asyncio.Event()
     room.set()
@@ -65,16 +143,13 @@ async def scan_stream(
             room.clear()
             await room.wait()
 
-    filters = [subject] if subject else list(info.config.subjects or [">"])
-    if len(filters) > 1:
-        raise ValueError(f"stream {stream} has several subjects; pass one as `subject`")
     # the start goes in the consumer's config: `subscribe` itself takes a deliver policy but no start position
     config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
     if start_time is not None:
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=_rfc3339(start_time))  # type: ignore[arg-type]
     elif start_seq > 1:
         config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq)
-    sub = await js.subscribe(filters[0], stream=stream, cb=on_msg, ordered_consumer=True, config=config)
+    sub = await js.subscribe(subject, stream=stream, cb=on_msg, ordered_consumer=True, config=config)
     try:
         ci = await sub.consumer_info()
         if not pending and not ci.num_pending and not (ci.delivered and ci.delivered.stream_seq):
@@ -89,19 +164,24 @@ async def scan_stream(
             batch = pending[:]
             del pending[:]
             room.set()
-            for msg in batch:  # handed over in batches: a wake-up per message would cost more than the reading
+            out = []
+            for msg in batch:
                 meta = msg.metadata
-                yield Stored(
-                    stream,
-                    meta.sequence.stream,
-                    msg.subject,
-                    msg.data or b"",
-                    dict(msg.headers or {}),
-                    meta.timestamp,
-                    meta.num_pending,
+                out.append(
+                    Stored(
+                        stream,
+                        meta.sequence.stream,
+                        msg.subject,
+                        msg.data or b"",
+                        dict(msg.headers or {}),
+                        int(meta.timestamp.timestamp() * 1_000_000) * 1000,
+                        meta.num_pending,
+                    )
                 )
                 if meta.num_pending == 0 or meta.sequence.stream >= last:
+                    yield out
                     return
+            yield out
     finally:
         with contextlib.suppress(NatsError, OSError):
             await sub.unsubscribe()
