@@ -16,13 +16,14 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, delete, event, select
 
-from contracts.library import TrackImported, TrackRemoved
 from infra.ops.projections import Decoded, Source, copy_tables
 
 from . import SERVICE
@@ -31,14 +32,15 @@ from .adapters.catalog_rows import PreparedTrack, prepare
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
 from .adapters.tags import UnreadableFile, read_track
-from .domain.model import AudioProps, TrackInfo
 
 if TYPE_CHECKING:
+    from contracts.library import TrackImported
     from infra.ops.scan import Stored
 
+    from .domain.model import TrackInfo
     from .settings import Settings
 
-__all__ = ["POSITION", "CatalogFold", "CatalogProjection", "projection", "track_info"]
+__all__ = ["POSITION", "CatalogFold", "CatalogProjection", "decode", "projection"]
 
 log = logging.getLogger(__name__)
 
@@ -48,43 +50,18 @@ _TABLES = (artist_t, album_t, track_t, genre_t)
 _STREAM = "LIBRARY"
 
 
-def track_info(event: TrackImported) -> TrackInfo | None:
-    """The catalog row an import event describes; None for an event without `entry` (read the file instead)."""
-    e = event.entry
-    if e is None:
-        return None
-    return TrackInfo(
-        path=event.path,
-        size=event.size_bytes,
-        mtime_ns=e.mtime_ns,
-        title=e.title,
-        artist=e.artist,
-        album=e.album,
-        album_artist=e.album_artist,
-        created=e.added_at.astimezone(UTC),  # the zone the live import used (the parsed one is slow to ask)
-        track_no=e.track_number,
-        disc_no=e.disc_number,
-        year=e.year,
-        genres=tuple(e.genres),
-        recording_mbid=str(event.recording_mbid),
-        release_mbid=e.release_mbid,
-        album_artist_mbid=e.album_artist_mbid,
-        audio=AudioProps(e.duration_s, e.bitrate_kbps, e.sample_rate, e.channels),
-    )
-
-
 def decode(stored: Stored) -> Decoded | None:
-    """A LIBRARY message as the change it makes: an import's row ready to write (`prepare`), a removal, or an import
-    without `entry` as it is (its file is read when it is folded). Events are validated in full all the same."""
-    if stored.subject == TrackImported.subject:
-        imported = TrackImported.model_validate_json(stored.data)
-        info = track_info(imported)
-        change: PreparedTrack | Removal | TrackImported = imported if info is None else prepare(info)
-        return Decoded(stored.stream, stored.seq, imported.occurred_at, change)
-    if stored.subject == TrackRemoved.subject:
-        removed = TrackRemoved.model_validate_json(stored.data)
-        return Decoded(stored.stream, stored.seq, removed.occurred_at, Removal(removed.path))
-    return None
+    """A LIBRARY message as the catalog change it makes (`replay_events.decode`)."""
+    decoded: Decoded | None = _events().decode(stored)
+    return decoded
+
+
+@cache
+def _events() -> ModuleType:
+    """The decoding module, loaded on first use: the fold process loads the contracts only if it decodes."""
+    from . import replay_events
+
+    return replay_events
 
 
 class CatalogFold:
@@ -105,7 +82,7 @@ class CatalogFold:
         changes: list[PreparedTrack | Removal] = []
         for item in batch:
             change = item.event
-            if isinstance(change, TrackImported):  # no `entry`: the file says what it holds
+            if not isinstance(change, PreparedTrack | Removal):  # an import without `entry`: read the file
                 info = self._from_file(change)
                 if info is None:
                     continue

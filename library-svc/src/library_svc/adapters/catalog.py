@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from ..domain import ids
 from ..domain.model import TrackInfo
@@ -185,7 +185,11 @@ class SqlCatalog:
         return removed
 
     def _insert(self, table: Table) -> Any:
-        return (postgresql.insert if self._pg else sqlite.insert)(table)
+        if self._pg:  # imported here: a replay's fold process writes SQLite and starts without it
+            from sqlalchemy.dialects import postgresql
+
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     def _upsert_rows(
         self,
