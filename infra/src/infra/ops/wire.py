@@ -14,8 +14,8 @@ that wants anything else (TLS, nkeys, JWT) gets `Unsupported`, and the caller re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from nats.js import JetStreamContext
 
 __all__ = ["ReadFailed", "Unsupported", "pull_stream"]
+
+log = logging.getLogger(__name__)
 
 _CRLF = b"\r\n"
 
@@ -173,14 +175,13 @@ async def _connect(nc: Client, stream: str, sid: bytes) -> _Wire:
     if url is None:
         raise ReadFailed("not connected to NATS")
     opts = nc.options
-    if (
-        url.scheme not in ("nats", "")
-        or opts.get("tls")
-        or opts.get("user_credentials")
-        or opts.get("nkeys_seed")
-        or opts.get("signature_cb")
-    ):
-        raise Unsupported(f"{url.scheme} with credentials or TLS")
+    signs = getattr(nc, "_signature_cb", None) or getattr(nc, "_user_jwt_cb", None)  # nkeys or a JWT
+    if url.scheme not in ("nats", ""):
+        raise Unsupported(f"a {url.scheme}:// connection")
+    if opts.get("tls"):
+        raise Unsupported("TLS")
+    if signs:
+        raise Unsupported("nkeys or a JWT")
     loop = asyncio.get_running_loop()
     transport, wire = await loop.create_connection(
         lambda: _Wire(stream, sid), url.hostname or "127.0.0.1", url.port or 4222
@@ -235,6 +236,7 @@ async def pull_stream(
     not speak, and `ReadFailed` when the server refuses or stops answering.
     """
     nc: Client = js._nc  # the connection to borrow the server and credentials of
+    api: str = js._prefix  # `$JS.API`, or `$JS.<domain>.API` for a context opened on a domain
     inbox = f"_INBOX.{secrets.token_hex(11)}"
     sid = b"1"
     wire = await _connect(nc, stream, sid)
@@ -242,7 +244,7 @@ async def pull_stream(
     try:
         created = await _api(
             nc,
-            f"$JS.API.CONSUMER.CREATE.{stream}",
+            f"{api}.CONSUMER.CREATE.{stream}",
             {
                 "stream_name": stream,
                 "config": {
@@ -257,7 +259,7 @@ async def pull_stream(
             },
         )
         name = created["name"]
-        next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{name}".encode()
+        next_subject = f"{api}.CONSUMER.MSG.NEXT.{stream}.{name}".encode()
         request = json.dumps({"batch": window, "no_wait": True}).encode()
         wire.pull = b"PUB %s %s %d\r\n%s\r\n" % (next_subject, inbox.encode(), len(request), request)
         wire.window = window
@@ -286,8 +288,10 @@ async def pull_stream(
         if wire.transport is not None:
             wire.transport.close()
         if name is not None:
-            with contextlib.suppress(Exception):
-                await _api(nc, f"$JS.API.CONSUMER.DELETE.{stream}.{name}", None)
+            try:
+                await _api(nc, f"{api}.CONSUMER.DELETE.{stream}.{name}", None)
+            except Exception as exc:  # noqa: BLE001 - the server removes it after a minute unused anyway
+                log.info("the reading consumer %s on %s is left to expire: %s", name, stream, exc)
 
 
 async def _api(nc: Client, subject: str, body: dict[str, Any] | None) -> dict[str, Any]:
