@@ -1,7 +1,7 @@
 """The fold of a streaming projection in a process of its own: `python -m infra.ops.replay_child <fd>`.
 
-`replay()` reads the stream here while the child decodes and applies batches there, so the two use both cores;
-nats-py's reading and the fold are each bound by one core of Python.
+`replay()` reads and decodes the stream here while the child writes batches there, so the two use both cores;
+each side is bound by one core of Python.
 """
 
 from __future__ import annotations
@@ -155,6 +155,9 @@ def _serve_fold(conn: Connection) -> None:
     try:
         opening = inbox.get()
         if opening[0] == "gone":
+            return
+        if opening[0] == "raise":  # the projection did not unpickle here
+            conn.send(("error", opening[1]))
             return
         projection, store, fresh = opening
         fold = projection.open(store, fresh=fresh)
