@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlparse
 
 import nats
 import pytest
@@ -148,6 +150,22 @@ async def test_what_the_lean_reader_does_not_speak_is_read_through_nats_py(
     assert read[0].headers == {"Nats-Msg-Id": "readback.a-10", "Kind": "x"}
     assert read[-1].pending == 0 and read[0].stored_at is not None
     assert "through nats-py: the server asks for TLS" in caplog.text
+
+
+async def test_a_second_connection_that_cannot_be_made_falls_back_to_nats_py(
+    jetstream: JetStreamContext, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _stream(jetstream)
+    await _publish(jetstream, 300)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # a port nothing listens on
+    port = closed.getsockname()[1]
+    closed.close()
+    monkeypatch.setattr(type(jetstream._nc), "connected_url", property(lambda _: urlparse(f"nats://127.0.0.1:{port}")))
+    with caplog.at_level(logging.INFO, logger="infra.ops.scan"):
+        read = [s.seq async for s in scan_stream(jetstream, STREAM)]
+    assert read == list(range(1, 301))
+    assert f"a second connection to 127.0.0.1:{port} failed" in caplog.text
 
 
 # the parser, fed the bytes a server sends ---------------------------------------------------------------------------

@@ -34,7 +34,8 @@ _CRLF = b"\r\n"
 
 
 class Unsupported(Exception):
-    """The server asks for something this reader does not speak (TLS, nkeys, JWT): read through nats-py."""
+    """The reader cannot open a connection of its own the way `nc` did (TLS, nkeys, a JWT, a second connection
+    refused): read through nats-py."""
 
 
 class ReadFailed(RuntimeError):
@@ -183,14 +184,20 @@ async def _connect(nc: Client, stream: str, sid: bytes) -> _Wire:
     if signs:
         raise Unsupported("nkeys or a JWT")
     loop = asyncio.get_running_loop()
-    transport, wire = await loop.create_connection(
-        lambda: _Wire(stream, sid), url.hostname or "127.0.0.1", url.port or 4222
-    )
     try:
-        await asyncio.wait_for(wire.ready.wait(), timeout=5)
+        transport, wire = await asyncio.wait_for(
+            loop.create_connection(lambda: _Wire(stream, sid), url.hostname or "127.0.0.1", url.port or 4222), 5
+        )
+    except (OSError, TimeoutError) as exc:  # `nc` got through; whatever stops a second connection, nats-py reads
+        raise Unsupported(f"a second connection to {url.hostname}:{url.port} failed: {exc!r}") from exc
+    try:
+        try:
+            await asyncio.wait_for(wire.ready.wait(), timeout=5)
+        except TimeoutError:
+            raise Unsupported("the server sent no INFO on a second connection") from None
         info = wire.info or {}
         if wire.failed is not None:
-            raise ReadFailed(wire.failed)
+            raise Unsupported(f"the server closed a second connection: {wire.failed}")
         if info.get("tls_required"):
             raise Unsupported("the server asks for TLS")
         connect: dict[str, Any] = {
@@ -211,7 +218,10 @@ async def _connect(nc: Client, stream: str, sid: bytes) -> _Wire:
             connect["auth_token"] = user or opts["token"]
         wire.ready.clear()
         wire.send(b"CONNECT " + json.dumps(connect).encode() + b"\r\nPING\r\n")
-        await asyncio.wait_for(wire.ready.wait(), timeout=5)
+        try:
+            await asyncio.wait_for(wire.ready.wait(), timeout=5)
+        except TimeoutError:
+            raise Unsupported("the server did not answer the reading connection's sign-in") from None
         if wire.failed is not None:  # it let `nc` in, so it wants what `nc` sent and this does not speak
             raise Unsupported(f"the server refused the reading connection: {wire.failed}")
         return wire
