@@ -150,6 +150,8 @@ async def test_what_the_lean_reader_does_not_speak_is_read_through_nats_py(
     assert read[0].headers == {"Nats-Msg-Id": "readback.a-10", "Kind": "x"}
     assert read[-1].pending == 0 and read[0].stored_at is not None
     assert "through nats-py: the server asks for TLS" in caplog.text
+    from_time = [s.seq async for s in scan_stream(jetstream, STREAM, start_time=read[1500].stored_at)]
+    assert read[1500].seq - 250 <= from_time[0] <= read[1500].seq and from_time[-1] == 3000
 
 
 async def test_a_second_connection_that_cannot_be_made_falls_back_to_nats_py(

@@ -95,9 +95,7 @@ async def scan_batches(
         return
     except Unsupported as exc:
         log.info("reading %s through nats-py: %s", stream, exc)
-    async with contextlib.aclosing(
-        _scan_ordered(js, stream, filters[0], last, start_seq=start_seq, start_time=start_time)
-    ) as batches:
+    async with contextlib.aclosing(_scan_ordered(js, stream, filters[0], last, config)) as batches:
         async for batch in batches:
             yield batch
 
@@ -123,14 +121,15 @@ async def _scan_ordered(
     stream: str,
     subject: str,
     last: int,
-    *,
-    start_seq: int,
-    start_time: datetime | None,
+    start: dict[str, Any],
     buffer: int = 4096,
 ) -> AsyncGenerator[list[Stored], None]:
-    """The same through nats-py's ordered consumer, for servers `wire` cannot sign in to."""
+    """The same through nats-py's ordered consumer, for servers `wire` cannot sign in to; `start` is the deliver
+    policy and start position `pull_stream` was given."""
     from nats.errors import Error as NatsError
     from nats.js.api import ConsumerConfig, DeliverPolicy
+
+    from .wire import position
 
     pending: list[Msg] = []
     arrived, room = asyncio.Event(), asyncio.Event()
@@ -144,11 +143,11 @@ async def _scan_ordered(
             await room.wait()
 
     # the start goes in the consumer's config: `subscribe` itself takes a deliver policy but no start position
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
-    if start_time is not None:
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=_rfc3339(start_time))  # type: ignore[arg-type]
-    elif start_seq > 1:
-        config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq)
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy(start["deliver_policy"]),
+        opt_start_seq=start.get("opt_start_seq"),
+        opt_start_time=start.get("opt_start_time"),  # the RFC 3339 text, which the server takes as it is
+    )
     sub = await js.subscribe(subject, stream=stream, cb=on_msg, ordered_consumer=True, config=config)
     try:
         ci = await sub.consumer_info()
@@ -166,19 +165,9 @@ async def _scan_ordered(
             room.set()
             out = []
             for msg in batch:
-                meta = msg.metadata
-                out.append(
-                    Stored(
-                        stream,
-                        meta.sequence.stream,
-                        msg.subject,
-                        msg.data or b"",
-                        dict(msg.headers or {}),
-                        int(meta.timestamp.timestamp() * 1_000_000) * 1000,
-                        meta.num_pending,
-                    )
-                )
-                if meta.num_pending == 0 or meta.sequence.stream >= last:
+                seq, nanos, left = position((msg.reply or "").encode())
+                out.append(Stored(stream, seq, msg.subject, msg.data or b"", dict(msg.headers or {}), nanos, left))
+                if left == 0 or seq >= last:
                     yield out
                     return
             yield out

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from nats.aio.client import Client
     from nats.js import JetStreamContext
 
-__all__ = ["ReadFailed", "Unsupported", "pull_stream"]
+__all__ = ["ReadFailed", "Unsupported", "position", "pull_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -162,12 +162,18 @@ class _Wire(asyncio.Protocol):
 
 
 def _stored(stream: str, subject: bytes, reply: bytes, head: bytes, body: bytes) -> Stored:
-    """A delivered message as `Stored`, its position read from the reply subject as nats-py reads it:
+    """A delivered message as `Stored`, its position read from the reply subject (`position`)."""
+    seq, nanos, pending = position(reply)
+    return Stored(stream, seq, subject.decode(), body, head, nanos, pending)
+
+
+def position(reply: bytes) -> tuple[int, int, int]:
+    """Stream sequence, stored time (ns) and messages pending, from a JetStream reply subject as nats-py reads it:
     `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ns>.<pending>`, or with a domain and an account hash
-    after `$JS.ACK` (12 tokens; 11 from older servers)."""
+    after `$JS.ACK` (12 tokens; 11 from older servers). The time stays exact, unlike a float's."""
     tokens = reply.split(b".")
     at = 2 if len(tokens) == 9 else 4
-    return Stored(stream, int(tokens[at + 3]), subject.decode(), body, head, int(tokens[at + 5]), int(tokens[at + 6]))
+    return int(tokens[at + 3]), int(tokens[at + 5]), int(tokens[at + 6])
 
 
 async def _connect(nc: Client, stream: str, sid: bytes) -> _Wire:
