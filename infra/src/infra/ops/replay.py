@@ -52,6 +52,7 @@ __all__ = [
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def parse_since(text: str, *, now: datetime | None = None) -> datetime:
@@ -226,13 +227,13 @@ async def _plan(
 
 
 async def _read(js: JetStreamContext, source: Source, run: StreamRun, opts: ReplayOptions) -> Any:
-    """The source's messages from where the run starts, in the batches they arrive in."""
+    """The source's messages from where the run starts, in the batches they arrive in, counted into `run`."""
     from nats.js.errors import NotFoundError
 
     if not run.first_seq:
         return
     since = opts.since
-    floor_ns = None if since is None else int(since.timestamp() * 1_000_000) * 1000
+    floor_ns = None if since is None else (since - _EPOCH) // timedelta(microseconds=1) * 1000
     start = run.first_seq
     try:
         batches = scan_batches(
@@ -243,6 +244,8 @@ async def _read(js: JetStreamContext, source: Source, run: StreamRun, opts: Repl
                 if floor_ns is not None:  # a start sequence (the store's position) won over the time: keep to it
                     batch = [s for s in batch if s.stored_ns is None or s.stored_ns >= floor_ns]
                 if batch:
+                    run.read += len(batch)
+                    run.last_seq = batch[-1].seq
                     yield batch
     except NotFoundError:
         return
@@ -284,8 +287,6 @@ async def _fold_streaming(
                     first = False
                     total += arrived[0].pending + 1 - estimates.get(source.stream, 0)
                     shown.total(total)
-                run.read += len(arrived)
-                run.last_seq = arrived[-1].seq
                 batch += arrived
                 while len(batch) >= opts.batch:
                     await hand_over(batch[: opts.batch])
@@ -316,8 +317,6 @@ async def _fold_merged(
         floor = done.get(source.stream, 0)
         async with contextlib.aclosing(_read(js, source, run, opts)) as arriving:
             async for chunk in arriving:
-                run.read += len(chunk)
-                run.last_seq = chunk[-1].seq
                 decoded.extend(d for d in map(fold.decode, chunk) if d is not None and d.seq > floor)
                 shown.advance(len(chunk))
     shown.total(sum(r.read for r in runs.values()))  # the estimate counted from the stream ends; now it is known
