@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.stack import free_port, wait_http_ok
+from tests.support.stack import free_port, gateway_env, provision_at, stop_all, wait_http_ok
 
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "5"))
 TRACKS = int(os.environ.get("BENCH_GATEWAY_TRACKS", "2000"))
@@ -398,28 +398,8 @@ async def measure_library(gw_port: int, lib_port: int, pids: dict[str, int]) -> 
 # running it all -------------------------------------------------------------------------------------------------------
 
 
-def gateway_env(tmp: Path, nats_url: str, port: int, upstream: str) -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTREAM_")} | {
-        "NATS_URL": nats_url,
-        "BRAINSTREAM_DATA_DIR": str(tmp),
-        "BRAINSTREAM_HTTP_PORT": str(port),
-        "BRAINSTREAM_ADMIN_USER": "bench",
-        "BRAINSTREAM_ADMIN_PASSWORD": "bench-password",
-        "BRAINSTREAM_LIBRARY_API_URL": upstream,
-        "BRAINSTREAM_LOG_LEVEL": "WARNING",
-    }
-
-
-def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    for p in procs:
-        p.terminate()
-        p.wait(10)
-    procs.clear()
-
-
 def main() -> None:
     from infra.natsserver import start_nats_server
-    from infra.provision import provision
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -428,15 +408,7 @@ def main() -> None:
         nats_server = start_nats_server(tmp / "nats")
         procs: list[subprocess.Popen[bytes]] = []
         try:
-
-            async def prov() -> None:
-                import nats
-
-                nc = await nats.connect(nats_server.url)
-                await provision(nc.jetstream())
-                await nc.close()
-
-            asyncio.run(prov())
+            provision_at(nats_server.url)
             if "1" in PARTS:
                 up_port, gw_port = free_port(), free_port()
                 procs.append(subprocess.Popen([sys.executable, __file__, "--serve-upstream", str(up_port)]))

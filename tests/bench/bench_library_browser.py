@@ -31,7 +31,7 @@ os.environ["BENCH_LIBRARY_TRACKS"] = os.environ.get("BENCH_BROWSER_TRACKS", "500
 
 import bench_library
 
-from tests.support.stack import free_port, wait_http_ok
+from tests.support.stack import free_port, gateway_env, provision_at, stop_all, wait_http_ok
 
 REQUESTS = int(os.environ.get("BENCH_BROWSER_REQUESTS", "500"))
 CONCURRENCY = 10
@@ -147,7 +147,6 @@ async def measure(gw: str, up: str, nats_url: str, albums: list[str], artists: i
 
 def main() -> None:
     from infra.natsserver import start_nats_server
-    from infra.provision import provision
 
     load_now = os.getloadavg()
     print(
@@ -171,27 +170,11 @@ def main() -> None:
         nats_server = start_nats_server(tmp / "nats")
         procs: list[subprocess.Popen[bytes]] = []
         try:
-
-            async def prov() -> None:
-                import nats
-
-                nc = await nats.connect(nats_server.url)
-                await provision(nc.jetstream())
-                await nc.close()
-
-            asyncio.run(prov())
+            provision_at(nats_server.url)
             up_port, gw_port = free_port(), free_port()
             serve = [sys.executable, bench_library.__file__, "serve", db_url, str(tmp / "music"), str(up_port)]
             procs.append(subprocess.Popen(serve))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTREAM_")} | {
-                "NATS_URL": nats_server.url,
-                "BRAINSTREAM_DATA_DIR": str(tmp / "data"),
-                "BRAINSTREAM_HTTP_PORT": str(gw_port),
-                "BRAINSTREAM_ADMIN_USER": "bench",
-                "BRAINSTREAM_ADMIN_PASSWORD": "bench-password",
-                "BRAINSTREAM_LIBRARY_API_URL": f"http://127.0.0.1:{up_port}",
-                "BRAINSTREAM_LOG_LEVEL": "WARNING",
-            }
+            env = gateway_env(tmp / "data", nats_server.url, gw_port, f"http://127.0.0.1:{up_port}")
             procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=env))
             gw, up = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{up_port}"
             asyncio.run(wait_http_ok([f"{gw}/api/health", f"{up}/rest/ping?u=bench"]))
@@ -199,9 +182,7 @@ def main() -> None:
             print(f"{REQUESTS} requests per case, {CONCURRENCY} concurrent clients; upstream: the call behind it")
             asyncio.run(measure(gw, up, nats_server.url, ids["albums"], artists))
         finally:
-            for p in procs:
-                p.terminate()
-                p.wait(10)
+            stop_all(procs)
             nats_server.stop()
 
 

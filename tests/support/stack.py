@@ -6,13 +6,17 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-__all__ = ["alive", "free_port", "health", "rss_kib", "stack_env", "wait_http_ok"]
+__all__ = [
+    "alive", "free_port", "gateway_env", "health", "provision_at", "rss_kib", "stack_env", "stop_all", "wait_http_ok"
+]  # fmt: skip
 
 
 def free_port() -> int:
@@ -37,6 +41,43 @@ def stack_env(data_dir: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
     env |= {"BRAINSTREAM_DATA_DIR": data_dir, "BRAINSTREAM_HTTP_PORT": str(port)}
     return env
+
+
+def gateway_env(data_dir: Path, nats_url: str, port: int, upstream: str) -> dict[str, str]:
+    """The environment for a lone gateway (`python -m gateway`) in front of `upstream`, signed in as bench."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTREAM_")} | {
+        "NATS_URL": nats_url,
+        "BRAINSTREAM_DATA_DIR": str(data_dir),
+        "BRAINSTREAM_HTTP_PORT": str(port),
+        "BRAINSTREAM_ADMIN_USER": "bench",
+        "BRAINSTREAM_ADMIN_PASSWORD": "bench-password",
+        "BRAINSTREAM_LIBRARY_API_URL": upstream,
+        "BRAINSTREAM_LOG_LEVEL": "WARNING",
+    }
+
+
+def provision_at(nats_url: str) -> None:
+    """Streams, consumers and KV buckets of the contracts on the server at `nats_url`, from synchronous code."""
+    import nats
+
+    from infra.provision import provision
+
+    async def go() -> None:
+        nc = await nats.connect(nats_url)
+        try:
+            await provision(nc.jetstream())
+        finally:
+            await nc.close()
+
+    asyncio.run(go())
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate each process, wait for it, and forget them."""
+    for p in procs:
+        p.terminate()
+        p.wait(10)
+    procs.clear()
 
 
 def alive(pid: int) -> bool:
