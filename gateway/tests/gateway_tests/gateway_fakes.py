@@ -9,14 +9,29 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+import uuid
 import zlib
 from typing import Any
 
+from contracts.common import AlbumSource, TrackMetadata
 from tests.support.fakeweb import FakeWeb, Reply, Request
 
-__all__ = ["AUDIO", "COVER_PNG", "FakeSubsonic"]
+__all__ = ["AUDIO", "COVER_PNG", "FakeSubsonic", "roygbiv"]
 
 AUDIO = bytes(range(256)) * 4096  # 1 MiB of recognisable bytes
+
+
+def roygbiv(mbid: uuid.UUID, **extra: Any) -> TrackMetadata:
+    """The track the gateway's tests request and follow, as resolve-svc would describe it."""
+    return TrackMetadata(
+        recording_mbid=mbid,
+        title="Roygbiv",
+        artist="Boards of Canada",
+        album_artist="Boards of Canada",
+        album="Music Has the Right to Children",
+        album_source=AlbumSource.MUSICBRAINZ,
+        **extra,
+    )
 
 
 def _png(size: int = 96) -> bytes:

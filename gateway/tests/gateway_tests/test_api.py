@@ -12,11 +12,13 @@ import nats
 
 from contracts.acquire import AcquisitionFailed, AcquisitionFailureReason
 from contracts.base import Message
-from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
+from contracts.common import MatchExplanation, MatchMethod
 from contracts.gateway import StartRun
 from contracts.library import TrackImported, TrackRemoved
 from contracts.resolve import TrackResolved
 from tests.support.wait import wait_until
+
+from .gateway_fakes import roygbiv
 
 
 async def publish(url: str, *events: Message) -> None:
@@ -28,14 +30,7 @@ async def publish(url: str, *events: Message) -> None:
 
 
 def resolved(cause: Message, mbid: uuid.UUID) -> TrackResolved:
-    meta = TrackMetadata(
-        recording_mbid=mbid,
-        title="Roygbiv",
-        artist="Boards of Canada",
-        album_artist="Boards of Canada",
-        album="Music Has the Right to Children",
-        album_source=AlbumSource.MUSICBRAINZ,
-    )
+    meta = roygbiv(mbid)
     return TrackResolved.caused_by(
         cause, track=meta, origin="manual", explanation=MatchExplanation(method=MatchMethod.FUZZY, distance=0.05)
     )

@@ -19,12 +19,13 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from contracts.acquire import TrackValidated
-from contracts.common import AlbumSource, MatchExplanation, MatchMethod, TrackMetadata
+from contracts.common import MatchExplanation, MatchMethod
 from contracts.gateway import RequestTrack
 from contracts.resolve import TrackResolved
 from tests.support.librarysvc import library_url, running_library_svc, tagged_event
 
 from .conftest import ADMIN, ADMIN_PASSWORD
+from .gateway_fakes import roygbiv
 from .test_api import publish
 from .test_library import scanned_folder
 
@@ -74,15 +75,7 @@ async def test_request_moves_through_stages_in_the_browser(
 
             request = await _request_of(gateway, track_id)
             mbid = uuid.uuid4()
-            meta = TrackMetadata(
-                recording_mbid=mbid,
-                title="Roygbiv",
-                artist="Boards of Canada",
-                album_artist="Boards of Canada",
-                album="Music Has the Right to Children",
-                album_source=AlbumSource.MUSICBRAINZ,
-                year=1998,
-            )
+            meta = roygbiv(mbid, year=1998)
             resolved = TrackResolved.caused_by(
                 request,
                 track=meta,

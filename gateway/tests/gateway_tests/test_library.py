@@ -12,7 +12,6 @@ import httpx
 from nats.js import JetStreamContext
 from sqlalchemy import event
 
-from contracts.common import AlbumSource, TrackMetadata
 from contracts.gateway import RequestTrack
 from contracts.library import TrackImported
 from gateway.db import make_engine
@@ -25,7 +24,7 @@ from tests.support.stack import free_port
 from tests.support.wait import wait_until
 
 from .conftest import ADMIN, RunningGateway
-from .gateway_fakes import ALBUM, COVER_PNG, FakeSubsonic
+from .gateway_fakes import ALBUM, COVER_PNG, FakeSubsonic, roygbiv
 from .test_api import publish
 
 SCANNED_MBID = "5b0b7d4e-0b1c-4c48-9f55-0e1c1d0a7c11"
@@ -65,17 +64,7 @@ async def request_and_import(gw: RunningGateway, nats_url: str, staging: Path) -
         query={"recording_mbid": mbid},
         user=ADMIN,
     )
-    meta = TrackMetadata(
-        recording_mbid=mbid,
-        title="Roygbiv",
-        artist="Boards of Canada",
-        album_artist="Boards of Canada",
-        album="Music Has the Right to Children",
-        album_source=AlbumSource.MUSICBRAINZ,
-        track_number=1,
-        disc_number=1,
-        year=1998,
-    )
+    meta = roygbiv(mbid, track_number=1, disc_number=1, year=1998)
     await publish(nats_url, tagged_event(staging, cause, meta))
     return req["track_id"], mbid
 
