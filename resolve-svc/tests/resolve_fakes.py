@@ -15,7 +15,7 @@ from resolve_svc.domain.text import fold
 from resolve_svc.settings import Settings
 from tests.support.fakeweb import FakeWeb, RateLimit, Reply, Request
 
-__all__ = ["JPEG", "Fakes", "itunes_track", "lb_entry"]
+__all__ = ["JPEG", "DictCache", "Fakes", "itunes_track", "lb_entry"]
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
@@ -71,6 +71,26 @@ def itunes_track(artist: str, title: str, album: str, ms: int | None, art_base: 
         "releaseDate": "1975-11-21T08:00:00Z",
         **extra,
     }
+
+
+class DictCache:
+    """The cache ports of resolve-svc over a dict (`through` keeps values wrapped as the KV cache does)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    async def get(self, key: str) -> Any | None:
+        return self.data.get(key)
+
+    async def put(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    async def through(self, key: str, load: Any) -> Any:
+        if key in self.data:
+            return self.data[key]["x"]
+        value = await load()
+        self.data[key] = {"x": value}
+        return value
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pytest
 from nats.js import JetStreamContext
 from resolve_bus import candidate, outputs, publish
 from resolve_catalog import by_key, mbid
-from resolve_fakes import Fakes
+from resolve_fakes import DictCache, Fakes
 
 from contracts.resolve import TrackResolved
 from infra.http import ApiClient, BadResponse, IntervalLimiter, SourceUnavailable
@@ -21,24 +21,6 @@ from resolve_svc.app import running
 from resolve_svc.domain.model import Query
 from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.nats import NatsEndpoint
-
-
-class DictCache:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    async def get(self, key: str) -> Any | None:
-        return self.data.get(key)
-
-    async def put(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    async def through(self, key: str, load: Any) -> Any:
-        if key in self.data:
-            return self.data[key]["x"]
-        value = await load()
-        self.data[key] = {"x": value}
-        return value
 
 
 def mb_client(web: FakeWeb, limiter: Any = None, **http: Any) -> MusicBrainz:

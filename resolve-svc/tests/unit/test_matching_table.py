@@ -7,10 +7,9 @@ threshold. Only the HTTP is left out (the service tests cover it).
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from resolve_catalog import by_key, mbid, search_pool
+from resolve_fakes import DictCache
 
 from contracts.common import TrackQuery
 from contracts.resolve import UnresolvedReason
@@ -50,17 +49,6 @@ class NoCovers:
 class AllImages:
     async def is_image(self, url: str) -> bool:
         return True
-
-
-class DictCache:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    async def get(self, key: str) -> Any | None:
-        return self.data.get(key)
-
-    async def put(self, key: str, value: Any) -> None:
-        self.data[key] = value
 
 
 class NoStore:
