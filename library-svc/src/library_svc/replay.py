@@ -116,7 +116,7 @@ class CatalogProjection:
     name = "library"
     service = SERVICE
     description = "library-svc's catalog (artists, albums, tracks, genres) from LIBRARY's imports and removals"
-    sources = (Source(_STREAM, "library.track.>"),)
+    sources: tuple[Source, ...] = (Source(_STREAM, "library.track.>"),)
     by_time = False
 
     def __init__(self, settings: Settings | None = None) -> None:

@@ -79,42 +79,31 @@ class _Wire(asyncio.Protocol):
             nl = buf.find(_CRLF, pos)
             if nl < 0:
                 break
-            if buf.startswith(b"HMSG ", pos):
-                # HMSG <subject> <sid> [reply-to] <header bytes> <total bytes>
+            if buf.startswith(b"HMSG ", pos):  # HMSG <subject> <sid> [reply-to] <header bytes> <total bytes>
                 parts = bytes(buf[pos + 5 : nl]).split()
-                hlen, total = int(parts[-2]), int(parts[-1])
-                end = nl + 2 + total
-                if end + 2 > size:
-                    break  # the rest of this message is still on its way
-                head = bytes(buf[nl + 2 : nl + 2 + hlen])
-                body = bytes(buf[nl + 2 + hlen : end])
-                pos = end + 2
-                if parts[1] != sid:
-                    continue
-                if head[8:9] == b" ":  # `NATS/1.0 404 No Messages`: a pull request's status, not a message
-                    self._status(head[9 : head.find(_CRLF)].decode("utf-8", "replace").strip())
-                    continue
-                arrived.append(_stored(stream, parts[0], parts[2] if len(parts) == 5 else b"", head, body))
-                self.due -= 1
-                if self.due == 0:
-                    self.ask()
-            elif buf.startswith(b"MSG ", pos):
-                # MSG <subject> <sid> [reply-to] <bytes>
+                hlen, total, with_reply = int(parts[-2]), int(parts[-1]), len(parts) == 5
+            elif buf.startswith(b"MSG ", pos):  # MSG <subject> <sid> [reply-to] <bytes>
                 parts = bytes(buf[pos + 4 : nl]).split()
-                total = int(parts[-1])
-                end = nl + 2 + total
-                if end + 2 > size:
-                    break
-                body = bytes(buf[nl + 2 : end])
-                pos = end + 2
-                if parts[1] == sid:
-                    arrived.append(_stored(stream, parts[0], parts[2] if len(parts) == 4 else b"", b"", body))
-                    self.due -= 1
-                    if self.due == 0:
-                        self.ask()
+                hlen, total, with_reply = 0, int(parts[-1]), len(parts) == 4
             else:
                 self._control(bytes(buf[pos:nl]))
                 pos = nl + 2
+                continue
+            end = nl + 2 + total
+            if end + 2 > size:
+                break  # the rest of this message is still on its way
+            head = bytes(buf[nl + 2 : nl + 2 + hlen])
+            body = bytes(buf[nl + 2 + hlen : end])
+            pos = end + 2
+            if parts[1] != sid:
+                continue
+            if head[8:9] == b" ":  # `NATS/1.0 404 No Messages`: a pull request's status, not a message
+                self._status(head[9 : head.find(_CRLF)].decode("utf-8", "replace").strip())
+                continue
+            arrived.append(_stored(stream, parts[0], parts[2] if with_reply else b"", head, body))
+            self.due -= 1
+            if self.due == 0:
+                self.ask()
         del buf[:pos]
         if arrived or self.exhausted or self.failed:
             self.wake.set()
