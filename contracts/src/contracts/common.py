@@ -38,6 +38,8 @@ class ListenSource(StrEnum):
     LASTFM = "lastfm"
     SPOTIFY = "spotify"
     SUBSONIC = "subsonic"
+    SONOS = "sonos"
+    """A Sonos speaker's play, seen by polling it; `source_ids` carry room, service and track URI."""
 
 
 class AlbumSource(StrEnum):

@@ -48,6 +48,13 @@ class PipelineSettings(Model):
         default=None,
         description="That account's password, sealed with the gateway's key: only the gateway reads it.",
     )
+    sonos_speakers: list[str] | None = Field(default=None, description="Sonos speaker addresses to watch.")
+    sonos_discover: bool | None = Field(default=None, description="Also discover speakers on the local network.")
+    sonos_interval_s: float | None = Field(default=None, ge=1, le=3600, description="Seconds between speaker polls.")
+    sonos_users: dict[str, str] | None = Field(
+        default=None, description="Room name or speaker address → BrainStream user whose listens it plays."
+    )
+    sonos_default_user: str | None = Field(default=None, description="User of a speaker not in sonos_users.")
 
 
 class UserAccounts(Model):

@@ -23,13 +23,16 @@ from .adapters.kv import KvCursorStore, KvKnownRecordings, KvLease, KvListenGate
 from .adapters.lastfm import LastfmFeed
 from .adapters.listen_feeds import ListenBrainzFeed
 from .adapters.listenbrainz import ListenBrainz
+from .adapters.sonos import SocoNetwork
 from .adapters.spotify import SpotifyFeed
 from .config import Config
 from .health import SourceHealth
 from .ports import ListenFeed
 from .scheduler import Scheduler, supervise
 from .service import ListenService, RecommendationService
+from .service.sonos import SonosPoller
 from .settings import Settings
+from .sonos_health import SonosHealth
 
 __all__ = ["Ingest", "build", "main"]
 
@@ -53,6 +56,8 @@ class Ingest:
         self._scheduler: Scheduler | None = None
         self._wire_error: str | None = None
         self.runtime.add_check("sources", self._check)
+        self.sonos_health = SonosHealth()
+        self.runtime.add_check("sonos", self.sonos_health.check)
 
         fallback = settings.admin_user
         self.runtime.consume("ingest_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
@@ -91,7 +96,12 @@ class Ingest:
             SpotifyFeed(self.clients.spotify_api, self.clients.spotify_accounts),
         ]
         self.lease = await KvLease.open(js, self.runtime.instance, self.settings.scheduler_lease_s)
-        self._scheduler = Scheduler(self.config, recommendations, self._listens, feeds, self.health, self.lease)
+        sonos = SonosPoller(
+            SocoNetwork(timeout_s=self.settings.sonos_timeout_s), self._listens, self.config.sonos, self.sonos_health
+        )
+        self._scheduler = Scheduler(
+            self.config, recommendations, self._listens, feeds, self.health, self.lease, sonos=sonos
+        )
         await self.live.start(js)
         self.live.on_change(self._scheduler.wake)
         self._scheduler.refresh_expected()
@@ -121,6 +131,7 @@ class Ingest:
                 supervise("lease", scheduler.lease_loop),
                 supervise("recommendations", scheduler.recommendation_loop),
                 supervise("listens", scheduler.listen_loop),
+                supervise("sonos", scheduler.sonos_loop, on_crash=self.sonos_health.loop_failed),
             )
         finally:
             if self.lease is not None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from contracts.livesettings import UserAccounts
 from infra.livesettings import LiveSettings
 
+from .domain.sonos_config import SonosConfig, parse_speakers, parse_user_map
 from .settings import Settings
 
 __all__ = ["Config", "RunConfig"]
@@ -88,3 +89,15 @@ class Config:
     def first_poll_from_ts(self) -> int:
         days = self.settings.listen_history_days
         return 0 if days <= 0 else int(time.time() - days * 86400)
+
+    def sonos(self) -> SonosConfig:
+        """The Sonos source's settings: a live `sonos_*` value replaces the environment's."""
+        p = self.live.pipeline if self.live else None
+        s = self.settings
+        return SonosConfig(
+            speakers=parse_speakers(p.sonos_speakers if p and p.sonos_speakers is not None else s.sonos_speakers),
+            discover=p.sonos_discover if p and p.sonos_discover is not None else s.sonos_discover,
+            interval_s=p.sonos_interval_s if p and p.sonos_interval_s is not None else s.sonos_interval_s,
+            users=parse_user_map(p.sonos_users if p and p.sonos_users is not None else s.sonos_users),
+            default_user=(p.sonos_default_user if p else None) or s.sonos_default_user or s.admin_user,
+        )

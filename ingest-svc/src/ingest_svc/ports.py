@@ -24,6 +24,10 @@ __all__ = [
     "ListenPage",
     "RecommendationSource",
     "SeedArtist",
+    "SonosNetwork",
+    "SpeakerState",
+    "SpeakerUnreachable",
+    "SpeakerWhere",
 ]
 
 
@@ -105,3 +109,52 @@ class Lease(Protocol):
 
 class EventPublisher(Protocol):
     async def publish(self, event: Message) -> object: ...
+
+
+class SpeakerUnreachable(Exception):
+    """A speaker did not answer (off, unplugged, another network): normal for a speaker, reported and polled on."""
+
+
+@dataclass(frozen=True)
+class SpeakerWhere:
+    """Who a speaker is and which group it plays in; a group plays one stream, read from its coordinator."""
+
+    address: str
+    uid: str
+    room: str
+    coordinator_address: str
+    coordinator_uid: str
+    coordinator_room: str
+    group_rooms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SpeakerState:
+    """A coordinator's transport state and current track, as the speaker reports them."""
+
+    state: str
+    uri: str
+    queue_position: str
+    title: str | None
+    artist: str | None
+    album: str | None
+    duration_s: float | None
+    position_s: float | None
+    stream_content: str | None
+    station: str | None
+
+
+class SonosNetwork(Protocol):
+    """The speakers, through SoCo. Every call raises `SpeakerUnreachable` when the speaker does not answer."""
+
+    async def locate(self, address: str) -> SpeakerWhere: ...
+
+    async def state(self, address: str) -> SpeakerState: ...
+
+    async def services(self, address: str) -> dict[int, str]:
+        """The speaker's own music service list: sid → display name."""
+        ...
+
+    async def discover(self) -> list[str]:
+        """Addresses of the speakers found on the local network (one per zone)."""
+        ...

@@ -19,6 +19,7 @@ from .config import Config
 from .health import SourceHealth
 from .ports import Lease, ListenFeed
 from .service import ListenService, RecommendationService, RunReport
+from .service.sonos import SonosPoller
 
 __all__ = ["Scheduler", "supervise"]
 
@@ -32,8 +33,9 @@ async def supervise(
     first_delay_s: float = 0.5,
     max_delay_s: float = 60.0,
     stable_after_s: float = 60.0,
+    on_crash: Callable[[str], None] | None = None,
 ) -> None:
-    """Run `loop` forever; restart it with back-off whenever it raises or returns."""
+    """Run `loop` forever; restart it with back-off whenever it raises or returns (`on_crash` hears why)."""
     delay = first_delay_s
     while True:
         started = time.monotonic()
@@ -42,8 +44,10 @@ async def supervise(
             log.error("loop %s returned; restarting in %.1fs", name, delay)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as exc:
             log.exception("loop %s crashed; restarting in %.1fs", name, delay)
+            if on_crash is not None:
+                on_crash(f"loop crashed, restarting in {delay:.1f}s: {type(exc).__name__}: {exc}")
         if time.monotonic() - started >= stable_after_s:
             delay = first_delay_s
         await asyncio.sleep(delay)
@@ -59,6 +63,7 @@ class Scheduler:
         feeds: list[ListenFeed],
         health: SourceHealth,
         lease: Lease | None = None,
+        sonos: SonosPoller | None = None,
     ) -> None:
         self.config = config
         self.lease = lease
@@ -71,11 +76,14 @@ class Scheduler:
         self.listens = listens
         self.feeds = feeds
         self.health = health
+        self.sonos = sonos
         self._wake = asyncio.Event()
+        self._sonos_wake = asyncio.Event()
 
     def wake(self, _key: str = "") -> None:
         """Settings changed: the loops re-read them now instead of at the end of a long sleep."""
         self._wake.set()
+        self._sonos_wake.set()
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()
@@ -173,3 +181,15 @@ class Scheduler:
             await self._leading.wait()
             await self.poll_listens_once()
             await self._sleep(self.config.listen_interval_s)
+
+    async def sonos_loop(self) -> None:
+        """Poll the Sonos speakers every `sonos_interval_s` (a settings change polls at once)."""
+        if self.sonos is None:
+            await asyncio.Event().wait()
+            return
+        while True:
+            await self._leading.wait()
+            await self.sonos.poll_once()
+            self._sonos_wake.clear()
+            with contextlib.suppress(TimeoutError):  # the interval ran out: time for the next poll
+                await asyncio.wait_for(self._sonos_wake.wait(), timeout=self.sonos.interval_s)

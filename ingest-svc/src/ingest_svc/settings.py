@@ -12,6 +12,8 @@ from pydantic import AliasChoices, Field, model_validator
 
 from infra.runtime import RuntimeSettings
 
+from .domain.sonos_config import parse_speakers, parse_user_map
+
 __all__ = ["MissingSetting", "Settings"]
 
 
@@ -92,6 +94,22 @@ class Settings(RuntimeSettings):
     lastfm_error_retries: int = Field(default=3, ge=0, validation_alias=_env("LASTFM_ERROR_RETRIES"))
     """Retries of a Last.fm call answered with a temporary error code in an HTTP 200 body (29, 8, 11, 16)."""
 
+    # Sonos speakers ------------------------------------------------------------------------------------------------
+    sonos_speakers: str = Field(default="", validation_alias=_env("SONOS_SPEAKERS"))
+    """Speakers to watch, comma-separated addresses (`192.168.1.20,192.168.1.21`, a port after `:` if not 1400);
+    live setting `sonos_speakers` overrides."""
+    sonos_discover: bool = Field(default=False, validation_alias=_env("SONOS_DISCOVER"))
+    """Also find speakers on the local network with Sonos discovery (SSDP multicast); live `sonos_discover`."""
+    sonos_interval_s: float = Field(default=10.0, ge=1, le=3600, validation_alias=_env("SONOS_INTERVAL"))
+    """Seconds between two polls of every speaker; live setting `sonos_interval_s` overrides."""
+    sonos_users: str = Field(default="", validation_alias=_env("SONOS_USERS"))
+    """Which BrainStream user listens where: `Living Room=alice,192.168.1.21=bob` (room name or address);
+    live setting `sonos_users` overrides."""
+    sonos_default_user: str | None = Field(default=None, validation_alias=_env("SONOS_DEFAULT_USER"))
+    """The user of a speaker not in `sonos_users` (default: BRAINSTREAM_ADMIN_USER)."""
+    sonos_timeout_s: float = Field(default=5.0, gt=0, le=60, validation_alias=_env("SONOS_TIMEOUT"))
+    """How long one call to a speaker may take before the speaker counts as unreachable."""
+
     scheduler_lease_s: float = Field(default=30.0, gt=0, validation_alias=_env("INGEST_LEASE"))
     """With several ingest-svc processes, one runs the scheduled loops; another takes over when it has not renewed
     its lease for this many seconds."""
@@ -107,4 +125,12 @@ class Settings(RuntimeSettings):
             ):
                 if not value:
                     raise MissingSetting(f"{name} is required when BRAINSTREAM_SPOTIFY_REFRESH_TOKEN is set")
+        try:
+            parse_speakers(self.sonos_speakers)
+        except ValueError as exc:
+            raise MissingSetting(f"BRAINSTREAM_SONOS_SPEAKERS: {exc}") from None
+        try:
+            parse_user_map(self.sonos_users)
+        except ValueError as exc:
+            raise MissingSetting(f"BRAINSTREAM_SONOS_USERS: {exc}") from None
         return self

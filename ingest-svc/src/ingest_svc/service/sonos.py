@@ -1,0 +1,214 @@
+"""The Sonos listen source: poll every configured speaker, follow each group's plays, record the ones that count.
+
+One poll:
+1. locate each speaker (its room and its group's coordinator): a group plays one stream, so it is read once, from
+   its coordinator, and makes one play, whichever of its speakers are configured;
+2. read each coordinator's transport state and track, name the service from the speaker's own service list;
+3. feed the group's `PlayTracker` (the counting rules are in `domain/sonos_plays.py`);
+4. record each counted play as a `ListenRecorded` (source `sonos`) through the listen gate, like every source.
+
+Failures stay per speaker. An unreachable speaker (off, unplugged) is reported with its last success and polled
+again at the next interval. A speaker whose poll raised anything else is retried after a back-off (the interval,
+doubled at each failure, at most five minutes) while the others go on; health says which, why and when it retries.
+A play that could not be published (NATS away) is kept and sent at the next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from nats.errors import Error as NatsError
+
+from ..domain.listens import Listen
+from ..domain.sonos_config import SonosConfig
+from ..domain.sonos_meta import detect_service
+from ..domain.sonos_plays import CountedPlay, PlayRules, PlayTracker, Snapshot
+from ..ports import SonosNetwork, SpeakerState, SpeakerUnreachable, SpeakerWhere
+from ..sonos_health import SonosHealth
+from .listens import ListenService
+
+__all__ = ["SonosPoller", "listen_of"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BACKOFF_S = 300.0
+DISCOVER_EVERY_S = 300.0
+
+
+def listen_of(play: CountedPlay, where: SpeakerWhere) -> Listen:
+    ids = {
+        "room": where.coordinator_room,
+        "service": play.service.name,
+        "track_uri": play.uri,
+        "speaker": where.coordinator_uid,
+    }
+    if play.service.sid is not None:
+        ids["service_id"] = str(play.service.sid)
+    if len(where.group_rooms) > 1:
+        ids["group"] = ", ".join(where.group_rooms)
+    if play.station:
+        ids["station"] = play.station
+    return Listen(
+        source="sonos",
+        listened_at=play.started_at,
+        artist=play.artist,
+        title=play.title,
+        album=play.album,
+        duration_ms=int(play.duration_s * 1000) if play.duration_s else None,
+        play_identity=f"{where.coordinator_uid}|{play.uri}|{play.artist}|{play.title}|{play.started_at.isoformat()}",
+        source_ids=ids,
+        raw={"played_s": play.played_s, "radio": play.radio, **ids},
+    )
+
+
+class SonosPoller:
+    def __init__(
+        self,
+        network: SonosNetwork,
+        listens: ListenService,
+        config: Callable[[], SonosConfig],
+        health: SonosHealth,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.network = network
+        self.listens = listens
+        self.config = config
+        self.health = health
+        self.clock = clock
+        self.trackers: dict[str, PlayTracker] = {}
+        """One per group coordinator (by uid)."""
+        self._failures: dict[str, tuple[int, datetime]] = {}
+        self._unsent: list[tuple[str, Listen]] = []
+        self._discovered: list[str] = []
+        self._discovered_at: datetime | None = None
+        self._last_good = SonosConfig()
+
+    def current_config(self) -> SonosConfig:
+        try:
+            self._last_good = self.config()
+        except ValueError as exc:  # a live setting the gateway let through but that does not parse: keep the last
+            log.error("Sonos settings are invalid, keeping the previous ones: %s", exc)
+            self.health.loop_failed(f"invalid settings: {exc}")
+        return self._last_good
+
+    @property
+    def interval_s(self) -> float:
+        return self._last_good.interval_s
+
+    async def _addresses(self, cfg: SonosConfig) -> list[str]:
+        addresses = list(cfg.speakers)
+        if cfg.discover:
+            now = self.clock()
+            if self._discovered_at is None or (now - self._discovered_at).total_seconds() >= DISCOVER_EVERY_S:
+                self._discovered_at = now
+                try:
+                    self._discovered = await self.network.discover()
+                except OSError as exc:  # no multicast route, no interface: configured speakers still work
+                    log.warning("Sonos discovery failed: %s", exc)
+            addresses += [a for a in self._discovered if a not in addresses]
+        return addresses
+
+    async def poll_once(self) -> int:
+        """One round over every speaker; answers the number of plays newly recorded."""
+        cfg = self.current_config()
+        addresses = await self._addresses(cfg)
+        self.health.configured(addresses, cfg.interval_s, enabled=cfg.enabled)
+        now = self.clock()
+        due = [a for a in addresses if a not in self._failures or self._failures[a][1] <= now]
+        located = await asyncio.gather(*(self._guarded([a], cfg, self.network.locate(a)) for a in due))
+        groups: dict[str, list[SpeakerWhere]] = {}
+        for where in located:
+            if where is not None:
+                groups.setdefault(where.coordinator_uid, []).append(where)
+        await asyncio.gather(*(self._poll_group(cfg, members) for members in groups.values()))
+        recorded = await self._flush()
+        self.health.poll_done()
+        return recorded
+
+    async def _guarded(self, addresses: list[str], cfg: SonosConfig, call: Awaitable[T]) -> T | None:
+        """Run one speaker call; an absent speaker or a failing poll is reported for `addresses`, not raised."""
+        try:
+            return await call
+        except SpeakerUnreachable as exc:
+            for address in addresses:
+                view = self.health.polled(address, ok=False, error=str(exc))
+                view.status = "unreachable"
+            log.info("Sonos speaker unreachable: %s", exc)
+        except Exception as exc:
+            failures = self._failures.get(addresses[0], (0, self.clock()))[0] + 1
+            backoff = min(MAX_BACKOFF_S, cfg.interval_s * 2**failures)
+            retry_at = self.clock() + timedelta(seconds=backoff)
+            log.exception("polling Sonos speaker %s failed; retrying in %.0fs", ", ".join(addresses), backoff)
+            for address in addresses:
+                self._failures[address] = (failures, retry_at)
+                view = self.health.polled(address, ok=False, error=f"{type(exc).__name__}: {exc}")
+                view.status, view.failures, view.retry_at = "failing", failures, retry_at.isoformat()
+        return None
+
+    async def _poll_group(self, cfg: SonosConfig, members: list[SpeakerWhere]) -> None:
+        lead = members[0]
+        addresses = [m.address for m in members]
+        state = await self._guarded(addresses, cfg, self.network.state(lead.coordinator_address))
+        if state is None:
+            return
+        services = await self._guarded(addresses, cfg, self.network.services(lead.coordinator_address))
+        snap = self._snapshot(state, services or {})
+        tracker = self.trackers.get(lead.coordinator_uid)
+        if tracker is None:
+            tracker = self.trackers[lead.coordinator_uid] = PlayTracker(PlayRules.for_interval(cfg.interval_s))
+        user = cfg.user_of(lead.coordinator_room, lead.coordinator_address, *(m.room for m in members), *addresses)
+        for play in tracker.observe(snap):
+            log.info("Sonos %s: %s - %s (%s) counts for %s", lead.coordinator_room, play.artist, play.title,
+                     play.service.name, user)  # fmt: skip
+            self._unsent.append((user, listen_of(play, lead)))
+        for member in members:
+            self._failures.pop(member.address, None)
+            self._show(member, snap, user)
+
+    def _snapshot(self, state: SpeakerState, services: dict[int, str]) -> Snapshot:
+        return Snapshot(
+            at=self.clock(),
+            state=state.state,
+            uri=state.uri,
+            service=detect_service(state.uri, services),
+            queue_position=state.queue_position,
+            title=state.title,
+            artist=state.artist,
+            album=state.album,
+            duration_s=state.duration_s,
+            position_s=state.position_s,
+            stream_content=state.stream_content,
+            station=state.station,
+        )
+
+    def _show(self, where: SpeakerWhere, snap: Snapshot, user: str) -> None:
+        view = self.health.polled(where.address, ok=True)
+        view.room = where.room
+        view.group = where.coordinator_room if where.uid != where.coordinator_uid else None
+        view.state, view.user = snap.state, user
+        view.service = snap.service.name if snap.uri else None
+        view.station = snap.station if snap.radio else None
+        if snap.radio:
+            rt = snap.radio_title()
+            view.artist, view.title, view.album = rt.artist, rt.title, rt.album
+        else:
+            view.artist, view.title, view.album = snap.artist, snap.title, snap.album
+
+    async def _flush(self) -> int:
+        recorded = 0
+        while self._unsent:
+            user, listen = self._unsent[0]
+            try:
+                recorded += await self.listens.record(user, listen)
+            except (NatsError, OSError, TimeoutError) as exc:
+                log.warning("could not publish a Sonos play (%d waiting), retrying at the next poll: %s",
+                            len(self._unsent), exc)  # fmt: skip
+                break
+            self._unsent.pop(0)
+        self.health.unsent = len(self._unsent)
+        return recorded
