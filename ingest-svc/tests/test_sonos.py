@@ -3,6 +3,8 @@ clock, the listen gate and the INGEST stream of a real nats-server."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,10 +17,12 @@ from ingest_svc.adapters.kv import KvCursorStore, KvListenGate
 from ingest_svc.adapters.sonos import SocoNetwork
 from ingest_svc.domain.sonos_config import SonosConfig
 from ingest_svc.health import SourceHealth
+from ingest_svc.scheduler import supervise
 from ingest_svc.service import ListenService
 from ingest_svc.service.sonos import SonosPoller
 from ingest_svc.sonos_health import SonosHealth
 from tests.support.fakesonos import FakeHousehold, FakeSpeaker, Segment, local_file, radio, spotify
+from tests.support.wait import wait_until
 
 from .fakes import JsPublisher, stream_events
 
@@ -245,3 +249,44 @@ async def test_an_exception_in_one_poll_is_survived_with_back_off_and_shown_in_h
     assert rig.speaker(living.address)["status"] == "ok"
     assert rig.health.check()[0] == "ok"
     assert sorted(x["title"] for x in await rig.listens()) == ["Angel", "Inertia Creeps"]
+
+
+async def test_a_crashed_poll_loop_restarts_with_back_off_and_says_so_in_health(
+    rig: Rig, speakers: list[FakeSpeaker]
+) -> None:
+    living, _ = speakers
+    living.play(Segment(0, "PLAYING", 0, spotify("iii", "Unfinished Sympathy", "Massive Attack", "Blue Lines", 300)))
+    config = rig.poller.config
+    calls = 0
+
+    def settings_store_fails_once() -> SonosConfig:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("settings store answered garbage")
+        return config()
+
+    rig.poller.config = settings_store_fails_once
+
+    async def loop() -> None:
+        while True:
+            await rig.poller.poll_once()
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(supervise("sonos", loop, first_delay_s=1.0, on_crash=rig.health.loop_restarted))
+    try:
+        status, detail = await wait_until(rig.health.check, predicate=lambda c: "poll_error" in c[1])
+        assert status == "degraded"  # during the back-off
+        assert "RuntimeError: settings store answered garbage" in detail["poll_error"]
+        assert "restarting in 1.0s" in detail["poll_error"]
+        # restarted: the next polls succeed, the error clears and the restart stays on record
+        status, detail = await wait_until(
+            rig.health.check, predicate=lambda c: c[0] == "ok" and c[1]["last_poll"] is not None
+        )
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert detail["restarts"] == 1
+    assert "settings store answered garbage" in detail["last_restart"]
+    assert rig.speaker(living.address)["title"] == "Unfinished Sympathy"

@@ -131,7 +131,7 @@ class Ingest:
                 supervise("lease", scheduler.lease_loop),
                 supervise("recommendations", scheduler.recommendation_loop),
                 supervise("listens", scheduler.listen_loop),
-                supervise("sonos", scheduler.sonos_loop, on_crash=self.sonos_health.loop_failed),
+                supervise("sonos", scheduler.sonos_loop, on_crash=self.sonos_health.loop_restarted),
             )
         finally:
             if self.lease is not None:

@@ -156,6 +156,8 @@ class Scheduler:
                 )
             self.leader = leader
             self.health.standby = None if leader else (self.lease.holder or "another process")
+            if self.sonos is not None:
+                self.sonos.health.standby = self.health.standby
             if leader:
                 self._leading.set()
             else:

@@ -54,6 +54,11 @@ class SonosHealth:
         self.last_poll_at: datetime | None = None
         self.loop_error: str | None = None
         self.loop_error_at: datetime | None = None
+        self.restarts = 0
+        self.last_restart: str | None = None
+        """The poll loop's last crash, kept after it recovered so a crash is never silent."""
+        self.standby: str | None = None
+        """Set while another process of ingest-svc polls the speakers."""
         self.unsent = 0
         """Plays counted but not yet published (NATS away); retried at every poll."""
 
@@ -86,7 +91,15 @@ class SonosHealth:
     def loop_failed(self, error: str) -> None:
         self.loop_error, self.loop_error_at = error, self.clock()
 
+    def loop_restarted(self, why: str) -> None:
+        """The supervisor caught the poll loop crashing and restarts it after a back-off."""
+        self.loop_failed(why)
+        self.restarts += 1
+        self.last_restart = f"{_iso(self.loop_error_at)}: {why}"
+
     def check(self) -> tuple[HealthStatus, dict[str, Any]]:
+        if self.standby is not None:
+            return HealthStatus.OK, {"note": f"standby: {self.standby} polls the speakers", "speakers": []}
         if not self.enabled:
             return HealthStatus.OK, {"note": "no Sonos speaker configured", "speakers": []}
         now = self.clock()
@@ -106,6 +119,9 @@ class SonosHealth:
         if self.loop_error:
             detail["poll_error"] = self.loop_error
             detail["poll_error_at"] = _iso(self.loop_error_at)
+        if self.restarts:
+            detail["restarts"] = self.restarts
+            detail["last_restart"] = self.last_restart
         if self.unsent:
             detail["unsent_plays"] = self.unsent
         if stale:
