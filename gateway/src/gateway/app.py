@@ -32,6 +32,7 @@ from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
 from .api.settings import SettingsController
+from .api.sonos import SonosController
 from .api.tracks import RequestsController, TracksController
 from .api.users import UsersController
 from .auth.crypto import SecretBox, load_or_create_key
@@ -134,6 +135,7 @@ def create_app(settings: Settings) -> Litestar:
             RunsController,
             LibraryController,
             EventsController,
+            SonosController,
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
 from contracts.livesettings import PipelineSettings
@@ -108,6 +108,16 @@ class UserOut(BaseModel):
     has_spotify_secret: bool = False
 
 
+_SpeakerAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:\d{1,5})?$"),
+]
+"""A speaker: an IPv4 address or host name, and a port after `:` when it is not 1400."""
+_Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+"""A room name or a speaker address."""
+_Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
 class PipelineSettingsIn(_In):
     run_interval_s: float | None = Field(default=None, gt=0, le=30 * 86400)
     cf_ratio: float | None = Field(default=None, ge=0, le=1)
@@ -118,6 +128,11 @@ class PipelineSettingsIn(_In):
     navidrome_url: str | None = Field(default=None, max_length=500, pattern=r"^(https?://\S+)?$")
     navidrome_user: str | None = Field(default=None, max_length=200)
     navidrome_password: str | None = Field(default=None, max_length=500, description="Write-only; empty clears it.")
+    sonos_speakers: list[_SpeakerAddress] | None = Field(default=None, max_length=64)
+    sonos_discover: bool | None = None
+    sonos_interval_s: float | None = Field(default=None, ge=1, le=3600)
+    sonos_users: dict[_Place, _Username] | None = Field(default=None, max_length=64)
+    sonos_default_user: _Username | None = None
 
 
 class PipelineSettingsOut(PipelineSettings):

@@ -81,6 +81,25 @@ onSubmit("settings-form", async (form) => {
   toast("Saved: every service picks it up now");
 });
 
+onSubmit("sonos-form", async (form) => {
+  const d = formData(form);
+  const list = (v) => (v || "").split(",").map((x) => x.trim()).filter(Boolean);
+  const users = {};
+  for (const pair of list(d.sonos_users)) {
+    const at = pair.lastIndexOf("=");
+    if (at < 1) throw new Error(`"${pair}": write room=user`);
+    users[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  await api("PUT", "/api/settings", {
+    sonos_speakers: list(d.sonos_speakers).length ? list(d.sonos_speakers) : null,
+    sonos_discover: "sonos_discover" in d ? d.sonos_discover === "true" : null,
+    sonos_interval_s: d.sonos_interval_s ? parseFloat(d.sonos_interval_s) : null,
+    sonos_users: Object.keys(users).length ? users : null,
+    sonos_default_user: d.sonos_default_user || null,
+  });
+  toast("Saved: the speakers are polled with it now");
+});
+
 onSubmit("user-form", async (form) => {
   const d = formData(form);
   const accounts = {};
@@ -164,6 +183,33 @@ async function refreshHealth() {
   } catch (e) { el.textContent = e.message; }
 }
 
+// Sonos speakers: ingest-svc's last poll of each, read through /api/sonos
+async function refreshSpeakers() {
+  const body = document.getElementById("speakers");
+  if (!body) return;
+  const note = document.getElementById("speakers-note");
+  try {
+    const s = await api("GET", "/api/sonos");
+    note.textContent = s.poll_error || s.note || (s.last_poll ? `Last poll ${s.last_poll.replace("T", " ").slice(0, 19)}` : "");
+    if (!s.speakers.length) { body.replaceChildren(); return; }
+    body.replaceChildren(...s.speakers.map((sp) => {
+      const tr = document.createElement("tr");
+      tr.dataset.speaker = sp.address;
+      const playing = [sp.artist, sp.title].filter(Boolean).join(" – ") || sp.station || "";
+      const where = sp.group ? `${sp.room || sp.address} (with ${sp.group})` : (sp.room || sp.address);
+      const cells = [where, sp.status === "ok" ? (sp.state || "").toLowerCase().replace("_playback", "") : sp.status,
+        playing, sp.service || "", (sp.last_poll || "").replace("T", " ").slice(11, 19)];
+      for (const [i, text] of cells.entries()) {
+        const td = document.createElement("td"); td.textContent = text;
+        if (i === 1) td.className = "status-" + (sp.status === "ok" ? "ok" : "degraded");
+        if (i === 4 && sp.error) td.title = `${sp.error}; last success ${sp.last_success || "never"}`;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  } catch (e) { note.textContent = e.message; }
+}
+
 function live() {
   const feed = document.getElementById("feed");
   const track = document.querySelector("[data-track-id]");
@@ -202,3 +248,5 @@ function live() {
 
 live();
 refreshHealth();
+refreshSpeakers();
+if (document.getElementById("speakers")) setInterval(() => refreshSpeakers().catch(() => {}), 10000);
