@@ -290,3 +290,42 @@ async def test_a_crashed_poll_loop_restarts_with_back_off_and_says_so_in_health(
     assert detail["restarts"] == 1
     assert "settings store answered garbage" in detail["last_restart"]
     assert rig.speaker(living.address)["title"] == "Unfinished Sympathy"
+
+
+async def test_a_radio_speaker_switched_off_logs_its_last_title_after_three_missed_polls(
+    rig: Rig, speakers: list[FakeSpeaker]
+) -> None:
+    living, _ = speakers
+    living.play(Segment(0, "PLAYING", 0, radio("s24939", "Radio Paradise", "Nina Simone - Feeling Good")))
+    await rig.run_until(60)
+    living.stop()
+    await rig.run_until(80)  # two polls missed: could be a blip, nothing is decided yet
+    assert await rig.listens() == []
+    await rig.run_until(90)
+    listens = await rig.listens()
+    assert [(x["title"], datetime.fromisoformat(x["listened_at"])) for x in listens] == [("Feeling Good", T0)]
+
+
+class DiscoveringNetwork(SocoNetwork):
+    """SoCo's SSDP discovery would multicast off the machine: answer with the fake speakers instead."""
+
+    def __init__(self, found: list[str]) -> None:
+        super().__init__(timeout_s=2.0)
+        self.found = found
+        self.calls = 0
+
+    async def discover(self) -> list[str]:
+        self.calls += 1
+        return list(self.found)
+
+
+async def test_discovered_speakers_are_polled_beside_the_configured_ones(rig: Rig, speakers: list[FakeSpeaker]) -> None:
+    living, kitchen = speakers
+    kitchen.play(Segment(0, "PLAYING", 0, spotify("kkk", "Svefn-g-englar", "Sigur Ros", "Agaetis byrjun", 400)))
+    network = DiscoveringNetwork([kitchen.address, living.address])
+    rig.poller.network = network
+    rig.poller.config = lambda: SonosConfig(speakers=[living.address], discover=True, interval_s=INTERVAL)
+    await rig.run_until(250)
+    assert network.calls == 1  # once per five minutes, not at every poll
+    assert [s["address"] for s in rig.health.check()[1]["speakers"]] == sorted([living.address, kitchen.address])
+    assert [(x["title"], x["user"]) for x in await rig.listens()] == [("Svefn-g-englar", "admin")]

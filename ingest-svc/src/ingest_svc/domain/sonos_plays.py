@@ -164,6 +164,10 @@ class PlayTracker:
             out.append(cur.counted())
         return out
 
+    def end(self, at: datetime) -> list[CountedPlay]:
+        """The group is gone (regrouped, or its coordinator away for several polls): its radio title ends here."""
+        return self._end(at)
+
     def _key(self, snap: Snapshot) -> tuple[str, ...]:
         if snap.radio:
             rt = snap.radio_title()

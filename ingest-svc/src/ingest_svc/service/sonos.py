@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -38,6 +39,16 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF_S = 300.0
 DISCOVER_EVERY_S = 300.0
+MISSED_POLLS = 3
+
+
+@dataclass
+class _Group:
+    tracker: PlayTracker
+    user: str = ""
+    where: SpeakerWhere | None = None
+    missed: int = 0
+    """Polls in a row that did not reach the coordinator."""
 
 
 def listen_of(play: CountedPlay, where: SpeakerWhere) -> Listen:
@@ -80,7 +91,7 @@ class SonosPoller:
         self.config = config
         self.health = health
         self.clock = clock
-        self.trackers: dict[str, PlayTracker] = {}
+        self.groups: dict[str, _Group] = {}
         """One per group coordinator (by uid)."""
         self._failures: dict[str, tuple[int, datetime]] = {}
         self._unsent: list[tuple[str, Listen]] = []
@@ -125,7 +136,8 @@ class SonosPoller:
         for where in located:
             if where is not None:
                 groups.setdefault(where.coordinator_uid, []).append(where)
-        await asyncio.gather(*(self._poll_group(cfg, members) for members in groups.values()))
+        reached = await asyncio.gather(*(self._poll_group(cfg, members) for members in groups.values()))
+        self._retire_missing({uid for uid, ok in zip(groups, reached, strict=True) if ok}, now)
         recorded = await self._flush()
         self.health.poll_done()
         return recorded
@@ -150,25 +162,40 @@ class SonosPoller:
                 view.status, view.failures, view.retry_at = "failing", failures, retry_at.isoformat()
         return None
 
-    async def _poll_group(self, cfg: SonosConfig, members: list[SpeakerWhere]) -> None:
+    async def _poll_group(self, cfg: SonosConfig, members: list[SpeakerWhere]) -> bool:
+        """Read the group's coordinator and follow its play; False when the coordinator could not be read."""
         lead = members[0]
         addresses = [m.address for m in members]
         state = await self._guarded(addresses, cfg, self.network.state(lead.coordinator_address))
         if state is None:
-            return
+            return False
         services = await self._guarded(addresses, cfg, self.network.services(lead.coordinator_address))
         snap = self._snapshot(state, services or {})
-        tracker = self.trackers.get(lead.coordinator_uid)
-        if tracker is None:
-            tracker = self.trackers[lead.coordinator_uid] = PlayTracker(PlayRules.for_interval(cfg.interval_s))
         user = cfg.user_of(lead.coordinator_room, lead.coordinator_address, *(m.room for m in members), *addresses)
-        for play in tracker.observe(snap):
+        group = self.groups.get(lead.coordinator_uid)
+        if group is None:
+            group = self.groups[lead.coordinator_uid] = _Group(PlayTracker(PlayRules.for_interval(cfg.interval_s)))
+        group.user, group.where, group.missed = user, lead, 0
+        for play in group.tracker.observe(snap):
             log.info("Sonos %s: %s - %s (%s) counts for %s", lead.coordinator_room, play.artist, play.title,
                      play.service.name, user)  # fmt: skip
             self._unsent.append((user, listen_of(play, lead)))
         for member in members:
             self._failures.pop(member.address, None)
             self._show(member, snap, user)
+        return True
+
+    def _retire_missing(self, seen: set[str], now: datetime) -> None:
+        """A group not reached for `MISSED_POLLS` polls in a row has ended (regrouped, switched off): its open radio
+        title is logged as of now. A single missed poll (a network blip) ends nothing."""
+        for uid, group in list(self.groups.items()):
+            if uid in seen:
+                continue
+            group.missed += 1
+            if group.missed >= MISSED_POLLS and group.where is not None:
+                del self.groups[uid]
+                for play in group.tracker.end(now):
+                    self._unsent.append((group.user, listen_of(play, group.where)))
 
     def _snapshot(self, state: SpeakerState, services: dict[int, str]) -> Snapshot:
         return Snapshot(
