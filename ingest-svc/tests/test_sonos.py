@@ -98,7 +98,8 @@ async def rig(provisioned: JetStreamContext, speakers: list[FakeSpeaker], clock:
         default_user="alice",
     )
     health = SonosHealth(clock.now)
-    poller = SonosPoller(SocoNetwork(timeout_s=2.0), listens, lambda: config, health, clock=clock.now)
+    memory = await KvCursorStore.open(provisioned)
+    poller = SonosPoller(SocoNetwork(timeout_s=2.0), listens, lambda: config, health, clock=clock.now, memory=memory)
     yield Rig(provisioned, poller, clock, health)
 
 
@@ -329,3 +330,18 @@ async def test_discovered_speakers_are_polled_beside_the_configured_ones(rig: Ri
     assert network.calls == 1  # once per five minutes, not at every poll
     assert [s["address"] for s in rig.health.check()[1]["speakers"]] == sorted([living.address, kitchen.address])
     assert [(x["title"], x["user"]) for x in await rig.listens()] == [("Svefn-g-englar", "admin")]
+
+
+async def test_a_restart_after_a_long_track_counted_does_not_count_it_again(
+    rig: Rig, speakers: list[FakeSpeaker]
+) -> None:
+    living, _ = speakers
+    living.play(Segment(0, "PLAYING", 0, spotify("lll", "Shine On You Crazy Diamond", "Pink Floyd", "WYWH", 810)))
+    await rig.run_until(300)  # counted at 4 minutes
+    assert len(await rig.listens()) == 1
+    old = rig.poller
+    # a new process: only NATS remembers anything; it sees the same play with a start a second off, at most
+    rig.poller = SonosPoller(SocoNetwork(timeout_s=2.0), old.listens, old.config, rig.health, rig.clock.now, old.memory)
+    rig.clock.t += 0.6
+    await rig.run_until(800)
+    assert len(await rig.listens()) == 1

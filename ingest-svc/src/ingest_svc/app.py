@@ -97,7 +97,11 @@ class Ingest:
         ]
         self.lease = await KvLease.open(js, self.runtime.instance, self.settings.scheduler_lease_s)
         sonos = SonosPoller(
-            SocoNetwork(timeout_s=self.settings.sonos_timeout_s), self._listens, self.config.sonos, self.sonos_health
+            SocoNetwork(timeout_s=self.settings.sonos_timeout_s),
+            self._listens,
+            self.config.sonos,
+            self.sonos_health,
+            memory=cursors,
         )
         self._scheduler = Scheduler(
             self.config, recommendations, self._listens, feeds, self.health, self.lease, sonos=sonos

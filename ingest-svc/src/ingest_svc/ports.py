@@ -12,6 +12,7 @@ from contracts.livesettings import UserAccounts
 
 from .domain.listens import Listen, ListenCursor
 from .domain.recommendations import CfCursor, CfPage, Recommendation
+from .domain.sonos_plays import LoggedPlay
 
 __all__ = [
     "CursorStore",
@@ -22,6 +23,7 @@ __all__ = [
     "ListenFeed",
     "ListenGate",
     "ListenPage",
+    "PlayMemory",
     "RecommendationSource",
     "SeedArtist",
     "SonosNetwork",
@@ -158,3 +160,11 @@ class SonosNetwork(Protocol):
     async def discover(self) -> list[str]:
         """Addresses of the speakers found on the local network (one per zone)."""
         ...
+
+
+class PlayMemory(Protocol):
+    """The last on-demand play each Sonos group counted, kept across restarts (by coordinator uid)."""
+
+    async def last_play(self, group: str) -> LoggedPlay | None: ...
+
+    async def save_last_play(self, group: str, play: LoggedPlay) -> None: ...

@@ -100,30 +100,26 @@ class SonosHealth:
     def check(self) -> tuple[HealthStatus, dict[str, Any]]:
         if self.standby is not None:
             return HealthStatus.OK, {"note": f"standby: {self.standby} polls the speakers", "speakers": []}
-        if not self.enabled:
-            return HealthStatus.OK, {"note": "no Sonos speaker configured", "speakers": []}
-        now = self.clock()
-        since = self.last_poll_at or self.started_at
-        stale = (now - since).total_seconds() > 3 * self.interval_s + 30
-        speakers = [asdict(v) for _, v in sorted(self.speakers.items())]
+        detail: dict[str, Any] = {"interval_s": self.interval_s, "last_poll": _iso(self.last_poll_at), "speakers": []}
         status = HealthStatus.OK
-        if any(v["status"] in ("unreachable", "failing") for v in speakers) or self.loop_error or self.unsent:
+        if self.loop_error:  # shown even before the first poll: a loop that dies at once is not silent either
             status = HealthStatus.DEGRADED
-        if stale:
-            status = HealthStatus.UNHEALTHY
-        detail: dict[str, Any] = {
-            "interval_s": self.interval_s,
-            "last_poll": _iso(self.last_poll_at),
-            "speakers": speakers,
-        }
-        if self.loop_error:
             detail["poll_error"] = self.loop_error
             detail["poll_error_at"] = _iso(self.loop_error_at)
         if self.restarts:
             detail["restarts"] = self.restarts
             detail["last_restart"] = self.last_restart
+        if not self.enabled:
+            detail["note"] = "no Sonos speaker configured"
+            return status, detail
+        now = self.clock()
+        since = self.last_poll_at or self.started_at
+        detail["speakers"] = speakers = [asdict(v) for _, v in sorted(self.speakers.items())]
+        if any(v["status"] in ("unreachable", "failing") for v in speakers) or self.unsent:
+            status = HealthStatus.DEGRADED
         if self.unsent:
             detail["unsent_plays"] = self.unsent
-        if stale:
+        if (now - since).total_seconds() > 3 * self.interval_s + 30:
+            status = HealthStatus.UNHEALTHY
             detail["note"] = f"no poll completed since {_iso(since)}"
         return status, detail

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from uuid import UUID
 
 from nats.js import JetStreamContext
@@ -16,6 +18,7 @@ from nats.js.kv import KeyValue
 
 from ..domain.listens import ListenCursor
 from ..domain.recommendations import CfCursor, Marker
+from ..domain.sonos_plays import LoggedPlay
 from ..ports import GateState
 
 __all__ = ["KvCursorStore", "KvKnownRecordings", "KvLease", "KvListenGate"]
@@ -33,7 +36,8 @@ async def _get(kv: KeyValue, key: str) -> bytes | None:
 
 
 class KvCursorStore:
-    """Keys: `cf.<user>` (offset, model marker, radio rotation), `listens.<user>.<source>` (newest published play)."""
+    """Keys: `cf.<user>` (offset, model marker, radio rotation), `listens.<user>.<source>` (newest published play),
+    `sonos.<coordinator uid>` (the last play a Sonos group counted)."""
 
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
@@ -75,6 +79,21 @@ class KvCursorStore:
     async def save_listens(self, user: str, source: str, cursor: ListenCursor) -> None:
         doc = {"newest_ts": cursor.newest_ts, "polls": cursor.polls}
         await self.kv.put(f"listens.{user}.{source}", json.dumps(doc).encode())
+
+    async def last_play(self, group: str) -> LoggedPlay | None:
+        raw = await _get(self.kv, f"sonos.{_kv_safe(group)}")
+        if not raw:
+            return None
+        doc = json.loads(raw)
+        return LoggedPlay(track=str(doc["track"]), started_at=datetime.fromisoformat(doc["started_at"]))
+
+    async def save_last_play(self, group: str, play: LoggedPlay) -> None:
+        doc = {"track": play.track, "started_at": play.started_at.isoformat()}
+        await self.kv.put(f"sonos.{_kv_safe(group)}", json.dumps(doc).encode())
+
+
+def _kv_safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_=-]", "_", text)
 
 
 class KvListenGate:

@@ -22,6 +22,10 @@ Radio (no duration, no position):
   time is when the title was first seen. Titles the rules drop (ads, jingles, station talk) are never logged.
 
 Time between two polls adds at most `max_step_s`, so a speaker unreachable for an hour does not credit an hour.
+
+A restart forgets nothing that counted: the last on-demand play a group logged (`LoggedPlay`) is kept outside the
+process, and a new tracker given it treats the same track at the same start time (within `restart_window_s`) as
+already counted, so a long track logged before the restart is not logged again after it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from datetime import datetime, timedelta
 
 from .sonos_meta import LINE_IN, RadioTitle, ServiceId, split_stream_title
 
-__all__ = ["CountedPlay", "PlayRules", "PlayTracker", "Snapshot", "counting_threshold_s"]
+__all__ = ["CountedPlay", "LoggedPlay", "PlayRules", "PlayTracker", "Snapshot", "counting_threshold_s"]
 
 PLAYING = "PLAYING"
 
@@ -81,6 +85,13 @@ class Snapshot:
         if self.artist and self.title:  # some radio services send a regular track's metadata
             return RadioTitle(self.artist, self.title, self.album)
         return split_stream_title(self.title, self.station)
+
+
+@dataclass(frozen=True)
+class LoggedPlay:
+    track: str
+    """The track's URI and queue position."""
+    started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -134,9 +145,11 @@ class _Play:
 
 
 class PlayTracker:
-    def __init__(self, rules: PlayRules | None = None) -> None:
+    def __init__(self, rules: PlayRules | None = None, last: LoggedPlay | None = None) -> None:
         self.rules = rules or PlayRules()
         self.current: _Play | None = None
+        self.last = last
+        """The last on-demand play this group counted."""
 
     def observe(self, snap: Snapshot) -> list[CountedPlay]:
         """Feed one poll; answer the plays that count as of this poll (usually none, at most two)."""
@@ -161,6 +174,7 @@ class PlayTracker:
             and cur.played_s >= counting_threshold_s(cur.duration_s, self.rules)
         ):
             cur.logged = True
+            self.last = LoggedPlay("|".join(cur.key[1:]), cur.started_at)
             out.append(cur.counted())
         return out
 
@@ -202,7 +216,7 @@ class PlayTracker:
             )
         position = snap.position_s or 0.0
         dropped = None if snap.artist and snap.title else "no metadata"
-        return _Play(
+        play = _Play(
             key=key,
             started_at=(snap.at - timedelta(seconds=position)).replace(microsecond=0),
             artist=snap.artist,
@@ -219,6 +233,14 @@ class PlayTracker:
             was_playing=playing,
             played_s=min(position, self.rules.first_credit_s),
         )
+        last = self.last
+        if (
+            last is not None
+            and last.track == "|".join(key[1:])
+            and abs((play.started_at - last.started_at).total_seconds()) <= self.rules.restart_window_s
+        ):
+            play.logged, play.started_at = True, last.started_at  # counted before a restart: the same play
+        return play
 
     def _advance(self, cur: _Play, snap: Snapshot) -> None:
         dt = min(max(0.0, (snap.at - cur.last_at).total_seconds()), self.rules.max_step_s)

@@ -27,8 +27,8 @@ from nats.errors import Error as NatsError
 from ..domain.listens import Listen
 from ..domain.sonos_config import SonosConfig
 from ..domain.sonos_meta import detect_service
-from ..domain.sonos_plays import CountedPlay, PlayRules, PlayTracker, Snapshot
-from ..ports import SonosNetwork, SpeakerState, SpeakerUnreachable, SpeakerWhere
+from ..domain.sonos_plays import CountedPlay, LoggedPlay, PlayRules, PlayTracker, Snapshot
+from ..ports import PlayMemory, SonosNetwork, SpeakerState, SpeakerUnreachable, SpeakerWhere
 from ..sonos_health import SonosHealth
 from .listens import ListenService
 
@@ -85,8 +85,10 @@ class SonosPoller:
         config: Callable[[], SonosConfig],
         health: SonosHealth,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        memory: PlayMemory | None = None,
     ) -> None:
         self.network = network
+        self.memory = memory
         self.listens = listens
         self.config = config
         self.health = health
@@ -174,16 +176,38 @@ class SonosPoller:
         user = cfg.user_of(lead.coordinator_room, lead.coordinator_address, *(m.room for m in members), *addresses)
         group = self.groups.get(lead.coordinator_uid)
         if group is None:
-            group = self.groups[lead.coordinator_uid] = _Group(PlayTracker(PlayRules.for_interval(cfg.interval_s)))
+            last = await self._remembered(lead.coordinator_uid)
+            tracker = PlayTracker(PlayRules.for_interval(cfg.interval_s), last)
+            group = self.groups[lead.coordinator_uid] = _Group(tracker)
         group.user, group.where, group.missed = user, lead, 0
+        last_before = group.tracker.last
         for play in group.tracker.observe(snap):
             log.info("Sonos %s: %s - %s (%s) counts for %s", lead.coordinator_room, play.artist, play.title,
                      play.service.name, user)  # fmt: skip
             self._unsent.append((user, listen_of(play, lead)))
+        if group.tracker.last is not None and group.tracker.last != last_before:
+            await self._remember(lead.coordinator_uid, group.tracker.last)
         for member in members:
             self._failures.pop(member.address, None)
             self._show(member, snap, user)
         return True
+
+    async def _remembered(self, uid: str) -> LoggedPlay | None:
+        if self.memory is None:
+            return None
+        try:
+            return await self.memory.last_play(uid)
+        except (NatsError, OSError, TimeoutError) as exc:  # a double count after a restart at worst, never a stop
+            log.warning("could not read the last Sonos play of %s: %s", uid, exc)
+            return None
+
+    async def _remember(self, uid: str, play: LoggedPlay) -> None:
+        if self.memory is None:
+            return
+        try:
+            await self.memory.save_last_play(uid, play)
+        except (NatsError, OSError, TimeoutError) as exc:
+            log.warning("could not keep the last Sonos play of %s: %s", uid, exc)
 
     def _retire_missing(self, seen: set[str], now: datetime) -> None:
         """A group not reached for `MISSED_POLLS` polls in a row has ended (regrouped, switched off): its open radio
