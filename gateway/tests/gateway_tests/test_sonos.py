@@ -43,19 +43,8 @@ def speakers() -> Iterator[list[FakeSpeaker]]:
             speaker.stop()
 
 
-@pytest.fixture
-async def ingest(nats_endpoint: NatsEndpoint, provisioned: Any, speakers: list[FakeSpeaker]) -> AsyncIterator[Ingest]:
-    living, kitchen, _ = speakers
-    settings = IngestSettings(
-        NATS_URL=nats_endpoint.url,
-        BRAINSTREAM_SONOS_SPEAKERS=f"{living.address},{kitchen.address}",
-        BRAINSTREAM_SONOS_INTERVAL=1,
-        BRAINSTREAM_SONOS_TIMEOUT=2,
-        BRAINSTREAM_SONOS_USERS="Kitchen=bob",
-        BRAINSTREAM_LISTENBRAINZ_USER=None,
-        BRAINSTREAM_LASTFM_USER=None,
-        BRAINSTREAM_SPOTIFY_REFRESH_TOKEN=None,
-    )  # type: ignore[call-arg]
+@contextlib.asynccontextmanager
+async def running_ingest(settings: IngestSettings) -> AsyncIterator[Ingest]:
     app = Ingest(settings, HttpSettings(BRAINSTREAM_HTTP_TIMEOUT=1.0, BRAINSTREAM_HTTP_RETRIES=0))
     await app.runtime.start()
     task = asyncio.create_task(app.background())
@@ -68,12 +57,37 @@ async def ingest(nats_endpoint: NatsEndpoint, provisioned: Any, speakers: list[F
         await app.runtime.stop()
 
 
+@pytest.fixture
+def ingest_settings(nats_endpoint: NatsEndpoint, provisioned: Any, speakers: list[FakeSpeaker]) -> IngestSettings:
+    living, kitchen, _ = speakers
+    return IngestSettings(
+        NATS_URL=nats_endpoint.url,
+        BRAINSTREAM_SONOS_SPEAKERS=f"{living.address},{kitchen.address}",
+        BRAINSTREAM_SONOS_INTERVAL=1,
+        BRAINSTREAM_SONOS_TIMEOUT=2,
+        BRAINSTREAM_SONOS_USERS="Kitchen=bob",
+        BRAINSTREAM_LISTENBRAINZ_USER=None,
+        BRAINSTREAM_LASTFM_USER=None,
+        BRAINSTREAM_SPOTIFY_REFRESH_TOKEN=None,
+    )  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def ingest(ingest_settings: IngestSettings) -> AsyncIterator[Ingest]:
+    async with running_ingest(ingest_settings) as app:
+        yield app
+
+
 def _by_room(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["room"] or s["address"]: s for s in body["speakers"]}
 
 
 async def test_speakers_state_reaches_the_api_and_the_dashboard_and_settings_apply_live(
-    gateway_factory: Callable[..., Any], fake_library: Any, ingest: Ingest, speakers: list[FakeSpeaker]
+    gateway_factory: Callable[..., Any],
+    fake_library: Any,
+    ingest: Ingest,
+    ingest_settings: IngestSettings,
+    speakers: list[FakeSpeaker],
 ) -> None:
     _, kitchen, den = speakers
     gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url)
@@ -96,6 +110,13 @@ async def test_speakers_state_reaches_the_api_and_the_dashboard_and_settings_app
         )  # fmt: skip
         assert now["last_poll"] and now["user"] == ADMIN
         assert rooms["Kitchen"]["user"] == "bob"
+
+        # a second ingest-svc process stands by (the first holds the scheduler lease): the page still shows the
+        # speakers of the process that polls them, whichever process answers first
+        async with running_ingest(ingest_settings) as standby:
+            await wait_until(lambda: standby.sonos_health.standby is not None, timeout=20)
+            for _ in range(6):
+                assert "Living Room" in _by_room((await admin.get("/api/sonos")).json())
 
         kitchen.stop()  # switched off: shown as unreachable with its last success, the living room goes on
         off = await wait_until(

@@ -7,15 +7,18 @@ sees every speaker; another user sees the speakers whose plays are theirs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from pydantic import BaseModel
+from nats.aio.client import Client as NatsClient
+from nats.errors import TimeoutError as NatsTimeoutError
+from pydantic import BaseModel, ValidationError
 
-from contracts.health import HealthStatus
-from infra.runtime import ServiceRuntime, collect_health
+from contracts.health import HealthReport, HealthStatus, health_subject
+from infra.runtime import ServiceRuntime
 
 from ..auth.guard import principal
 from ..auth.users import Principal
@@ -55,6 +58,38 @@ class SonosOut(BaseModel):
     speakers: list[SpeakerOut]
 
 
+async def _polling_check(nc: NatsClient, timeout: float) -> dict[str, Any] | None:
+    """The `sonos` check of the ingest-svc process that polls the speakers.
+
+    With replicas only the process holding the scheduler lease polls; the others answer "standby". Every process
+    answers the health request, so the answers are gathered until the polling one's arrives (at once with a single
+    process) or the timeout ends, when the last standby answer is the best there is.
+    """
+    inbox = nc.new_inbox()
+    answers = await nc.subscribe(inbox)
+    best: dict[str, Any] | None = None
+    try:
+        await nc.publish(health_subject(INGEST), b"", reply=inbox)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            try:
+                msg = await answers.next_msg(timeout=left)
+            except NatsTimeoutError:
+                break
+            try:
+                report = HealthReport.model_validate_json(msg.data)
+            except ValidationError:
+                continue
+            check = report.checks.get("sonos")
+            if isinstance(check, dict):
+                best = check
+                if not str(check.get("note", "")).startswith("standby"):
+                    break
+    finally:
+        await answers.unsubscribe()
+    return best
+
+
 class SonosController(Controller):
     path = "/api/sonos"
     tags = ["listens"]
@@ -66,12 +101,9 @@ class SonosController(Controller):
     )
     async def speakers(self, who: NamedDependency[Principal], state: State) -> SonosOut:
         runtime: ServiceRuntime = state.runtime
-        reports = await collect_health(runtime.nc, (INGEST,), timeout=state.settings.health_timeout_s)
-        report: dict[str, Any] = reports.get(INGEST, {})
-        check = (report.get("checks") or {}).get("sonos")
-        if not isinstance(check, dict):
-            note = report.get("error") or "ingest-svc reports no Sonos state"
-            return SonosOut(status=HealthStatus.MISSING.value, note=str(note), speakers=[])
+        check = await _polling_check(runtime.nc, state.settings.health_timeout_s)
+        if check is None:
+            return SonosOut(status=HealthStatus.MISSING.value, note="ingest-svc did not answer", speakers=[])
         speakers = [
             SpeakerOut.model_validate(s)
             for s in check.get("speakers", [])
