@@ -89,7 +89,7 @@ async def test_speakers_state_reaches_the_api_and_the_dashboard_and_settings_app
     ingest_settings: IngestSettings,
     speakers: list[FakeSpeaker],
 ) -> None:
-    _, kitchen, den = speakers
+    living, kitchen, den = speakers
     gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url)
     admin = await gateway.login()
     try:
@@ -159,7 +159,27 @@ async def test_speakers_state_reaches_the_api_and_the_dashboard_and_settings_app
                 await expect(row).to_contain_text("playing")
                 await expect(page.locator("#speakers-note")).to_contain_text("Last poll")
                 await page.screenshot(path=str(SHOTS / "dashboard-speakers.png"), full_page=True)
+
+                # the settings form: back to both speakers, the living room now alice's
+                await page.goto(gateway.url + "/settings")
+                form = page.locator("#sonos-form")
+                await expect(form.locator("input[name=sonos_speakers]")).to_have_value(den.address)
+                await form.locator("input[name=sonos_speakers]").fill(f"{living.address}, {den.address}")
+                await form.locator("input[name=sonos_users]").fill("Living Room=alice, Den=bob")
+                await form.locator("input[name=sonos_interval_s]").fill("2")
+                await form.locator("button[type=submit]").click()
+                await expect(page.locator("#toast")).to_contain_text("Saved")
             finally:
                 await browser.close()
+        saved = (await admin.get("/api/settings")).json()
+        assert saved["sonos_speakers"] == [living.address, den.address]
+        assert saved["sonos_users"] == {"Living Room": "alice", "Den": "bob"}
+        assert saved["sonos_interval_s"] == 2
+        both = await wait_until(
+            lambda: admin.get("/api/sonos"),
+            predicate=lambda r: _by_room(r.json()).get("Living Room", {}).get("user") == "alice",
+            timeout=20,
+        )
+        assert set(_by_room(both.json())) == {"Living Room", "Den"}
     finally:
         await admin.aclose()
