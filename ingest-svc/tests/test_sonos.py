@@ -345,3 +345,16 @@ async def test_a_restart_after_a_long_track_counted_does_not_count_it_again(
     rig.clock.t += 0.6
     await rig.run_until(800)
     assert len(await rig.listens()) == 1
+
+
+async def test_an_unreadable_service_list_falls_back_to_the_checked_table(
+    rig: Rig, speakers: list[FakeSpeaker]
+) -> None:
+    living, _ = speakers
+    living.broken_service_list = True
+    living.play(Segment(0, "PLAYING", 0, spotify("mmm", "Everything In Its Right Place", "Radiohead", "Kid A", 251)))
+    await rig.run_until(150)
+    assert [x["source_ids"]["service"] for x in await rig.listens()] == ["spotify"]
+    assert rig.speaker(living.address)["status"] == "ok"
+    asked = [r for r in living.web.requests if "ListAvailableServices" in (r.header("SOAPACTION") or "")]
+    assert len(asked) == 1  # asked again only after ten minutes, not at each of the 16 polls

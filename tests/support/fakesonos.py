@@ -195,6 +195,8 @@ class FakeSpeaker:
         self.timeline: list[Segment] = []
         self.broken_metadata = False
         """Answer GetPositionInfo with metadata that is not XML (a firmware quirk): the poll fails, not the speaker."""
+        self.broken_service_list = False
+        """Answer ListAvailableServices with a descriptor list cut off mid-element."""
         self._lock = threading.Lock()
         self.base_url = ""
         self.web = FakeWeb(host)
@@ -346,8 +348,9 @@ class FakeSpeaker:
             f'ContainerType="MService"><Policy Auth="DeviceLink" PollInterval="30"/></Service>'
             for sid, name in sorted(self.services.items())
         )
+        descriptors = f'<?xml version="1.0"?><Services SchemaVersion="1">{services}</Services>'
         return {
-            "AvailableServiceDescriptorList": f'<?xml version="1.0"?><Services SchemaVersion="1">{services}</Services>',
+            "AvailableServiceDescriptorList": descriptors[:60] if self.broken_service_list else descriptors,
             "AvailableServiceTypeList": ",".join(str(sid * 256 + 7) for sid in sorted(self.services)),
             "AvailableServiceListVersion": "RINCON_000E5800000001400:1234",
         }

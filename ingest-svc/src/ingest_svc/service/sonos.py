@@ -40,6 +40,7 @@ T = TypeVar("T")
 MAX_BACKOFF_S = 300.0
 DISCOVER_EVERY_S = 300.0
 MISSED_POLLS = 3
+SERVICES_RETRY_S = 600.0
 
 
 @dataclass
@@ -98,6 +99,7 @@ class SonosPoller:
         self._failures: dict[str, tuple[int, datetime]] = {}
         self._unsent: list[tuple[str, Listen]] = []
         self._discovered: list[str] = []
+        self._services_failed: dict[str, datetime] = {}
         self._discovered_at: datetime | None = None
         self._last_good = SonosConfig()
 
@@ -171,8 +173,7 @@ class SonosPoller:
         state = await self._guarded(addresses, cfg, self.network.state(lead.coordinator_address))
         if state is None:
             return False
-        services = await self._guarded(addresses, cfg, self.network.services(lead.coordinator_address))
-        snap = self._snapshot(state, services or {})
+        snap = self._snapshot(state, await self._services(lead.coordinator_address))
         user = cfg.user_of(lead.coordinator_room, lead.coordinator_address, *(m.room for m in members), *addresses)
         group = self.groups.get(lead.coordinator_uid)
         if group is None:
@@ -191,6 +192,25 @@ class SonosPoller:
             self._failures.pop(member.address, None)
             self._show(member, snap, user)
         return True
+
+    async def _services(self, address: str) -> dict[int, str]:
+        """The speaker's own service list; without it the checked fallback table names the services, and the list
+        is asked for again after `SERVICES_RETRY_S` (not at every poll, which would log the same fault every time)."""
+        now = self.clock()
+        failed_at = self._services_failed.get(address)
+        if failed_at is not None and (now - failed_at).total_seconds() < SERVICES_RETRY_S:
+            return {}
+        try:
+            services = await self.network.services(address)
+        except SpeakerUnreachable as exc:
+            log.info("no music service list from %s (%s): naming services from the fallback table", address, exc)
+        except Exception:
+            log.exception("the music service list of %s is unreadable: the fallback table names services", address)
+        else:
+            self._services_failed.pop(address, None)
+            return services
+        self._services_failed[address] = now
+        return {}
 
     async def _remembered(self, uid: str) -> LoggedPlay | None:
         if self.memory is None:
