@@ -30,7 +30,7 @@ already counted, so a long track logged before the restart is not logged again a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .sonos_meta import LINE_IN, RadioTitle, ServiceId, split_stream_title
@@ -126,7 +126,6 @@ class _Play:
     was_playing: bool
     played_s: float = 0.0
     logged: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     def counted(self) -> CountedPlay:
         assert self.artist and self.title
