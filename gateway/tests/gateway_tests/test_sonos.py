@@ -181,5 +181,14 @@ async def test_speakers_state_reaches_the_api_and_the_dashboard_and_settings_app
             timeout=20,
         )
         assert set(_by_room(both.json())) == {"Living Room", "Den"}
+
+        # a user sees the speakers whose plays are theirs
+        made = await admin.post("/api/users", json={"username": "bob", "password": "bob-password-1"})
+        assert made.status_code == 201, made.text
+        bob = await gateway.login("bob", "bob-password-1")
+        try:
+            assert set(_by_room((await bob.get("/api/sonos")).json())) == {"Den"}
+        finally:
+            await bob.aclose()
     finally:
         await admin.aclose()
