@@ -98,10 +98,12 @@ def test_jsonp_envelope_is_the_json_envelope_wrapped_in_the_callback() -> None:
 
 
 def test_sse_cursor_round_trip_and_garbage() -> None:
-    cursor = {"INGEST": 12, "RESOLVE": 4, "ACQUIRE": 9, "LIBRARY": 3, "GATEWAY": 7}
-    assert format_cursor(cursor) == "12-4-9-3-7"
-    assert parse_cursor("12-4-9-3-7") == cursor
-    for bad in (None, "", "1-2-3", "a-b-c-d-e", "1-2-3-4-5-6", "-1-2-3-4"):
+    cursor = {"INGEST": 12, "RESOLVE": 4, "ACQUIRE": 9, "LIBRARY": 3, "GATEWAY": 7, "DELIVERY": 2}
+    assert format_cursor(cursor) == "12-4-9-3-7-2"
+    assert parse_cursor("12-4-9-3-7-2") == cursor
+    # a cursor a browser kept from before DELIVERY was folded resumes with none of it seen
+    assert parse_cursor("12-4-9-3-7") == cursor | {"DELIVERY": 0}
+    for bad in (None, "", "1-2-3", "a-b-c-d-e", "1-2-3-4-5-6-7", "-1-2-3-4"):
         assert parse_cursor(bad) is None
 
 
