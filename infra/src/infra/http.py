@@ -242,7 +242,7 @@ class ApiClient:
                 last_reason, last_status, last_detail = "timeout", None, type(exc).__name__
             except httpx.TransportError as exc:
                 self._count(0, sent)
-                last_reason, last_status, last_detail = "connection_failed", None, str(exc) or type(exc).__name__
+                last_reason, last_status, last_detail = "connection_failed", None, _transport_detail(exc)
             else:
                 self._count(resp.status_code, sent)
                 self._note_rate_headers(resp)
@@ -314,6 +314,19 @@ class ApiClient:
             bad = BadResponse(self.service, endpoint, resp.status_code, "invalid_json", str(exc))
             UPSTREAMS.failure(self.service, describe_failure(bad))
             raise bad from exc
+
+
+def _transport_detail(exc: httpx.TransportError) -> str:
+    """httpx says "All connection attempts failed"; the socket error beneath says why (refused, no such host)."""
+    text = str(exc) or type(exc).__name__
+    cause: BaseException | None = exc.__cause__ or exc.__context__
+    for _ in range(6):
+        if cause is None:
+            break
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return f"{text} ({cause.strerror or cause})"
+        cause = cause.__cause__ or cause.__context__
+    return text
 
 
 def _snippet(resp: httpx.Response) -> str:
