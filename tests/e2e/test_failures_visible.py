@@ -8,9 +8,9 @@ with the reason, and the Retry the web UI sends re-drives its dead letter and im
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -113,7 +113,7 @@ async def test_retrying_shows_attempts_health_names_musicbrainz_and_recovery_imp
         predicate=lambda t: t is not None and t["state"] in ("imported", "failed"),
     )
     assert done["state"] == "imported", done
-    assert Path(stack.music_dir / done["path"]).is_file()
+    assert await asyncio.to_thread((stack.music_dir / done["path"]).is_file)
 
 
 @pytest.mark.slow
