@@ -174,3 +174,18 @@ def test_failures_in_words() -> None:
     assert describe_failure(wrapped).text == "Cover Art Archive unreachable: connection refused"
     assert describe_failure(wrapped).upstream == "coverartarchive"
     assert describe_failure(ValueError("bad tag")).text == "ValueError: bad tag"
+
+
+async def test_an_upstream_that_times_out_is_named_in_words() -> None:
+    with FakeWeb() as web:
+        web.reply("GET", "/1/metadata/recording/", Reply(200, json={}, delay_s=1.0))
+        http = HttpSettings(BRAINSTREAM_HTTP_RETRIES=0, BRAINSTREAM_HTTP_TIMEOUT=0.2)
+        client = ApiClient("listenbrainz", web.base_url, http)
+        try:
+            with pytest.raises(SourceUnavailable) as caught:
+                await client.get_json("/1/metadata/recording/")
+        finally:
+            await client.aclose()
+    assert describe_failure(caught.value).text == "ListenBrainz not answering: no answer in time"
+    entry = UPSTREAMS.report(degraded_after_s=60, waiting_window_s=60)["listenbrainz"]
+    assert entry["reason"] == "ListenBrainz not answering: no answer in time" and not entry["degraded"]  # not yet

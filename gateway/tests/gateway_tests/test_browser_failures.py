@@ -96,6 +96,9 @@ async def test_failing_upstream_banner_failed_track_and_retry_in_the_browser(
                 try:
                     await _log_in(page, gateway.url)
                     await page.goto(gateway.url + "/request")
+                    field = page.locator("input[name=recording_mbid]")
+                    await field.fill("not-an-mbid")  # the pattern is a valid expression for Chromium, so it checks
+                    assert not await field.evaluate("el => el.checkValidity()")
                     mbid = str(uuid.uuid4())
                     await page.fill("input[name=recording_mbid]", mbid)
                     await page.click("button[type=submit]")

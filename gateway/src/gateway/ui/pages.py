@@ -233,6 +233,7 @@ class PagesController(Controller):
             in_force=in_force,
             tokens=tokens,
             subsonic_url=str(request.base_url).rstrip("/"),
+            navidrome_env=state.settings.navidrome_url,
         )
 
     @get("/users")
