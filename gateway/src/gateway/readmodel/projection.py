@@ -141,7 +141,7 @@ class Projection:
         if track is None and isinstance(event, library.TrackRemoved):
             track = s.exec(select(TrackRow).where(col(TrackRow.library_track_id) == event.track_id)).first()
         if track is None:
-            if step.state is None:  # a detail about a journey this model never saw begin
+            if step.state is None or not step.begins:  # a detail about a journey this model never saw begin
                 return base
             track = TrackRow(
                 id=str(event.correlation_id), user=event.user, state=step.state, created_at=at, updated_at=at

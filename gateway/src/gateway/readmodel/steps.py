@@ -31,6 +31,9 @@ class Step:
     detail: str = ""
     says: str = ""
     """What the live feed adds after the track's name, when it is not the failure."""
+    begins: bool = True
+    """Whether this step may begin a journey the model has not seen; a delivery fact about a message that is no
+    journey's (a run command, a scan) must not invent one."""
 
 
 def _meta(track: TrackMetadata) -> dict[str, Any]:
@@ -104,7 +107,13 @@ def step_for(event: Message) -> Step | None:
     return None
 
 
-_STAGE_OF = {"ingest-svc": "ingest", "resolve-svc": "resolve", "acquire-svc": "acquire", "library-svc": "import"}
+_STAGE_OF = {
+    "ingest-svc": "ingest",
+    "resolve-svc": "resolve",
+    "acquire-svc": "acquire",
+    "library-svc": "import",
+    "library_commands": "library",
+}
 
 
 def _utc(at: datetime) -> datetime:
@@ -124,10 +133,11 @@ def _delivery_step(
             facts={"redriven": event.letter_ids, "retry_at": _utc(event.occurred_at)},
             detail=f"dead letter {ids} re-driven",
             says="re-driven from the dead letters",
+            begins=False,
         )
     if event.consumer.startswith("gateway_view_"):
         return None
-    stage = _STAGE_OF.get(event.service, event.service)
+    stage = _STAGE_OF.get(event.consumer) or _STAGE_OF.get(event.service, event.service)
     facts: dict[str, Any] = {"last_error": event.error, "upstream": event.upstream}
     if isinstance(event, delivery.AttemptFailed):
         facts |= {
@@ -144,6 +154,7 @@ def _delivery_step(
             detail=f"{stage} attempt {event.attempt} of {event.max_attempts} failed: {event.error}; "
             f"next attempt at {when} UTC",
             says=f"{stage} attempt {event.attempt} of {event.max_attempts} failed: {event.error}",
+            begins=False,
         )
     if event.reason.value == "exhausted":
         failure = f"{stage} gave up after {event.deliveries} attempts: {event.error}"
@@ -153,4 +164,6 @@ def _delivery_step(
         failure = f"{stage} could not read the message: {event.error}"
     facts["dead_letter"] = event.letter_id
     letter = f"dead letter #{event.letter_id}" if event.letter_id is not None else "dead-lettered"
-    return Step("dead_lettered", "failed", failure=failure, facts=facts, detail=f"{letter}: {event.reason.value}")
+    return Step(
+        "dead_lettered", "failed", failure=failure, facts=facts, detail=f"{letter}: {event.reason.value}", begins=False
+    )
