@@ -15,6 +15,7 @@ from playwright.async_api import ConsoleMessage, Page, async_playwright, expect
 
 from contracts.common import MatchExplanation, MatchMethod
 from contracts.gateway import RequestTrack, RetryTrack
+from contracts.ingest import RecommendationRunFailed
 from contracts.resolve import TrackResolved
 from contracts.topology import ConsumerSpec
 from infra.http import ApiClient, HttpSettings
@@ -140,6 +141,20 @@ async def test_failing_upstream_banner_failed_track_and_retry_in_the_browser(
                     await expect(page.locator("#toast")).to_contain_text("dead letter is back on its way")
                     await expect(page.locator("#track-state")).to_have_text("resolved", timeout=20_000)
                     await expect(page.locator("#timeline")).to_contain_text("re-driven")
+
+                    # a run that fails shows in Last runs as it happens, with its reason
+                    await page.goto(gateway.url + "/")
+                    await expect(page.locator("#live-dot")).to_have_class("live on")
+                    no_account = "no ListenBrainz account: add the account under Users"
+                    await resolver.publish(
+                        RecommendationRunFailed(
+                            user=ADMIN, run_id=uuid.uuid4(), trigger="manual", reason="no_account", detail=no_account
+                        )
+                    )
+                    await expect(page.locator("#runs")).to_contain_text(f"failed{no_account}")
+                    await expect(page.locator("#feed")).to_contain_text(
+                        f"Recommendation run for admin failed: {no_account}"
+                    )
 
                     for path in ("/", "/request", "/tracks", "/library", "/settings", "/users", "/setup"):
                         await page.goto(gateway.url + path)

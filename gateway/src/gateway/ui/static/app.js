@@ -146,6 +146,26 @@ async function refreshCounts() {
   for (const el of document.querySelectorAll("[data-count]")) el.textContent = counts[el.dataset.count] || 0;
 }
 
+// Last runs: drawn again when a run starts, completes or fails, so a requested run shows how it ended
+async function refreshRuns() {
+  const body = document.getElementById("runs");
+  if (!body) return;
+  const rec = await api("GET", "/api/recommendations");
+  body.replaceChildren(...rec.runs.slice(0, 5).map((r) => {
+    const tr = document.createElement("tr"); tr.className = "run";
+    const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+    const when = r.started_at || r.completed_at;
+    const outcome = r.outcome || (r.completed_at ? "done" : "running");
+    const state = document.createElement("td");
+    const badge = document.createElement("span"); badge.className = "badge s-" + (r.outcome || "running"); badge.textContent = outcome;
+    state.append(badge);
+    if (r.reason) { const why = document.createElement("div"); why.className = "reason"; why.textContent = r.reason; state.append(why); }
+    tr.append(cell(when ? new Date(when).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : ""), cell(r.user || ""), cell(`${r.candidates} candidates`), state);
+    return tr;
+  }));
+  document.getElementById("no-runs")?.remove();
+}
+
 async function refreshTrack(id) {
   const t = await api("GET", "/api/tracks/" + encodeURIComponent(id));
   const stateEl = document.getElementById("track-state");
@@ -246,6 +266,7 @@ function live() {
       feed.prepend(li);
       while (feed.children.length > 50) feed.lastChild.remove();
       refreshCounts().catch(() => {});
+      if (item.subject && item.subject.startsWith("ingest.run.")) refreshRuns().catch(() => {});
     }
     if (track && item.track_id === track.dataset.trackId) refreshTrack(item.track_id).catch(() => {});
   });
