@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,21 @@ def test_request_keys_ignore_case_and_spacing_but_not_the_album() -> None:
     assert a == request_key(TrackQuery(artist="  boards  OF canada", title="ROYGBIV "), None)
     assert a != request_key(TrackQuery(artist="Boards of Canada", title="Roygbiv", album="Music Has the Right"), None)
     assert request_key(TrackQuery(), "https://x.test/a").startswith("url.")
+
+
+def test_a_database_from_before_the_retry_columns_gets_them(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    from gateway.db import make_engine
+
+    path = tmp_path / "gateway.db"
+    engine = make_engine(path)
+    with engine.begin() as conn:  # as an older gateway left it
+        conn.exec_driver_sql("ALTER TABLE view_tracks DROP COLUMN retry_stage")
+        conn.exec_driver_sql("ALTER TABLE view_runs DROP COLUMN outcome")
+    engine.dispose()
+    engine = make_engine(path)
+    found = inspect(engine)
+    assert "retry_stage" in {c["name"] for c in found.get_columns("view_tracks")}
+    assert "outcome" in {c["name"] for c in found.get_columns("view_runs")}
+    engine.dispose()
