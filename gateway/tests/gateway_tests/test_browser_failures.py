@@ -118,6 +118,10 @@ async def test_failing_upstream_banner_failed_track_and_retry_in_the_browser(
 
                     text = await wait_until(banner, timeout=20, interval=0.3, predicate=lambda t: "waiting" in t)
                     assert text.startswith("MusicBrainz unavailable since ") and text.endswith(", 1 track waiting")
+                    await expect(page.locator("#upstreams")).to_contain_text(
+                        "MusicBrainz: unavailable since", timeout=10_000
+                    )
+                    await expect(page.locator("#upstreams")).to_contain_text("(MusicBrainz unavailable: HTTP 503)")
                     await page.screenshot(path=str(SHOTS / "banner.png"), full_page=True)
 
                     # the budget runs out: failed, with the reason, under Failures and in Tracks

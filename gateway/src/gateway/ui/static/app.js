@@ -218,12 +218,34 @@ function showBanner(h) {
   el.hidden = !lines.length;
 }
 
+// every external service the stack used: ok with its last answer, or failing since when and why
+function showUpstreams(h) {
+  const ul = document.getElementById("upstreams");
+  if (!ul) return;
+  const entries = Object.values(h.upstreams || {});
+  if (!entries.length) { ul.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None used yet." })); return; }
+  ul.replaceChildren(...entries.map((u) => {
+    const li = document.createElement("li");
+    const name = document.createElement("span"); name.textContent = u.name + ": ";
+    const state = document.createElement("span");
+    if (u.failing_since) {
+      state.className = u.degraded ? "status-degraded" : "status-unhealthy";
+      state.textContent = `${u.short || "failing"} since ${clock(u.failing_since)} (${u.reason})`;
+    } else if (u.last_success) {
+      state.className = "status-ok"; state.textContent = `ok, last answer ${clock(u.last_success)}`;
+    } else { state.textContent = "not asked yet"; }
+    li.append(name, state);
+    return li;
+  }));
+}
+
 async function refreshHealth() {
   const el = document.getElementById("health");
   if (!el && !document.getElementById("banner")) return;
   let h;
   try { h = await api("GET", "/api/health"); } catch (e) { if (el) el.textContent = e.message; return; }
   showBanner(h);
+  showUpstreams(h);
   if (!el) return;
   {
     el.replaceChildren(...Object.entries(h.services).map(([name, s]) => {
