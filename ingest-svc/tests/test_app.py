@@ -18,7 +18,7 @@ from infra.http import HttpSettings
 from infra.provision import provision
 from ingest_svc.app import Ingest
 from ingest_svc.settings import Settings
-from tests.support.fakeweb import FakeWeb
+from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.nats import NatsEndpoint
 from tests.support.wait import wait_until
 
@@ -154,6 +154,28 @@ async def test_scrobbles_become_one_listen_each_and_a_run_can_be_requested(
     await wait_until(lambda: _events(provisioned, "ingest.run.completed"), predicate=lambda e: len(e) == 2)
     cands = await _events(provisioned, "ingest.candidate.discovered")
     assert len({c["recording_mbid"] for c in cands}) == len(cands)  # the second run went on, not repeated
+
+
+async def test_runs_without_an_account_or_with_listenbrainz_down_fail_with_their_reason(
+    started,
+    provisioned: JetStreamContext,
+    fake_web: FakeWeb,  # type: ignore[no-untyped-def]
+) -> None:
+    fake_web.reply("GET", "/1/cf/recommendation/user/alice/recording", Reply.html(503, "<html>down</html>"))
+    fake_web.reply("GET", "/1/stats/user/alice/artists", Reply.html(503, "<html>down</html>"))
+    await started(BRAINSTREAM_LISTENBRAINZ_USER="alice", BRAINSTREAM_ADMIN_USER="alice")
+    pub = JsPublisher(provisioned)
+    await pub.publish(StartRun(user="bob"))  # bob has no ListenBrainz account
+    failed = await wait_until(
+        lambda: _events(provisioned, "ingest.run.failed"),
+        predicate=lambda e: {r["user"] for r in e} >= {"alice", "bob"},
+    )
+    bob = next(r for r in failed if r["user"] == "bob")
+    assert bob["reason"] == "no_account" and bob["trigger"] == "manual"
+    assert bob["detail"].startswith("no ListenBrainz account")
+    alice = next(r for r in failed if r["user"] == "alice")  # the scheduled run, with ListenBrainz answering 503
+    assert alice["reason"] == "unavailable" and "ListenBrainz unavailable: HTTP 503" in alice["detail"]
+    assert await _events(provisioned, "ingest.run.completed") == []
 
 
 async def test_a_restart_does_not_run_again_before_the_interval_is_over(

@@ -10,6 +10,7 @@ from contracts.ingest import (
     ModelRetrained,
     PollFailed,
     RecommendationRunCompleted,
+    RecommendationRunFailed,
     RecommendationRunStarted,
 )
 from contracts.livesettings import UserAccounts
@@ -165,3 +166,19 @@ async def test_listenbrainz_down_is_reported_and_the_cursor_stays(fake_web: Fake
     assert len(report.errors) == 2
     assert {(e.source, e.reason.value) for e in pub.of(PollFailed)} == {("cf", "unavailable"), ("radio", "unavailable")}
     assert (await cursors.cf("alice")).offset == 40
+    # the run itself says it failed, and why, in words; it did not "complete" with nothing
+    (failed,) = pub.of(RecommendationRunFailed)
+    assert failed.run_id == report.run_id and failed.reason == "unavailable" and report.failed
+    assert failed.detail == "CF: ListenBrainz unavailable: HTTP 502; radio: ListenBrainz unavailable: HTTP 502"
+    assert pub.of(RecommendationRunCompleted) == []
+
+
+async def test_a_run_with_nothing_new_completes_empty(fake_web: FakeWeb, lb_client: ApiClient) -> None:
+    owned = [mbid(i) for i in range(5)]
+    FakeListenBrainz(fake_web, cf=owned, radio=[])
+    svc, _, pub = make(lb_client, MemoryKnown(owned))
+    report = await svc.run("alice", ALICE, cfg(run_size=5, cf_ratio=1.0))
+    assert not report.failed and (report.cf, report.radio) == ([], [])
+    (done,) = pub.of(RecommendationRunCompleted)
+    assert (done.cf_count, done.radio_count, done.duplicates_skipped, done.failures) == (0, 0, 5, [])
+    assert pub.of(RecommendationRunFailed) == []

@@ -148,6 +148,17 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
         return (HealthStatus.OK if ok else HealthStatus.DEGRADED), detail
 
     runtime.add_check("staging", staging_check)
+    # the values in force, live or from the environment, so the Settings page shows them instead of blanks
+    runtime.add_check(
+        "settings",
+        lambda: (
+            HealthStatus.OK,
+            {
+                "acquire_backends": live.pipeline.acquire_backends or settings.backend_list,
+                "tag_album_mbid": album_mbid(),
+            },
+        ),
+    )
 
     async def background() -> None:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import acquire, gateway, ingest, library, resolve
+from . import acquire, delivery, gateway, ingest, library, resolve
 from .base import Message
 
 __all__ = ["CATALOG", "MESSAGE_TYPES", "message_type"]
@@ -15,6 +15,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     ingest.ModelRetrained,
     ingest.ListenRecorded,
     ingest.PollFailed,
+    ingest.RecommendationRunFailed,
     gateway.RequestTrack,
     gateway.RetryTrack,
     gateway.StartRun,
@@ -36,6 +37,9 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     library.ScanCompleted,
     library.ScanFailed,
     library.ScrobbleRecorded,
+    delivery.AttemptFailed,
+    delivery.MessageDeadLettered,
+    delivery.DeadLetterRedriven,
 )
 
 CATALOG: dict[str, type[Message]] = {cls.subject: cls for cls in MESSAGE_TYPES}

@@ -19,6 +19,7 @@ __all__ = [
     "PollFailed",
     "PollFailureReason",
     "RecommendationRunCompleted",
+    "RecommendationRunFailed",
     "RecommendationRunStarted",
 ]
 
@@ -70,6 +71,20 @@ class RecommendationRunCompleted(_Ingest):
     duplicates_skipped: int = Field(ge=0)
     cf_offset: int = Field(ge=0, description="CF offset stored for the next run.")
     cf_exhausted: bool = False
+    failures: list[str] = Field(
+        default_factory=list, description="Sources that failed while others answered, in words ('radio: …')."
+    )
+
+
+class RecommendationRunFailed(_Ingest):
+    """A run that could not recommend anything: no ListenBrainz account, or every source failed."""
+
+    subject: ClassVar[str] = "ingest.run.failed"
+
+    run_id: UUID
+    trigger: str = Field(description="'schedule' or 'manual'.")
+    reason: str = Field(description="'no_account', 'unknown_user' or 'unavailable'.")
+    detail: str = Field(description="The reason in words, as the web UI shows it.")
 
 
 class ListenRecorded(_Ingest):

@@ -12,6 +12,7 @@ from .base import Model
 __all__ = [
     "CONSUMERS",
     "DEAD_LETTER",
+    "DELIVERY",
     "KV_BUCKETS",
     "STREAMS",
     "ConsumerSpec",
@@ -77,6 +78,15 @@ DEAD_LETTER = StreamSpec(
     max_bytes=128 * MiB,
 )
 
+DELIVERY = StreamSpec(
+    name="DELIVERY",
+    subjects=["delivery.>"],
+    owner="infra",
+    description="Failed attempts, dead-lettered and re-driven messages, as facts of the journeys they belong to.",
+    max_age_s=30 * DAY,
+    max_bytes=128 * MiB,
+)
+
 STREAMS: list[StreamSpec] = [
     StreamSpec(
         name="INGEST",
@@ -110,6 +120,7 @@ STREAMS: list[StreamSpec] = [
         description="Manual requests, retries, runs, scrobbles and settings from people and their clients.",
     ),
     DEAD_LETTER,
+    DELIVERY,
 ]
 
 CONSUMERS: list[ConsumerSpec] = [
@@ -190,7 +201,7 @@ def _gateway_views() -> list[ConsumerSpec]:
             description=f"The gateway's read model and live feed, from {stream}.",
             backoff_s=[0.5, 2.0, 5.0],
         )
-        for stream in ("INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY")
+        for stream in ("INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY", "DELIVERY")
     ]
 
 

@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
+from infra.ops.deadletters import redrive
 from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__
@@ -84,7 +85,12 @@ def create_app(settings: Settings) -> Litestar:
 
     library = SubsonicLibrary(chooser, http)
     gate = RequestGate(lambda: runtime.js)
-    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
+
+    async def redrive_letters(ids: list[int]) -> tuple[int, dict[int, str]]:
+        report = await redrive(runtime.js, ids)  # the same re-drive as `brainstream dlq redrive ID…`
+        return report.published, report.failed
+
+    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view, redrive_letters)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
     proxy = SubsonicProxy(

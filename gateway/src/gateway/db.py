@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
 from sqlmodel import SQLModel, create_engine
 
 __all__ = ["make_engine"]
@@ -29,8 +29,24 @@ def make_engine(path: Path) -> Engine:
     from .readmodel import rows as _view_rows  # noqa: F401
 
     SQLModel.metadata.create_all(engine)
+    _add_new_columns(engine)
     # create_all adds no index to a table that already exists; a database made before the library browser matched
     # tracks by path needs this one
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_view_tracks_path ON view_tracks (path)")
     return engine
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """create_all makes missing tables, not missing columns: a database from before a column was added (a journey's
+    retry state, a run's outcome) gets it here, empty. Every added column is nullable, so old rows stay valid."""
+    found = inspect(engine)
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if not found.has_table(table.name):
+                continue
+            have = {c["name"] for c in found.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -16,13 +18,17 @@ from contracts.livesettings import PipelineSettings, UserAccounts
 from .adapters.kv import RequestGate, SettingsStore
 from .auth.users import Principal, Users
 from .gatekey import request_key
-from .readmodel.queries import Scope, View
+from .readmodel.queries import Scope, View, letter_ids
 
-__all__ = ["Conflict", "Gateway", "Invalid", "Missing", "Publisher"]
+__all__ = ["Conflict", "Gateway", "Invalid", "Missing", "Publisher", "Redrive", "Unavailable"]
 
 
 class Publisher(Protocol):
     async def __call__(self, event: Message) -> Any: ...
+
+
+Redrive = Callable[[list[int]], Awaitable[tuple[int, dict[int, str]]]]
+"""Re-drive dead letters by id, as `brainstream dlq redrive` does: (messages put back, failures by letter id)."""
 
 
 class Conflict(Exception):
@@ -39,6 +45,10 @@ class Missing(LookupError):
     pass
 
 
+class Unavailable(RuntimeError):
+    """The bus could not do what was asked; try again."""
+
+
 @dataclass
 class Gateway:
     publish: Publisher
@@ -46,6 +56,18 @@ class Gateway:
     settings: SettingsStore
     users: Users
     view: View
+    redrive: Redrive | None = None
+    _recent: dict[str, float] = field(default_factory=dict)
+    """Journeys asked for through this process lately; their page waits for the read model instead of a 404."""
+
+    def requested_lately(self, track_id: str, within_s: float = 600.0) -> bool:
+        at = self._recent.get(track_id)
+        return at is not None and time.monotonic() - at < within_s
+
+    def _remember(self, track_id: str) -> None:
+        self._recent[track_id] = time.monotonic()
+        while len(self._recent) > 1000:
+            self._recent.pop(next(iter(self._recent)))
 
     # requests -------------------------------------------------------------------------------------------------
 
@@ -70,16 +92,27 @@ class Gateway:
         await self.publish(
             RequestTrack(request_id=request_id, query=query, url=url, user=who.username, correlation_id=correlation)
         )
+        self._remember(str(correlation))
         return record
 
     # tracks ---------------------------------------------------------------------------------------------------
 
-    async def retry(self, who: Principal, track_id: str, rematch: UUID | None) -> None:
+    async def retry(self, who: Principal, track_id: str, rematch: UUID | None) -> str:
+        """Retry a journey: its dead letters are re-driven when it has any (the message goes back exactly as it
+        was), otherwise the request is asked again. Returns `redriven` or `requested`."""
         track = self.view.track(Scope(who.username, who.is_admin), track_id)
         if track is None:
             raise Missing(track_id)
         if track.state not in ("failed", "skipped", "removed") and rematch is None:
             raise Invalid(f"track is {track.state}; only failed, skipped or removed tracks are retried")
+        letters = letter_ids(track)
+        if letters and rematch is None and self.redrive is not None:
+            published, failed = await self.redrive(letters)
+            if published:
+                return "redriven"
+            if any(why != "no such dead letter" for why in failed.values()):
+                raise Unavailable("; ".join(f"#{i}: {why}" for i, why in failed.items()))
+            # every letter was re-driven or dropped elsewhere meanwhile: ask again instead
         query = TrackQuery.model_validate_json(track.query_json) if track.query_json else TrackQuery()
         if track.recording_mbid and not query.recording_mbid:
             query = query.model_copy(update={"recording_mbid": UUID(track.recording_mbid)})
@@ -92,6 +125,7 @@ class Gateway:
                 rematch_mbid=rematch,
             )
         )
+        return "requested"
 
     async def remove(self, who: Principal, track_id: str) -> str:
         track = self.view.track(Scope(who.username, who.is_admin), track_id)

@@ -22,6 +22,7 @@ from contracts.acquire import TrackValidated
 from contracts.common import MatchExplanation, MatchMethod
 from contracts.gateway import RequestTrack
 from contracts.resolve import TrackResolved
+from library_svc.settings import DEFAULT_PATH_TEMPLATE
 from tests.support.librarysvc import library_url, running_library_svc, tagged_event
 
 from .conftest import ADMIN, ADMIN_PASSWORD
@@ -129,10 +130,14 @@ async def test_request_moves_through_stages_in_the_browser(
             await page.fill(".accounts-form input[name=listenbrainz_user]", "admin_lb")
             await page.click(".accounts-form button[type=submit]")
             await expect(page.locator("#toast")).to_contain_text("Accounts saved")
+            await expect(page.locator(f"[data-accounts-of={ADMIN}]")).to_contain_text("LB: admin_lb")  # no reload
             await page.screenshot(path=str(SHOTS / "users.png"), full_page=True)
             await page.goto(gateway.url + "/settings")
             await page.click("[data-action=show-password]")
             await expect(page.locator("#subsonic-password")).to_have_text(gateway.app_password())
+            await expect(page.locator("#subsonic-url")).to_have_text(gateway.url)
+            # the values in force, from the services themselves (here library-svc's default layout), not blanks
+            await expect(page.locator("input[name=path_template]")).to_have_value(DEFAULT_PATH_TEMPLATE)
             await page.screenshot(path=str(SHOTS / "settings.png"), full_page=True)
         finally:
             await browser.close()

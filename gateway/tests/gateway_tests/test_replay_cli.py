@@ -18,6 +18,7 @@ import nats
 
 from contracts.acquire import AcquisitionFailed, TrackDownloaded, TrackTagged
 from contracts.base import Message
+from contracts.delivery import AttemptFailed, MessageDeadLettered
 from contracts.ingest import CandidateDiscovered, RecommendationRunCompleted, RecommendationRunStarted
 from contracts.library import TrackImported, TrackRemoved
 from contracts.resolve import TrackResolved
@@ -43,6 +44,10 @@ def journey(run_id: uuid.UUID, n: int, *, ends: str) -> list[Message]:
     ]
     if ends == "failed":
         kinds.append((AcquisitionFailed, {"recording_mbid": str(mbid)}))
+    elif ends == "deadlettered":  # acquire-svc's attempts failed, then its message was dead-lettered
+        fault = {"service": "acquire-svc", "consumer": "acquire_resolved", "error": "slskd unreachable: refused"}
+        kinds.append((AttemptFailed, fault | {"attempt": 1, "max_attempts": 2, "retry_at": at.isoformat()}))
+        kinds.append((MessageDeadLettered, fault | {"deliveries": 2, "reason": "exhausted", "letter_id": 7}))
     else:
         kinds += [(TrackDownloaded, {"recording_mbid": str(mbid)}), (TrackTagged, {"track": track})]
         kinds.append((TrackImported, {"recording_mbid": str(mbid), "track_id": f"tr-{n}", "path": f"a/{n}.mp3"}))
@@ -75,7 +80,7 @@ async def brainstream(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 async def test_replay_gives_the_live_read_model(gateway: Any, nats_endpoint: Any, tmp_path: Path) -> None:
     run_id = uuid.uuid4()
     events: list[Message] = [sample(RecommendationRunStarted, run_id=str(run_id), user="admin", occurred_at=T0)]
-    for n, ends in enumerate(["imported", "failed", "removed", "imported"], 1):
+    for n, ends in enumerate(["imported", "failed", "removed", "imported", "deadlettered"], 1):
         events += journey(run_id, n, ends=ends)
     events.append(
         sample(RecommendationRunCompleted, run_id=str(run_id), user="admin", occurred_at=T0 + timedelta(days=1))
@@ -97,7 +102,7 @@ async def test_replay_gives_the_live_read_model(gateway: Any, nats_endpoint: Any
     finally:
         await nc.close()
     live = await asyncio.to_thread(projection.dump, live_db)
-    assert len(live["view_tracks"]) == 4 and len(live["view_feed"]) == len(events)
+    assert len(live["view_tracks"]) == 5 and len(live["view_feed"]) == len(events)
 
     env = {"NATS_URL": nats_endpoint.url, "BRAINSTREAM_DATA_DIR": str(gateway.settings.data_dir)}
     code, _, err = await brainstream(env, "replay", "gateway")
@@ -107,9 +112,12 @@ async def test_replay_gives_the_live_read_model(gateway: Any, nats_endpoint: Any
     code, out, err = await brainstream(env, "replay", "gateway", "--into", str(fresh), "--json")
     assert code == 0, err
     report = json.loads(out)
-    assert report["read"] == len(events) and report["counts"]["journeys"] == 4
-    assert {s["stream"] for s in report["streams"]} == {"INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY"}
+    assert report["read"] == len(events) and report["counts"]["journeys"] == 5
+    streams = {"INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY", "DELIVERY"}
+    assert {s["stream"] for s in report["streams"]} == streams
     rebuilt = await asyncio.to_thread(projection.dump, fresh)
     assert rebuilt == live
     states = sorted(row[3] for row in rebuilt["view_tracks"])  # (id, user, origin, state, …)
-    assert states == ["failed", "imported", "imported", "removed"]
+    assert states == ["failed", "failed", "imported", "imported", "removed"]
+    reasons = {row[4] for row in rebuilt["view_tracks"] if row[3] == "failed"}
+    assert "acquire gave up after 2 attempts: slskd unreachable: refused" in reasons

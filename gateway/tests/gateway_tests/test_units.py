@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -98,10 +99,12 @@ def test_jsonp_envelope_is_the_json_envelope_wrapped_in_the_callback() -> None:
 
 
 def test_sse_cursor_round_trip_and_garbage() -> None:
-    cursor = {"INGEST": 12, "RESOLVE": 4, "ACQUIRE": 9, "LIBRARY": 3, "GATEWAY": 7}
-    assert format_cursor(cursor) == "12-4-9-3-7"
-    assert parse_cursor("12-4-9-3-7") == cursor
-    for bad in (None, "", "1-2-3", "a-b-c-d-e", "1-2-3-4-5-6", "-1-2-3-4"):
+    cursor = {"INGEST": 12, "RESOLVE": 4, "ACQUIRE": 9, "LIBRARY": 3, "GATEWAY": 7, "DELIVERY": 2}
+    assert format_cursor(cursor) == "12-4-9-3-7-2"
+    assert parse_cursor("12-4-9-3-7-2") == cursor
+    # a cursor a browser kept from before DELIVERY was folded resumes with none of it seen
+    assert parse_cursor("12-4-9-3-7") == cursor | {"DELIVERY": 0}
+    for bad in (None, "", "1-2-3", "a-b-c-d-e", "1-2-3-4-5-6-7", "-1-2-3-4"):
         assert parse_cursor(bad) is None
 
 
@@ -110,3 +113,21 @@ def test_request_keys_ignore_case_and_spacing_but_not_the_album() -> None:
     assert a == request_key(TrackQuery(artist="  boards  OF canada", title="ROYGBIV "), None)
     assert a != request_key(TrackQuery(artist="Boards of Canada", title="Roygbiv", album="Music Has the Right"), None)
     assert request_key(TrackQuery(), "https://x.test/a").startswith("url.")
+
+
+def test_a_database_from_before_the_retry_columns_gets_them(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    from gateway.db import make_engine
+
+    path = tmp_path / "gateway.db"
+    engine = make_engine(path)
+    with engine.begin() as conn:  # as an older gateway left it
+        conn.exec_driver_sql("ALTER TABLE view_tracks DROP COLUMN retry_stage")
+        conn.exec_driver_sql("ALTER TABLE view_runs DROP COLUMN outcome")
+    engine.dispose()
+    engine = make_engine(path)
+    found = inspect(engine)
+    assert "retry_stage" in {c["name"] for c in found.get_columns("view_tracks")}
+    assert "outcome" in {c["name"] for c in found.get_columns("view_runs")}
+    engine.dispose()

@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import __version__
 from .metrics import EXTERNAL_REQUESTS, EXTERNAL_SECONDS, RATE_LIMIT_WAIT_SECONDS, RATE_LIMIT_WAITS, process_service
+from .upstreams import UPSTREAMS, describe_failure
 
 __all__ = [
     "ApiClient",
@@ -167,6 +168,7 @@ class ApiClient:
         self.settings = settings or HttpSettings()
         self.limiter = limiter
         self.stats = ClientStats()
+        UPSTREAMS.expect(service)
         self._http = httpx.AsyncClient(
             base_url=base_url,
             headers={"User-Agent": user_agent(self.settings.contact), "Accept": "application/json", **(headers or {})},
@@ -198,7 +200,31 @@ class ApiClient:
         data: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send with retries; return a 2xx response or raise an `ExternalError`."""
+        """Send with retries; return a 2xx response or raise an `ExternalError`.
+
+        The outcome goes into this process's upstream book: an answer (even a 404 or a refusal) is a success of the
+        upstream, a `SourceUnavailable` its failure."""
+        try:
+            resp = await self._request(method, path, params=params, json_body=json_body, data=data, headers=headers)
+        except SourceUnavailable as exc:
+            UPSTREAMS.failure(self.service, describe_failure(exc))
+            raise
+        except ExternalError:
+            UPSTREAMS.success(self.service)
+            raise
+        UPSTREAMS.success(self.service)
+        return resp
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | list[tuple[str, Any]] | None,
+        json_body: Any,
+        data: dict[str, Any] | None,
+        headers: dict[str, str] | None,
+    ) -> httpx.Response:
         endpoint = path.split("?")[0]
         last_reason, last_status, last_detail = "unavailable", None, ""
         for attempt in range(self.settings.max_retries + 1):
@@ -216,7 +242,7 @@ class ApiClient:
                 last_reason, last_status, last_detail = "timeout", None, type(exc).__name__
             except httpx.TransportError as exc:
                 self._count(0, sent)
-                last_reason, last_status, last_detail = "connection_failed", None, str(exc) or type(exc).__name__
+                last_reason, last_status, last_detail = "connection_failed", None, _transport_detail(exc)
             else:
                 self._count(resp.status_code, sent)
                 self._note_rate_headers(resp)
@@ -279,11 +305,28 @@ class ApiClient:
         ctype = resp.headers.get("Content-Type", "")
         text = resp.content.decode("utf-8-sig", errors="replace")  # some APIs (Last.fm) prepend a BOM
         if "html" in ctype or text.lstrip()[:1] == "<":
-            raise BadResponse(self.service, endpoint, resp.status_code, "html_instead_of_json", _snippet(resp))
+            bad = BadResponse(self.service, endpoint, resp.status_code, "html_instead_of_json", _snippet(resp))
+            UPSTREAMS.failure(self.service, describe_failure(bad))
+            raise bad
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise BadResponse(self.service, endpoint, resp.status_code, "invalid_json", str(exc)) from exc
+            bad = BadResponse(self.service, endpoint, resp.status_code, "invalid_json", str(exc))
+            UPSTREAMS.failure(self.service, describe_failure(bad))
+            raise bad from exc
+
+
+def _transport_detail(exc: httpx.TransportError) -> str:
+    """httpx says "All connection attempts failed"; the socket error beneath says why (refused, no such host)."""
+    text = str(exc) or type(exc).__name__
+    cause: BaseException | None = exc.__cause__ or exc.__context__
+    for _ in range(6):
+        if cause is None:
+            break
+        if isinstance(cause, OSError) and cause.errno is not None:
+            return f"{text} ({cause.strerror or cause})"
+        cause = cause.__cause__ or cause.__context__
+    return text
 
 
 def _snippet(resp: httpx.Response) -> str:

@@ -12,7 +12,7 @@ from rich.table import Table
 from contracts.topology import STREAMS
 
 from .ops.unconsumed import unconsumed_subjects
-from .runtime.health import collect_health, overall_status
+from .runtime.health import collect_health, overall_status, upstream_summary
 
 __all__ = ["gather_status", "render_status"]
 
@@ -41,9 +41,12 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
                 )  # fmt: skip
         services = await collect_health(nc, timeout=timeout)
         unconsumed = await unconsumed_subjects(js)
+        upstreams = upstream_summary(services)
         return {
             "nats_url": nats_url,
             "status": overall_status(services),
+            "degraded_upstreams": [u["name"] for u in upstreams.values() if u["degraded"]],
+            "upstreams": upstreams,
             "streams": streams,
             "consumers": consumers,
             "services": services,
@@ -56,6 +59,12 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
 def render_status(status: dict[str, Any], console: Console) -> None:
     colour = "green" if status["status"] == "ok" else "yellow"
     console.print(f"NATS [bold]{status['nats_url']}[/]   overall [{colour}]{status['status']}[/]")
+    for u in status.get("upstreams", {}).values():
+        if u["degraded"]:
+            since = (u.get("failing_since") or "")[11:16]
+            console.print(
+                f"[yellow]degraded: {u['name']} {u['short'] or 'failing'} since {since} UTC[/] ({u['reason']})"
+            )
     st = Table(title="Streams", title_justify="left")
     for col in ("stream", "messages", "bytes", "last seq"):
         st.add_column(col, justify="right" if col != "stream" else "left")
@@ -83,6 +92,16 @@ def render_status(status: dict[str, Any], console: Console) -> None:
         )
         ht.add_row(name, f"[{col}]{s}[/]", uptime, str(rep.get("pid", "")), detail)
     console.print(ht)
+    if status.get("upstreams"):
+        ut = Table(title="External services", title_justify="left")
+        for col in ("upstream", "status", "last success", "last failure", "reason"):
+            ut.add_column(col)
+        for u in status["upstreams"].values():
+            state = "[yellow]degraded[/]" if u["degraded"] else ("[red]failing[/]" if u["failing_since"] else "ok")
+            if not (u["last_success"] or u["last_failure"]):
+                state = "[dim]not used yet[/]"
+            ut.add_row(u["name"], state, _when(u["last_success"]), _when(u["last_failure"]), u["reason"])
+        console.print(ut)
     if status.get("unconsumed"):
         ut = Table(title="Subjects no consumer reads (an unknown version, or a typo)", title_justify="left")
         ut.add_column("subject")
@@ -90,6 +109,10 @@ def render_status(status: dict[str, Any], console: Console) -> None:
         for subject, count in status["unconsumed"].items():
             ut.add_row(f"[yellow]{subject}[/]", str(count))
         console.print(ut)
+
+
+def _when(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else "—"
 
 
 def _size(n: int) -> str:

@@ -58,11 +58,18 @@ class Ingest:
         self.runtime.add_check("sources", self._check)
         self.sonos_health = SonosHealth()
         self.runtime.add_check("sonos", self.sonos_health.check)
+        self.runtime.add_check("settings", self._settings_in_force)
 
         fallback = settings.admin_user
         self.runtime.consume("ingest_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_library_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_runs", handlers.on_start_run(self.scheduler))
+
+    def _settings_in_force(self) -> tuple[HealthStatus, dict[str, Any]]:
+        """The run settings in force, live or from the environment (the Settings page shows them)."""
+        run = self.config.run()
+        values = {"run_interval_s": self.config.run_interval_s, "run_size": run.run_size, "cf_ratio": run.cf_ratio}
+        return HealthStatus.OK, values
 
     def _check(self) -> tuple[HealthStatus, dict[str, Any]]:
         if not self._ready.is_set():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 from contracts.gateway import ScrobbleSubmitted, StartRun
@@ -29,8 +30,10 @@ def on_scrobble(listens: Callable[[], Awaitable[ListenService]], fallback_user: 
 
 def on_start_run(scheduler: Callable[[], Awaitable[Scheduler]]) -> Handler:
     async def handle(event: StartRun, delivery: Delivery) -> None:
-        reports = await (await scheduler()).run_now(event.user, trigger="manual")
-        failed = [r for r in reports if len(r.errors) >= 2]
+        # one run per command, whatever the number of deliveries: a retry after a failure continues the same run
+        run_id = uuid.uuid5(event.event_id, "run")
+        reports = await (await scheduler()).run_now(event.user, trigger="manual", run_id=run_id)
+        failed = [r for r in reports if r.failed]
         if failed:
             raise RunFailed("; ".join(str(e) for r in failed for e in r.errors))
 

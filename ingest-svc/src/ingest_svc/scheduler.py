@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 from contracts.livesettings import UserAccounts
@@ -106,14 +107,22 @@ class Scheduler:
         self.health.users = len(users)
         self.health.forget_except(keys)
 
-    async def run_now(self, user: str | None, *, trigger: str) -> list[RunReport]:
-        """Recommendation runs for one user (or all) now; unknown or account-less users are skipped with a log."""
+    async def run_now(self, user: str | None, *, trigger: str, run_id: uuid.UUID | None = None) -> list[RunReport]:
+        """Recommendation runs for one user (or all) now. A named user without a ListenBrainz account gets a run
+        that failed with that reason; with no user named, account-less users are skipped."""
         users = self.config.users()
         chosen: dict[str, UserAccounts] = (
             {user: users[user]} if user is not None and user in users else ({} if user is not None else users)
         )
-        if user is not None and not chosen:
-            log.warning("run requested for %s, who has no enabled accounts", user)
+        if user is not None and not (chosen and chosen[user].listenbrainz_user):
+            await self.recommendations.refuse(
+                user,
+                run_id or uuid.uuid4(),
+                trigger,
+                "no_account",
+                "no ListenBrainz account: recommendations come from ListenBrainz; add the account under Users",
+            )
+            return []
         reports = []
         for name, acc in chosen.items():
             if not acc.listenbrainz_user:
@@ -121,7 +130,12 @@ class Scheduler:
                 continue
             reports.append(
                 await self.recommendations.run(
-                    name, acc, self.config.run(), trigger=trigger, interval_s=self.config.run_interval_s
+                    name,
+                    acc,
+                    self.config.run(),
+                    trigger=trigger,
+                    interval_s=self.config.run_interval_s,
+                    run_id=run_id if user is not None else None,
                 )
             )
         return reports

@@ -98,6 +98,8 @@ def build(settings: Settings) -> Service:
         return (HealthStatus.OK if root.is_dir() else HealthStatus.DEGRADED), detail
 
     runtime.add_check("library", catalog_check)
+    # the value in force, live or from the environment, so the Settings page shows it instead of a blank
+    runtime.add_check("settings", lambda: (HealthStatus.OK, {"path_template": template()}))
     return Service(runtime, library, scanner, http, live, trigger, settings)
 
 

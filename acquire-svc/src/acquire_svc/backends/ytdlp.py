@@ -20,6 +20,7 @@ from typing import Any
 import yt_dlp  # type: ignore[import-untyped]
 
 from contracts.acquire import RejectionReason
+from infra.upstreams import UPSTREAMS, Failure
 
 from ..domain.matching import rank
 from ..ports import Candidate, CandidateRefused, Progress, Wanted
@@ -107,10 +108,18 @@ class YtDlpBackend:
         self.ffmpeg = ffmpeg
         self.max_bytes = max_bytes
         self.min_similarity = min_similarity
+        UPSTREAMS.expect(self.name)
 
     async def search(self, want: Wanted) -> list[Candidate]:
         query = f"{want.artist} - {want.title}"
-        entries = await asyncio.wait_for(self.searcher(query, self.results), self.timeout_s)
+        try:
+            entries = await asyncio.wait_for(self.searcher(query, self.results), self.timeout_s)
+        except (yt_dlp.utils.DownloadError, TimeoutError, OSError) as exc:
+            # the search is what reaches the video site: its failure is the upstream's, shown in health
+            why = "no answer in time" if isinstance(exc, TimeoutError) else " ".join(str(exc).split())[:200]
+            UPSTREAMS.failure(self.name, Failure(self.name, "failing", f"yt-dlp search failed: {why}"))
+            raise
+        UPSTREAMS.success(self.name)
         by_key: dict[str, Candidate] = {}
         for e in entries:
             url = e.get("webpage_url") or e.get("url")

@@ -180,6 +180,16 @@ class TimelineEntryOut(BaseModel):
     seq: int
 
 
+class RetryOut(BaseModel):
+    """Where a `retrying` journey stands: the stage whose attempt failed, the attempt, the limit, the next try."""
+
+    stage: str | None
+    attempt: int | None
+    limit: int | None
+    next_attempt_at: datetime | None
+    error: str | None
+
+
 class TrackOut(BaseModel):
     id: str
     user: str | None
@@ -198,6 +208,12 @@ class TrackOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     timeline: list[TimelineEntryOut]
+    retry: RetryOut | None = None
+    """Set while the state is `retrying`."""
+    last_error: str | None = None
+    upstream: str | None = None
+    dead_letters: list[int] = []
+    """Letters of this journey in DEADLETTER; Retry re-drives them."""
 
 
 class TrackPageOut(BaseModel):
@@ -233,6 +249,9 @@ class RunOut(BaseModel):
     duplicates_skipped: int
     cf_exhausted: bool
     candidates: int
+    outcome: str | None = None
+    """None while running; `done`, `empty` or `failed`."""
+    reason: str | None = None
 
 
 class RetrainOut(BaseModel):

@@ -15,17 +15,40 @@ from contracts.common import TrackQuery
 
 from ..auth.guard import principal
 from ..auth.users import Principal
-from ..readmodel.queries import Scope, View
+from ..readmodel.queries import Scope, View, letter_ids
 from ..readmodel.rows import TimelineRow, TrackRow
 from ..service import Gateway
-from .schemas import RemovalOut, RequestIn, RequestOut, RetryIn, TimelineEntryOut, TrackOut, TrackPageOut
+from .schemas import (
+    RemovalOut,
+    RequestIn,
+    RequestOut,
+    RetryIn,
+    RetryOut,
+    TimelineEntryOut,
+    TrackOut,
+    TrackPageOut,
+)
 
 __all__ = ["RequestsController", "TracksController", "track_out"]
 
 
+_INTERNAL = {"request_id", "run_id", "query_json", "retry_stage", "retry_attempt", "retry_limit", "retry_at"}
+
+
 def track_out(row: TrackRow, timeline: list[TimelineRow]) -> TrackOut:
+    retry = None
+    if row.state == "retrying":
+        retry = RetryOut(
+            stage=row.retry_stage,
+            attempt=row.retry_attempt,
+            limit=row.retry_limit,
+            next_attempt_at=row.retry_at,
+            error=row.last_error,
+        )
     return TrackOut(
-        **row.model_dump(exclude={"request_id", "run_id", "query_json"}),
+        **row.model_dump(exclude=_INTERNAL | {"dead_letters"}),
+        retry=retry,
+        dead_letters=letter_ids(row),
         timeline=[
             TimelineEntryOut(stage=t.stage, subject=t.subject, at=t.at, detail=t.detail, stream=t.stream, seq=t.seq)
             for t in timeline
@@ -93,7 +116,7 @@ class TracksController(Controller):
     @post(
         "/{track_id:str}/retry",
         operation_id="retryTrack",
-        summary="Retry a failed track, or rematch it",
+        summary="Retry a failed track (re-driving its dead letters when it has any), or rematch it",
         status_code=202,
     )
     async def retry(
@@ -104,8 +127,8 @@ class TracksController(Controller):
         data: JSONBody[RetryIn | None] = None,
     ) -> dict[str, Any]:
         rematch: UUID | None = data.rematch_mbid if data else None
-        await state.gateway.retry(who, track_id, rematch)
-        return {"track_id": track_id, "rematch_mbid": str(rematch) if rematch else None}
+        action = await state.gateway.retry(who, track_id, rematch)
+        return {"track_id": track_id, "rematch_mbid": str(rematch) if rematch else None, "action": action}
 
     @delete("/{track_id:str}", operation_id="removeTrack", summary="Remove a track from the library", status_code=202)
     async def remove(self, who: NamedDependency[Principal], track_id: FromPath[str], state: State) -> RemovalOut:

@@ -13,7 +13,7 @@ __all__ = ["STREAM_ORDER", "Broadcaster", "format_cursor", "parse_cursor"]
 
 log = logging.getLogger(__name__)
 
-STREAM_ORDER = ("INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY")
+STREAM_ORDER = ("INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY", "DELIVERY")
 
 
 def format_cursor(cursor: dict[str, int]) -> str:
@@ -25,6 +25,8 @@ def parse_cursor(text: str | None) -> dict[str, int] | None:
     if not text:
         return None
     parts = text.strip().split("-")
+    if len(parts) == len(STREAM_ORDER) - 1:  # a cursor from before DELIVERY was folded: nothing of it seen yet
+        parts.append("0")
     if len(parts) != len(STREAM_ORDER) or not all(p.isdigit() for p in parts):
         return None
     return dict(zip(STREAM_ORDER, map(int, parts), strict=True))

@@ -19,6 +19,7 @@ from contracts.base import Message
 
 from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 from .steps import step_for
+from .words import describe, run_outcome
 
 __all__ = ["FeedItem", "Projection"]
 
@@ -36,6 +37,13 @@ class FeedItem:
     stage: str | None
     at: datetime
     summary: str
+
+
+def _letters(current: str | None, *, add: list[int] | None = None, remove: list[int] | None = None) -> str | None:
+    ids = {int(x) for x in (current or "").split(",") if x}
+    ids |= set(add or [])
+    ids -= set(remove or [])
+    return ",".join(map(str, sorted(ids))) or None
 
 
 def _naive(at: datetime) -> datetime:
@@ -126,20 +134,24 @@ class Projection:
         at = _naive(event.occurred_at)
         self._runs(s, event, at)
         step = step_for(event)
-        base = FeedItem(stream, seq, event.subject, event.user, None, None, None, event.occurred_at, event.subject)
+        base = FeedItem(stream, seq, event.subject, event.user, None, None, None, event.occurred_at, describe(event))
         if step is None:
             return base
         track = s.get(TrackRow, str(event.correlation_id))
         if track is None and isinstance(event, library.TrackRemoved):
             track = s.exec(select(TrackRow).where(col(TrackRow.library_track_id) == event.track_id)).first()
         if track is None:
-            if step.state is None:  # a detail about a journey this model never saw begin
+            if step.state is None or not step.begins:  # a detail about a journey this model never saw begin
                 return base
             track = TrackRow(
                 id=str(event.correlation_id), user=event.user, state=step.state, created_at=at, updated_at=at
             )
         for name, value in step.facts.items():
-            if value is not None:
+            if name == "dead_letter":
+                track.dead_letters = _letters(track.dead_letters, add=[value] if value is not None else [])
+            elif name == "redriven":
+                track.dead_letters = _letters(track.dead_letters, remove=value)
+            elif value is not None:
                 setattr(track, name, value)
         # streams are consumed independently, so a later fact can arrive first: the newest event decides the state
         if step.state is not None and at >= track.updated_at:
@@ -161,7 +173,8 @@ class Projection:
             )
         )
         label = " - ".join(x for x in (track.artist, track.title) if x) or track.recording_mbid or track.id
-        summary = f"{step.stage}: {label}" + (f" — {step.failure}" if step.failure else "")
+        said = step.failure or step.says
+        summary = f"{step.stage}: {label}" + (f" — {said}" if said else "")
         return FeedItem(
             stream, seq, event.subject, event.user, track.id, track.state, step.stage, event.occurred_at, summary
         )
@@ -183,6 +196,13 @@ class Projection:
                 run = s.get(RunRow, str(e.run_id)) or RunRow(run_id=str(e.run_id), user=e.user)
                 run.completed_at, run.cf_count, run.radio_count = at, e.cf_count, e.radio_count
                 run.duplicates_skipped, run.cf_exhausted = e.duplicates_skipped, e.cf_exhausted
+                run.outcome, run.reason = run_outcome(e)
+                s.add(run)
+            case ingest.RecommendationRunFailed() as e:
+                run = s.get(RunRow, str(e.run_id)) or RunRow(run_id=str(e.run_id), user=e.user, trigger=e.trigger)
+                run.started_at = run.started_at or at
+                if run.outcome is None or run.outcome == "failed":  # a later attempt that completed has the last word
+                    run.completed_at, run.outcome, run.reason = at, "failed", e.detail
                 s.add(run)
             case ingest.CandidateDiscovered() as e:
                 run = s.get(RunRow, str(e.run_id)) or RunRow(run_id=str(e.run_id), user=e.user)

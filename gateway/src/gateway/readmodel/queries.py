@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from .rows import FeedHorizonRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 
-__all__ = ["Page", "Scope", "View"]
+__all__ = ["Page", "Scope", "View", "letter_ids"]
 
 PAGE_SIZE = 50
 
@@ -31,6 +31,11 @@ class Page:
     total: int
     page: int
     pages: int
+
+
+def letter_ids(row: TrackRow) -> list[int]:
+    """The journey's dead letters still to re-drive."""
+    return [int(x) for x in (row.dead_letters or "").split(",") if x]
 
 
 def _visible(stmt, scope: Scope, column):  # type: ignore[no-untyped-def]
@@ -94,6 +99,16 @@ class View:
                 col(TrackRow.state)
             )
             return {state: n for state, n in s.exec(stmt).all()}
+
+    def waiting_on(self) -> dict[str, int]:
+        """Journeys retrying because of an external service, by that service (for the health banner)."""
+        with Session(self._engine) as s:
+            stmt = (
+                select(TrackRow.upstream, func.count())
+                .where(col(TrackRow.state) == "retrying", col(TrackRow.upstream).is_not(None))
+                .group_by(col(TrackRow.upstream))
+            )
+            return {str(upstream): n for upstream, n in s.exec(stmt).all()}
 
     def runs(self, scope: Scope, limit: int = 20) -> list[RunRow]:
         with Session(self._engine) as s:

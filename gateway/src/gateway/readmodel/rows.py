@@ -43,6 +43,17 @@ class TrackRow(SQLModel, table=True):
     """The request's `request_gate` key, released when the track leaves the library so it can be asked for again."""
     query_json: str | None = None
     """The original TrackQuery, so a retry can ask again."""
+    retry_stage: str | None = None
+    """While `retrying`: the stage whose attempt failed, the attempt, its limit and when the next one comes."""
+    retry_attempt: int | None = None
+    retry_limit: int | None = None
+    retry_at: datetime | None = None
+    last_error: str | None = None
+    """The newest failed attempt's error, in words."""
+    upstream: str | None = Field(default=None, index=True)
+    """The external service behind the newest failure, when one was (`musicbrainz`)."""
+    dead_letters: str | None = None
+    """Ids of this journey's letters still in DEADLETTER, comma-separated; Retry re-drives them."""
     created_at: datetime
     updated_at: datetime = Field(index=True)
 
@@ -75,6 +86,10 @@ class RunRow(SQLModel, table=True):
     duplicates_skipped: int = 0
     cf_exhausted: bool = False
     candidates: int = 0
+    outcome: str | None = None
+    """None while running; `done`, `empty` (nothing new) or `failed`."""
+    reason: str | None = None
+    """Why a run is empty or failed, in words."""
 
 
 class RetrainRow(SQLModel, table=True):

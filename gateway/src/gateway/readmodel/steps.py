@@ -6,9 +6,10 @@ Pure: contracts in, a `Step` out. The projection writes it; the UI and API read 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from contracts import acquire, gateway, ingest, library, resolve
+from contracts import acquire, delivery, gateway, ingest, library, resolve
 from contracts.base import Message
 from contracts.common import TrackMetadata
 
@@ -28,6 +29,11 @@ class Step:
     failure: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
     detail: str = ""
+    says: str = ""
+    """What the live feed adds after the track's name, when it is not the failure."""
+    begins: bool = True
+    """Whether this step may begin a journey the model has not seen; a delivery fact about a message that is no
+    journey's (a run command, a scan) must not invent one."""
 
 
 def _meta(track: TrackMetadata) -> dict[str, Any]:
@@ -96,4 +102,68 @@ def step_for(event: Message) -> Step | None:
             return Step("import_failed", "failed", failure=reason)
         case library.TrackRemoved() as e:
             return Step("removed", "removed", detail=e.path)
+        case delivery.AttemptFailed() | delivery.MessageDeadLettered() | delivery.DeadLetterRedriven():
+            return _delivery_step(event)
     return None
+
+
+_STAGE_OF = {
+    "ingest-svc": "ingest",
+    "resolve-svc": "resolve",
+    "acquire-svc": "acquire",
+    "library-svc": "import",
+    "library_commands": "library",
+}
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(UTC)
+
+
+def _delivery_step(
+    event: delivery.AttemptFailed | delivery.MessageDeadLettered | delivery.DeadLetterRedriven,
+) -> Step | None:
+    """Retries and dead letters of a journey's messages. The gateway's own read-model consumers are left out: their
+    trouble is the view's, not the track's."""
+    if isinstance(event, delivery.DeadLetterRedriven):
+        ids = ", ".join(f"#{i}" for i in event.letter_ids)
+        return Step(
+            "redriven",
+            "retrying",
+            facts={"redriven": event.letter_ids, "retry_at": _utc(event.occurred_at)},
+            detail=f"dead letter {ids} re-driven",
+            says="re-driven from the dead letters",
+            begins=False,
+        )
+    if event.consumer.startswith("gateway_view_"):
+        return None
+    stage = _STAGE_OF.get(event.consumer) or _STAGE_OF.get(event.service, event.service)
+    facts: dict[str, Any] = {"last_error": event.error, "upstream": event.upstream}
+    if isinstance(event, delivery.AttemptFailed):
+        facts |= {
+            "retry_stage": stage,
+            "retry_attempt": event.attempt,
+            "retry_limit": event.max_attempts,
+            "retry_at": _utc(event.retry_at),
+        }
+        when = _utc(event.retry_at).strftime("%H:%M:%S")
+        return Step(
+            "retrying",
+            "retrying",
+            facts=facts,
+            detail=f"{stage} attempt {event.attempt} of {event.max_attempts} failed: {event.error}; "
+            f"next attempt at {when} UTC",
+            says=f"{stage} attempt {event.attempt} of {event.max_attempts} failed: {event.error}",
+            begins=False,
+        )
+    if event.reason.value == "exhausted":
+        failure = f"{stage} gave up after {event.deliveries} attempts: {event.error}"
+    elif event.reason.value == "lost_final_attempt":
+        failure = f"{stage} lost its last attempt ({event.error})"
+    else:
+        failure = f"{stage} could not read the message: {event.error}"
+    facts["dead_letter"] = event.letter_id
+    letter = f"dead letter #{event.letter_id}" if event.letter_id is not None else "dead-lettered"
+    return Step(
+        "dead_lettered", "failed", failure=failure, facts=facts, detail=f"{letter}: {event.reason.value}", begins=False
+    )

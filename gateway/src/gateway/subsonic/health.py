@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from contracts.health import HealthStatus
+from infra.upstreams import UPSTREAMS, Failure
 
 from .upstream import UpstreamChooser
 
@@ -28,11 +29,24 @@ def upstream_check(
             ) as resp:
                 await resp.read()
                 status = HealthStatus.OK if resp.status < 500 else HealthStatus.DEGRADED
+                if upstream.navidrome:
+                    _note_navidrome(resp.status)
                 return status, {"upstream": kind, "reachable": True, "http_status": resp.status}
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = {"upstream": kind, "reachable": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+            if upstream.navidrome:
+                why = "no answer in time" if isinstance(exc, TimeoutError) else str(exc)[:200] or type(exc).__name__
+                UPSTREAMS.failure("navidrome", Failure("navidrome", "unreachable", f"Navidrome unreachable: {why}"))
             # Navidrome has no health report of its own, so its absence degrades the gateway (/rest cannot serve
             # music; the UI and the pipeline still work). library-svc reports its own API in its own health.
             return (HealthStatus.DEGRADED if upstream.navidrome else HealthStatus.OK), detail
 
     return check
+
+
+def _note_navidrome(status: int) -> None:
+    """Navidrome, when it serves /rest, is an upstream like the others: its health entry follows this ping."""
+    if status < 500:
+        UPSTREAMS.success("navidrome")
+    else:
+        UPSTREAMS.failure("navidrome", Failure("navidrome", "unavailable", f"Navidrome unavailable: HTTP {status}"))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 
 from contracts.health import HealthReport
+from infra.runtime import ServiceRuntime, collect_health
 
 from ..adapters.library import ALBUM_ORDERS, LibraryUnavailable, NotInLibrary
 from ..auth.guard import optional_principal
@@ -28,6 +30,7 @@ __all__ = ["UI_CONTROLLERS"]
 Page = Template | Redirect
 _ALBUMS_PER_PAGE = 48
 _ARTISTS_PER_PAGE = 200
+_FAVICON = Path(__file__).parent / "static" / "favicon.svg"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -49,9 +52,27 @@ def _library_down(who: Principal, exc: LibraryUnavailable, q: str = "") -> Templ
     )
 
 
+async def _settings_in_force(state: State) -> dict[str, Any]:
+    """The values each service runs with now (its `settings` health check): live ones, else its environment's."""
+    runtime: ServiceRuntime = state.runtime
+    reports = await collect_health(
+        runtime.nc, ("ingest-svc", "acquire-svc", "library-svc"), timeout=state.settings.health_timeout_s
+    )
+    values: dict[str, Any] = {}
+    for report in reports.values():
+        found = (report.get("checks") or {}).get("settings")
+        if isinstance(found, dict):
+            values |= {k: v for k, v in found.items() if k != "status"}
+    return values
+
+
 class PagesController(Controller):
     include_in_schema = False
     dependencies = {"who": Provide(optional_principal)}
+
+    @get("/favicon.ico", media_type="image/svg+xml", cache_control=CacheControlHeader(max_age=86400))
+    async def favicon(self) -> bytes:
+        return _FAVICON.read_bytes()
 
     @get("/login")
     async def login(self, who: NamedDependency[Principal | None], state: State) -> Page:
@@ -76,7 +97,7 @@ class PagesController(Controller):
         return _page(
             "dashboard.html",
             who,
-            stages=[*STAGES, "failed", "skipped", "removed"],
+            stages=[*STAGES, "retrying", "failed", "skipped", "removed"],
             counts=view.counts(scope),
             runs=view.runs(scope, limit=5),
             failures=failures,
@@ -111,8 +132,9 @@ class PagesController(Controller):
         view: View = state.view
         row = view.track(Scope(who.username, who.is_admin), track_id)
         if row is None:
-            # a request just made is on its way through NATS to the read model: show the page, the live feed fills it
-            if not _UUID.fullmatch(track_id):
+            # a request just made is on its way through NATS to the read model: show the page, the live feed fills
+            # it. Any other unknown id is simply not there.
+            if not (_UUID.fullmatch(track_id) and state.gateway.requested_lately(track_id)):
                 raise NotFoundException(f"no track {track_id}")
             now = datetime.now(UTC)
             waiting = TrackRow(id=track_id, state="waiting", created_at=now, updated_at=now)
@@ -196,12 +218,23 @@ class PagesController(Controller):
         return _page("library.html", who, view="album", q="", album=album, source=album.source)
 
     @get("/settings")
-    async def settings(self, who: NamedDependency[Principal | None], state: State) -> Page:
+    async def settings(
+        self, who: NamedDependency[Principal | None], state: State, request: Request[Any, Any, Any]
+    ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         pipeline = await state.gateway.settings.pipeline()
         tokens = state.users.tokens(who.username)
-        return _page("settings.html", who, pipeline=pipeline, tokens=tokens)
+        in_force = await _settings_in_force(state) if who.is_admin else {}
+        return _page(
+            "settings.html",
+            who,
+            pipeline=pipeline,
+            in_force=in_force,
+            tokens=tokens,
+            subsonic_url=str(request.base_url).rstrip("/"),
+            navidrome_env=state.settings.navidrome_url,
+        )
 
     @get("/users")
     async def users(

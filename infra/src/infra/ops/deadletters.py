@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +34,7 @@ from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from contracts.deadletter import DeadLetter
+from contracts.delivery import DeadLetterRedriven
 from contracts.topology import DEAD_LETTER, subject_matches
 
 from .scan import Stored, scan_stream
@@ -44,7 +47,10 @@ __all__ = [
     "list_letters",
     "redrive",
     "redrive_all",
+    "redriven_event",
 ]
+
+log = logging.getLogger(__name__)
 
 _DL_PREFIX = "Brainstream-DL-"
 REDRIVEN_FROM = "Brainstream-Redriven-From"
@@ -159,6 +165,7 @@ async def _redrive_group(js: JetStreamContext, letters: list[Letter], report: Re
             report.failed[letter.id] = f"publish failed, letter kept: {type(exc).__name__}: {exc}"
         return
     report.published += 1
+    await _tell_redriven(js, letters)
     for letter in letters:
         try:
             await _delete(js, letter.id)
@@ -167,6 +174,37 @@ async def _redrive_group(js: JetStreamContext, letters: list[Letter], report: Re
             report.failed[letter.id] = f"re-driven, but the letter could not be removed: {exc}"
             continue
         report.redriven.append(letter.id)
+
+
+_REDRIVEN = uuid.UUID("0b8e7d0e-5d0c-4a43-9f0e-6f5b1f7d3c21")
+
+
+def redriven_event(letters: list[Letter]) -> DeadLetterRedriven:
+    """The fact that these letters' message is back on its subject, in the journey the message belongs to."""
+    first = letters[0]
+    envelope: dict[str, Any] = {}
+    body = decode_body(first.body)
+    if isinstance(body, dict):
+        for key, field_name in (("correlation_id", "correlation_id"), ("event_id", "causation_id")):
+            with contextlib.suppress(ValueError, TypeError):
+                envelope[field_name] = uuid.UUID(str(body.get(key)))
+        if isinstance(body.get("user"), str):
+            envelope["user"] = body["user"]
+    ids = sorted(letter.id for letter in letters)
+    return DeadLetterRedriven(
+        event_id=uuid.uuid5(_REDRIVEN, ",".join(map(str, ids))),
+        letter_ids=ids,
+        message_subject=first.info.subject if first.info else "",
+        **envelope,
+    )
+
+
+async def _tell_redriven(js: JetStreamContext, letters: list[Letter]) -> None:
+    event = redriven_event(letters)
+    try:
+        await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)}, timeout=5.0)
+    except (NatsError, OSError, TimeoutError) as exc:  # the message is back either way; only the journey's note is lost
+        log.warning("re-driven %s, but could not record it on its journey: %s", event.letter_ids, exc)
 
 
 async def _delete(js: JetStreamContext, letter_id: int) -> None:

@@ -1,7 +1,7 @@
 """The shell every BrainStream service process runs in."""
 
 from .delivery import Delivery, Handler, Outcome, dispatch
-from .health import collect_health, overall_status
+from .health import collect_health, overall_status, upstream_summary
 from .service import Check, CheckResult, ServiceRuntime
 from .settings import RuntimeSettings
 
@@ -16,4 +16,5 @@ __all__ = [
     "collect_health",
     "dispatch",
     "overall_status",
+    "upstream_summary",
 ]

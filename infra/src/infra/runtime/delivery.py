@@ -33,6 +33,7 @@ from contracts.topology import ConsumerSpec
 
 from ..logs import correlation
 from ..metrics import EVENT_SECONDS, EVENTS_FAILED, EVENTS_HANDLED
+from .facts import FactPublisher, attempt_failed, dead_lettered, tell
 
 __all__ = ["Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
 
@@ -62,7 +63,9 @@ Handler = Callable[[Any, Delivery], Awaitable[None]]
 
 
 class Publisher(Protocol):
-    async def __call__(self, subject: str, payload: bytes, headers: dict[str, str]) -> None: ...
+    async def __call__(self, subject: str, payload: bytes, headers: dict[str, str]) -> Any:
+        """Publish raw bytes to JetStream; may return the PubAck (its `seq` names the dead letter)."""
+        ...
 
 
 class Outcome:
@@ -71,14 +74,21 @@ class Outcome:
     DEAD_LETTERED = "dead_lettered"
 
 
-async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: Publisher) -> str:
+async def dispatch(
+    spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: Publisher, facts: FactPublisher | None = None
+) -> str:
+    """Handle one delivery. With `facts`, failed attempts and dead letters are also published as DELIVERY events
+    (never for DELIVERY's own messages, so a failing reader of them cannot feed itself)."""
     meta = msg.metadata
+    facts = facts if meta.stream != _DELIVERY_STREAM else None
     attempt = meta.num_delivered
     seq = meta.sequence.stream
     subject = msg.subject
     cls = CATALOG.get(subject)
     if cls is None:
-        await _dead_letter(spec, msg, DeadLetterReason.UNKNOWN_SUBJECT, f"no contract for {subject}", publish_raw)
+        await _dead_letter(
+            spec, msg, DeadLetterReason.UNKNOWN_SUBJECT, f"no contract for {subject}", publish_raw, facts=facts
+        )
         return Outcome.DEAD_LETTERED
     try:
         event: Message = cls.model_validate_json(msg.data)
@@ -86,7 +96,7 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
         detail = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5])
         # a body that is JSON with a correlation_id still names its track, so the log line is found by it
         with correlation(_raw_correlation(msg.data)):
-            await _dead_letter(spec, msg, DeadLetterReason.UNDECODABLE, detail, publish_raw)
+            await _dead_letter(spec, msg, DeadLetterReason.UNDECODABLE, detail, publish_raw, facts=facts)
         return Outcome.DEAD_LETTERED
     with correlation(event.correlation_id):
         if attempt > spec.max_deliver:
@@ -96,6 +106,8 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
                 DeadLetterReason.LOST_FINAL_ATTEMPT,
                 f"attempt {spec.max_deliver} never acked (crash or ack_wait {spec.ack_wait_s:.0f}s exceeded)",
                 publish_raw,
+                facts=facts,
+                event=event,
             )
             return Outcome.DEAD_LETTERED
         delivery = Delivery(subject, seq, attempt, spec.max_deliver, msg)
@@ -106,7 +118,16 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
             EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
             if attempt >= spec.max_deliver:
                 log.exception("%s #%d failed on its last attempt %d; dead-lettering", subject, seq, attempt)
-                await _dead_letter(spec, msg, DeadLetterReason.EXHAUSTED, _describe(exc), publish_raw)
+                await _dead_letter(
+                    spec,
+                    msg,
+                    DeadLetterReason.EXHAUSTED,
+                    _describe(exc),
+                    publish_raw,
+                    facts=facts,
+                    event=event,
+                    exc=exc,
+                )
                 return Outcome.DEAD_LETTERED
             delay = spec.backoff_s[min(attempt - 1, len(spec.backoff_s) - 1)] if spec.backoff_s else 0.0
             log.warning(
@@ -120,6 +141,7 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
                 exc_info=not isinstance(exc, _EXPECTED_FAULTS),
             )
             EVENTS_FAILED.labels(spec.service, spec.durable, subject, "error").inc()
+            await tell(facts, attempt_failed(spec, msg, event, attempt, delay, exc))
             await msg.nak(delay=delay)
             return Outcome.RETRY
         EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
@@ -162,6 +184,7 @@ async def _signal_in_progress(msg: Msg) -> None:
         log.warning("in-progress signal for %s failed: %s", msg.subject, _describe(exc))
 
 
+_DELIVERY_STREAM = "DELIVERY"
 _EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
 
 
@@ -180,7 +203,15 @@ def _describe(exc: BaseException) -> str:
 
 
 async def _dead_letter(
-    spec: ConsumerSpec, msg: Msg, reason: DeadLetterReason, detail: str, publish_raw: Publisher
+    spec: ConsumerSpec,
+    msg: Msg,
+    reason: DeadLetterReason,
+    detail: str,
+    publish_raw: Publisher,
+    *,
+    facts: FactPublisher | None = None,
+    event: Message | None = None,
+    exc: BaseException | None = None,
 ) -> None:
     meta = msg.metadata
     h = DeadLetterHeader
@@ -201,7 +232,11 @@ async def _dead_letter(
             headers[key] = value
     if msg.headers and "Nats-Msg-Id" in msg.headers:
         headers["Brainstream-DL-Original-Msg-Id"] = msg.headers["Nats-Msg-Id"]
-    await publish_raw(dead_letter_subject(msg.subject), msg.data, headers)
+    ack = await publish_raw(dead_letter_subject(msg.subject), msg.data, headers)
+    letter_id = getattr(ack, "seq", None)
+    await tell(
+        facts, dead_lettered(spec, msg, event, reason, detail, exc, letter_id if isinstance(letter_id, int) else None)
+    )
     EVENTS_FAILED.labels(spec.service, spec.durable, msg.subject, reason.value).inc()
     log.error(
         "dead-lettered %s #%d after %d deliveries: %s (%s)",

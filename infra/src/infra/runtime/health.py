@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from contracts.health import SERVICES, HealthReport, HealthStatus, health_subject
 
-__all__ = ["collect_health", "overall_status"]
+__all__ = ["collect_health", "overall_status", "upstream_summary"]
 
 
 async def _ask(nc: NatsClient, service: str, timeout: float) -> dict[str, Any]:
@@ -42,3 +42,30 @@ async def collect_health(
 def overall_status(reports: dict[str, dict[str, Any]]) -> str:
     """'ok' only when every service answered ok; otherwise 'degraded'."""
     return "ok" if all(r.get("status") == HealthStatus.OK.value for r in reports.values()) else "degraded"
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    return max(x for x in (a, b) if x) if (a or b) else None
+
+
+def upstream_summary(reports: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every external service any process reported, merged: newest success and failure, and when it is degraded,
+    since when and by which services. Degraded ones come first."""
+    merged: dict[str, dict[str, Any]] = {}
+    for service, report in reports.items():
+        entries = (report.get("checks") or {}).get("upstreams", {}).get("entries", {})
+        for key, e in entries.items():
+            m = merged.setdefault(
+                key,
+                {"name": e.get("name", key), "last_success": None, "last_failure": None, "failing_since": None,
+                 "reason": "", "short": "", "degraded": False, "services": []},
+            )  # fmt: skip
+            m["services"].append(service)
+            m["last_success"] = _later(m["last_success"], e.get("last_success"))
+            if e.get("last_failure") and (m["last_failure"] is None or e["last_failure"] >= m["last_failure"]):
+                m["last_failure"], m["reason"], m["short"] = e["last_failure"], e.get("reason", ""), e.get("short", "")
+            since = e.get("failing_since")
+            if since:
+                m["failing_since"] = min(x for x in (m["failing_since"], since) if x)
+            m["degraded"] = m["degraded"] or bool(e.get("degraded"))
+    return dict(sorted(merged.items(), key=lambda kv: (not kv[1]["degraded"], kv[0])))

@@ -29,6 +29,7 @@ from contracts.health import HealthReport, HealthStatus, health_subject
 from contracts.topology import CONSUMERS, ConsumerSpec
 
 from ..metrics import exposition, metrics_subject, set_process_service
+from ..upstreams import UPSTREAMS
 from .delivery import Handler, dispatch
 from .settings import RuntimeSettings
 from .watch import ConsumerWatch, Heartbeat
@@ -65,6 +66,7 @@ class ServiceRuntime:
         set_process_service(service)
         self.broker.subscriber(health_subject(service))(self._health)
         self.broker.subscriber(metrics_subject(service))(self._metrics)
+        self._checks["upstreams"] = self._upstreams
 
     # wiring -----------------------------------------------------------------------------------------------------
 
@@ -80,7 +82,7 @@ class ServiceRuntime:
         async def on_message(msg: NatsMessage) -> None:
             self.watch.started(spec.durable)
             try:
-                await dispatch(spec, msg.raw_message, handler, self.publish_raw)
+                await dispatch(spec, msg.raw_message, handler, self.publish_raw, self.publish)
             finally:
                 self.watch.finished(spec.durable)
 
@@ -131,8 +133,8 @@ class ServiceRuntime:
         )
         return ack
 
-    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
-        await self.js.publish(subject, payload, headers=headers)
+    async def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str]) -> PubAck:
+        return await self.js.publish(subject, payload, headers=headers)
 
     # health -------------------------------------------------------------------------------------------------------
 
@@ -162,6 +164,13 @@ class ServiceRuntime:
             consumers=list(self._consumers),
             checks=checks,
         )
+
+    def _upstreams(self) -> CheckResult:
+        """Each external service this process used: last success, last failure and reason; degraded names them."""
+        entries = UPSTREAMS.report(self.settings.upstream_degraded_after_s, self.settings.upstream_waiting_window_s)
+        degraded = [key for key, e in entries.items() if e["degraded"]]
+        status = HealthStatus.DEGRADED if degraded else HealthStatus.OK
+        return status, {"entries": entries, "degraded": degraded}
 
     async def _health(self, body: bytes) -> bytes:
         return (await self.health()).model_dump_json().encode()

@@ -25,3 +25,12 @@ class RuntimeSettings(BaseSettings):
     """Seconds between two reads of the pending counts of this process's durable consumers (metrics and health)."""
     idle_lag_s: float = Field(default=120.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_IDLE_LAG_AFTER"))
     """A consumer with messages pending while this process handled none for this long reports unhealthy."""
+    upstream_degraded_after_s: float = Field(
+        default=60.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_UPSTREAM_DEGRADED_AFTER")
+    )
+    """An external service that has failed without a success for this long, while work still asks it, makes the
+    service that uses it `degraded` (named in /api/health and `brainstream status`)."""
+    upstream_waiting_window_s: float = Field(
+        default=600.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_UPSTREAM_WAITING_WINDOW")
+    )
+    """Work waits on a failing upstream while its last failure is at most this old; older, nothing asks it now."""

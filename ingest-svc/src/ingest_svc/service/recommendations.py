@@ -16,10 +16,12 @@ from contracts.ingest import (
     CandidateDiscovered,
     ModelRetrained,
     RecommendationRunCompleted,
+    RecommendationRunFailed,
     RecommendationRunStarted,
 )
 from contracts.livesettings import UserAccounts
 from infra.http import ExternalError
+from infra.upstreams import describe_failure
 
 from ..config import RunConfig
 from ..domain.recommendations import (
@@ -52,6 +54,8 @@ class RunReport:
     cf_exhausted: bool
     retrained: bool
     errors: list[ExternalError]
+    failed: bool = False
+    """Every source tried failed: the run recommended nothing and says why in `RecommendationRunFailed`."""
 
 
 def radio_prompt(seeds: list[SeedArtist]) -> str:
@@ -119,10 +123,12 @@ class RecommendationService:
         errors: list[ExternalError] = []
         cf: list[Recommendation] = []
         exhausted = retrained = False
+        failures: list[str] = []
         try:
             cf, cursor, exhausted, retrained = await self._cf(lb_user, acc, cfg, cursor, cf_quota, selection, started)
         except ExternalError as exc:
             errors.append(exc)
+            failures.append(f"CF: {describe_failure(exc).text}")
             await self._failed(user, "cf", interval_s, exc)
         else:
             self.health.success(user, "cf", interval_s, len(cf))
@@ -133,6 +139,7 @@ class RecommendationService:
                 radio, cursor = await self._radio(lb_user, acc, cfg, cursor, radio_target, selection)
             except ExternalError as exc:
                 errors.append(exc)
+                failures.append(f"radio: {describe_failure(exc).text}")
                 await self._failed(user, "radio", interval_s, exc)
             else:
                 self.health.success(user, "radio", interval_s, len(radio))
@@ -158,6 +165,20 @@ class RecommendationService:
         cursor = replace(cursor, last_run_at=time.time())
         if len(errors) < 2:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
             await self.cursors.save_cf(user, cursor)
+        tried = 1 + (radio_target > 0)
+        if errors and len(errors) >= tried and not (cf or radio):
+            await self.publisher.publish(
+                RecommendationRunFailed.caused_by(
+                    started,
+                    event_id=uuid.uuid5(run_id, "failed"),
+                    run_id=run_id,
+                    trigger=trigger,
+                    reason="unavailable",
+                    detail="; ".join(failures),
+                )
+            )
+            log.warning("run %s for %s (%s) failed: %s", run_id, user, trigger, "; ".join(failures))
+            return RunReport(run_id, [], [], selection.duplicates, cursor.offset, exhausted, retrained, errors, True)
         await self.publisher.publish(
             RecommendationRunCompleted.caused_by(
                 started,
@@ -168,6 +189,7 @@ class RecommendationService:
                 duplicates_skipped=selection.duplicates,
                 cf_offset=cursor.offset,
                 cf_exhausted=exhausted,
+                failures=failures,
             )
         )
         log.info(
@@ -182,6 +204,20 @@ class RecommendationService:
             ", CF exhausted" if exhausted else "",
         )
         return RunReport(run_id, cf, radio, selection.duplicates, cursor.offset, exhausted, retrained, errors)
+
+    async def refuse(self, user: str, run_id: uuid.UUID, trigger: str, reason: str, detail: str) -> None:
+        """A run that cannot start (no ListenBrainz account): it still shows, as failed with its reason."""
+        log.info("run %s for %s (%s) not started: %s", run_id, user, trigger, detail)
+        await self.publisher.publish(
+            RecommendationRunFailed(
+                event_id=uuid.uuid5(run_id, "failed"),
+                user=user,
+                run_id=run_id,
+                trigger=trigger,
+                reason=reason,
+                detail=detail,
+            )
+        )
 
     async def due_in(self, user: str, interval_s: float) -> float:
         """Seconds until `user`'s next scheduled run (0 or less: due now). Survives restarts via the cursor."""

@@ -66,18 +66,31 @@ onSubmit("token-form", async (form) => {
   document.getElementById("new-token").textContent = t.token;
 });
 
+// the form shows the values in force; only what was changed is sent, so an untouched field stays the service's own
+const changed = (el) => (el.tagName === "SELECT" ? [...el.options].some((o) => o.selected !== o.defaultSelected) : el.value !== el.defaultValue);
+
+function settingValue(name, v) {
+  if (name === "run_interval_s" || name === "cf_ratio") return parseFloat(v);
+  if (name === "run_size") return parseInt(v, 10);
+  if (name === "acquire_backends") return v.split(",").map((s) => s.trim()).filter(Boolean);
+  if (name === "tag_album_mbid") return v === "true";
+  return v;
+}
+
 onSubmit("settings-form", async (form) => {
-  const d = formData(form);
   const body = {};
-  for (const k of ["run_interval_s", "cf_ratio"]) if (k in d) body[k] = parseFloat(d[k]);
-  if ("run_size" in d) body.run_size = parseInt(d.run_size, 10);
-  if ("acquire_backends" in d) body.acquire_backends = d.acquire_backends.split(",").map((s) => s.trim()).filter(Boolean);
-  if ("path_template" in d) body.path_template = d.path_template;
-  body.tag_album_mbid = "tag_album_mbid" in d ? d.tag_album_mbid === "true" : null;
-  body.navidrome_url = d.navidrome_url || null;
-  body.navidrome_user = d.navidrome_user || null;
-  if (d.navidrome_password) body.navidrome_password = d.navidrome_password; // left empty: the stored one stays
+  for (const el of form.elements) {
+    if (!el.name || !changed(el)) continue;
+    const v = el.value.trim();
+    if (el.name === "navidrome_password") { if (v) body.navidrome_password = v; continue; } // empty: the stored one stays
+    body[el.name] = v === "" ? null : settingValue(el.name, v);
+  }
+  if (!Object.keys(body).length) { toast("Nothing changed"); return; }
   await api("PUT", "/api/settings", body);
+  for (const el of form.elements) {
+    if (el.tagName === "SELECT") for (const o of el.options) o.defaultSelected = o.selected;
+    else if (el.name && el.type !== "password") el.defaultValue = el.value;
+  }
   toast("Saved: every service picks it up now");
 });
 
@@ -116,7 +129,10 @@ for (const form of document.querySelectorAll(".accounts-form")) {
     const err = form.querySelector("[data-error]");
     err.textContent = "";
     try {
-      await api("PUT", `/api/users/${encodeURIComponent(form.dataset.user)}/accounts`, formData(form));
+      const u = await api("PUT", `/api/users/${encodeURIComponent(form.dataset.user)}/accounts`, formData(form));
+      const cell = document.querySelector(`[data-accounts-of="${CSS.escape(form.dataset.user)}"]`);
+      if (cell) cell.textContent = `LB: ${u.listenbrainz_user || "—"} · Last.fm: ${u.lastfm_user || "—"} · Spotify: ${u.has_spotify_secret ? "yes" : "—"}`;
+      for (const el of form.querySelectorAll("input[type=password]")) el.value = "";
       toast("Accounts saved: ingest picks them up now");
     } catch (e) { err.textContent = e.message; }
   });
@@ -124,9 +140,13 @@ for (const form of document.querySelectorAll(".accounts-form")) {
 
 const actions = {
   async logout() { await api("POST", "/api/logout"); location.href = "/login"; },
-  async retry(el) { await api("POST", `/api/tracks/${el.dataset.track}/retry`, {}); toast("Retry requested"); },
+  async retry(el) {
+    const r = await api("POST", `/api/tracks/${el.dataset.track}/retry`, {});
+    el.hidden = true;
+    toast(r.action === "redriven" ? "Retrying: the dead letter is back on its way" : "Retry requested");
+  },
   async remove(el) { if (confirm("Remove this track from the library?")) { await api("DELETE", `/api/tracks/${el.dataset.track}`); toast("Removal requested"); } },
-  async "start-run"() { await api("POST", "/api/runs", {}); toast("Run requested"); },
+  async "start-run"() { await api("POST", "/api/runs", {}); toast("Run requested: it shows under Last runs"); },
   async "show-password"() { const p = await api("GET", "/api/me/subsonic-password"); document.getElementById("subsonic-password").textContent = p.password; },
   async "rotate-password"() { if (confirm("Your Subsonic apps will need the new password.")) { const p = await api("POST", "/api/me/subsonic-password"); document.getElementById("subsonic-password").textContent = p.password; } },
   async "delete-user"(el) { if (confirm(`Delete ${el.dataset.user}?`)) { await api("DELETE", `/api/users/${el.dataset.user}`); location.reload(); } },
@@ -145,19 +165,48 @@ async function refreshCounts() {
   for (const el of document.querySelectorAll("[data-count]")) el.textContent = counts[el.dataset.count] || 0;
 }
 
+// Last runs: drawn again when a run starts, completes or fails, so a requested run shows how it ended
+async function refreshRuns() {
+  const body = document.getElementById("runs");
+  if (!body) return;
+  const rec = await api("GET", "/api/recommendations");
+  body.replaceChildren(...rec.runs.slice(0, 5).map((r) => {
+    const tr = document.createElement("tr"); tr.className = "run";
+    const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+    const when = r.started_at || r.completed_at;
+    const outcome = r.outcome || (r.completed_at ? "done" : "running");
+    const state = document.createElement("td");
+    const badge = document.createElement("span"); badge.className = "badge s-" + (r.outcome || "running"); badge.textContent = outcome;
+    state.append(badge);
+    if (r.reason) { const why = document.createElement("div"); why.className = "reason"; why.textContent = r.reason; state.append(why); }
+    tr.append(cell(when ? new Date(when).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : ""), cell(r.user || ""), cell(`${r.candidates} candidates`), state);
+    return tr;
+  }));
+  document.getElementById("no-runs")?.remove();
+}
+
 async function refreshTrack(id) {
   const t = await api("GET", "/api/tracks/" + encodeURIComponent(id));
   const stateEl = document.getElementById("track-state");
-  if (stateEl.textContent !== t.state && ["resolved", "tagged", "imported"].includes(t.state)) {
-    const img = document.querySelector(".track img.cover");
-    if (img) img.src = `/api/library/cover/${encodeURIComponent(id)}?at=${Date.now()}`;  // the cover may exist now
+  const img = document.querySelector(".track img.cover");
+  if (img && (!img.getAttribute("src") || (stateEl.textContent !== t.state && ["resolved", "tagged", "imported"].includes(t.state)))) {
+    img.src = `/api/library/cover/${encodeURIComponent(id)}?at=${Date.now()}`;  // the cover may exist now
+    img.hidden = false;
   }
   stateEl.textContent = t.state;
   document.getElementById("track-title").textContent = t.title || t.recording_mbid || "Waiting for the pipeline…";
   const credit = [t.artist, t.album].filter(Boolean).join(" · ");
   document.getElementById("track-credit").textContent = credit + (t.year ? ` (${t.year})` : "");
-  document.getElementById("track-reason").textContent = t.failure_reason || "";
+  document.getElementById("track-reason").textContent = t.failure_reason || (t.retry ? t.retry.error || "" : "");
   document.getElementById("track-state").className = "badge s-" + t.state;
+  const retryEl = document.getElementById("track-retry");
+  retryEl.hidden = !t.retry;
+  if (t.retry) {
+    const r = t.retry;
+    retryEl.textContent = (r.attempt ? `${r.stage}: attempt ${r.attempt} of ${r.limit} failed` : "re-driven from the dead letters")
+      + (r.next_attempt_at ? `; next attempt at ${clock(r.next_attempt_at, true)}` : "");
+  }
+  document.getElementById("track-retry-button").hidden = !["failed", "skipped", "removed"].includes(t.state);
   const ol = document.getElementById("timeline");
   ol.replaceChildren(...t.timeline.map((e) => {
     const li = document.createElement("li");
@@ -169,18 +218,62 @@ async function refreshTrack(id) {
   }));
 }
 
+// a time of day in this browser's zone: "21:03"
+function clock(iso, seconds) {
+  const opts = { hour: "2-digit", minute: "2-digit", hour12: false };
+  if (seconds) opts.second = "2-digit";
+  return new Date(iso).toLocaleTimeString([], opts);
+}
+
+function showBanner(h) {
+  const el = document.getElementById("banner");
+  if (!el) return;
+  const lines = (h.degraded || []).map((d) => {
+    const since = d.since ? ` since ${clock(d.since)}` : "";
+    const waiting = d.waiting ? `, ${d.waiting} track${d.waiting === 1 ? "" : "s"} waiting` : "";
+    return `${d.name} ${d.short || "failing"}${since}${waiting}`;
+  });
+  el.replaceChildren(...lines.map((text) => { const p = document.createElement("p"); p.textContent = text; return p; }));
+  el.hidden = !lines.length;
+}
+
+// every external service the stack used: ok with its last answer, or failing since when and why
+function showUpstreams(h) {
+  const ul = document.getElementById("upstreams");
+  if (!ul) return;
+  const entries = Object.values(h.upstreams || {});
+  if (!entries.length) { ul.replaceChildren(Object.assign(document.createElement("li"), { textContent: "None used yet." })); return; }
+  ul.replaceChildren(...entries.map((u) => {
+    const li = document.createElement("li");
+    const name = document.createElement("span"); name.textContent = u.name + ": ";
+    const state = document.createElement("span");
+    if (u.failing_since) {
+      state.className = u.degraded ? "status-degraded" : "status-unhealthy";
+      state.textContent = `${u.short || "failing"} since ${clock(u.failing_since)} (${u.reason})`;
+    } else if (u.last_success) {
+      state.className = "status-ok"; state.textContent = `ok, last answer ${clock(u.last_success)}`;
+    } else { state.textContent = "not asked yet"; }
+    li.append(name, state);
+    return li;
+  }));
+}
+
 async function refreshHealth() {
   const el = document.getElementById("health");
+  if (!el && !document.getElementById("banner")) return;
+  let h;
+  try { h = await api("GET", "/api/health"); } catch (e) { if (el) el.textContent = e.message; return; }
+  showBanner(h);
+  showUpstreams(h);
   if (!el) return;
-  try {
-    const h = await api("GET", "/api/health");
+  {
     el.replaceChildren(...Object.entries(h.services).map(([name, s]) => {
       const li = document.createElement("li");
       li.innerHTML = `<span></span>: <span class="status-${s.status}"></span>`;
       li.children[0].textContent = name; li.children[1].textContent = s.status;
       return li;
     }));
-  } catch (e) { el.textContent = e.message; }
+  }
 }
 
 // Sonos speakers: ingest-svc's last poll of each, read through /api/sonos
@@ -241,6 +334,7 @@ function live() {
       feed.prepend(li);
       while (feed.children.length > 50) feed.lastChild.remove();
       refreshCounts().catch(() => {});
+      if (item.subject && item.subject.startsWith("ingest.run.")) refreshRuns().catch(() => {});
     }
     if (track && item.track_id === track.dataset.trackId) refreshTrack(item.track_id).catch(() => {});
   });
@@ -250,3 +344,4 @@ live();
 refreshHealth();
 refreshSpeakers();
 if (document.getElementById("speakers")) setInterval(() => refreshSpeakers().catch(() => {}), 10000);
+setInterval(() => refreshHealth().catch(() => {}), 15000);
