@@ -110,3 +110,13 @@ def test_request_keys_ignore_case_and_spacing_but_not_the_album() -> None:
     assert a == request_key(TrackQuery(artist="  boards  OF canada", title="ROYGBIV "), None)
     assert a != request_key(TrackQuery(artist="Boards of Canada", title="Roygbiv", album="Music Has the Right"), None)
     assert request_key(TrackQuery(), "https://x.test/a").startswith("url.")
+
+
+def test_request_keys_fold_accents_and_punctuation_but_keep_other_scripts() -> None:
+    beyonce = request_key(TrackQuery(artist="Beyoncé", title="Halo"), None)
+    assert beyonce == request_key(TrackQuery(artist="Beyonce", title="HALO"), None)
+    salt = request_key(TrackQuery(artist="Salt-N-Pepa", title="Push It"), None)
+    assert salt == request_key(TrackQuery(artist="Salt‐N‐Pepa", title="Push It!"), None)
+    assert request_key(TrackQuery(artist="Kino", title="千本桜"), None) != request_key(
+        TrackQuery(artist="Kino", title="残酷な天使のテーゼ"), None
+    )

@@ -82,7 +82,7 @@ def translit_key(text: str) -> str:
 
     Transliteration is a guess (Japanese kanji read as Chinese), so it is evidence beside the match key and the
     MusicBrainz aliases, never a key on its own."""
-    return match_key(anyascii(match_key(text) or text).replace(":", " "))
+    return match_key(anyascii(display_key(text)).replace(":", " "))
 
 
 _NO_SPACE_SCRIPTS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff]")
