@@ -40,7 +40,8 @@ from acquire_svc.domain.matching import rank, title_similarity, unwanted_markers
     ],
 )
 def test_title_similarity(wanted: str, candidate: str, low: float, high: float) -> None:
-    sim = title_similarity(wanted, candidate, ["Imagine Dragons", "Queen", "高橋洋子", "Кино", "방탄소년단", "米津玄師"])
+    artists = ["Imagine Dragons", "Queen", "高橋洋子", "Кино", "방탄소년단", "米津玄師"]
+    sim = title_similarity(wanted, candidate, artists)
     assert low <= sim <= high
 
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (names in other scripts are the point of these strings)
 """Library ids after folding moved to the shared `infra.textfold.id_key`: the ids a Subsonic client holds stay valid."""
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from infra.textfold import match_key
 __all__ = ["request_key"]
 
 
-
 def _norm(text: str | None) -> str:
     # the shared match key: "Beyoncé" and "Beyonce", "Salt & Pepper" and "Salt and Pepper" are one request
     return match_key(text or "")

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (names in other scripts are the point of these strings)
 """A store's right answer spelled its own way is accepted; another artist's hit is still refused.
 
 Each row: the MusicBrainz recording (credit with join phrases, sort names and aliases as WS/2 gives them), what the
