@@ -237,8 +237,8 @@ KV_BUCKETS: list[KvSpec] = [
     ),
     KvSpec(
         bucket="rate_limits",
-        owner="resolve-svc",
-        description="Shared rate-limit slots per external host, held across every replica of a service.",
+        owner="infra",
+        description="Shared rate-limit slots per external host, held across every service and replica.",
         ttl_s=3600.0,
     ),
     KvSpec(

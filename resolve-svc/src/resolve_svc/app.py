@@ -11,6 +11,7 @@ from typing import Any
 from contracts.health import HealthStatus
 from infra.http import ApiClient, HttpSettings
 from infra.logs import configure_logging
+from infra.ratelimit import HOSTS, KvSlotLimiter
 from infra.runtime import Delivery, ServiceRuntime
 
 from . import SERVICE, __version__
@@ -19,7 +20,6 @@ from .adapters.commercial import Deezer, ITunes
 from .adapters.coverart import CoverArtArchive, ImageProbe
 from .adapters.listenbrainz import ListenBrainzMetadata
 from .adapters.musicbrainz import MusicBrainz
-from .adapters.ratelimit import KvSlotLimiter
 from .chain import AlbumChain
 from .domain.albums import AlbumConfig
 from .domain.scoring import MatchConfig
@@ -59,8 +59,10 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
     # MusicBrainz and ListenBrainz refuse two requests closer than the interval: each gap gets the whole margin.
     # iTunes and Deezer count requests in a window: the margin is spread over the window's requests.
     limiters = {
-        "musicbrainz": KvSlotLimiter(limits_kv, "musicbrainz", 1 / settings.musicbrainz_rate, margin_s=margin),
-        "listenbrainz": KvSlotLimiter(limits_kv, "listenbrainz", 1 / settings.listenbrainz_rate, margin_s=margin),
+        "musicbrainz": KvSlotLimiter(limits_kv, HOSTS["musicbrainz"], 1 / settings.musicbrainz_rate, margin_s=margin),
+        "listenbrainz": KvSlotLimiter(
+            limits_kv, HOSTS["listenbrainz"], 1 / settings.listenbrainz_rate, margin_s=margin
+        ),
         "itunes": KvSlotLimiter(limits_kv, "itunes", 1 / settings.itunes_rate, margin_s=margin / 20),
         "deezer": KvSlotLimiter(limits_kv, "deezer", 1 / settings.deezer_rate, margin_s=margin / 50),
     }

@@ -17,7 +17,7 @@ from resolve_fakes import Fakes, itunes_track
 from contracts.common import TrackQuery
 from contracts.gateway import RetryTrack
 from contracts.resolve import TrackResolved
-from resolve_svc.adapters.ratelimit import KvSlotLimiter
+from infra.ratelimit import KvSlotLimiter
 from resolve_svc.app import running
 from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.nats import NatsEndpoint

@@ -12,12 +12,12 @@ import logging
 from typing import Any
 
 from infra.http import ApiClient, BadResponse, SourceUnavailable
+from infra.ratelimit import KvSlotLimiter
 
 from ..domain.albums import largest_deezer_cover
 from ..domain.model import CommercialHit, Recording
 from ..domain.text import clean_artist
 from .cache import KvCache, cache_key
-from .ratelimit import KvSlotLimiter
 
 __all__ = ["BudgetExhausted", "Deezer", "ITunes", "parse_deezer", "parse_itunes"]
 
