@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from infra.textfold import VERSIONS, credit_names, display_key, id_key, match_key, match_tokens, translit_key
+from infra.textfold import (
+    VERSIONS,
+    credit_names,
+    display_key,
+    id_key,
+    is_latin,
+    match_key,
+    match_tokens,
+    translit_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,3 +78,8 @@ def test_id_key_is_version_one() -> None:
     """Library ids are made from it (library-svc's tests pin the ids themselves)."""
     assert VERSIONS["id"] == 1
     assert id_key("Beyoncé") == "beyonce" and id_key("ＡＢＣ") == "abc" and id_key("Sigur Rós") == "sigur ros"
+
+
+def test_is_latin() -> None:
+    assert is_latin("Björk") and is_latin("Sigur Rós") and is_latin("AC/DC 1")
+    assert not is_latin("Кино") and not is_latin("宇多田ヒカル") and not is_latin("BTS 방탄소년단")

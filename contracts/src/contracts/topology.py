@@ -236,6 +236,11 @@ KV_BUCKETS: list[KvSpec] = [
         max_bytes=256 * MiB,
     ),
     KvSpec(
+        bucket="resolve_albums",
+        owner="resolve-svc",
+        description="The album each release group got (name, year, cover): every later track of it joins that album.",
+    ),
+    KvSpec(
         bucket="rate_limits",
         owner="infra",
         description="Shared rate-limit slots per external host, held across every service and replica.",

@@ -137,6 +137,38 @@ class KvSlotLimiter:
         await self._go(wait)
         return True
 
+    async def hold(self, token: str, *, wait_here_s: float, max_queue_s: float) -> float | None:
+        """A slot for one piece of work that can come back later instead of waiting (a deferred message).
+
+        Returns 0.0 once the slot is taken (send now); the seconds until a slot reserved for `token` when that is
+        further than `wait_here_s` (come back then: the slot is kept in the bucket for whichever replica gets the
+        work); None when the queue is longer than `max_queue_s` (nothing reserved: try again later).
+        """
+        hold_key = f"{self.key}.held.{token}"
+        try:
+            entry = await self.kv.get(hold_key)
+            held: float | None = float((entry.value or b"0").decode())
+        except (KeyNotFoundError, ValueError):
+            held = None
+        if held is not None:
+            wait = held - time.time()
+            if wait > wait_here_s:
+                return wait  # back before its slot
+            await self.kv.delete(hold_key)
+            await self._go(max(0.0, wait))  # a late return still keeps an interval after the last request sent
+            return 0.0
+        if self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        async with self._local:
+            reserved = await self._reserve(max_queue_s)
+        if reserved is None:
+            return None
+        if reserved <= wait_here_s:
+            await self._go(reserved)
+            return 0.0
+        await self.kv.put(hold_key, repr(time.time() + reserved).encode())
+        return reserved
+
     async def pause(self, delay_s: float) -> None:
         """No slot for anyone before now + delay_s."""
         until = time.time() + delay_s

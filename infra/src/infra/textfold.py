@@ -29,6 +29,7 @@ __all__ = [
     "credit_names",
     "display_key",
     "id_key",
+    "is_latin",
     "match_key",
     "match_tokens",
     "translit_key",
@@ -114,6 +115,11 @@ def _split_script(word: str) -> list[str]:
     if latin:
         out.append(latin)
     return out
+
+
+def is_latin(text: str) -> bool:
+    """Every letter is a Latin one (accents allowed): "Björk" is, "Кино" and "宇多田ヒカル" are not."""
+    return all(not c.isalpha() or c.isascii() or unicodedata.name(c, "").startswith("LATIN") for c in text)
 
 
 _CREDIT_SPLIT = re.compile(
