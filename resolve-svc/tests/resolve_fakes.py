@@ -15,7 +15,7 @@ from resolve_svc.domain.text import fold
 from resolve_svc.settings import Settings
 from tests.support.fakeweb import FakeWeb, RateLimit, Reply, Request
 
-__all__ = ["JPEG", "DictCache", "Fakes", "itunes_track", "lb_entry"]
+__all__ = ["JPEG", "DictAlbums", "DictCache", "Fakes", "itunes_track", "lb_entry"]
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
@@ -116,6 +116,8 @@ class Fakes:
     itunes_results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Folded 'artist title' term → iTunes results; unknown terms answer the catalog's studio album."""
     deezer_enabled: bool = True
+    deezer_unknown: set[str] = field(default_factory=set)
+    """Folded 'artist title' terms Deezer does not know."""
 
     def __post_init__(self) -> None:
         self.recordings = self.recordings or {d["id"]: d for d in RECORDINGS.values()}
@@ -254,7 +256,9 @@ class Fakes:
     def deezer_search(self, req: Request) -> Reply:
         q = req.query.get("q", [""])[0]
         phrases = dict(re.findall(r'(\w+):"([^"]*)"', q))
-        found = self._studio(f"{phrases.get('artist', '')} {phrases.get('track', '')}") if self.deezer_enabled else None
+        term = f"{phrases.get('artist', '')} {phrases.get('track', '')}"
+        known = self.deezer_enabled and fold(term) not in self.deezer_unknown
+        found = self._studio(term) if known else None
         data = []
         if found:
             doc, rel = found
