@@ -18,7 +18,8 @@ from infra.textfold import is_latin
 from .adapters.commercial import BudgetExhausted
 from .domain.albums import AlbumConfig, best_commercial, best_release, largest_itunes_cover
 from .domain.model import CommercialHit, Recording, Release
-from .domain.text import fold, similarity
+from .domain.scoring import release_type_penalty
+from .domain.text import CleanText, fold, similarity
 from .ports import AlbumMemory, AlbumSearch, CoverArchive, ImageCheck, RecordingSource
 
 __all__ = ["AlbumChain", "AlbumChoice"]
@@ -68,15 +69,21 @@ class AlbumChain:
             if full is not None:
                 rec = _merge(rec, full)
                 notes.append("musicbrainz: looked up for the artist's aliases (a name in another script)")
+        # an album is remembered only under the release group its name was matched to, so finding one under the
+        # release the track is on (ListenBrainz's canonical one, or MusicBrainz's best) means the track is on it
         canonical = best_release(rec.releases)
-        group = canonical.release_group_mbid if canonical else None
-        if group:
-            known = await self.memory.get(group)
+        if canonical is not None and canonical.release_group_mbid:
+            known = await self.memory.get(canonical.release_group_mbid)
             if known is not None:
-                return _join(known, rec, group, notes), rec
+                return _join(known, rec, canonical.release_group_mbid, notes), rec
         choice, rec = await self._choose(rec, notes, may_defer)
-        if choice.release is not None and choice.release.release_group_mbid:
-            group = choice.release.release_group_mbid
+        if choice.release is None and choice.hit is not None and not rec.releases_known:
+            # which release group is the store's album? ListenBrainz's one release did not say
+            full = await self.musicbrainz.lookup(rec.mbid)
+            if full is not None:
+                rec = _merge(rec, full)
+                choice.release = _same_album(rec, choice.hit)
+        group = choice.release.release_group_mbid if choice.release is not None else None
         release = choice.release
         choice.date = (release.date if release and release.date else None) or rec.first_release_date
         if not choice.date and choice.hit is not None:
@@ -168,8 +175,12 @@ class AlbumChain:
 
 def _same_album(rec: Recording, hit: CommercialHit) -> Release | None:
     """The MusicBrainz release the store's album corresponds to, when names agree (for the release-group MBID)."""
-    for release in rec.releases:
-        if similarity(fold(release.title), fold(hit.album)) >= 0.9:
+    wanted = CleanText.core(hit.album)  # "Album (Remastered)" and "Album [Deluxe]" name the album "Album"
+    for release in sorted(rec.releases, key=lambda r: release_type_penalty(r)):
+        if (
+            similarity(fold(release.title), fold(hit.album)) >= 0.9
+            or similarity(CleanText.core(release.title), wanted) >= 0.9
+        ):
             return release
     return None
 
