@@ -10,6 +10,11 @@ A lost race (another replica wrote first) just reads again. Because slots are re
 rather than all waking at once, and the host never sees two requests closer than the interval. A server's
 `Retry-After` or `X-RateLimit-Reset-In` pushes the slot forward for every replica.
 
+Work that can come back later (a deferred message) calls `hold` instead of waiting: the slot is reserved under a
+`<key>.held.<token>` entry, and whichever replica gets the work back takes it there.
+
+A limiter built before NATS is connected (`KvSlotLimiter.unbound`) is bound to the bucket with `bind(js)`.
+
 Clocks: slots are wall-clock times, so replicas on different machines must keep their clocks in sync (NTP); the
 small `margin_s` added to each interval absorbs network jitter and small skew.
 """
