@@ -134,7 +134,9 @@ async def dispatch(
                 await msg.nak(delay=defer.delay_s)
                 return Outcome.DEFERRED
             log.warning("%s #%d still deferred on its last attempt; dead-lettering: %s", subject, seq, defer)
-            await _dead_letter(spec, msg, DeadLetterReason.EXHAUSTED, _describe(defer), publish_raw)
+            await _dead_letter(
+                spec, msg, DeadLetterReason.EXHAUSTED, _describe(defer), publish_raw, facts=facts, event=event
+            )
             return Outcome.DEAD_LETTERED
         except Exception as exc:
             EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
