@@ -143,9 +143,10 @@ async def test_204_means_no_content(fake_web: FakeWeb) -> None:
 
 async def test_interval_limiter_spaces_requests(fake_web: FakeWeb) -> None:
     fake_web.json("GET", "/r", {})
-    async with ApiClient("listenbrainz", fake_web.base_url, FAST, limiter=IntervalLimiter(0.1)) as client:
+    async with ApiClient("listenbrainz", fake_web.base_url, FAST, limiter=IntervalLimiter(0.2)) as client:
         for _ in range(4):
             await client.get_json("/r")
-    # arrival times carry the server thread's scheduling jitter, so check the span, not each gap
+    # arrival times carry the server thread's scheduling jitter (tens of ms on a loaded machine), so check the span
+    # of three intervals with room for it: without the limiter the four requests arrive within a few ms
     span = fake_web.requests[-1].at - fake_web.requests[0].at
-    assert span >= 0.28, span
+    assert span >= 0.45, span
