@@ -6,9 +6,10 @@ FastStream's own reject-on-error would silently drop a message on a MusicBrainz 
 - the last allowed attempt raises, or an earlier final attempt never acked → dead-letter stream, then ack;
 - bytes that do not decode into the subject's contract → dead-letter at once (retrying cannot help).
 
-While a handler works, the server is told every third of `ack_wait` that the work goes on, so a long download is not
-redelivered, while a message a crashed process held comes back after `ack_wait` alone. An attempt that works longer
-than the spec's `work_limit_s` is cancelled and counts as failed.
+While a handler works, the server is told every quarter of `ack_wait` that the work goes on, so a long download is
+not redelivered, while a message a crashed process held comes back after `ack_wait` alone (10 s by default, so work
+a killed process held resumes within seconds; a process fetches only what it starts at once, see `puller`). An
+attempt that works longer than the spec's `work_limit_s` is cancelled and counts as failed.
 """
 
 from __future__ import annotations
@@ -129,9 +130,11 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
 
 
 async def _keep_alive(spec: ConsumerSpec, msg: Msg, work: Awaitable[None]) -> None:
-    """Await the handler within `work_limit_s`, sending an in-progress signal every `ack_wait_s / 3` meanwhile."""
+    """Await the handler within `work_limit_s`, sending an in-progress signal every `ack_wait_s / 4` meanwhile.
+
+    A quarter, not a half: an event loop busy for a few seconds (a big tag write) must not let the message go."""
     loop = asyncio.get_running_loop()
-    period = spec.ack_wait_s / 3
+    period = spec.ack_wait_s / 4
     signals: set[asyncio.Task[None]] = set()
     timer: asyncio.TimerHandle | None = None
 
