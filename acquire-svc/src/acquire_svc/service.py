@@ -28,6 +28,7 @@ from contracts.acquire import (
 from contracts.common import CandidateSource
 from contracts.resolve import TrackResolved
 from infra.http import ExternalError
+from infra.runtime import UpstreamFault
 
 from .adapters.probe import EXTENSION, Probed, probe
 from .adapters.staging import Staging
@@ -43,7 +44,7 @@ __all__ = ["AcquireService", "BackendsUnavailable", "Options"]
 log = logging.getLogger(__name__)
 
 
-class BackendsUnavailable(RuntimeError):
+class BackendsUnavailable(UpstreamFault):
     """A backend faulted and nothing else was found: redeliver later rather than fail the track."""
 
 

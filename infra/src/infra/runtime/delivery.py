@@ -32,10 +32,11 @@ from contracts.catalog import CATALOG
 from contracts.deadletter import DeadLetterHeader, DeadLetterReason, dead_letter_subject
 from contracts.topology import ConsumerSpec
 
+from ..http import ExternalError
 from ..logs import correlation
 from ..metrics import EVENT_SECONDS, EVENTS_FAILED, EVENTS_HANDLED
 
-__all__ = ["Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
+__all__ = ["Delivery", "Handler", "Outcome", "Publisher", "UpstreamFault", "dispatch"]
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,16 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
             await _keep_alive(spec, msg, handler(event, delivery))
         except Exception as exc:
             EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
+            expected = _is_expected(exc)  # an upstream that failed is a line with its reason; a bug, a traceback
             if attempt >= spec.max_deliver:
-                log.exception("%s #%d failed on its last attempt %d; dead-lettering", subject, seq, attempt)
+                log.error(
+                    "%s #%d failed on its last attempt %d; dead-lettering: %s",
+                    subject,
+                    seq,
+                    attempt,
+                    _describe(exc),
+                    exc_info=not expected,
+                )
                 await _dead_letter(spec, msg, DeadLetterReason.EXHAUSTED, _describe(exc), publish_raw)
                 return Outcome.DEAD_LETTERED
             delay = spec.backoff_s[min(attempt - 1, len(spec.backoff_s) - 1)] if spec.backoff_s else 0.0
@@ -118,7 +127,9 @@ async def dispatch(spec: ConsumerSpec, msg: Msg, handler: Handler, publish_raw: 
                 spec.max_deliver,
                 delay,
                 _describe(exc),
-                exc_info=not isinstance(exc, _EXPECTED_FAULTS),
+                exc_info=not expected,
+                # many messages failing for one reason (MusicBrainz down) are one failure, summarised
+                extra={"repeat_key": _repeat_key(spec, exc)},
             )
             EVENTS_FAILED.labels(spec.service, spec.durable, subject, "error").inc()
             await msg.nak(delay=delay)
@@ -165,7 +176,23 @@ async def _signal_in_progress(msg: Msg) -> None:
         log.warning("in-progress signal for %s failed: %s", msg.subject, _describe(exc))
 
 
-_EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+class UpstreamFault(Exception):
+    """Raised by a handler when the outside world failed it (every source down): retried, logged as one line."""
+
+
+_EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError, ExternalError, UpstreamFault)
+
+
+def _is_expected(exc: BaseException) -> bool:
+    """A fault of the outside world, reported as such: an upstream down, slow or refusing. Anything else is a bug."""
+    return isinstance(exc, _EXPECTED_FAULTS)
+
+
+def _repeat_key(spec: ConsumerSpec, exc: BaseException) -> str:
+    """One failure, whichever message met it: an upstream's reason without the path (it names the track)."""
+    if isinstance(exc, ExternalError):
+        return f"{spec.durable}: {exc.service} {exc.status} {exc.reason}"
+    return f"{spec.durable}: {_describe(exc)}"
 
 
 def _raw_correlation(data: bytes) -> str | None:
