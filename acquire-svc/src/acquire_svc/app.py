@@ -24,12 +24,13 @@ from .adapters.staging import Staging
 from .backends.inbox import InboxBackend
 from .backends.slskd import SlskdBackend
 from .backends.url import UrlBackend
-from .backends.ytdlp import Searcher, YtDlpBackend, ytdlp_searcher
+from .backends.ytdlp import PageReader, Searcher, YtDlpBackend, ytdlp_page_reader, ytdlp_searcher
 from .domain.validation import Rules
 from .ports import Backend
 from .service import AcquireService, Options
 from .settings import Settings
 from .testseam import Pauser
+from .urlinspect import UrlInspector
 
 __all__ = ["App", "build", "find_ffmpeg", "main"]
 
@@ -60,8 +61,8 @@ class App:
     """Follows the live settings; closes the HTTP clients when cancelled."""
 
 
-def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
-    """Wire everything from settings; tests pass a fake yt-dlp search."""
+def build(settings: Settings, *, searcher: Searcher | None = None, read_page: PageReader | None = None) -> App:
+    """Wire everything from settings; tests pass a fake yt-dlp search and page reader."""
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     http = HttpSettings()
     live = LiveSettings()
@@ -73,8 +74,9 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
         headers={"User-Agent": user_agent(http.contact)}, timeout=settings.url_timeout_s, follow_redirects=False
     )
     clients: list[Any] = [covers_client]
+    url_backend = UrlBackend(url_client, max_bytes=max_bytes, allow_private=settings.url_allow_private)
     backends: dict[str, Backend] = {
-        "url": UrlBackend(url_client, max_bytes=max_bytes, allow_private=settings.url_allow_private),
+        "url": url_backend,
         "inbox": InboxBackend(
             settings.inbox, min_similarity=settings.min_title_similarity, remove_taken=settings.inbox_remove_taken
         ),
@@ -134,6 +136,9 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
         pauser=Pauser(settings.test_pause_at, settings.data_dir),
     )
     runtime.consume("acquire_resolved", handlers.on_resolved(service))
+    page_reader = read_page or ytdlp_page_reader(settings.ytdlp_socket_timeout_s, settings.ytdlp_cookies)
+    inspector = UrlInspector(url_backend, page_reader, staging, runtime.publish)
+    runtime.consume("acquire_url_requests", handlers.on_url_request(inspector))
 
     def staging_check() -> tuple[HealthStatus, dict[str, Any]]:
         ok = staging.root.is_dir() and shutil.disk_usage(staging.root).free > 512 * MiB

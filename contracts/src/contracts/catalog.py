@@ -22,6 +22,8 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     gateway.RemoveTrack,
     gateway.ScrobbleSubmitted,
     gateway.SettingsChanged,
+    acquire.UrlInspected,
+    acquire.UrlRejected,
     resolve.TrackResolved,
     resolve.TrackUnresolved,
     acquire.AcquisitionSkipped,

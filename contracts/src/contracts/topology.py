@@ -153,6 +153,22 @@ CONSUMERS: list[ConsumerSpec] = [
         max_deliver=8,
     ),
     ConsumerSpec(
+        durable="resolve_url_inspected",
+        stream="ACQUIRE",
+        filter_subjects=["acquire.url.inspected"],
+        service="resolve-svc",
+        description="Requests given only a URL, with what the file or page says it is, to normalize.",
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="acquire_url_requests",
+        stream="GATEWAY",
+        filter_subjects=["gateway.track.requested"],
+        service="acquire-svc",
+        description="Requests that give only a URL: download it (or read its page) for what track it is.",
+        work_limit_s=600.0,
+    ),
+    ConsumerSpec(
         durable="acquire_resolved",
         stream="RESOLVE",
         filter_subjects=["resolve.track.resolved"],
