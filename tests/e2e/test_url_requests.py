@@ -100,6 +100,8 @@ async def test_a_url_with_nothing_to_go_on_fails_with_the_reason(
     track = await _track_when(api, track_id, lambda t: t["state"] == "failed")
     assert "no_metadata" in track["failure_reason"] and "no artist and title" in track["failure_reason"]
     assert "invalid_input" not in track["failure_reason"]
+    page = (await api.get(f"/tracks/{track_id}")).text  # the page a person opens says so too
+    assert "Not identified" in page and "no artist and title" in page and "Waiting for the pipeline" not in page
 
 
 async def test_a_page_nothing_plays_on_fails_with_the_reason(files: FakeWeb, api: httpx.AsyncClient) -> None:
