@@ -1,4 +1,5 @@
-"""`make run` under a process manager: a SIGTERM to the `make` process alone stops everything, nothing is left."""
+"""`make run` stops cleanly and leaves no process: under a process manager (SIGTERM to the `make` process alone) and
+on Ctrl-C (SIGINT to the terminal's whole foreground process group)."""
 
 from __future__ import annotations
 
@@ -55,8 +56,9 @@ def make_run(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
             make.wait(10)
 
 
-async def test_sigterm_to_make_alone_stops_the_whole_stack(
-    make_run: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+@pytest.mark.parametrize("how", ["sigterm-to-make", "ctrl-c"])
+async def test_make_run_stops_the_whole_stack(
+    make_run: tuple[subprocess.Popen[bytes], int], tmp_path: Path, how: str
 ) -> None:
     make, port = make_run
     pids: list[int] = []
@@ -68,7 +70,10 @@ async def test_sigterm_to_make_alone_stops_the_whole_stack(
         pids = [state["pid"], state["nats_pid"], *state["service_pids"].values()]
         assert len(pids) == 7 and all(alive(p) for p in pids)
 
-        os.kill(make.pid, signal.SIGTERM)
+        if how == "ctrl-c":
+            os.killpg(make.pid, signal.SIGINT)  # what a terminal does: make, uv and the runner all get it
+        else:
+            os.kill(make.pid, signal.SIGTERM)  # what a process manager does: only the pid it started
         make.wait(60)
         left = await wait_until(
             lambda: [p for p in pids + _session_members(make.pid) if alive(p)], timeout=30, predicate=lambda x: not x

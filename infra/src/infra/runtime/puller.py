@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 from nats.errors import ConnectionClosedError
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from contracts.topology import ConsumerSpec
 
@@ -49,7 +50,13 @@ class Puller:
 
     async def start(self, js: JetStreamContext) -> None:
         # bind, never create: a consumer that was not provisioned from the contracts is an error, not a default
-        await js.consumer_info(self.spec.stream, self.spec.durable)
+        try:
+            await js.consumer_info(self.spec.stream, self.spec.durable)
+        except NotFoundError as exc:
+            raise RuntimeError(
+                f"durable consumer {self.spec.stream}/{self.spec.durable} does not exist: provision first "
+                "(`brainstream up` does)"
+            ) from exc
         sub = await js.pull_subscribe_bind(durable=self.spec.durable, stream=self.spec.stream)
         self._task = asyncio.create_task(self._loop(sub), name=f"pull:{self.spec.durable}")
 
@@ -66,6 +73,10 @@ class Puller:
                     return
                 except (NatsError, OSError) as exc:  # reconnecting, or the consumer went away: try again shortly
                     log.warning("fetch on %s failed: %s", self.spec.durable, exc or type(exc).__name__)
+                    await asyncio.sleep(1.0)
+                    continue
+                except Exception:  # a consumer that silently stopped pulling would be worse: say so, go on
+                    log.exception("fetch on %s failed unexpectedly; pulling again in 1 s", self.spec.durable)
                     await asyncio.sleep(1.0)
                     continue
                 for msg in msgs:
