@@ -25,7 +25,7 @@ PROMISE_S = 15.0
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopStack]:
     # no account: nothing runs on its own, so each piece of work is the test's
-    with loop_stack(tmp_path_factory.mktemp("recovery"), LoopWorld(16), env_accounts=False) as s:
+    with loop_stack(tmp_path_factory.mktemp("recovery"), LoopWorld(24), env_accounts=False) as s:
         yield s
 
 

@@ -68,6 +68,8 @@ class RecoveryDriver:
 
     async def request_next_track(self) -> None:
         """A manual request by MBID of the next world track, as the gateway publishes it: work for every stage."""
+        if self._next_track >= len(self.stack.world.tracks):
+            raise AssertionError(f"all {self._next_track} tracks of the world used: too many missed freezes")
         track = self.stack.world.tracks[self._next_track]
         self._next_track += 1
         query = TrackQuery(recording_mbid=uuid.UUID(track.recording_mbid))
