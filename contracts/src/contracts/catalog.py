@@ -23,6 +23,8 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     gateway.RemoveTrack,
     gateway.ScrobbleSubmitted,
     gateway.SettingsChanged,
+    acquire.UrlInspected,
+    acquire.UrlRejected,
     resolve.TrackResolved,
     resolve.TrackUnresolved,
     acquire.AcquisitionSkipped,

@@ -39,6 +39,12 @@ class RequestTrack(_GatewayCommand):
     query: TrackQuery
     url: str | None = None
 
+    @property
+    def url_only(self) -> bool:
+        """Only a URL to go on: acquire-svc reads the file's tags (or the page) first, then resolve-svc resolves."""
+        q = self.query
+        return self.url is not None and not (q.recording_mbid or q.isrc or q.artist or q.title)
+
 
 class RetryTrack(_GatewayCommand):
     """Retry a failed track, optionally pinned to a chosen recording MBID (a rematch)."""

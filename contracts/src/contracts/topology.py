@@ -47,9 +47,10 @@ class ConsumerSpec(Model):
     filter_subjects: list[str]
     service: str
     description: str
-    ack_wait_s: float = 60.0
-    """How long a message a crashed process held waits before the server delivers it again. A handler that works
-    longer is not redelivered: the runtime tells the server the work goes on every third of this time."""
+    ack_wait_s: float = 10.0
+    """How long a message a crashed process held waits before the server delivers it again, so the work a killed
+    process held resumes within about this time. A handler that works longer is not redelivered: the runtime tells
+    the server the work goes on every quarter of this time."""
     work_limit_s: float = 300.0
     """Longest one attempt may work. Past it the attempt is cancelled and counts as failed (retry with back-off)."""
     max_deliver: int = 5
@@ -161,6 +162,22 @@ CONSUMERS: list[ConsumerSpec] = [
         service="resolve-svc",
         description="Manual requests and rematches to normalize.",
         max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="resolve_url_inspected",
+        stream="ACQUIRE",
+        filter_subjects=["acquire.url.inspected"],
+        service="resolve-svc",
+        description="Requests given only a URL, with what the file or page says it is, to normalize.",
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="acquire_url_requests",
+        stream="GATEWAY",
+        filter_subjects=["gateway.track.requested"],
+        service="acquire-svc",
+        description="Requests that give only a URL: download it (or read its page) for what track it is.",
+        work_limit_s=600.0,
     ),
     ConsumerSpec(
         durable="acquire_resolved",

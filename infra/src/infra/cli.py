@@ -28,11 +28,11 @@ err = Console(stderr=True)
 
 
 def _nats_url_or_exit() -> str:
-    from .runstate import resolve_nats_url
+    from .runstate import no_nats_reason, resolve_nats_url
 
     url = resolve_nats_url()
     if url is None:
-        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+        err.print(f"[red]No NATS to talk to:[/] {no_nats_reason()}")
         raise typer.Exit(2)
     return url
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-__all__ = ["RunState", "data_dir", "resolve_nats_url"]
+__all__ = ["RunState", "data_dir", "no_nats_reason", "resolve_nats_url"]
 
 
 class RunState(BaseModel):
@@ -61,3 +61,21 @@ def resolve_nats_url() -> str | None:
         return os.environ["NATS_URL"]
     state = read_state()
     return state.nats_url if state else None
+
+
+def no_nats_reason() -> str:
+    """Why no NATS was found, for a command that needs one: most often it looks in another data directory."""
+    root = data_dir()
+    path = state_file(root)
+    given = os.environ.get("BRAINSTREAM_DATA_DIR")
+    where = f"BRAINSTREAM_DATA_DIR={given}" if given else "BRAINSTREAM_DATA_DIR is unset, so ./data here"
+    if path.exists():
+        return (
+            f"the stack recorded in {path} is not running ({where}). Start it with `brainstream up` (`make run`), "
+            "or set NATS_URL."
+        )
+    return (
+        f"no running `brainstream up` is recorded under {root} ({where}). If the stack runs, run this from the "
+        "directory it was started in or set BRAINSTREAM_DATA_DIR to its data directory; otherwise start it with "
+        "`brainstream up` (`make run`), or set NATS_URL."
+    )

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from contracts.gateway import ScrobbleSubmitted, StartRun
 from contracts.library import ScrobbleRecorded
-from infra.runtime import Delivery, Handler
+from infra.runtime import Delivery, Handler, UpstreamFault
 
 from .scheduler import Scheduler
 from .service import ListenService
@@ -16,7 +16,7 @@ from .service.scrobbles import listen_from_scrobble
 __all__ = ["RunFailed", "on_scrobble", "on_start_run"]
 
 
-class RunFailed(RuntimeError):
+class RunFailed(UpstreamFault):
     """Every source of a requested run failed (ListenBrainz unreachable): redeliver the command later."""
 
 

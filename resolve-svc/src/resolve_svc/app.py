@@ -117,12 +117,18 @@ class _Deferred:
         assert self.components is not None
         await self.components.handlers.request(event, delivery)
 
+    async def inspected(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.handlers.inspected(event, delivery)
+
 
 def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     deferred = _Deferred()
     runtime.consume("resolve_candidates", deferred.candidate)
     runtime.consume("resolve_requests", deferred.request)
+    runtime.consume("resolve_url_inspected", deferred.inspected)
 
     def check() -> tuple[HealthStatus, dict[str, Any]]:
         c = deferred.components

@@ -25,13 +25,22 @@ from infra.http import SourceUnavailable
 from ..ports import Candidate, CandidateRefused, Progress, Wanted
 from . import AUDIO_SUFFIXES
 
-__all__ = ["UnsafeUrl", "UrlBackend", "check_url"]
+__all__ = ["APage", "UnsafeUrl", "UrlBackend", "check_url"]
 
 _MAX_REDIRECTS = 5
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 class UnsafeUrl(ValueError):
     """The URL may not be fetched (scheme, or a private/loopback/link-local target)."""
+
+
+class APage(CandidateRefused):
+    """The URL answers with a web page, not a file: yt-dlp may know what plays on it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(RejectionReason.DOWNLOAD_FAILED, "a web page, not an audio file")
+        self.url = url
 
 
 async def check_url(url: str, *, allow_private: bool) -> None:
@@ -85,6 +94,8 @@ class UrlBackend:
                         raise SourceUnavailable("url", url, resp.status_code, "unavailable")
                     if resp.status_code >= 400:
                         raise CandidateRefused(RejectionReason.DOWNLOAD_FAILED, f"HTTP {resp.status_code}")
+                    if resp.headers.get("content-type", "").split(";")[0].strip().lower() in _PAGE_TYPES:
+                        raise APage(url)  # never downloaded and validated as if it were audio
                     declared = int(resp.headers.get("content-length") or 0)
                     if declared > self.max_bytes:
                         raise CandidateRefused(RejectionReason.TOO_LARGE, f"{declared} bytes > {self.max_bytes}")

@@ -27,11 +27,11 @@ dlq_app = typer.Typer(help="Dead letters: list them, show one, put them back on 
 
 
 def _run(job: Callable[[NatsClient], Awaitable[T]]) -> T:
-    from ..runstate import resolve_nats_url
+    from ..runstate import no_nats_reason, resolve_nats_url
 
     url = resolve_nats_url()
     if url is None:
-        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+        err.print(f"[red]No NATS to talk to:[/] {no_nats_reason()}")
         raise typer.Exit(2)
 
     async def go() -> T:

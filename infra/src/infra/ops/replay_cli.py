@@ -190,7 +190,7 @@ def replay_cmd(
     health request; a running one makes the command refuse). From the start, the model is built in a scratch file
     beside the live store and copied in with one transaction at the end.
     """
-    from ..runstate import resolve_nats_url
+    from ..runstate import no_nats_reason, resolve_nats_url
 
     try:
         chosen = load(projection)
@@ -211,7 +211,7 @@ def replay_cmd(
         into = None  # "into the live store" is the default, with its rules: not under a running service
     url = resolve_nats_url()
     if url is None:
-        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+        err.print(f"[red]No NATS to talk to:[/] {no_nats_reason()}")
         raise typer.Exit(2)
 
     async def go() -> ReplayResult:

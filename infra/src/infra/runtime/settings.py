@@ -18,9 +18,10 @@ class RuntimeSettings(BaseSettings):
     data_dir: Path = Field(default=Path("data"), validation_alias=AliasChoices("BRAINSTREAM_DATA_DIR"))
     """Where every service keeps its local state (staging, catalog, caches)."""
     fetch_batch: int = Field(default=10, ge=1, le=1000, validation_alias=AliasChoices("BRAINSTREAM_FETCH_BATCH"))
-    """Messages pulled per fetch by each durable consumer."""
+    """Messages each durable consumer handles at once in one process, unless `max_workers` is above 1."""
     max_workers: int = Field(default=1, ge=1, le=64, validation_alias=AliasChoices("BRAINSTREAM_MAX_WORKERS"))
-    """Messages handled at once per consumer in one process; more processes (replicas) scale further."""
+    """Above 1: messages handled at once per consumer in one process, instead of `fetch_batch`. A process pulls one
+    message per free worker, so none waits unseen; more processes (replicas) scale further."""
     lag_refresh_s: float = Field(default=15.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_LAG_REFRESH"))
     """Seconds between two reads of the pending counts of this process's durable consumers (metrics and health)."""
     idle_lag_s: float = Field(default=120.0, gt=0, validation_alias=AliasChoices("BRAINSTREAM_IDLE_LAG_AFTER"))

@@ -194,7 +194,8 @@ async function refreshTrack(id) {
     img.hidden = false;
   }
   stateEl.textContent = t.state;
-  document.getElementById("track-title").textContent = t.title || t.recording_mbid || "Waiting for the pipeline…";
+  const unnamed = t.state === "failed" ? "Not identified" : "Waiting for the pipeline…";  // the reason says why
+  document.getElementById("track-title").textContent = t.title || t.recording_mbid || unnamed;
   const credit = [t.artist, t.album].filter(Boolean).join(" · ");
   document.getElementById("track-credit").textContent = credit + (t.year ? ` (${t.year})` : "");
   document.getElementById("track-reason").textContent = t.failure_reason || (t.retry ? t.retry.error || "" : "");
