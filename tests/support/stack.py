@@ -15,8 +15,18 @@ from typing import Any
 import aiohttp
 
 __all__ = [
-    "alive", "free_port", "gateway_env", "health", "provision_at", "rss_kib", "stack_env", "stop_all", "wait_http_ok"
-]  # fmt: skip
+    "STACK_ADMIN",
+    "STACK_ADMIN_PASSWORD",
+    "alive",
+    "free_port",
+    "gateway_env",
+    "health",
+    "provision_at",
+    "rss_kib",
+    "stack_env",
+    "stop_all",
+    "wait_http_ok",
+]
 
 
 def free_port() -> int:
@@ -26,10 +36,29 @@ def free_port() -> int:
         return port
 
 
-def health(port: int) -> dict[str, Any] | None:
-    """The gateway's /api/health, or None while nothing answers."""
+STACK_ADMIN, STACK_ADMIN_PASSWORD = "stack-admin", "stack-admin-password"
+
+
+def health(port: int, user: str = STACK_ADMIN, password: str = STACK_ADMIN_PASSWORD) -> dict[str, Any] | None:
+    """The gateway's /api/health as an administrator sees it (pids, checks), or None while nothing answers.
+
+    Without an administrator's session the gateway shows only each service's status; when the login is refused
+    (another stack's administrator) that public form is returned."""
+    base = f"http://127.0.0.1:{port}"
+    headers: dict[str, str] = {}
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as resp:
+        login = urllib.request.Request(
+            f"{base}/api/login",
+            data=json.dumps({"username": user, "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(login, timeout=5) as resp:
+            cookie = resp.headers.get("set-cookie", "").split(";", 1)[0]
+            headers = {"Cookie": cookie} if cookie else {}
+    except OSError:
+        pass  # not up yet, or not this administrator: the public health still tells whether it is up
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/health", headers=headers), timeout=2) as resp:
             body: dict[str, Any] = json.loads(resp.read())
             return body
     except OSError:
@@ -37,9 +66,14 @@ def health(port: int) -> dict[str, Any] | None:
 
 
 def stack_env(data_dir: str, port: int) -> dict[str, str]:
-    """The environment for a private stack: its own data dir and port, never an outside NATS."""
+    """The environment for a private stack: its own data dir and port, never an outside NATS, an administrator."""
     env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
-    env |= {"BRAINSTREAM_DATA_DIR": data_dir, "BRAINSTREAM_HTTP_PORT": str(port)}
+    env |= {
+        "BRAINSTREAM_DATA_DIR": data_dir,
+        "BRAINSTREAM_HTTP_PORT": str(port),
+        "BRAINSTREAM_ADMIN_USER": STACK_ADMIN,
+        "BRAINSTREAM_ADMIN_PASSWORD": STACK_ADMIN_PASSWORD,
+    }
     return env
 
 

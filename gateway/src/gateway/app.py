@@ -28,6 +28,7 @@ from .adapters.kv import RequestGate, SettingsStore
 from .adapters.library import SubsonicLibrary
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
+from .api.headers import security_headers
 from .api.jsonguard import json_guard
 from .api.library import LibraryController
 from .api.metrics import MetricsController
@@ -163,7 +164,7 @@ def create_app(settings: Settings) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[json_guard],  # type: ignore[list-item]
+        middleware=[security_headers, json_guard],  # type: ignore[list-item]
         template_config=TemplateConfig(directory=_UI / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="BrainStream gateway", version=__version__, path="/schema"),
         logging_config=None,

@@ -2,6 +2,9 @@
 
 A log record about a track carries its `correlation_id` (pass `extra={"correlation_id": ...}`, or run inside
 `correlation(...)`), so `grep` on one id shows one track's journey across services.
+
+Every line is written with the query strings and user-info of the URLs in it replaced by `<redacted>`
+(`redact_urls`): URLs that people submit can carry tokens (signed links, `?key=`), and /rest URLs carry credentials.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-__all__ = ["configure_logging", "correlation"]
+__all__ = ["configure_logging", "correlation", "redact_urls"]
+
+_URL_QUERY = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://[^\s?#"'<>]+)\?[^\s#"'<>]*""")
+_URL_USERINFO = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@"'<>]+@""")
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
@@ -28,6 +35,13 @@ def correlation(correlation_id: object) -> Iterator[None]:
         yield
     finally:
         _correlation.reset(token)
+
+
+def redact_urls(text: str) -> str:
+    """`text` with each URL's query and user-info replaced: `https://h/p?token=x` → `https://h/p?<redacted>`."""
+    if "://" not in text:
+        return text
+    return _URL_USERINFO.sub(r"\1<redacted>@", _URL_QUERY.sub(r"\1?<redacted>", text))
 
 
 class _ContextFilter(logging.Filter):
@@ -55,12 +69,12 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return redact_urls(json.dumps(out, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact_urls(super().format(record))
         cid = getattr(record, "correlation_id", None)
         return f"{line} [{str(cid)[:8]}]" if cid else line
 

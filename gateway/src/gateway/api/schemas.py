@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from contracts.livesettings import PipelineSettings
+from contracts.pathtemplate import preview, template_problem
 
 __all__ = [
     "AccountsIn",
@@ -119,17 +120,30 @@ class PipelineSettingsIn(_In):
     navidrome_user: str | None = Field(default=None, max_length=200)
     navidrome_password: str | None = Field(default=None, max_length=500, description="Write-only; empty clears it.")
 
+    @field_validator("path_template")
+    @classmethod
+    def _usable_template(cls, value: str | None) -> str | None:
+        problem = template_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
 
 class PipelineSettingsOut(PipelineSettings):
     """The live settings as shown: the Navidrome password never leaves the gateway, only whether one is set."""
 
     navidrome_password_sealed: SkipJsonSchema[None] = Field(default=None, exclude=True)
     navidrome_password_set: bool = False
+    path_preview: str | None = Field(
+        default=None, description="Where a sample track would go under path_template (unset: library-svc's own)."
+    )
 
     @classmethod
     def of(cls, settings: PipelineSettings) -> PipelineSettingsOut:
         shown = settings.model_dump(exclude={"navidrome_password_sealed"})
-        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed))
+        template = settings.path_template
+        shown_preview = preview(template) if template and template_problem(template) is None else None
+        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed), path_preview=shown_preview)
 
 
 class RequestIn(_In):
