@@ -54,6 +54,10 @@ async def test_request_moves_through_stages_in_the_browser(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         page = await browser.new_page(viewport={"width": 420, "height": 900})  # a phone
+        # a script or style the Content-Security-Policy blocks, or a script error, shows up here
+        console_errors: list[str] = []
+        page.on("console", lambda m: console_errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
         try:
             await page.goto(gateway.url + "/")
             await expect(page).to_have_url(gateway.url + "/login")
@@ -134,6 +138,7 @@ async def test_request_moves_through_stages_in_the_browser(
             await page.click("[data-action=show-password]")
             await expect(page.locator("#subsonic-password")).to_have_text(gateway.app_password())
             await page.screenshot(path=str(SHOTS / "settings.png"), full_page=True)
+            assert console_errors == []
         finally:
             await browser.close()
 
