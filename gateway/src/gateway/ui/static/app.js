@@ -10,7 +10,12 @@ async function api(method, url, body) {
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text }; }
-  if (!resp.ok) { const err = new Error((data && data.detail) || resp.statusText); err.status = resp.status; err.data = data; throw err; }
+  if (!resp.ok) {
+    // a validation error names the field and the reason in `extra` (a refused path template says why)
+    const reasons = Array.isArray(data?.extra) ? data.extra.map((e) => e.message).filter(Boolean).join("; ") : "";
+    const detail = (data && data.detail) || resp.statusText;
+    const err = new Error(reasons ? `${detail}: ${reasons}` : detail); err.status = resp.status; err.data = data; throw err;
+  }
   return data;
 }
 
@@ -77,8 +82,8 @@ onSubmit("settings-form", async (form) => {
   body.navidrome_url = d.navidrome_url || null;
   body.navidrome_user = d.navidrome_user || null;
   if (d.navidrome_password) body.navidrome_password = d.navidrome_password; // left empty: the stored one stays
-  await api("PUT", "/api/settings", body);
-  toast("Saved: every service picks it up now");
+  const saved = await api("PUT", "/api/settings", body);
+  toast("Saved: every service picks it up now" + (saved.path_preview ? `. A track goes to ${saved.path_preview}` : ""));
 });
 
 onSubmit("user-form", async (form) => {
