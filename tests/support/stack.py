@@ -17,6 +17,7 @@ import aiohttp
 __all__ = [
     "STACK_ADMIN",
     "STACK_ADMIN_PASSWORD",
+    "STACK_LOGIN",
     "alive",
     "free_port",
     "gateway_env",
@@ -37,32 +38,46 @@ def free_port() -> int:
 
 
 STACK_ADMIN, STACK_ADMIN_PASSWORD = "stack-admin", "stack-admin-password"
+"""The administrator `stack_env` creates: `health(port, admin=STACK_LOGIN)` shows pids and checks."""
+STACK_LOGIN = (STACK_ADMIN, STACK_ADMIN_PASSWORD)
+_cookies: dict[tuple[int, str], str] = {}
 
 
-def health(port: int, user: str = STACK_ADMIN, password: str = STACK_ADMIN_PASSWORD) -> dict[str, Any] | None:
-    """The gateway's /api/health as an administrator sees it (pids, checks), or None while nothing answers.
+def _login(base: str, user: str, password: str) -> str | None:
+    request = urllib.request.Request(
+        f"{base}/api/login",
+        data=json.dumps({"username": user, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.headers.get("set-cookie", "").split(";", 1)[0] or None
+    except OSError:
+        return None  # not up yet
 
-    Without an administrator's session the gateway shows only each service's status; when the login is refused
-    (another stack's administrator) that public form is returned."""
+
+def health(port: int, admin: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """The gateway's /api/health, or None while nothing answers.
+
+    Anyone sees each service's status; with `admin` (user, password) the report has pids, checks and consumers.
+    The session is made once per port and kept: a poll is not a login (and never a wrong guess)."""
     base = f"http://127.0.0.1:{port}"
     headers: dict[str, str] = {}
-    try:
-        login = urllib.request.Request(
-            f"{base}/api/login",
-            data=json.dumps({"username": user, "password": password}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(login, timeout=5) as resp:
-            cookie = resp.headers.get("set-cookie", "").split(";", 1)[0]
-            headers = {"Cookie": cookie} if cookie else {}
-    except OSError:
-        pass  # not up yet, or not this administrator: the public health still tells whether it is up
+    if admin is not None:
+        key = (port, admin[0])
+        cookie = _cookies.get(key) or _login(base, *admin)
+        if cookie is None:
+            return None
+        _cookies[key] = headers["Cookie"] = cookie
     try:
         with urllib.request.urlopen(urllib.request.Request(f"{base}/api/health", headers=headers), timeout=2) as resp:
             body: dict[str, Any] = json.loads(resp.read())
-            return body
     except OSError:
         return None
+    if admin is not None and "pid" not in body["services"].get("gateway", {}):
+        _cookies.pop((port, admin[0]), None)  # the session is gone (a new data dir): log in again next time
+        return None
+    return body
 
 
 def stack_env(data_dir: str, port: int) -> dict[str, str]:
