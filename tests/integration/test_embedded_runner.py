@@ -10,14 +10,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ..support.stack import STACK_LOGIN, health, stack_env
 from ..support.stack import alive as _alive
 from ..support.stack import free_port as _free_port
-from ..support.stack import health as _health
-from ..support.stack import stack_env
 from ..support.wait import wait_until
+
+
+def _health(port: int) -> dict[str, Any] | None:
+    """As the stack's administrator sees it: with pids and consumers."""
+    return health(port, admin=STACK_LOGIN)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
@@ -28,6 +29,8 @@ from .adapters.kv import RequestGate, SettingsStore
 from .adapters.library import SubsonicLibrary
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
+from .api.headers import security_headers
+from .api.jsonguard import json_guard
 from .api.library import LibraryController
 from .api.metrics import MetricsController
 from .api.runs import RunsController
@@ -37,7 +40,7 @@ from .api.sonos import SonosController
 from .api.tracks import RequestsController, TracksController
 from .api.users import UsersController
 from .auth.crypto import SecretBox, load_or_create_key
-from .auth.throttle import FailureThrottle
+from .auth.limiter import GuessLimiter, PasswordSlots
 from .auth.users import Users
 from .browse import LibraryBrowser
 from .db import make_engine
@@ -54,6 +57,7 @@ from .subsonic.keepalive import KeepAlivePool
 from .subsonic.proxy import FORWARD_RESPONSE, SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
 from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
+from .ui.favicon import favicon
 from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
@@ -79,6 +83,8 @@ def create_app(settings: Settings) -> Litestar:
         LiveNavidromeAccount(lambda: live.pipeline, users.box),
     )
     holder: dict[str, aiohttp.ClientSession] = {}
+    # one count for /api/login and /rest: a guess is a guess, whichever door it comes through
+    limiter = GuessLimiter(settings.auth_guesses_per_minute, settings.auth_account_guesses_per_minute)
 
     def http() -> aiohttp.ClientSession:
         return holder["session"]
@@ -96,7 +102,7 @@ def create_app(settings: Settings) -> Litestar:
     proxy = SubsonicProxy(
         users,
         chooser,
-        FailureThrottle(settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s),
+        limiter,
         AuthPolicy(settings.subsonic_allow_plain, settings.subsonic_allow_token),
         http,
         ScrobblePublisher(runtime.publish),
@@ -145,6 +151,7 @@ def create_app(settings: Settings) -> Litestar:
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
+            favicon,
         ],
         lifespan=[lifespan],
         state=State(
@@ -160,14 +167,14 @@ def create_app(settings: Settings) -> Litestar:
                 "http": http,
                 "library": library,
                 "browser": LibraryBrowser(library, view),
-                "login_throttle": FailureThrottle(
-                    settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s
-                ),
+                "guess_limiter": limiter,
+                "password_slots": PasswordSlots(settings.password_checks),
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[security_headers, json_guard],  # type: ignore[list-item]
         template_config=TemplateConfig(directory=_UI / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="BrainStream gateway", version=__version__, path="/schema"),
         logging_config=None,
@@ -189,6 +196,9 @@ def front_door(app: Litestar) -> ASGIApp:
 
     Every Subsonic call is a proxy hop; Litestar's routing and middleware around it cost about as much as the hop, so
     the door hands /rest over before Litestar sees it.
+
+    X-Forwarded-For is read only from the proxies in BRAINSTREAM_TRUSTED_PROXIES (uvicorn's own middleware, so the
+    guessing limits count the real client); from anyone else it is ignored, since any caller can write it.
     """
     proxy: SubsonicProxy = app.state.proxy
 
@@ -198,7 +208,10 @@ def front_door(app: Litestar) -> ASGIApp:
         else:
             await app(scope, receive, send)
 
-    return door
+    trusted = [p.strip() for p in app.state.settings.trusted_proxies.split(",") if p.strip()]
+    if not trusted:
+        return door
+    return ProxyHeadersMiddleware(door, trusted_hosts=trusted)  # type: ignore[arg-type,return-value]
 
 
 def main() -> None:
@@ -210,5 +223,6 @@ def main() -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # front_door reads X-Forwarded-For, from the trusted proxies only
         timeout_graceful_shutdown=5,
     )

@@ -48,12 +48,18 @@ class Settings(RuntimeSettings):
     """Accept `p=` (plain or enc:) passwords on /rest; false answers error 42 to them."""
     subsonic_allow_token: bool = Field(default=True, validation_alias=_env("SUBSONIC_ALLOW_TOKEN"))
     """Accept token+salt on /rest; false answers error 41 to them (for deployments that forbid md5 tokens)."""
-    auth_fail_free: int = Field(default=5, ge=1, validation_alias=_env("AUTH_FAIL_FREE"))
-    """Failed logins one address may make per window before its answers are slowed down."""
-    auth_fail_window_s: float = Field(default=300.0, gt=0, validation_alias=_env("AUTH_FAIL_WINDOW"))
-    """Window in which failed logins from one address are counted."""
-    auth_fail_max_delay_s: float = Field(default=5.0, ge=0, validation_alias=_env("AUTH_FAIL_MAX_DELAY"))
-    """Longest delay added to an answer for an address with many failures (doubling from 0.25 s)."""
+    auth_guesses_per_minute: int = Field(default=20, ge=1, le=10_000, validation_alias=_env("AUTH_GUESSES_PER_MINUTE"))
+    """Wrong passwords, tokens or API keys one address may try per minute (web login and /rest together); past that
+    its attempts are answered "slow down" (429) without being checked."""
+    auth_account_guesses_per_minute: int = Field(
+        default=10, ge=1, le=10_000, validation_alias=_env("AUTH_ACCOUNT_GUESSES_PER_MINUTE")
+    )
+    """Wrong passwords tried at one account per minute, from all addresses together (a spread-out attack)."""
+    password_checks: int = Field(default=2, ge=1, le=64, validation_alias=_env("PASSWORD_CHECKS"))
+    """argon2 hashes or verifications run at once (64 MiB each); further logins wait their turn."""
+    trusted_proxies: str = Field(default="", validation_alias=_env("TRUSTED_PROXIES"))
+    """Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the real client
+    (e.g. `127.0.0.1` or `10.0.0.0/8`); empty: X-Forwarded-For is ignored and the connecting address counts."""
     feed_keep: int = Field(default=10_000, ge=100, le=10_000_000, validation_alias=_env("FEED_KEEP"))
     """Events the live feed keeps for Last-Event-ID resumes (the newest; older ones are pruned as new ones come).
     A client whose cursor is older gets a `reset` event and reads the current state again."""

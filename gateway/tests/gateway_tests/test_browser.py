@@ -55,6 +55,10 @@ async def test_request_moves_through_stages_in_the_browser(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         page = await browser.new_page(viewport={"width": 420, "height": 900})  # a phone
+        # a script or style the Content-Security-Policy blocks, or a script error, shows up here
+        console_errors: list[str] = []
+        page.on("console", lambda m: console_errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
         try:
             await page.goto(gateway.url + "/")
             await expect(page).to_have_url(gateway.url + "/login")
@@ -139,6 +143,7 @@ async def test_request_moves_through_stages_in_the_browser(
             # the values in force, from the services themselves (here library-svc's default layout), not blanks
             await expect(page.locator("input[name=path_template]")).to_have_value(DEFAULT_PATH_TEMPLATE)
             await page.screenshot(path=str(SHOTS / "settings.png"), full_page=True)
+            assert console_errors == []
         finally:
             await browser.close()
 

@@ -7,6 +7,9 @@ Identical warnings and errors are summarised, not repeated: within `BRAINSTREAM_
 one shown, the same failure is counted instead of logged, and the next one shown after that says how many were held
 back. "The same" is the same message, or the same `repeat_key` (pass `extra={"repeat_key": ...}`): the runtime keys
 a failed delivery by its consumer and reason, so twelve tracks waiting on an unreachable MusicBrainz make one line.
+
+Every line is written with the query strings and user-info of the URLs in it replaced by `<redacted>`
+(`redact_urls`): URLs that people submit can carry tokens (signed links, `?key=`), and /rest URLs carry credentials.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime
 
-__all__ = ["RepeatSummary", "configure_logging", "correlation"]
+__all__ = ["RepeatSummary", "configure_logging", "correlation", "redact_urls"]
+
+_URL_QUERY = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://[^\s?#"'<>]+)\?[^\s#"'<>]*""")
+_URL_USERINFO = re.compile(r"""(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@"'<>]+@""")
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
@@ -35,6 +42,13 @@ def correlation(correlation_id: object) -> Iterator[None]:
         yield
     finally:
         _correlation.reset(token)
+
+
+def redact_urls(text: str) -> str:
+    """`text` with each URL's query and user-info replaced: `https://h/p?token=x` → `https://h/p?<redacted>`."""
+    if "://" not in text:
+        return text
+    return _URL_USERINFO.sub(r"\1<redacted>@", _URL_QUERY.sub(r"\1?<redacted>", text))
 
 
 class _ContextFilter(logging.Filter):
@@ -105,12 +119,12 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return redact_urls(json.dumps(out, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact_urls(super().format(record))
         note = _repeat_note(record)
         if note:  # before the traceback, if any, on the message's own line
             first, nl, rest = line.partition("\n")

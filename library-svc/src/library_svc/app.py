@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from contracts.health import HealthStatus
+from contracts.pathtemplate import template_problem
 from infra.http import ApiClient
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
@@ -69,7 +70,12 @@ def build(settings: Settings) -> Service:
         )
 
     def template() -> str:
-        return live.pipeline.path_template or settings.path_template
+        chosen = live.pipeline.path_template
+        if chosen and (problem := template_problem(chosen)) is not None:
+            # saved before templates were checked, or written to KV by hand: imports go on with the configured one
+            log.warning("live path template %r not used: %s", chosen, problem)
+            chosen = None
+        return chosen or settings.path_template
 
     library = Library(root, catalog, runtime.publish, owned, template, trigger)
     scanner = Scanner(root, catalog, runtime.publish, owned)

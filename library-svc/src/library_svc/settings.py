@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from contracts.pathtemplate import DEFAULT_PATH_TEMPLATE, template_problem
 from infra.runtime import RuntimeSettings
 
 __all__ = ["DEFAULT_PATH_TEMPLATE", "Settings"]
-
-DEFAULT_PATH_TEMPLATE = "{albumartist}/{album} ({year})/{disc}-{track:02} {title}.{ext}"
 
 
 def _env(name: str) -> AliasChoices:
@@ -25,6 +24,15 @@ class Settings(RuntimeSettings):
     Default: SQLite (WAL) at $BRAINSTREAM_DATA_DIR/library/catalog.db."""
     path_template: str = Field(default=DEFAULT_PATH_TEMPLATE, validation_alias=_env("BRAINSTREAM_PATH_TEMPLATE"))
     """Where an imported track goes, relative to the root; the live setting `pipeline.path_template` overrides it."""
+
+    @field_validator("path_template")
+    @classmethod
+    def _template_is_usable(cls, value: str) -> str:
+        problem = template_problem(value)
+        if problem is not None:
+            raise ValueError(f"BRAINSTREAM_PATH_TEMPLATE: {problem}")
+        return value
+
     http_host: str = Field(default="127.0.0.1", validation_alias=_env("BRAINSTREAM_LIBRARY_HTTP_HOST"))
     """Address of the OpenSubsonic API (loopback/internal only: the gateway authenticates and fronts it)."""
     http_port: int = Field(default=4534, ge=0, le=65535, validation_alias=_env("BRAINSTREAM_LIBRARY_HTTP_PORT"))

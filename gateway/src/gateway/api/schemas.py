@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from contracts.livesettings import PipelineSettings
+from contracts.pathtemplate import preview, template_problem
 
 __all__ = [
     "AccountsIn",
@@ -134,17 +135,30 @@ class PipelineSettingsIn(_In):
     sonos_users: dict[_Place, _Username] | None = Field(default=None, max_length=64)
     sonos_default_user: _Username | None = None
 
+    @field_validator("path_template")
+    @classmethod
+    def _usable_template(cls, value: str | None) -> str | None:
+        problem = template_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
 
 class PipelineSettingsOut(PipelineSettings):
     """The live settings as shown: the Navidrome password never leaves the gateway, only whether one is set."""
 
     navidrome_password_sealed: SkipJsonSchema[None] = Field(default=None, exclude=True)
     navidrome_password_set: bool = False
+    path_preview: str | None = Field(
+        default=None, description="Where a sample track would go under path_template (unset: library-svc's own)."
+    )
 
     @classmethod
     def of(cls, settings: PipelineSettings) -> PipelineSettingsOut:
         shown = settings.model_dump(exclude={"navidrome_password_sealed"})
-        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed))
+        template = settings.path_template
+        shown_preview = preview(template) if template and template_problem(template) is None else None
+        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed), path_preview=shown_preview)
 
 
 class RequestIn(_In):

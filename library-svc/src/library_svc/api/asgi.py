@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
+from contracts.jsonp import callback_problem
+
 from . import browse, personal
 from .render import SubsonicError, envelope, render
 from .request import ApiContext, BytesReply, Endpoint, FileReply, Request
@@ -71,6 +73,10 @@ class SubsonicApp:
                 params.setdefault(key, []).append(value)
         fmt = (params.get("f") or ["xml"])[0]
         callback = params["callback"][0] if params.get("callback") else None
+        problem = callback_problem(callback) if fmt == "jsonp" else None
+        if problem is not None:  # refused before any work: the callback would be written into a script
+            await self._payload(send, {"error": {"code": 10, "message": problem}}, "xml", None, True)
+            return
         path = scope["path"]
         name = path.rsplit("/", 1)[-1].removesuffix(".view")
         user = headers.get(USER_HEADER) or (params.get("u") or [""])[0]

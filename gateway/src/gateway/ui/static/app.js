@@ -10,7 +10,12 @@ async function api(method, url, body) {
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text }; }
-  if (!resp.ok) { const err = new Error((data && data.detail) || resp.statusText); err.status = resp.status; err.data = data; throw err; }
+  if (!resp.ok) {
+    // a validation error names the field and the reason in `extra` (a refused path template says why)
+    const reasons = Array.isArray(data?.extra) ? data.extra.map((e) => e.message).filter(Boolean).join("; ") : "";
+    const detail = (data && data.detail) || resp.statusText;
+    const err = new Error(reasons ? `${detail}: ${reasons}` : detail); err.status = resp.status; err.data = data; throw err;
+  }
   return data;
 }
 
@@ -86,12 +91,12 @@ onSubmit("settings-form", async (form) => {
     body[el.name] = v === "" ? null : settingValue(el.name, v);
   }
   if (!Object.keys(body).length) { toast("Nothing changed"); return; }
-  await api("PUT", "/api/settings", body);
+  const saved = await api("PUT", "/api/settings", body);
   for (const el of form.elements) {
     if (el.tagName === "SELECT") for (const o of el.options) o.defaultSelected = o.selected;
     else if (el.name && el.type !== "password") el.defaultValue = el.value;
   }
-  toast("Saved: every service picks it up now");
+  toast("Saved: every service picks it up now" + (saved.path_preview ? `. A track goes to ${saved.path_preview}` : ""));
 });
 
 onSubmit("sonos-form", async (form) => {
