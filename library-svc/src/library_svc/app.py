@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from contracts.health import HealthStatus
-from infra.http import ApiClient
+from infra.http import ApiClient, IntervalLimiter
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.runtime import CheckResult, ServiceRuntime
@@ -17,6 +17,7 @@ from infra.runtime import CheckResult, ServiceRuntime
 from . import SERVICE, __version__
 from .adapters.catalog import SqlCatalog
 from .adapters.database import create_catalog_engine, create_schema
+from .adapters.extrastore import ExtraStore
 from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
@@ -26,6 +27,10 @@ from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
 from .domain.versions import Versions
 from .handlers import Handlers
+from .info.matching import LibraryMatch
+from .info.service import Info, InfoService
+from .info.sources import ListenBrainzSource, MusicBrainzSource
+from .media.support import Media
 from .ports import ScanTrigger
 from .scanning import Scanner
 from .service import Library, NoTrigger
@@ -45,6 +50,7 @@ class Service:
     live: LiveSettings
     trigger: ScanTrigger
     settings: Settings
+    info: Info | None = None
 
 
 def build(settings: Settings) -> Service:
@@ -77,8 +83,27 @@ def build(settings: Settings) -> Service:
     runtime.consume("library_tagged", handlers.tagged)
     runtime.consume("library_commands", handlers.command)
     store = UserStore(engine, on_change=versions.bump_user)
+    extras = ExtraStore(engine, on_change=versions.bump_user)
+    media = Media.build(
+        settings.cache_dir,
+        ffmpeg=settings.ffmpeg,
+        transcode_cache_bytes=settings.transcode_cache_mb << 20,
+        cover_cache_bytes=settings.cover_cache_mb << 20,
+        rules=settings.player_defaults,
+        default_format=settings.transcode_format,
+    )
+    info = _info(settings, extras, engine) if settings.info_enabled else None
     ctx = ApiContext(
-        CatalogReader(engine, versions), store, root, scanner, runtime.publish, __version__, versions=versions
+        CatalogReader(engine, versions),
+        store,
+        root,
+        scanner,
+        runtime.publish,
+        __version__,
+        versions=versions,
+        extras=extras,
+        media=media,
+        info=info,
     )
     config = uvicorn.Config(
         SubsonicApp(ctx),
@@ -98,7 +123,16 @@ def build(settings: Settings) -> Service:
         return (HealthStatus.OK if root.is_dir() else HealthStatus.DEGRADED), detail
 
     runtime.add_check("library", catalog_check)
-    return Service(runtime, library, scanner, http, live, trigger, settings)
+    return Service(runtime, library, scanner, http, live, trigger, settings, info)
+
+
+def _info(settings: Settings, extras: ExtraStore, engine: object) -> Info:
+    # one request per second and source, as both ask; the hourly budget is on top (see InfoService)
+    mb = MusicBrainzSource(ApiClient("musicbrainz", settings.musicbrainz_url, limiter=IntervalLimiter(1.0)))
+    lb = ListenBrainzSource(ApiClient("listenbrainz", settings.listenbrainz_url, limiter=IntervalLimiter(1.0)))
+    fetchers = {"mb_artist": mb.artist, "mb_release": mb.release, "lb_top": lb.top_recordings, "lb_radio": lb.radio}
+    service = InfoService(extras, fetchers, budget_per_hour=settings.info_budget_per_hour)
+    return Info(service, LibraryMatch(engine))  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -123,6 +157,8 @@ async def serve(service: Service) -> None:
         await run_server(service.http)
 
     jobs = [startup, http]
+    if service.info is not None:
+        jobs.append(service.info.service.run)
     if isinstance(service.trigger, NavidromeScanTrigger):
         jobs.append(service.trigger.run)
     await runtime.run(*jobs)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlmodel import SQLModel
 
-from . import tables  # noqa: F401 — registers the tables on SQLModel.metadata
+from . import extra_tables, tables  # noqa: F401 — registers the tables on SQLModel.metadata
 
 __all__ = ["create_catalog_engine", "create_schema", "is_sqlite"]
 
