@@ -157,8 +157,6 @@ async def serve(service: Service) -> None:
         await run_server(service.http)
 
     jobs = [startup, http]
-    if service.info is not None:
-        jobs.append(service.info.service.run)
     if isinstance(service.trigger, NavidromeScanTrigger):
         jobs.append(service.trigger.run)
     await runtime.run(*jobs)

@@ -49,6 +49,7 @@ class InfoService:
         self._pending: set[str] = set()
         self._failed: dict[str, float] = {}
         self._spent: deque[float] = deque()
+        self._worker: asyncio.Task[None] | None = None
         self.fetched = 0
 
     async def cached(self, kind: str, arg: str) -> Any | None:
@@ -71,6 +72,9 @@ class InfoService:
             log.info("info queue full: %s not fetched now", key)
             return
         self._pending.add(key)
+        if self._worker is None or self._worker.done():
+            # started on first need, on the serving loop; one that died is replaced here
+            self._worker = asyncio.get_running_loop().create_task(self.run(), name="info fetcher")
 
     async def _spend(self) -> None:
         """Wait until the hourly budget allows one more request."""
@@ -89,6 +93,10 @@ class InfoService:
             key = await self._queue.get()
             try:
                 await self.fetch_now(key)
+            except Exception:
+                # a bug or a broken answer must not stop the worker for every other key
+                log.exception("info %s failed", key)
+                self._failed[key] = time.monotonic()
             finally:
                 self._pending.discard(key)
 
