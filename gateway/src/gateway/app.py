@@ -28,6 +28,7 @@ from .adapters.library import SubsonicLibrary
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
 from .api.library import LibraryController
+from .api.library_media import LibraryMediaController
 from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
@@ -133,6 +134,7 @@ def create_app(settings: Settings) -> Litestar:
             TracksController,
             RunsController,
             LibraryController,
+            LibraryMediaController,
             EventsController,
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
