@@ -25,6 +25,7 @@ from infra.runtime import ServiceRuntime
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
 from .adapters.library import SubsonicLibrary
+from .api.candidates import CandidatesController
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
 from .api.library import LibraryController
@@ -131,6 +132,7 @@ def create_app(settings: Settings) -> Litestar:
             UsersController,
             SettingsController,
             RequestsController,
+            CandidatesController,
             TracksController,
             RunsController,
             LibraryController,
