@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,7 @@ COLD, NEON, FAR = (
     "0c3f1b9e-3333-4a3b-9c1e-000000000003",
 )
 TIDE, LIGHTS, GLASS, HIT, ELSEWHERE = (f"7d2e0a55-0000-4c8e-8f00-00000000000{i}" for i in range(1, 6))
+NS = "{http://subsonic.org/restapi}"
 RELEASE = "5a1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
 
 
@@ -177,8 +179,14 @@ def test_bookmarks_round_trip_per_user(api: ApiServer) -> None:
         assert call(api, "deleteBookmark", user="bob", id=tide)["error"]["code"] == 70
         assert call(api, "getBookmarks")["bookmarks"]["bookmark"][0]["entry"]["id"] == tide
         assert ann.delete_bookmark(tide)
-        assert ann.get_bookmarks() == []
+        ann.create_bookmark(tide, 1_000)
+        xml = httpx.get(f"{api.url}/rest/getBookmarks", headers={"X-Brainstream-User": "ann"})
+        mark = ET.fromstring(xml.content).find(f"{NS}bookmarks/{NS}bookmark")
+        assert mark is not None and mark.get("position") == "1000"
+        assert mark.find(f"{NS}entry") is not None and mark.find(f"{NS}entry").get("id") == tide  # type: ignore[union-attr]
+        assert ann.delete_bookmark(tide) and ann.get_bookmarks() == []
         assert call(api, "createBookmark", id="no-such-song", position=1)["error"]["code"] == 70
+        assert call(api, "createBookmark", id=tide, position=1, comment="x" * 1001)["error"]["code"] == 0
         assert call(api, "createBookmark", id=tide)["error"]["code"] == 10
     finally:
         ann.cleanup()
@@ -208,6 +216,9 @@ def test_internet_radio_admin_only(api: ApiServer) -> None:
     assert call(api, "updateInternetRadioStation", admin=True, **update)["status"] == "ok"
     station = call(api, "getInternetRadioStations")["internetRadioStations"]["internetRadioStation"][0]
     assert station["name"] == "Day FM" and "homePageUrl" not in station
+    xml = httpx.get(f"{api.url}/rest/getInternetRadioStations", headers={"X-Brainstream-User": "ann"})
+    found = ET.fromstring(xml.content).find(f"{NS}internetRadioStations/{NS}internetRadioStation")
+    assert found is not None and found.get("streamUrl") == "https://radio.invalid/day.mp3" and found.get("id") == sid
     assert call(api, "deleteInternetRadioStation", id=sid)["error"]["code"] == 50
     assert call(api, "deleteInternetRadioStation", admin=True, id=sid)["status"] == "ok"
     assert call(api, "deleteInternetRadioStation", admin=True, id=sid)["error"]["code"] == 70

@@ -51,6 +51,8 @@ async def create_bookmark(ctx: ApiContext, req: Request) -> Reply:
     track = await _track(ctx, req.need("id"))
     req.need("position")
     position = req.num("position", 0, lo=0)
+    if len(req.get("comment") or "") > 1000:
+        raise SubsonicError(0, "comment must be at most 1000 characters")
     await ctx.run(ctx.extras.save_bookmark, req.user, track.id, position, req.get("comment") or "", _now())
     return {}
 

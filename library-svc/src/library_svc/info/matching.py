@@ -1,7 +1,8 @@
 """External recordings and artists → what the library holds: recording MBID first, then artist and title.
 
 Only library tracks are ever answered, so a client can play every song it gets. A text match needs the folded
-artist and title to be equal (not merely similar): a wrong song in an instant mix is worse than a shorter mix.
+artist and title to be equal, not merely similar: a wrong song in an instant mix is worse than a shorter mix. Both
+lookups use indexes: an artist's id derives from its folded name, so the artist's tracks are one index range.
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from ..adapters.schema import album_t, artist_t, track_t
-from ..domain.ids import fold
+from ..domain.ids import artist_id, fold
 
 __all__ = ["LibraryMatch"]
 
@@ -31,14 +32,9 @@ class LibraryMatch:
             return list(conn.execute(stmt).all())
 
     def artist_by_name(self, name: str) -> Any | None:
-        rows = self._all(select(artist_t).where(func.lower(artist_t.c.name) == name.strip().lower()).limit(1))
-        if rows:
-            return rows[0]
-        words = _words(name)
-        if not words:
-            return None
-        candidates = self._all(select(artist_t).where(artist_t.c.search.like(f"% {words[0]}%")).limit(50))
-        return next((a for a in candidates if fold(a.name) == fold(name)), None)
+        # an artist's id is derived from its folded name: a primary-key lookup, whatever the library's size
+        rows = self._all(select(artist_t).where(artist_t.c.id == artist_id(name)))
+        return rows[0] if rows else None
 
     def artists_by_mbid(self, mbids: Sequence[str]) -> list[Any]:
         wanted = [m for m in dict.fromkeys(mbids) if m]
@@ -75,9 +71,9 @@ class LibraryMatch:
         return list(out.values())
 
     def _by_text(self, artist: str, title: str) -> Any | None:
-        words = _words(title)
-        if not words:
+        """The artist's tracks (an index range: the artist id comes from the name) with the same folded title."""
+        want = _words(title)
+        if not want:
             return None
-        stmt = select(track_t).where(*[track_t.c.search.like(f"% {w}%") for w in words]).limit(50)
-        want_artist, want_title = fold(artist), fold(title)
-        return next((t for t in self._all(stmt) if fold(t.title) == want_title and fold(t.artist) == want_artist), None)
+        stmt = select(track_t).where(track_t.c.artist_id == artist_id(artist)).order_by(track_t.c.artist_id)
+        return next((t for t in self._all(stmt) if _words(t.title) == want), None)

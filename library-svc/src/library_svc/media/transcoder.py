@@ -93,6 +93,8 @@ class Transcoder:
         )
         assert proc.stdout is not None and proc.stderr is not None
         self.running[proc.pid] = source.name
+        # drained as it comes: a file that makes ffmpeg complain a lot must not fill the pipe and stall the audio
+        errors = asyncio.create_task(_tail(proc.stderr))
         part = self.cache.part(cache_name) if cache_name and self.cache.enabled else None
         sink = open(part, "wb") if part else None  # noqa: SIM115, ASYNC230 — a local file, closed in `finally`
         outcome = "killed"
@@ -106,15 +108,15 @@ class Transcoder:
                     sink.write(chunk)  # page-cache write of 64 KiB: cheaper inline than a thread hop
                 yield chunk
             code = await proc.wait()
-            errors = (await proc.stderr.read()).decode("utf-8", "replace").strip()
             outcome = "complete" if code == 0 else "failed"
             if code != 0:
-                log.error("ffmpeg failed on %s (%s): %s", source.name, code, errors[-500:])
+                log.error("ffmpeg failed on %s (%s): %s", source.name, code, await errors)
         finally:
             if proc.returncode is None:
                 proc.kill()
                 with contextlib.suppress(ProcessLookupError):
                     await asyncio.shield(proc.wait())
+            errors.cancel()
             self.running.pop(proc.pid, None)
             self.ended.append(Ended(proc.pid, outcome))
             if sink:
@@ -124,3 +126,11 @@ class Transcoder:
                     await asyncio.to_thread(self.cache.commit, part, cache_name)
                 else:
                     part.unlink(missing_ok=True)
+
+
+async def _tail(stream: asyncio.StreamReader, keep: int = 2000) -> str:
+    """Everything `stream` says until it ends, keeping the last `keep` characters."""
+    kept = b""
+    while chunk := await stream.read(4096):
+        kept = (kept + chunk)[-keep:]
+    return kept.decode("utf-8", "replace").strip()
