@@ -7,11 +7,12 @@ from datetime import datetime
 from sqlalchemy import Index, Table, Text
 from sqlmodel import Field, SQLModel
 
-__all__ = ["BookmarkRow", "InfoRow", "RadioStationRow", "bookmark_t", "info_t", "radio_t"]
+__all__ = ["EXTRA_INDEXES", "BookmarkRow", "InfoRow", "RadioStationRow", "bookmark_t", "info_t", "radio_t"]
 
 
 class BookmarkRow(SQLModel, table=True):
     __tablename__ = "bookmark"
+    __table_args__ = (Index("ix_bookmark_user_changed", "username", "changed"),)
     username: str = Field(primary_key=True)
     track_id: str = Field(primary_key=True)
     position_ms: int = 0
@@ -46,3 +47,9 @@ def _t(model: object) -> Table:
 bookmark_t = _t(BookmarkRow)
 radio_t = _t(RadioStationRow)
 info_t = _t(InfoRow)
+
+
+EXTRA_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_artist_mbid ON artist (mbid)",)
+"""Indexes on tables that existed before (create_all adds tables, not indexes on tables it finds), made at start
+when missing (SQLite and PostgreSQL both know IF NOT EXISTS). The artist MBID one serves getArtistInfo's similar
+artists."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from ..adapters.schema import album_t, artist_t, track_t
+from ..adapters.schema import artist_t, track_t
 from ..domain.ids import artist_id, fold
 
 __all__ = ["LibraryMatch"]
@@ -42,15 +42,6 @@ class LibraryMatch:
             return []
         found = {r.mbid: r for r in self._all(select(artist_t).where(artist_t.c.mbid.in_(wanted)))}
         return [found[m] for m in wanted if m in found]
-
-    def artist_tracks(self, artist_id: str, limit: int) -> list[Any]:
-        return self._all(
-            select(track_t).where(track_t.c.artist_id == artist_id).order_by(track_t.c.sort_title).limit(limit)
-        )
-
-    def album(self, album_id: str) -> Any | None:
-        rows = self._all(select(album_t).where(album_t.c.id == album_id))
-        return rows[0] if rows else None
 
     def tracks(self, wanted: Sequence[dict[str, Any]], limit: int) -> list[Any]:
         """Library tracks for external recordings (`recording_mbid`, `artist`, `title`), in their order, once each."""
