@@ -19,7 +19,7 @@ from library_fakes import MemoryOwned, RecordingPublisher
 from library_server import ApiServer
 from opensubsonic_schema import validate
 
-from conftest import open_engine
+from conftest import ENGINES, open_engine
 from infra.http import ApiClient, HttpSettings
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.extrastore import ExtraStore
@@ -118,14 +118,15 @@ def web() -> Iterator[FakeWeb]:
         yield fake
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory, web: FakeWeb) -> Iterator[ApiServer]:
+@pytest.fixture(scope="module", params=ENGINES)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, web: FakeWeb) -> Iterator[ApiServer]:
     folder = tmp_path_factory.mktemp("extras")
     root = folder / "music"
     _song(root, "Cold Harbour", COLD, "Night Drive", "Tide", TIDE)
     _song(root, "Cold Harbour", COLD, "Night Drive", "Harbour Lights", None)
     _song(root, "Neon Coast", NEON, "Glass House", "Glass", GLASS)
-    with open_engine("sqlite", folder) as engine:
+    web.reset()  # each catalog starts with the fake's request log empty (the counts below are per catalog)
+    with open_engine(request.param, folder) as engine:
         publish = RecordingPublisher()
         scanner = Scanner(root, SqlCatalog(engine), publish, MemoryOwned())
         asyncio.run(scanner.scan())
