@@ -93,6 +93,7 @@ async def test_play_sort_filter_star_and_rate(
             await page.fill("input[name=year]", "2001")
             await page.click(".library-filters button")
             await expect(names).to_have_text(["Things We Lost in the Fire"])
+            await expect(page.locator("#library-totals")).to_contain_text("1 album from 2001")
             await page.screenshot(path=str(SHOTS / "library-filtered.png"), full_page=True)
 
             await page.goto(gateway.url + "/library")
