@@ -123,6 +123,20 @@ def build(settings: Settings) -> Service:
         return (HealthStatus.OK if root.is_dir() else HealthStatus.DEGRADED), detail
 
     runtime.add_check("library", catalog_check)
+
+    def media_check() -> CheckResult:
+        # no ffmpeg: files still stream as they are, only transcoding is refused, so degraded rather than unhealthy
+        transcoder = media.transcoder
+        detail = {
+            "ffmpeg": transcoder.ffmpeg,
+            "transcodes_running": len(transcoder.running),
+            "transcode_cache_mb": round(transcoder.cache.size / (1 << 20), 1),
+            "cover_cache_mb": round(media.covers.size / (1 << 20), 1),
+            "info_fetched": info.service.fetched if info is not None else None,
+        }
+        return (HealthStatus.OK if transcoder.ffmpeg else HealthStatus.DEGRADED), detail
+
+    runtime.add_check("media", media_check)
     return Service(runtime, library, scanner, http, live, trigger, settings, info)
 
 
