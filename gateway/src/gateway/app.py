@@ -88,13 +88,14 @@ def create_app(settings: Settings) -> Litestar:
     gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
+    scrobbles = ScrobblePublisher(runtime.publish)
     proxy = SubsonicProxy(
         users,
         chooser,
         FailureThrottle(settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s),
         AuthPolicy(settings.subsonic_allow_plain, settings.subsonic_allow_token),
         http,
-        ScrobblePublisher(runtime.publish),
+        scrobbles,
         KeepAlivePool(FORWARD_RESPONSE - {"content-length"}, timeout_s=settings.proxy_timeout_s),
     )
 
@@ -161,6 +162,7 @@ def create_app(settings: Settings) -> Litestar:
                 ),
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
+                "scrobbles": scrobbles,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -113,6 +113,14 @@ async def test_play_sort_filter_star_and_rate(
                 timeout=20_000,
             )
             await page.screenshot(path=str(SHOTS / "library-player.png"), full_page=True)
+            # played past half: a listen for this user, as a client's scrobble gives (library-svc counts the play)
+            second = await page.locator("tr[data-library-track]").nth(1).get_attribute("data-library-track")
+            for _ in range(300):
+                played = (await _rest(library, "getSong", id=second))["song"]
+                if played.get("playCount") == 1:
+                    break
+                await page.wait_for_timeout(50)
+            assert played.get("playCount") == 1, played
 
             # stars and ratings: the same ones a Subsonic client of this user sees
             row = page.locator("tr[data-library-track]").first

@@ -6,8 +6,12 @@ import json
 from typing import Any
 
 import httpx
+import nats
+import nats.errors
+import pytest
 from libopensonic import AsyncConnection
 
+from contracts.gateway import ScrobbleSubmitted
 from tests.support.fakeweb import Reply
 from tests.support.fakeweb import Request as FakeRequest
 
@@ -53,3 +57,30 @@ async def test_radio_station_changes_are_for_administrators(gateway: Any, fake_l
         assert json.loads(ok.content)["subsonic-response"]["status"] == "ok"
     assert len(seen) == 1 and seen[0].header("x-brainstream-admin") == "1"
     assert seen[0].header("x-brainstream-user") == "admin"
+
+
+async def test_web_player_plays_are_listens_with_navidrome_too(
+    gateway_factory: Any, fake_navidrome: FakeSubsonic, nats_endpoint: Any
+) -> None:
+    gw = await gateway_factory(
+        BRAINSTREAM_NAVIDROME_URL=fake_navidrome.base_url,
+        BRAINSTREAM_NAVIDROME_USER="nd-admin",
+        BRAINSTREAM_NAVIDROME_PASSWORD="nd-secret",
+    )
+    nc = await nats.connect(nats_endpoint.url)
+    sub = await nc.subscribe(ScrobbleSubmitted.subject)
+    web = await gw.login()
+    try:
+        playing = await web.post("/api/library/items/tr-1/scrobble", json={"submission": False})
+        assert playing.status_code == 204
+        played = await web.post("/api/library/items/tr-1/scrobble", json={"submission": True})
+        assert played.status_code == 204
+        event = ScrobbleSubmitted.from_json((await sub.next_msg(timeout=5)).data)
+        assert (event.user, event.song_id, event.title, event.client) == ("admin", "tr-1", "Roygbiv", "brainstream-web")
+        with pytest.raises(nats.errors.TimeoutError):
+            await sub.next_msg(timeout=0.5)  # now-playing is not a listen
+    finally:
+        await web.aclose()
+        await nc.close()
+    submissions = [q.get("submission") for q in fake_navidrome.scrobbles]
+    assert submissions == [["false"], ["true"]]

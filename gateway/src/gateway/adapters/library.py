@@ -233,6 +233,10 @@ class SubsonicLibrary:
     async def star(self, user: str, item_id: str, starred: bool) -> None:
         await self._call(user, "star" if starred else "unstar", [("id", item_id)])
 
+    async def scrobble(self, user: str, song_id: str, submission: bool, at_ms: int) -> None:
+        flag = "true" if submission else "false"
+        await self._call(user, "scrobble", [("id", song_id), ("submission", flag), ("time", str(at_ms))])
+
     async def rate(self, user: str, item_id: str, rating: int) -> None:
         await self._call(user, "setRating", [("id", item_id), ("rating", str(rating))])
 

@@ -7,10 +7,11 @@ relays the upstream's `stream` signed in as `/rest` is (the same transcoding rul
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, get, put
+from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
@@ -23,7 +24,9 @@ from ..auth.guard import principal
 from ..auth.users import Principal
 from ..browse import LibraryBrowser
 from ..readmodel.queries import Scope
-from .library_schemas import LibraryErrorOut, LibraryRatingIn, LibraryStarIn, LibraryTotalsOut
+from ..subsonic.scrobble import ScrobblePublisher
+from ..subsonic.upstream import UpstreamChooser
+from .library_schemas import LibraryErrorOut, LibraryRatingIn, LibraryScrobbleIn, LibraryStarIn, LibraryTotalsOut
 
 __all__ = ["LibraryMediaController"]
 
@@ -97,6 +100,26 @@ class LibraryMediaController(Controller):
     async def rating(self, who: NamedDependency[Principal], state: State, item_id: Id, data: LibraryRatingIn) -> None:
         library: SubsonicLibrary = state.library
         await library.rate(who.username, item_id, data.rating)
+
+    @post(
+        "/items/{song_id:str}/scrobble",
+        operation_id="scrobbleLibrarySong",
+        summary="The web player played a song (or is playing it now): a play for the user, as a client's scrobble",
+        status_code=204,
+        responses=_ERRORS,
+    )
+    async def scrobble(
+        self, who: NamedDependency[Principal], state: State, song_id: Id, data: LibraryScrobbleIn
+    ) -> None:
+        library: SubsonicLibrary = state.library
+        at_ms = int(time.time() * 1000)
+        await library.scrobble(who.username, song_id, data.submission, at_ms)
+        upstream = state.chooser.current() if isinstance(state.chooser, UpstreamChooser) else None
+        if data.submission and upstream is not None and upstream.navidrome:
+            # library-svc publishes its own plays; Navidrome's reach ingest through the gateway, as /rest's do
+            scrobbles: ScrobblePublisher = state.scrobbles
+            params = [("id", song_id), ("time", str(at_ms)), ("c", "brainstream-web")]
+            await scrobbles(who.username, upstream, params, state.http())
 
     @get(
         "/totals",

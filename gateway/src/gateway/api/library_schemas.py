@@ -16,6 +16,7 @@ __all__ = [
     "LibraryErrorOut",
     "LibraryGenreOut",
     "LibraryRatingIn",
+    "LibraryScrobbleIn",
     "LibrarySearchOut",
     "LibraryStarIn",
     "LibraryTotalsOut",
@@ -147,3 +148,9 @@ class LibraryStarIn(BaseModel):
 
 class LibraryRatingIn(BaseModel):
     rating: int = Field(ge=0, le=5, description="1 to 5; 0 clears the rating.")
+
+
+class LibraryScrobbleIn(BaseModel):
+    submission: bool = Field(
+        default=True, description="True: the song was played (a listen); false: it is playing now."
+    )

@@ -13,6 +13,7 @@
   const token = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
   let queue = [];
   let at = -1;
+  let scrobbled = false;
 
   const clock = (s) => {
     s = Math.max(0, Math.floor(s || 0));
@@ -42,6 +43,8 @@
     const t = queue[at];
     box.hidden = false;
     audio.src = t.url;
+    scrobbled = false;
+    scrobble(t, false);
     title.textContent = t.artist ? `${t.title} · ${t.artist}` : t.title;
     drawQueue();
     audio.play().catch((e) => { title.textContent = `Cannot play ${t.title}: ${e.message}`; });
@@ -75,8 +78,22 @@
     if (item) play(Number(item.dataset.index));
   });
 
+  // a play counts as a listen after half the song or four minutes, whichever comes first (the ListenBrainz rule)
+  function scrobble(t, submission) {
+    fetch(`/api/library/items/${encodeURIComponent(t.id)}/scrobble`, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": token() },
+      body: JSON.stringify({ submission }),
+    }).catch(() => {});  // a lost now-playing or listen must not stop the music
+  }
+
   audio.addEventListener("timeupdate", () => {
     const total = Number.isFinite(audio.duration) ? audio.duration : queue[at]?.duration || 0;
+    if (!scrobbled && total > 0 && (audio.currentTime >= total / 2 || audio.currentTime >= 240)) {
+      scrobbled = true;
+      scrobble(queue[at], true);
+    }
     position.textContent = `${clock(audio.currentTime)} / ${clock(total)}`;
     seek.max = String(Math.floor(total));
     seek.value = String(Math.floor(audio.currentTime));
