@@ -51,6 +51,13 @@ async def test_hang_up_through_the_gateway_kills_ffmpeg(
 
         web = await gateway.login()
         try:
+            # the original file for the browser, byte ranges passed through both ways
+            part = await web.get(f"/api/library/stream/{short_id}", headers={"Range": "bytes=0-99"})
+            assert part.status_code == 206 and len(part.content) == 100 and part.content[:4] == b"fLaC"
+            past = await web.get(f"/api/library/stream/{short_id}", headers={"Range": "bytes=99999999-"})
+            assert past.status_code == 416
+            missing = await web.get("/api/library/stream/no-such-song")
+            assert missing.status_code == 404
             player = {"format": "opus", "max_bitrate": 256}
             async with web.stream("GET", f"/api/library/stream/{song_id}", params=player) as resp:
                 assert resp.status_code == 200 and resp.headers["content-type"] == "audio/ogg"

@@ -257,6 +257,8 @@ class SubsonicLibrary:
                 503, f"The music library is unavailable right now ({_server(upstream)} did not answer)"
             ) from exc
         kind = resp.headers.get("content-type", "")
+        if resp.status == 416:  # a range past the end: the browser's to handle, as from the library itself
+            return resp, [(k, resp.headers[k]) for k in _STREAM_HEADERS if k in resp.headers]
         if resp.status >= 400 or not (kind.startswith("audio/") or kind.startswith("application/octet")):
             # a Subsonic error travels as HTTP 200 with a JSON or XML body
             body = await resp.read()

@@ -74,7 +74,7 @@ class LibraryMediaController(Controller):
 
         return Stream(
             body(),
-            status_code=resp.status if resp.status in (200, 206) else HTTP_200_OK,
+            status_code=resp.status if resp.status in (200, 206, 416) else HTTP_200_OK,
             headers={**dict(headers), "Cache-Control": "private, no-store"},
             media_type=dict(headers).get("content-type", "application/octet-stream"),
         )

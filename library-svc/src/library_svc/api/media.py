@@ -74,6 +74,9 @@ async def get_cover_art(ctx: ApiContext, req: Request) -> Reply:
     size = req.num("size", 0, lo=0, hi=MAX_SIZE)
     track = await _cover_track(ctx, item_id)
     covers = ctx.media.covers if ctx.media is not None and size > 0 else None
+    if covers is not None and not covers.enabled:  # no disk for covers: resize every time, keep nothing
+        data, mime = await _found(ctx, track)
+        return BytesReply(*(await asyncio.to_thread(resize, data, mime, size)))
     name = ""
     if covers is not None:
         # the track's file identity is in the key: a retagged file (new embedded cover) gets a new entry
@@ -81,15 +84,19 @@ async def get_cover_art(ctx: ApiContext, req: Request) -> Reply:
         hit = await ctx.run(covers.get, name)
         if hit is not None:
             return FileReply(hit, await ctx.run(_sniff_file, hit))
-    found = await ctx.run(find_cover, _file(ctx, track.path))
-    if found is None:
-        raise SubsonicError(70, "Cover art not found")
-    data, mime = found
+    data, mime = await _found(ctx, track)
     if covers is None:
         return BytesReply(data, mime)
     data, mime = await asyncio.to_thread(resize, data, mime, size)
     await ctx.run(covers.put, name, data)
     return BytesReply(data, mime)
+
+
+async def _found(ctx: ApiContext, track: Any) -> tuple[bytes, str]:
+    found = await ctx.run(find_cover, _file(ctx, track.path))
+    if found is None:
+        raise SubsonicError(70, "Cover art not found")
+    return found
 
 
 def _sniff_file(path: Any) -> str:

@@ -55,6 +55,9 @@ class DiskCache:
         with self._lock:
             known = name in self._sizes
         if not known or not path.is_file():
+            if known:  # removed behind our back (a cleanup, a full disk): forget it so the size stays true
+                with self._lock:
+                    self._sizes.pop(name, None)
             self.misses += 1
             return None
         now = time.time()
