@@ -4,11 +4,13 @@ rate what clients then see."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+from mutagen.mp3 import MP3
 from playwright.async_api import async_playwright, expect
 
 from tests.support.audio import make_audio
@@ -142,5 +144,24 @@ async def test_play_sort_filter_star_and_rate(
             await page.reload()
             await expect(page.locator("tr[data-library-track]").first.locator("[data-star]")).to_have_text("★")
             await expect(page.locator("tr[data-library-track]").first.locator("[data-rate]")).to_have_value("4")
+
+            # stream defaults per client, set live in Settings: a client named Tiny now gets MP3 at 32 kbps
+            await page.goto(gateway.url + "/settings")
+            await page.fill("textarea[name=stream_defaults]", "* Tiny mp3 32\nann * opus 96")
+            await page.click("#settings-form button[type=submit]")
+            await expect(page.locator("#toast")).to_contain_text("Saved")
+            await page.reload()
+            await expect(page.locator("textarea[name=stream_defaults]")).to_have_value("* Tiny mp3 32\nann * opus 96\n")
+            auth = {"u": ADMIN, "p": gateway.app_password(), "c": "Tiny", "id": song_id}
+            async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as c:
+                for _ in range(200):  # the setting reaches library-svc through the settings bucket
+                    tiny = await c.get("/rest/stream", params=auth)
+                    if (
+                        tiny.headers["content-type"] == "audio/mpeg"
+                        and MP3(io.BytesIO(tiny.content)).info.bitrate <= 32_000
+                    ):
+                        break
+                    await page.wait_for_timeout(50)
+            assert MP3(io.BytesIO(tiny.content)).info.bitrate <= 32_000
         finally:
             await browser.close()

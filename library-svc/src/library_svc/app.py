@@ -25,6 +25,7 @@ from .api.asgi import SubsonicApp
 from .api.reads import CatalogReader
 from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
+from .domain.transcoding import PlayerRule
 from .domain.versions import Versions
 from .handlers import Handlers
 from .info.matching import LibraryMatch
@@ -89,7 +90,7 @@ def build(settings: Settings) -> Service:
         ffmpeg=settings.ffmpeg,
         transcode_cache_bytes=settings.transcode_cache_mb << 20,
         cover_cache_bytes=settings.cover_cache_mb << 20,
-        rules=settings.player_defaults,
+        rules=lambda: _player_rules(live, settings),
         default_format=settings.transcode_format,
     )
     info = _info(settings, extras, engine) if settings.info_enabled else None
@@ -138,6 +139,14 @@ def build(settings: Settings) -> Service:
 
     runtime.add_check("media", media_check)
     return Service(runtime, library, scanner, http, live, trigger, settings, info)
+
+
+def _player_rules(live: LiveSettings, settings: Settings) -> list[PlayerRule]:
+    """The live `stream_defaults` (set in the web UI) when there are any, else BRAINSTREAM_PLAYER_DEFAULTS."""
+    chosen = live.pipeline.stream_defaults
+    if chosen is None:
+        return settings.player_defaults
+    return [PlayerRule(user=r.user, client=r.client, format=r.format, max_bitrate=r.max_bitrate) for r in chosen]
 
 
 def _info(settings: Settings, extras: ExtraStore, engine: object) -> Info:

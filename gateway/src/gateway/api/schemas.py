@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
-from contracts.livesettings import PipelineSettings
+from contracts.livesettings import PipelineSettings, StreamDefault
 
 __all__ = [
     "AccountsIn",
@@ -118,6 +118,7 @@ class PipelineSettingsIn(_In):
     navidrome_url: str | None = Field(default=None, max_length=500, pattern=r"^(https?://\S+)?$")
     navidrome_user: str | None = Field(default=None, max_length=200)
     navidrome_password: str | None = Field(default=None, max_length=500, description="Write-only; empty clears it.")
+    stream_defaults: list[StreamDefault] | None = Field(default=None, max_length=200)
 
 
 class PipelineSettingsOut(PipelineSettings):

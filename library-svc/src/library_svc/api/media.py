@@ -22,7 +22,7 @@ async def stream(ctx: ApiContext, req: Request) -> Reply:
     media = ctx.media
     if media is None:
         return FileReply(path, track.content_type)
-    rule = rule_for(media.rules, req.user, req.get("c") or "")
+    rule = rule_for(media.rules(), req.user, req.get("c") or "")
     try:
         plan = decide(
             requested_format=req.get("format"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,8 @@ __all__ = ["Media"]
 class Media:
     transcoder: Transcoder
     covers: DiskCache
-    rules: list[PlayerRule] = field(default_factory=list)
+    rules: Callable[[], list[PlayerRule]] = field(default_factory=lambda: _fixed([]))
+    """The player defaults now (the live setting when set, else the environment's)."""
     default_format: str = "mp3"
 
     @classmethod
@@ -27,13 +29,20 @@ class Media:
         ffmpeg: str | None = None,
         transcode_cache_bytes: int = 1 << 30,
         cover_cache_bytes: int = 256 << 20,
-        rules: list[PlayerRule] | None = None,
+        rules: list[PlayerRule] | Callable[[], list[PlayerRule]] | None = None,
         default_format: str = "mp3",
     ) -> Media:
         transcodes = DiskCache(cache_dir / "transcodes", transcode_cache_bytes)
         return cls(
             Transcoder(find_ffmpeg(ffmpeg), transcodes),
             DiskCache(cache_dir / "covers", cover_cache_bytes),
-            list(rules or []),
+            rules if callable(rules) else _fixed(list(rules or [])),
             default_format,
         )
+
+
+def _fixed(rules: list[PlayerRule]) -> Callable[[], list[PlayerRule]]:
+    def now() -> list[PlayerRule]:
+        return rules
+
+    return now

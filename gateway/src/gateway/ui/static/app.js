@@ -77,6 +77,10 @@ onSubmit("settings-form", async (form) => {
   body.navidrome_url = d.navidrome_url || null;
   body.navidrome_user = d.navidrome_user || null;
   if (d.navidrome_password) body.navidrome_password = d.navidrome_password; // left empty: the stored one stays
+  body.stream_defaults = d.stream_defaults ? d.stream_defaults.split("\n").map((l) => l.trim()).filter(Boolean).map((line) => {
+    const [user, client, format, kbps] = line.split(/\s+/);
+    return { user, client: client || "*", format: !format || format === "-" ? null : format, max_bitrate: parseInt(kbps || "0", 10) || 0 };
+  }) : null;
   await api("PUT", "/api/settings", body);
   toast("Saved: every service picks it up now");
 });
