@@ -122,6 +122,17 @@ def test_second_request_served_from_cache(api: ApiServer, client: Connection) ->
     assert part.status_code == 206 and part.content == first.content[100:200]
 
 
+def test_estimated_content_length_is_kept_exactly(api: ApiServer, client: Connection) -> None:
+    sid, _ = song_id(client, "Tide")
+    params = {"id": sid, "format": "mp3", "maxBitRate": 96, "estimateContentLength": "true", "timeOffset": 1}
+    resp = get(api, "stream", **params)
+    assert resp.status_code == 200
+    promised = int(resp.headers["content-length"])
+    assert len(resp.content) == promised  # cut or padded to what was promised
+    assert abs(promised - 11 * 96 * 125) < 2000  # 11 s at 96 kbps, plus the tag
+    assert abs(MP3(io.BytesIO(resp.content)).info.length - 11.0) < 0.5
+
+
 def test_client_that_hangs_up_kills_ffmpeg(api: ApiServer, client: Connection) -> None:
     sid, _ = song_id(client, "Long Tide")
     transcoder = media(api).transcoder

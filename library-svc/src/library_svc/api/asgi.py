@@ -170,6 +170,8 @@ async def _stream(receive: Receive, send: Send, reply: StreamReply, head: bool) 
     """Relay a body made on the fly; a client that hangs up stops it at once (uvicorn's `send` goes quiet after a
     disconnect instead of raising, so the request's `receive` is watched for it)."""
     headers = [(b"content-type", reply.content_type.encode()), *((k.encode(), v.encode()) for k, v in reply.headers)]
+    if reply.length is not None:
+        headers.append((b"content-length", str(reply.length).encode()))
     if head:
         await reply.chunks.aclose()  # type: ignore[attr-defined]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -178,12 +180,18 @@ async def _stream(receive: Receive, send: Send, reply: StreamReply, head: bool) 
 
     async def pump() -> None:
         started = False
+        left = reply.length
         try:
             async for chunk in reply.chunks:
                 if not started:
                     await send({"type": "http.response.start", "status": 200, "headers": headers})
                     started = True
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if left is not None:  # the promised length, and not a byte more
+                    chunk, left = chunk[:left], max(0, left - len(chunk))
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if left == 0:
+                    break
         except Exception:
             log.exception("a stream failed while it was sent")
             if not started:  # nothing sent yet: an honest error status instead of an empty song
@@ -191,6 +199,10 @@ async def _stream(receive: Receive, send: Send, reply: StreamReply, head: bool) 
                 return
         if not started:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
+        while left:  # shorter than estimated: zeros up to the promised length
+            pad = min(left, _CHUNK)
+            left -= pad
+            await send({"type": "http.response.body", "body": bytes(pad), "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     relay = asyncio.create_task(pump())

@@ -47,7 +47,12 @@ async def stream(ctx: ApiContext, req: Request) -> Reply:
         return FileReply(cached, ctype)
     duration = max(0, (track.duration or 0) - plan.offset_s)
     headers = (("x-content-duration", str(duration)),)
-    return StreamReply(transcoder.stream(path, plan, name), ctype, headers)
+    if not req.flag("estimateContentLength", False):
+        return StreamReply(transcoder.stream(path, plan, name), ctype, headers)
+    # some players need a length up front: the tag plus what the bitrate makes of the duration left
+    header = await transcoder.header(path, plan)
+    length = len(header) + duration * plan.kbps * 125
+    return StreamReply(transcoder.stream(path, plan, name, header), ctype, headers, length)
 
 
 async def download(ctx: ApiContext, req: Request) -> Reply:

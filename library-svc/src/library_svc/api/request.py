@@ -74,12 +74,14 @@ class BytesReply:
 
 @dataclass(frozen=True)
 class StreamReply:
-    """A body made while it is sent (a transcode): no length, no ranges. The server closes `chunks` when the
-    client goes away, which stops the work behind it."""
+    """A body made while it is sent (a transcode): no ranges. The server closes `chunks` when the client goes away,
+    which stops the work behind it. With a `length` (Subsonic's estimateContentLength) exactly that many bytes are
+    sent: cut short (the rest is not made) or padded with zeros, which decoders skip."""
 
     chunks: AsyncIterator[bytes]
     content_type: str
     headers: tuple[tuple[str, str], ...] = ()
+    length: int | None = None
 
 
 Reply = dict[str, Any] | FileReply | BytesReply | StreamReply

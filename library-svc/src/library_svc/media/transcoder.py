@@ -77,13 +77,20 @@ class Transcoder:
             *["-map", "0:a:0", "-vn", *extra, "-c:a", codec, "-b:a", f"{plan.kbps}k", "-f", muxer, "pipe:1"],
         ]
 
-    async def stream(self, source: Path, plan: Transcode, cache_name: str | None) -> AsyncIterator[bytes]:
+    async def header(self, source: Path, plan: Transcode) -> bytes:
+        """What the stream starts with before ffmpeg's bytes: the ID3 tag for MP3 and AAC, nothing for Opus."""
+        if plan.format not in ("mp3", "aac"):
+            return b""
+        return id3_header(await asyncio.to_thread(read_carried, source))
+
+    async def stream(
+        self, source: Path, plan: Transcode, cache_name: str | None, header: bytes | None = None
+    ) -> AsyncIterator[bytes]:
         """The transcoded bytes. Closing the iterator early (or cancelling it) kills ffmpeg and keeps nothing."""
         if self.ffmpeg is None:
             raise RuntimeError("no ffmpeg: set BRAINSTREAM_FFMPEG or install imageio-ffmpeg")
-        header = b""
-        if plan.format in ("mp3", "aac"):
-            header = id3_header(await asyncio.to_thread(read_carried, source))
+        if header is None:
+            header = await self.header(source, plan)
         proc = await asyncio.create_subprocess_exec(
             self.ffmpeg,
             *self.args(source, plan),
