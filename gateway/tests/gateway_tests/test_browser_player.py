@@ -97,6 +97,18 @@ async def test_play_sort_filter_star_and_rate(
             await expect(names).to_have_text(["Things We Lost in the Fire"])
             await expect(page.locator("#library-totals")).to_contain_text("1 album from 2001")
             await page.screenshot(path=str(SHOTS / "library-filtered.png"), full_page=True)
+            # the same for scripts
+            api = await gateway.login()
+            try:
+                by_year = (await api.get("/api/library/albums", params={"order": "year"})).json()["items"]
+                assert [a["year"] for a in by_year] == [1997, 2001, 2005]
+                slowcore = (await api.get("/api/library/albums", params={"genre": "Slowcore"})).json()["items"]
+                assert [a["name"] for a in slowcore] == ["Things We Lost in the Fire"]
+                totals = (await api.get("/api/library/totals")).json()
+                assert (totals["artists"], totals["albums"], totals["tracks"]) == (3, 3, 4)
+                assert {g["name"]: g["song_count"] for g in totals["genres"]} == {"Electronic": 3, "Slowcore": 1}
+            finally:
+                await api.aclose()
 
             await page.goto(gateway.url + "/library")
             await page.click("text=Tender Buttons")
