@@ -63,7 +63,7 @@ docs: sync ## write docs/asyncapi.json from the contracts
 	$(UV) run --no-sync brainstream docs --out docs/asyncapi.json
 
 screenshots: sync system-deps ## refresh docs/screenshots/ from the browser test
-	BRAINSTREAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --no-sync pytest -q gateway/tests/gateway_tests/test_browser.py
+	BRAINSTREAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --no-sync pytest -q gateway/tests/gateway_tests/test_browser*.py
 
 bench: sync ## run every benchmark under tests/bench and print the figures
 	@set -e; for b in tests/bench/bench_*.py; do echo "== $$b"; $(UV) run --no-sync python $$b; done

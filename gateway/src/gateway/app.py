@@ -27,11 +27,13 @@ from infra.runtime import ServiceRuntime
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
 from .adapters.library import SubsonicLibrary
+from .api.candidates import CandidatesController
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
 from .api.headers import security_headers
 from .api.jsonguard import json_guard
 from .api.library import LibraryController
+from .api.library_media import LibraryMediaController
 from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
@@ -99,13 +101,14 @@ def create_app(settings: Settings) -> Litestar:
     gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view, redrive_letters)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
+    scrobbles = ScrobblePublisher(runtime.publish)
     proxy = SubsonicProxy(
         users,
         chooser,
         limiter,
         AuthPolicy(settings.subsonic_allow_plain, settings.subsonic_allow_token),
         http,
-        ScrobblePublisher(runtime.publish),
+        scrobbles,
         KeepAlivePool(FORWARD_RESPONSE - {"content-length"}, timeout_s=settings.proxy_timeout_s),
     )
 
@@ -143,9 +146,11 @@ def create_app(settings: Settings) -> Litestar:
             UsersController,
             SettingsController,
             RequestsController,
+            CandidatesController,
             TracksController,
             RunsController,
             LibraryController,
+            LibraryMediaController,
             EventsController,
             SonosController,
             rest,
@@ -171,6 +176,7 @@ def create_app(settings: Settings) -> Litestar:
                 "password_slots": PasswordSlots(settings.password_checks),
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
+                "scrobbles": scrobbles,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -39,6 +39,8 @@ async def test_no_5xx_from_generated_requests(gateway: Any) -> None:
             operation = result.ok()
             if operation.path == "/api/events":
                 continue  # an endless stream; covered by its own test
+            if operation.path == "/api/requests/candidates":
+                continue  # answered by resolve-svc, which this test does not run (503); see test_browser_request
 
             @given(case=operation.as_strategy())
             @settings(

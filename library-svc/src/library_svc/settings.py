@@ -9,6 +9,8 @@ from pydantic import AliasChoices, Field, field_validator
 from contracts.pathtemplate import DEFAULT_PATH_TEMPLATE, template_problem
 from infra.runtime import RuntimeSettings
 
+from .domain.transcoding import PlayerRule
+
 __all__ = ["DEFAULT_PATH_TEMPLATE", "Settings"]
 
 
@@ -51,6 +53,38 @@ class Settings(RuntimeSettings):
         default=600.0, gt=0, validation_alias=_env("BRAINSTREAM_NAVIDROME_SCAN_TIMEOUT")
     )
     """How long to poll getScanStatus before reporting a timeout."""
+
+    ffmpeg: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_FFMPEG"))
+    """ffmpeg for transcoding; default: `ffmpeg` on PATH, else the binary of the imageio-ffmpeg package."""
+    transcode_format: str = Field(
+        default="mp3", pattern="^(mp3|opus|aac)$", validation_alias=_env("BRAINSTREAM_TRANSCODE_FORMAT")
+    )
+    """Format of a transcode when a bitrate limit applies but no format was asked for."""
+    player_defaults: list[PlayerRule] = Field(
+        default_factory=list, validation_alias=_env("BRAINSTREAM_PLAYER_DEFAULTS")
+    )
+    """Stream defaults per user and client, as JSON: `[{"user": "*", "client": "DSub", "format": "mp3",
+    "max_bitrate": 128}]`; the most specific rule applies, and a request's own maxBitRate can only lower it."""
+    transcode_cache_mb: int = Field(default=1024, ge=0, validation_alias=_env("BRAINSTREAM_TRANSCODE_CACHE_MB"))
+    """Disk kept for finished transcodes (least recently used go first); 0 keeps none."""
+    cover_cache_mb: int = Field(default=256, ge=0, validation_alias=_env("BRAINSTREAM_COVER_CACHE_MB"))
+    """Disk kept for resized covers; 0 keeps none (each resize is redone)."""
+    info_enabled: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_LIBRARY_INFO"))
+    """Fetch artist/album facts, top and similar songs from MusicBrainz and ListenBrainz in the background."""
+    info_budget_per_hour: int = Field(default=600, ge=0, validation_alias=_env("BRAINSTREAM_LIBRARY_INFO_BUDGET"))
+    """External requests per hour the info endpoints may make (each source also keeps 1 request/s)."""
+    musicbrainz_url: str = Field(
+        default="https://musicbrainz.org", validation_alias=_env("BRAINSTREAM_MUSICBRAINZ_URL")
+    )
+    """MusicBrainz WS/2 base URL (a mirror works too)."""
+    listenbrainz_url: str = Field(
+        default="https://api.listenbrainz.org", validation_alias=_env("BRAINSTREAM_LISTENBRAINZ_URL")
+    )
+    """ListenBrainz API root."""
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "library" / "cache"
 
     @property
     def music_dir(self) -> Path:

@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from faststream.nats import NatsMessage
+
 from contracts.health import HealthStatus
+from contracts.lookup import LOOKUP_QUEUE, LOOKUP_SUBJECT
 from infra.http import ApiClient, HttpSettings
 from infra.logs import configure_logging
 from infra.ratelimit import HOSTS, KvSlotLimiter
@@ -25,6 +28,7 @@ from .chain import AlbumChain
 from .domain.albums import AlbumConfig
 from .domain.scoring import MatchConfig
 from .handlers import Handlers
+from .lookup import RecordingLookup
 from .service import Resolver
 from .settings import Settings
 
@@ -42,6 +46,7 @@ class Components:
     metadata: ListenBrainzMetadata
     caa: CoverArtArchive
     chain: AlbumChain
+    lookup: RecordingLookup | None = None
 
     async def aclose(self) -> None:
         await self.metadata.aclose()
@@ -96,8 +101,11 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
         AlbumConfig(),
         KvAlbumMemory(albums_kv),
     )
-    resolver = Resolver(metadata, mb, chain, cache, MatchConfig(max_distance=settings.max_distance))
-    return Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa, chain)
+    match = MatchConfig(max_distance=settings.max_distance)
+    resolver = Resolver(metadata, mb, chain, cache, match)
+    components = Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa, chain)
+    components.lookup = RecordingLookup(mb, match)
+    return components
 
 
 class _Deferred:
@@ -122,6 +130,12 @@ class _Deferred:
         assert self.components is not None
         await self.components.handlers.inspected(event, delivery)
 
+    async def lookup(self, msg: NatsMessage) -> bytes:
+        # the raw message: a `bytes` parameter would have FastStream decode the JSON body into a dict first
+        await self.ready.wait()
+        assert self.components is not None and self.components.lookup is not None
+        return await self.components.lookup.answer(msg.body)
+
 
 def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
@@ -129,6 +143,8 @@ def build(settings: Settings, http: HttpSettings | None = None) -> tuple[Service
     runtime.consume("resolve_candidates", deferred.candidate)
     runtime.consume("resolve_requests", deferred.request)
     runtime.consume("resolve_url_inspected", deferred.inspected)
+    # a person choosing what to request (the web UI): core request/reply, one replica answers (see contracts.lookup)
+    runtime.broker.subscriber(LOOKUP_SUBJECT, queue=LOOKUP_QUEUE)(deferred.lookup)
 
     def check() -> tuple[HealthStatus, dict[str, Any]]:
         c = deferred.components

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from contracts.livesettings import PipelineSettings
+from contracts.livesettings import PipelineSettings, StreamDefault
 from contracts.pathtemplate import preview, template_problem
 
 __all__ = [
@@ -134,6 +134,7 @@ class PipelineSettingsIn(_In):
     sonos_interval_s: float | None = Field(default=None, ge=1, le=3600)
     sonos_users: dict[_Place, _Username] | None = Field(default=None, max_length=64)
     sonos_default_user: _Username | None = None
+    stream_defaults: list[StreamDefault] | None = Field(default=None, max_length=200)
 
     @field_validator("path_template")
     @classmethod

@@ -70,6 +70,9 @@ _SMALL = 256 * 1024
 _URL_SAFE = re.compile(r"[A-Za-z0-9\-._~%!$'()*+,;=:@/?&]*")
 """A query made of these alone can go upstream as the client wrote it; anything else is decoded and re-encoded."""
 _EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
+ADMIN_METHODS = frozenset({"createInternetRadioStation", "updateInternetRadioStation", "deleteInternetRadioStation"})
+"""Changes to what every user shares: administrators only, whichever upstream serves /rest (Navidrome would take
+them from anyone, as the gateway signs in there with one account)."""
 
 
 def _pairs(raw: str) -> list[tuple[str, str]]:
@@ -149,8 +152,16 @@ class SubsonicProxy:
         if method == "startScan" and first.get("fullScan", "").lower() == "true" and not self._is_admin(who):
             # a full scan re-reads every file of the library: an administrator's decision
             await _reply(send, 200, *error(fmt, 50, "User is not authorized for the given operation: fullScan"))
+        if method == "tokenInfo":  # the key was checked here: its owner is the answer, whoever serves /rest
+            await _reply(send, 200, *envelope(fmt, "ok", {"tokenInfo": {"username": who}}))
             return
         forwarded = [(name, value) for name, value in scope.get("headers", []) if name in _FORWARD_REQUEST]
+        if method in ADMIN_METHODS:
+            row = self._users.get(who)
+            if row is None or not row.is_admin:
+                await _reply(send, 200, *error(fmt, 50, "Only an administrator may change internet radio stations"))
+                return
+            forwarded.append((b"x-brainstream-admin", b"1"))
         http_method = scope.get("method", "GET")
         if upstream.navidrome or not _URL_SAFE.fullmatch(raw):
             query = urlencode(upstream.params(params))

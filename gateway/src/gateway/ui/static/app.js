@@ -79,6 +79,13 @@ function settingValue(name, v) {
   if (name === "run_size") return parseInt(v, 10);
   if (name === "acquire_backends") return v.split(",").map((s) => s.trim()).filter(Boolean);
   if (name === "tag_album_mbid") return v === "true";
+  if (name === "stream_defaults") {
+    // one rule a line: user client format kbps ("-" for the source's format, 0 for no limit)
+    return v.split("\n").map((l) => l.trim()).filter(Boolean).map((line) => {
+      const [user, client, format, kbps] = line.split(/\s+/);
+      return { user, client: client || "*", format: !format || format === "-" ? null : format, max_bitrate: parseInt(kbps || "0", 10) || 0 };
+    });
+  }
   return v;
 }
 
