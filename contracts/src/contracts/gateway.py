@@ -12,6 +12,7 @@ from .base import Command, Event
 from .common import TrackQuery
 
 __all__ = [
+    "MatchListen",
     "RemoveTrack",
     "RequestTrack",
     "RetryTrack",
@@ -91,3 +92,19 @@ class SettingsChanged(_GatewayEvent):
 
     keys: list[str]
     values: dict[str, Any] = Field(default_factory=dict, description="New values; secrets are never included.")
+
+
+class MatchListen(_GatewayCommand):
+    """Match a recorded play again: the history store's background retry of a play still unmatched."""
+
+    subject: ClassVar[str] = "gateway.listen.match_requested"
+
+    listen_id: UUID = Field(description="The `event_id` of the `ListenRecorded` to match.")
+    source: str
+    artist: str
+    title: str
+    album: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+    recording_mbid: UUID | None = None
+    isrc: str | None = None
+    attempt: int = Field(ge=1, description="This try's number; the first match was attempt 1.")

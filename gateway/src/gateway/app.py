@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -41,6 +42,12 @@ from .browse import LibraryBrowser
 from .db import make_engine
 from .handlers import view_handlers
 from .health import HealthController
+from .history.api import ListensController
+from .history.fold import HistoryFold
+from .history.live import Rematcher, history_handlers
+from .history.merge import MergeConfig
+from .history.replayable import history_path
+from .history.schema import connect as connect_history
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
@@ -86,6 +93,14 @@ def create_app(settings: Settings) -> Litestar:
     gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
+    history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
+    for durable, handler in history_handlers(history).items():
+        runtime.consume(durable, handler)
+    # readers get their own connection: the fold's holds its write transaction open between statements
+    history_reader = connect_history(history_path(settings))
+    rematcher = Rematcher(
+        history_reader, runtime.publish, base_s=settings.history_retry_base_s, cap_s=settings.history_retry_cap_s
+    )
     proxy = SubsonicProxy(
         users,
         chooser,
@@ -113,9 +128,11 @@ def create_app(settings: Settings) -> Litestar:
         await runtime.start()
         await live.start(runtime.js)
         await _first_admin(settings, users, gateway)
+        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
         try:
             yield
         finally:
+            retries.cancel()
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
@@ -133,6 +150,7 @@ def create_app(settings: Settings) -> Litestar:
             TracksController,
             RunsController,
             LibraryController,
+            ListensController,
             EventsController,
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
@@ -157,6 +175,7 @@ def create_app(settings: Settings) -> Litestar:
                 ),
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
+                "history": history_reader,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -164,6 +183,19 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(title="BrainStream gateway", version=__version__, path="/schema"),
         logging_config=None,
     )
+
+
+async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime) -> None:
+    """A supervised background loop: a failed round is logged and the next one comes, never a silent death."""
+    beat = runtime.loop_heartbeat("history_retries", stall_after_s=interval_s * 5 + 60)
+    log = logging.getLogger(__name__)
+    while True:
+        try:
+            await work()
+        except Exception:
+            log.exception("history retry round failed; trying again in %.0f s", interval_s)
+        beat.beat()
+        await asyncio.sleep(interval_s)
 
 
 async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> None:

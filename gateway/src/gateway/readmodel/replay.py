@@ -26,7 +26,7 @@ async def replay(js: JetStreamContext, projection: Projection, *, idle_s: float 
     """
     seen = 0
     stored: list[tuple[Message, str, int]] = []
-    for spec in consumers_of(SERVICE):
+    for spec in (c for c in consumers_of(SERVICE) if c.durable.startswith("gateway_view_")):
         try:
             info = await js.stream_info(spec.stream)
         except NotFoundError:

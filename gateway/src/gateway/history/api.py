@@ -1,0 +1,103 @@
+"""`/api/listens`: the listening history, newest first, and the plays still unmatched with their reason."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
+from litestar.params import Parameter
+from nats.js.errors import KeyNotFoundError
+
+from ..auth.guard import principal
+from ..auth.users import Principal
+from ..readmodel.queries import Scope
+from .queries import BadCursor, ListenFilter, PlayOut, plays, unmatched
+
+__all__ = ["ListensController", "parse_time"]
+
+_SOURCES = {"listenbrainz", "lastfm", "spotify", "subsonic", "sonos"}
+
+
+def parse_time(value: str | None, name: str) -> datetime | None:
+    """ISO 8601 (a date alone is midnight UTC) or unix seconds."""
+    if not value:
+        return None
+    try:
+        if value.replace(".", "", 1).isdigit():
+            return datetime.fromtimestamp(float(value), UTC)
+        at = datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValidationException(f"{name}: not an ISO 8601 time or unix seconds: {value!r}") from exc
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+async def _library_links(state: State, items: list[PlayOut]) -> None:
+    """A play of a recording the library holds links to it (`library_owned`: MBID → track id)."""
+    mbids = {p.recording_mbid for p in items if p.recording_mbid}
+    if not mbids:
+        return
+    kv = await state.runtime.js.key_value("library_owned")
+    found: dict[str, str] = {}
+    for mbid in mbids:
+        try:
+            entry = await kv.get(mbid)
+        except KeyNotFoundError:
+            continue
+        if entry.value:
+            found[mbid] = json.loads(entry.value)["track_id"]
+    for p in items:
+        p.library_track_id = found.get(p.recording_mbid or "")
+
+
+class ListensController(Controller):
+    path = "/api/listens"
+    tags = ["history"]
+    dependencies = {"who": Provide(principal)}
+
+    @get(operation_id="listListens", summary="Plays, newest first, with their match and every source that saw them")
+    async def listens(
+        self,
+        who: NamedDependency[Principal],
+        state: State,
+        start: str | None = Parameter(query="from", default=None, description="ISO 8601 or unix seconds"),
+        end: str | None = Parameter(query="to", default=None, description="ISO 8601 or unix seconds (exclusive)"),
+        source: str | None = None,
+        q: str | None = Parameter(default=None, max_length=200),
+        user: str | None = Parameter(default=None, description="Administrators only: one user's plays"),
+        limit: int = Parameter(default=50, ge=1, le=500),
+        cursor: str | None = Parameter(default=None, max_length=400),
+    ) -> dict[str, Any]:
+        if source and source not in _SOURCES:
+            raise ValidationException(f"source: one of {', '.join(sorted(_SOURCES))}")
+        if user and not who.is_admin and user != who.username:
+            raise ValidationException("user: only administrators see other people's plays")
+        f = ListenFilter(parse_time(start, "from"), parse_time(end, "to"), source, q, user, limit, cursor)
+        conn: sqlite3.Connection = state.history
+        try:
+            items, next_cursor = await asyncio.to_thread(plays, conn, Scope(who.username, who.is_admin), f)
+        except BadCursor as exc:
+            raise ValidationException(str(exc)) from exc
+        await _library_links(state, items)
+        return {"items": [asdict(p) for p in items], "next_cursor": next_cursor}
+
+    @get("/unmatched", operation_id="listUnmatchedListens", summary="Plays not matched yet, with the reason")
+    async def unmatched(
+        self,
+        who: NamedDependency[Principal],
+        state: State,
+        user: str | None = None,
+        limit: int = Parameter(default=200, ge=1, le=1000),
+    ) -> dict[str, Any]:
+        if user and not who.is_admin and user != who.username:
+            raise ValidationException("user: only administrators see other people's plays")
+        conn: sqlite3.Connection = state.history
+        items = await asyncio.to_thread(unmatched, conn, Scope(who.username, who.is_admin), user, limit)
+        return {"items": [asdict(p) for p in items]}
