@@ -14,7 +14,7 @@ from infra.logs import configure_logging
 from infra.runtime import Delivery, ServiceRuntime
 
 from . import SERVICE, __version__
-from .adapters.cache import KvCache
+from .adapters.cache import KvCache, RefreshCache
 from .adapters.commercial import Deezer, ITunes
 from .adapters.coverart import CoverArtArchive, ImageProbe
 from .adapters.listenbrainz import ListenBrainzMetadata
@@ -23,7 +23,8 @@ from .adapters.ratelimit import KvSlotLimiter
 from .chain import AlbumChain
 from .domain.albums import AlbumConfig
 from .domain.scoring import MatchConfig
-from .handlers import Handlers
+from .handlers import Handlers, ListenHandlers
+from .listens import ListenMatcher
 from .service import Resolver
 from .settings import Settings
 
@@ -35,6 +36,7 @@ class Components:
     """Everything built once NATS is connected; tests and benchmarks read the counters."""
 
     handlers: Handlers
+    listens: ListenHandlers
     clients: dict[str, ApiClient]
     limiters: dict[str, KvSlotLimiter]
     cache: KvCache
@@ -95,8 +97,11 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
         ImageProbe(clients["images"], cache),
         AlbumConfig(),
     )
-    resolver = Resolver(metadata, mb, chain, cache, MatchConfig(max_distance=settings.max_distance))
-    return Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa)
+    match_cfg = MatchConfig(max_distance=settings.max_distance)
+    resolver = Resolver(metadata, mb, chain, cache, match_cfg)
+    fresh = MusicBrainz(clients["musicbrainz"], RefreshCache(cache_kv, ttl, settings.cache_ttl_s))
+    listens = ListenHandlers(ListenMatcher(mb, fresh, cache, match_cfg), runtime.publish)
+    return Components(Handlers(resolver, runtime.publish), listens, clients, limiters, cache, metadata, caa)
 
 
 class _Deferred:
@@ -116,12 +121,19 @@ class _Deferred:
         assert self.components is not None
         await self.components.handlers.request(event, delivery)
 
+    async def listen(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.listens.listen(event, delivery)
+
 
 def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     deferred = _Deferred()
     runtime.consume("resolve_candidates", deferred.candidate)
     runtime.consume("resolve_requests", deferred.request)
+    runtime.consume("resolve_listens", deferred.listen)
+    runtime.consume("resolve_listen_retries", deferred.listen)
 
     def check() -> tuple[HealthStatus, dict[str, Any]]:
         c = deferred.components
