@@ -259,6 +259,14 @@ KV_BUCKETS: list[KvSpec] = [
         max_bytes=128 * MiB,
     ),
     KvSpec(
+        bucket="forward_ledger",
+        owner="ingest-svc",
+        description="Per user, target and play: where sending it on stands (sending, sent, refused), so a crash "
+        "or a retry never submits a play twice.",
+        ttl_s=90 * DAY,
+        max_bytes=128 * MiB,
+    ),
+    KvSpec(
         bucket="ingest_cursors",
         owner="ingest-svc",
         description="Per user and source: listen cursors, the CF offset and the CF model marker.",

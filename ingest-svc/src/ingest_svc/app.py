@@ -19,16 +19,18 @@ from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__, handlers
 from .adapters.http import Clients
-from .adapters.kv import KvCursorStore, KvKnownRecordings, KvLease, KvListenGate
+from .adapters.kv import KvCursorStore, KvForwardLedger, KvKnownRecordings, KvLease, KvListenGate
 from .adapters.lastfm import LastfmFeed
 from .adapters.listen_feeds import ListenBrainzFeed
 from .adapters.listenbrainz import ListenBrainz
+from .adapters.scrobble_targets import LastfmTarget, ListenBrainzTarget
 from .adapters.spotify import SpotifyFeed
 from .config import Config
 from .health import SourceHealth
 from .ports import ListenFeed
 from .scheduler import Scheduler, supervise
 from .service import ListenService, RecommendationService
+from .service.forwarding import Forwarder
 from .settings import Settings
 
 __all__ = ["Ingest", "build", "main"]
@@ -49,6 +51,7 @@ class Ingest:
         self.config = Config(settings, self.live)
         self._ready = asyncio.Event()
         self._listens: ListenService | None = None
+        self._forwarder: Forwarder | None = None
         self.lease: KvLease | None = None
         self._scheduler: Scheduler | None = None
         self._wire_error: str | None = None
@@ -58,6 +61,9 @@ class Ingest:
         self.runtime.consume("ingest_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_library_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_runs", handlers.on_start_run(self.scheduler))
+        self.runtime.consume(
+            "ingest_forward", handlers.on_listen_forward(self.forwarder, lambda user: self.config.users().get(user))
+        )
 
     def _check(self) -> tuple[HealthStatus, dict[str, Any]]:
         if not self._ready.is_set():
@@ -69,6 +75,11 @@ class Ingest:
         await self._ready.wait()
         assert self._listens is not None
         return self._listens
+
+    async def forwarder(self) -> Forwarder:
+        await self._ready.wait()
+        assert self._forwarder is not None
+        return self._forwarder
 
     async def scheduler(self) -> Scheduler:
         await self._ready.wait()
@@ -90,6 +101,13 @@ class Ingest:
             LastfmFeed(self.clients.lastfm, self.settings.lastfm_api_key, self.settings.lastfm_error_retries),
             SpotifyFeed(self.clients.spotify_api, self.clients.spotify_accounts),
         ]
+        self._forwarder = Forwarder(
+            [
+                ListenBrainzTarget(self.clients.listenbrainz_write, __version__),
+                LastfmTarget(self.clients.lastfm_write, self.settings.lastfm_api_key, self.settings.lastfm_api_secret),
+            ],
+            await KvForwardLedger.open(js),
+        )
         self.lease = await KvLease.open(js, self.runtime.instance, self.settings.scheduler_lease_s)
         self._scheduler = Scheduler(self.config, recommendations, self._listens, feeds, self.health, self.lease)
         await self.live.start(js)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from contracts.gateway import ScrobbleSubmitted, StartRun
+from contracts.ingest import ListenRecorded
 from contracts.library import ScrobbleRecorded
+from contracts.livesettings import UserAccounts
 from infra.runtime import Delivery, Handler
 
 from .scheduler import Scheduler
 from .service import ListenService
+from .service.forwarding import Forwarder
 from .service.scrobbles import listen_from_scrobble
 
-__all__ = ["RunFailed", "on_scrobble", "on_start_run"]
+__all__ = ["RunFailed", "on_listen_forward", "on_scrobble", "on_start_run"]
 
 
 class RunFailed(RuntimeError):
@@ -33,5 +36,14 @@ def on_start_run(scheduler: Callable[[], Awaitable[Scheduler]]) -> Handler:
         failed = [r for r in reports if len(r.errors) >= 2]
         if failed:
             raise RunFailed("; ".join(str(e) for r in failed for e in r.errors))
+
+    return handle
+
+
+def on_listen_forward(
+    forwarder: Callable[[], Awaitable[Forwarder]], accounts: Callable[[str], UserAccounts | None]
+) -> Handler:
+    async def handle(event: ListenRecorded, delivery: Delivery) -> None:
+        await (await forwarder()).forward(event, accounts(event.user or ""))
 
     return handle
