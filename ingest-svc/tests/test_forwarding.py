@@ -29,9 +29,7 @@ ALICE = UserAccounts(
     lastfm_user="alice-fm",
     lastfm_session_key="lfm-sk-alice",
 )
-ONCE = HttpSettings(
-    BRAINSTREAM_CONTACT="ops@example.org", BRAINSTREAM_HTTP_TIMEOUT=0.5, BRAINSTREAM_HTTP_RETRIES=0
-)
+ONCE = HttpSettings(BRAINSTREAM_CONTACT="ops@example.org", BRAINSTREAM_HTTP_TIMEOUT=0.5, BRAINSTREAM_HTTP_RETRIES=0)
 
 
 def subsonic_play(source: str = "subsonic", **extra: Any) -> ListenRecorded:
