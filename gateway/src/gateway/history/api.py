@@ -7,13 +7,13 @@ import json
 import sqlite3
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from nats.js.errors import KeyNotFoundError
 
 from ..auth.guard import principal
@@ -67,13 +67,13 @@ class ListensController(Controller):
         self,
         who: NamedDependency[Principal],
         state: State,
-        start: str | None = Parameter(query="from", default=None, description="ISO 8601 or unix seconds"),
-        end: str | None = Parameter(query="to", default=None, description="ISO 8601 or unix seconds (exclusive)"),
-        source: str | None = None,
-        q: str | None = Parameter(default=None, max_length=200),
-        user: str | None = Parameter(default=None, description="Administrators only: one user's plays"),
-        limit: int = Parameter(default=50, ge=1, le=500),
-        cursor: str | None = Parameter(default=None, max_length=400),
+        start: Annotated[str | None, QueryParameter(name="from", description="ISO 8601 or unix seconds")] = None,
+        end: Annotated[str | None, QueryParameter(name="to", description="ISO 8601 or unix seconds, exclusive")] = None,
+        source: Annotated[str | None, QueryParameter(max_length=40)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        user: Annotated[str | None, QueryParameter(description="Administrators: one user's plays only")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: Annotated[str | None, QueryParameter(max_length=400)] = None,
     ) -> dict[str, Any]:
         if source and source not in _SOURCES:
             raise ValidationException(f"source: one of {', '.join(sorted(_SOURCES))}")
@@ -93,8 +93,8 @@ class ListensController(Controller):
         self,
         who: NamedDependency[Principal],
         state: State,
-        user: str | None = None,
-        limit: int = Parameter(default=200, ge=1, le=1000),
+        user: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> dict[str, Any]:
         if user and not who.is_admin and user != who.username:
             raise ValidationException("user: only administrators see other people's plays")

@@ -56,7 +56,8 @@ class HistoryProjection:
     name = "history"
     service = SERVICE
     description = "listening history: one row per play, every source that saw it, its MusicBrainz match"
-    by_time = True
+    # the fold gives the same store in any order (merge.py), so each stream is read in its own order
+    by_time = False
     sources = (Source("INGEST", "ingest.listen.recorded"), Source("RESOLVE", "resolve.listen.*"))
 
     def __init__(self, settings: Settings | None = None) -> None:
