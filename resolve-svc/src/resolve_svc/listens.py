@@ -91,7 +91,9 @@ class _Answer:
 
 
 def listen_cache_key(artist: str, title: str) -> str:
-    return cache_key("listen", fold(clean_artist(artist)), fold(clean_title(title)))
+    """Folded, with a leading article dropped: "The Beatles" and "BEATLES" are one artist to a scrobbler."""
+    folded = fold(clean_artist(artist))
+    return cache_key("listen", folded.removeprefix("the "), fold(clean_title(title)))
 
 
 class ListenMatcher:
@@ -106,6 +108,10 @@ class ListenMatcher:
     async def match(self, cause: Message, q: ListenQuery) -> ListenMatched | ListenUnmatched | None:
         """The answer to publish; None for a play whose source's own MBID is the match (the store reads it there)."""
         if q.trusted and q.attempt == 1:
+            # MusicBrainz's own answer for this text: later plays of it from a source without one cost nothing
+            key = listen_cache_key(q.artist, q.title)
+            if q.recording_mbid and await self.cache.get(key) is None:
+                await self.cache.put(key, _Answer(str(q.recording_mbid), MatchMethod.MBID).__dict__)
             return None
         if q.trusted and q.recording_mbid:
             return self._event(cause, q, _Answer(str(q.recording_mbid), MatchMethod.MBID))

@@ -46,24 +46,30 @@ async def test_evidence_order_and_repeats_served_from_the_cache(
 ) -> None:
     fakes = Fakes(fake_web_factory, scale=10)
     trusted = play("listenbrainz", "Queen", "Bohemian Rhapsody", recording_mbid=uuid.UUID(mbid("bohemian")))
-    text = play("lastfm", "Queen", "Bohemian Rhapsody")
-    repeats = [play("lastfm", "QUEEN", "Bohemian Rhapsody (Remastered 2011)") for _ in range(5)]
+    text = play("lastfm", "The Beatles", "Let It Be")
+    repeats = [play("lastfm", "BEATLES", "Let It Be (Remastered 2009)") for _ in range(5)]
     # Last.fm's mbid names another track: checked, rejected, then the text finds the right one
     wrong = play("lastfm", "The Beatles", "Here Comes the Sun", recording_mbid=uuid.UUID(mbid("bohemian")))
     async with running(fakes.settings(nats_endpoint.url), fakes.http()):
         for e in [trusted, text, *repeats, wrong]:
             await publish(provisioned, e)
-        got = await answers(provisioned, 7)
+        await answers(provisioned, 7)
+        # a Last.fm play of the track ListenBrainz mapped: its text is known now, no request
+        later = play("lastfm", "Queen", "Bohemian Rhapsody")
+        await publish(provisioned, later)
+        got = await answers(provisioned, 8)
     by_listen = {e.listen_id: e for e in got if isinstance(e, ListenMatched | ListenUnmatched)}
     assert trusted.event_id not in by_listen  # its own MBID is the match: no request, no answer needed
     first = by_listen[text.event_id]
-    assert isinstance(first, ListenMatched) and str(first.recording_mbid) == mbid("bohemian")
+    assert isinstance(first, ListenMatched) and str(first.recording_mbid) == mbid("let-it-be")
     assert first.method == "fuzzy"
-    assert all(str(getattr(by_listen[r.event_id], "recording_mbid", "")) == mbid("bohemian") for r in repeats)
+    assert all(str(getattr(by_listen[r.event_id], "recording_mbid", "")) == mbid("let-it-be") for r in repeats)
     checked = by_listen[wrong.event_id]
     assert isinstance(checked, ListenMatched) and str(checked.recording_mbid) == mbid("here-comes")
     assert checked.method == "fuzzy"
-    # one search for Bohemian Rhapsody whatever the repeats, one lookup and one search for the wrong mbid
+    served = by_listen[later.event_id]
+    assert isinstance(served, ListenMatched) and str(served.recording_mbid) == mbid("bohemian")
+    # one search for Let It Be whatever the repeats, one lookup and one search for the wrong mbid, none for later
     assert fakes.mb.count("GET", "/ws/2/recording") == 2
     assert fakes.mb.count("GET", "/ws/2/recording/{mbid}") == 1
 
