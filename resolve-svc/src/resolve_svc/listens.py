@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -97,21 +98,39 @@ def listen_cache_key(artist: str, title: str) -> str:
 
 
 class ListenMatcher:
-    def __init__(self, musicbrainz: RecordingSource, fresh: RecordingSource, cache: Cache, cfg: MatchConfig) -> None:
+    def __init__(
+        self,
+        musicbrainz: RecordingSource,
+        fresh: RecordingSource,
+        cache: Cache,
+        cfg: MatchConfig,
+        memory_size: int = 20_000,
+    ) -> None:
         self.musicbrainz = musicbrainz
         self.fresh = fresh
         """The same client reading past the response cache (a retry must see what MusicBrainz knows now)."""
         self.cache = cache
         self.cfg = cfg
         self._inflight: dict[str, asyncio.Lock] = {}
+        self._memory: OrderedDict[str, _Answer] = OrderedDict()
+        """The newest answers in this process, in front of the shared KV cache (a history repeats its head)."""
+        self.memory_size = memory_size
+
+    def _remember(self, key: str, answer: _Answer) -> None:
+        self._memory[key] = answer
+        self._memory.move_to_end(key)
+        if len(self._memory) > self.memory_size:
+            self._memory.popitem(last=False)
 
     async def match(self, cause: Message, q: ListenQuery) -> ListenMatched | ListenUnmatched | None:
         """The answer to publish; None for a play whose source's own MBID is the match (the store reads it there)."""
         if q.trusted and q.attempt == 1:
             # MusicBrainz's own answer for this text: later plays of it from a source without one cost nothing
             key = listen_cache_key(q.artist, q.title)
-            if q.recording_mbid and await self.cache.get(key) is None:
-                await self.cache.put(key, _Answer(str(q.recording_mbid), MatchMethod.MBID).__dict__)
+            if q.recording_mbid and key not in self._memory and await self.cache.get(key) is None:
+                answer = _Answer(str(q.recording_mbid), MatchMethod.MBID)
+                await self.cache.put(key, answer.__dict__)
+                self._remember(key, answer)
             return None
         if q.trusted and q.recording_mbid:
             return self._event(cause, q, _Answer(str(q.recording_mbid), MatchMethod.MBID))
@@ -122,11 +141,16 @@ class ListenMatcher:
         try:
             async with lock:
                 if not retry:
+                    remembered = self._memory.get(key)
+                    if remembered is not None:
+                        return self._event(cause, q, remembered)
                     cached = await self.cache.get(key)
                     if cached is not None:
+                        self._remember(key, _Answer(**cached))
                         return self._event(cause, q, _Answer(**cached))
                 answer = await self._ask(q, self.fresh if retry else self.musicbrainz)
                 await self.cache.put(key, {k: v for k, v in answer.__dict__.items() if k != "penalties"})
+                self._remember(key, answer)
         finally:
             if not lock.locked() and self._inflight.get(key) is lock:
                 del self._inflight[key]

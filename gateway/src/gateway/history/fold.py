@@ -166,7 +166,11 @@ class HistoryFold:
         self.counts["matched" if mbid else "unmatched"] += 1
         play = self.conn.execute("SELECT play_id FROM history_sightings WHERE listen_id = ?", (listen_id,)).fetchone()
         if play is not None:
-            self._write_play(play[0], self._rows("play_id = ?", (play[0],)))
+            members = self._rows("play_id = ?", (play[0],))
+            user, key = self.conn.execute(
+                "SELECT user, track_key FROM history_sightings WHERE listen_id = ?", (listen_id,)
+            ).fetchone()
+            self._write_play(play[0], members, user, key)
 
     # plays -------------------------------------------------------------------------------------------------------
 
@@ -183,19 +187,15 @@ class HistoryFold:
     def _recluster(self, user: str, key: str, start: float) -> None:
         reach = self.cfg.tolerance_s * 8
         while True:
-            starts = [
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT start FROM history_sightings WHERE user = ? AND track_key = ? AND start BETWEEN ? AND ? "
-                    "ORDER BY start",
-                    (user, key, start - reach, start + reach),
-                )
-            ]
-            low, high = chain_bounds(starts, start, self.cfg)
+            near = self._rows(
+                "user = ? AND track_key = ? AND start BETWEEN ? AND ? ORDER BY start",
+                (user, key, start - reach, start + reach),
+            )
+            low, high = chain_bounds([r.start for r in near], start, self.cfg)
             if low - (start - reach) > self.cfg.tolerance_s and (start + reach) - high > self.cfg.tolerance_s:
                 break
             reach *= 8  # a long chain of back-to-back reports: look farther
-        rows = self._rows("user = ? AND track_key = ? AND start BETWEEN ? AND ?", (user, key, low, high))
+        rows = [r for r in near if low <= r.start <= high]
         by_id = {r.listen_id: r for r in rows}
         sightings = [
             Sighting(r.listen_id, r.source, r.start, r.duration_ms / 1000 if r.duration_ms else None) for r in rows
@@ -211,9 +211,9 @@ class HistoryFold:
             moved = [(play_id, m.listen_id) for m in members if m.play_id != play_id]
             if moved:
                 self.conn.executemany("UPDATE history_sightings SET play_id = ? WHERE listen_id = ?", moved)
-            self._write_play(play_id, members)
+            self._write_play(play_id, members, user, key)
 
-    def _write_play(self, play_id: str, members: list[_Row]) -> None:
+    def _write_play(self, play_id: str, members: list[_Row], user: str, key: str) -> None:
         members = sorted(members, key=lambda m: (m.start, m.source, m.listen_id))
         anchor = members[0]
         shown = min(members, key=lambda m: (_rank(m.source), m.start, m.listen_id))
@@ -247,10 +247,10 @@ class HistoryFold:
             "INSERT OR REPLACE INTO history_plays (play_id, user, played_at, played_ts, artist, title, album, "
             "duration_ms, recording_mbid, match_method, isrc, sources, client, track_key, match_state, "
             "unmatched_reason, match_attempts, last_try_ts) "
-            "SELECT ?, user, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, track_key, ?, ?, ?, ? FROM history_sightings "
-            "WHERE listen_id = ?",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 play_id,
+                user,
                 datetime.fromtimestamp(anchor.start, UTC).isoformat(),
                 anchor.start,
                 shown.artist,
@@ -262,11 +262,11 @@ class HistoryFold:
                 next((m.isrc for m in members if m.isrc), None),
                 ",".join(sorted({m.source for m in members})),
                 next((m.client for m in members if m.client), None),
+                key,
                 state,
                 reason,
                 attempts,
                 last_try,
-                anchor.listen_id,
             ),
         )
 
