@@ -19,6 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from infra.http import ApiClient, HttpSettings, IntervalLimiter
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.runtime import ServiceRuntime
@@ -46,6 +47,8 @@ from .history.api import ListensController
 from .history.fold import HistoryFold
 from .history.live import Rematcher, history_handlers
 from .history.merge import MergeConfig
+from .history.nowplaying import PlayingNow
+from .history.page import HistoryPageController
 from .history.replayable import history_path
 from .history.schema import connect as connect_history
 from .readmodel.feed import Broadcaster
@@ -96,6 +99,8 @@ def create_app(settings: Settings) -> Litestar:
     history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
     for durable, handler in history_handlers(history).items():
         runtime.consume(durable, handler)
+    lb_client = ApiClient("listenbrainz", settings.listenbrainz_url, HttpSettings(), limiter=IntervalLimiter(1.0))
+    playing_now = PlayingNow(lb_client, users.accounts)
     # readers get their own connection: the fold's holds its write transaction open between statements
     history_reader = connect_history(history_path(settings))
     rematcher = Rematcher(
@@ -133,6 +138,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             retries.cancel()
+            await lb_client.aclose()
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
@@ -155,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
+            HistoryPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -176,6 +183,7 @@ def create_app(settings: Settings) -> Litestar:
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
                 "history": history_reader,
+                "playing_now": playing_now,
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,

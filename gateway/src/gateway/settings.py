@@ -59,6 +59,8 @@ class Settings(RuntimeSettings):
     A client whose cursor is older gets a `reset` event and reads the current state again."""
     proxy_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("PROXY_TIMEOUT"))
     """Connect and first-byte timeout of the /rest upstream."""
+    listenbrainz_url: str = Field(default="https://api.listenbrainz.org", validation_alias=_env("LISTENBRAINZ_URL"))
+    """ListenBrainz API, read for what each user is playing now (the History page)."""
     history_tolerance_s: float = Field(default=60.0, gt=0, le=600, validation_alias=_env("HISTORY_TOLERANCE"))
     """Largest clock difference between two sources' reports of one play (see gateway/history/merge.py)."""
     history_retry_base_s: float = Field(default=3600.0, gt=0, validation_alias=_env("HISTORY_RETRY_BASE"))

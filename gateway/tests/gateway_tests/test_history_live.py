@@ -19,6 +19,7 @@ from contracts.gateway import MatchListen
 from contracts.ingest import ListenRecorded
 from contracts.resolve import ListenUnmatched, ListenUnmatchedReason
 from gateway.history.replayable import HistoryProjection, history_path
+from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.nats import NatsEndpoint
 from tests.support.wait import wait_until
 
@@ -53,7 +54,18 @@ async def publish_all(url: str, events: list[Message]) -> None:
 async def test_history_api_scopes_pages_and_replays(
     gateway_factory: Any, nats_endpoint: NatsEndpoint, tmp_path: Path
 ) -> None:
-    gw = await gateway_factory(BRAINSTREAM_HISTORY_RETRY_BASE=0.2, BRAINSTREAM_HISTORY_RETRY_EVERY=0.2)
+    lb_web = FakeWeb().start()
+    playing = {"track_metadata": {"artist_name": "Cold Harbour", "track_name": "Tidewater", "release_name": "Fog"}}
+    lb_web.route(
+        "GET",
+        "/1/user/adm-lb/playing-now",
+        lambda r: Reply(json={"payload": {"count": 1, "listens": [playing], "playing_now": True, "user_id": "adm-lb"}}),
+    )
+    gw = await gateway_factory(
+        BRAINSTREAM_HISTORY_RETRY_BASE=0.2,
+        BRAINSTREAM_HISTORY_RETRY_EVERY=0.2,
+        BRAINSTREAM_LISTENBRAINZ_URL=lb_web.base_url,
+    )
     lastfm_only = listen("admin", "lastfm", T0 + timedelta(hours=2), title="Unknown Demo")
     events: list[Message] = [
         listen("admin", "listenbrainz", T0, recording_mbid=MBID, source_ids={"recording_msid": "m-1"}),
@@ -114,8 +126,22 @@ async def test_history_api_scopes_pages_and_replays(
 
         unmatched = (await admin.get("/api/listens/unmatched")).json()["items"]
         assert [(u["title"], u["unmatched_reason"]) for u in unmatched] == [("Unknown Demo", "not_found")]
+
+        page = await admin.get("/history", params={"q": "northern", "source": "subsonic"})
+        assert page.status_code == 200 and page.text.count('data-play="') == 2  # admin's and bob's
+        assert "Not matched yet" in page.text and "not_found" in page.text
+        assert (await admin.get("/history", params={"from": "soon"})).status_code == 200  # the reason, no 500
+
+        # ListenBrainz's playing-now is read live for the page, never stored as a listen
+        accounts = {"listenbrainz_user": "adm-lb", "listenbrainz_token": "adm-token"}
+        assert (await admin.put("/api/users/admin/accounts", json=accounts)).status_code == 200
+        now = (await admin.get("/api/listens/now-playing")).json()
+        assert now["playing"] == {"artist": "Cold Harbour", "title": "Tidewater", "release": "Fog"}
+        assert lb_web.requests[0].header("Authorization") == "Token adm-token"
+        assert (await admin.get("/api/listens/now-playing", params={"user": "nobody"})).status_code == 400
     finally:
         await admin.aclose()
+        lb_web.stop()
 
     # the background retry asks resolve-svc again for the unmatched play, as attempt 2
     nc = await nats.connect(nats_endpoint.url)

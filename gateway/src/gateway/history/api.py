@@ -19,11 +19,12 @@ from nats.js.errors import KeyNotFoundError
 from ..auth.guard import principal
 from ..auth.users import Principal
 from ..readmodel.queries import Scope
+from .nowplaying import PlayingNow
 from .queries import BadCursor, ListenFilter, PlayOut, plays, unmatched
 
-__all__ = ["ListensController", "parse_time"]
+__all__ = ["SOURCES", "ListensController", "library_links", "parse_time"]
 
-_SOURCES = {"listenbrainz", "lastfm", "spotify", "subsonic", "sonos"}
+SOURCES = {"listenbrainz", "lastfm", "spotify", "subsonic", "sonos"}
 
 
 def parse_time(value: str | None, name: str) -> datetime | None:
@@ -39,7 +40,7 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-async def _library_links(state: State, items: list[PlayOut]) -> None:
+async def library_links(state: State, items: list[PlayOut]) -> None:
     """A play of a recording the library holds links to it (`library_owned`: MBID → track id)."""
     mbids = {p.recording_mbid for p in items if p.recording_mbid}
     if not mbids:
@@ -75,8 +76,8 @@ class ListensController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=400)] = None,
     ) -> dict[str, Any]:
-        if source and source not in _SOURCES:
-            raise ValidationException(f"source: one of {', '.join(sorted(_SOURCES))}")
+        if source and source not in SOURCES:
+            raise ValidationException(f"source: one of {', '.join(sorted(SOURCES))}")
         if user and not who.is_admin and user != who.username:
             raise ValidationException("user: only administrators see other people's plays")
         f = ListenFilter(parse_time(start, "from"), parse_time(end, "to"), source, q, user, limit, cursor)
@@ -85,7 +86,7 @@ class ListensController(Controller):
             items, next_cursor = await asyncio.to_thread(plays, conn, Scope(who.username, who.is_admin), f)
         except BadCursor as exc:
             raise ValidationException(str(exc)) from exc
-        await _library_links(state, items)
+        await library_links(state, items)
         return {"items": [asdict(p) for p in items], "next_cursor": next_cursor}
 
     @get("/unmatched", operation_id="listUnmatchedListens", summary="Plays not matched yet, with the reason")
@@ -101,3 +102,18 @@ class ListensController(Controller):
         conn: sqlite3.Connection = state.history
         items = await asyncio.to_thread(unmatched, conn, Scope(who.username, who.is_admin), user, limit)
         return {"items": [asdict(p) for p in items]}
+
+    @get("/now-playing", operation_id="getPlayingNow", summary="What ListenBrainz says the user plays right now")
+    async def now_playing(
+        self,
+        who: NamedDependency[Principal],
+        state: State,
+        user: Annotated[str | None, QueryParameter(max_length=64)] = None,
+    ) -> dict[str, Any]:
+        if user and not who.is_admin and user != who.username:
+            raise ValidationException("user: only administrators see other people's plays")
+        name = user or who.username
+        if state.users.get(name) is None:
+            raise ValidationException(f"user: no user {name}")
+        now: PlayingNow = state.playing_now
+        return {"user": name, **await now.of(name)}

@@ -200,5 +200,26 @@ function live() {
   });
 }
 
+async function playingNow() {
+  const box = document.querySelector("[data-playing-now]");
+  if (!box) return;
+  const text = box.querySelector("[data-playing-now-text]");
+  const tick = async () => {
+    try {
+      const resp = await fetch("/api/listens/now-playing", { headers: { accept: "application/json" } });
+      if (!resp.ok) return;
+      const body = await resp.json();
+      box.hidden = !body.playing;
+      if (body.playing) {
+        text.textContent = `${body.playing.artist} – ${body.playing.title}` +
+          (body.playing.release ? ` (${body.playing.release})` : "") + " · from ListenBrainz";
+      }
+    } catch (err) { /* offline for a moment: the next tick tries again */ }
+  };
+  await tick();
+  setInterval(tick, 15000);
+}
+
 live();
 refreshHealth();
+playingNow();
