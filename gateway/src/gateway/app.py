@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -51,6 +52,7 @@ from .history.nowplaying import PlayingNow
 from .history.page import HistoryPageController
 from .history.replayable import history_path
 from .history.schema import connect as connect_history
+from .history.scrobbling import ScrobblingController
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
@@ -73,9 +75,8 @@ def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     home = settings.data_dir / "gateway"
     engine = make_engine(home / "gateway.db")
-    users = Users(
-        engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
-    )
+    key = load_or_create_key(settings.secret_key, home / "secret.key")
+    users = Users(engine, SecretBox(key), settings.session_days)
     projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
     chooser = UpstreamChooser(
@@ -101,6 +102,7 @@ def create_app(settings: Settings) -> Litestar:
         runtime.consume(durable, handler)
     lb_client = ApiClient("listenbrainz", settings.listenbrainz_url, HttpSettings(), limiter=IntervalLimiter(1.0))
     playing_now = PlayingNow(lb_client, users.accounts)
+    lastfm_client = ApiClient("lastfm", settings.lastfm_url, HttpSettings(), limiter=IntervalLimiter(0.2))
     # readers get their own connection: the fold's holds its write transaction open between statements
     history_reader = connect_history(history_path(settings))
     rematcher = Rematcher(
@@ -139,6 +141,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             retries.cancel()
             await lb_client.aclose()
+            await lastfm_client.aclose()
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
@@ -157,6 +160,7 @@ def create_app(settings: Settings) -> Litestar:
             RunsController,
             LibraryController,
             ListensController,
+            ScrobblingController,
             EventsController,
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
@@ -184,6 +188,9 @@ def create_app(settings: Settings) -> Litestar:
                 "proxy": proxy,
                 "history": history_reader,
                 "playing_now": playing_now,
+                "lastfm": lastfm_client,
+                # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
+                "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,

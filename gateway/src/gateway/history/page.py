@@ -21,6 +21,7 @@ from ..readmodel.queries import Scope
 from ..ui.pages import Page, _gate, _page
 from .api import SOURCES, library_links, parse_time
 from .queries import BadCursor, ListenFilter, plays, unmatched
+from .scrobbling import scrobbling_status
 
 __all__ = ["HistoryPageController"]
 
@@ -75,4 +76,6 @@ class HistoryPageController(Controller):
             sources=sorted(SOURCES),
             f={"from": start, "to": end, "q": q, "source": source, "user": user},
             error=error,
+            scrobbling=scrobbling_status(state, who.username),
+            lastfm_ready=bool(state.settings.lastfm_api_key and state.settings.lastfm_api_secret),
         )

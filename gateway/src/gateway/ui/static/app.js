@@ -200,6 +200,18 @@ function live() {
   });
 }
 
+function forwardingForm() {
+  const form = document.getElementById("forwarding-form");
+  if (!form) return;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("PUT", "/api/me/scrobbling", { listenbrainz: form.listenbrainz.checked, lastfm: form.lastfm.checked });
+      toast("Saved: ingest applies it now");
+    } catch (e) { toast(e.message); }
+  });
+}
+
 async function playingNow() {
   const box = document.querySelector("[data-playing-now]");
   if (!box) return;
@@ -223,3 +235,4 @@ async function playingNow() {
 live();
 refreshHealth();
 playingNow();
+forwardingForm();
