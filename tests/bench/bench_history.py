@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import json
+import logging
 import multiprocessing
 import os
 import platform
@@ -72,7 +73,7 @@ def _artist(k: int) -> str:
     return f"Artist {k % 800}"
 
 
-def _serve(port_q: Any, stop_q: Any) -> None:  # noqa: C901  (three fakes in one process)
+def _serve(port_q: Any, stop_q: Any) -> None:
     from tests.support.fakeweb import FakeWeb, Reply, Request
 
     plays = history()
@@ -197,8 +198,8 @@ async def _match(js: Any, nats_url: str, mb_url: str, expected: int) -> float:
         BRAINSTREAM_MUSICBRAINZ_URL=mb_url,
         BRAINSTREAM_MUSICBRAINZ_RATE=500.0,
         BRAINSTREAM_RATE_MARGIN=0.0,
-        BRAINSTREAM_RESOLVE_WORKERS=64,
-        BRAINSTREAM_RESOLVE_FETCH_BATCH=256,
+        BRAINSTREAM_RESOLVE_WORKERS=16,
+        BRAINSTREAM_RESOLVE_FETCH_BATCH=64,
     )
     t0 = time.perf_counter()
     async with running(settings, HttpSettings(BRAINSTREAM_CONTACT="bench@example.org")):
@@ -228,6 +229,10 @@ async def _stages(nats_url: str, lb_url: str, fm_url: str, mb_url: str) -> tuple
 
 def main() -> None:
     from infra.natsserver import start_nats_server
+
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("faststream", "faststream.access", "faststream.access.nats"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # one line per message would be the bench's own cost
 
     ctx = multiprocessing.get_context("spawn")
     port_q, stop_q = ctx.Queue(), ctx.Queue()
