@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from nats.js import JetStreamContext
 
+from contracts.gateway import NowPlayingReported
 from contracts.ingest import ListenRecorded
 from contracts.livesettings import UserAccounts
 from infra.http import ApiClient, HttpSettings, IntervalLimiter, SourceUnavailable
 from ingest_svc.adapters.kv import KvForwardLedger
 from ingest_svc.adapters.scrobble_targets import LastfmTarget, ListenBrainzTarget
+from ingest_svc.handlers import on_now_playing
 from ingest_svc.service.forwarding import Forwarder
 from tests.support.fakeweb import FakeWeb, Reply
 
@@ -131,8 +133,26 @@ async def test_upstream_trouble_means_a_later_retry_and_one_delivery(world: Any,
 
 async def test_now_playing_goes_to_both_as_playing_now(world: Any) -> None:
     forwarder, lb, fm = world
-    from ingest_svc.service.forwarding import outgoing
-
-    await forwarder.now_playing("alice", outgoing(subsonic_play()), ALICE)
+    report = NowPlayingReported(
+        user="alice", song_id="s-1", client="Feishin", artist="Nirvana", title="Lithium", duration_ms=257_000
+    )
+    handle = on_now_playing(lambda: _ready(forwarder), {"alice": ALICE}.get)
+    await handle(report, None)  # type: ignore[arg-type]
     assert len(lb.playing_now) == 1 and "listened_at" not in lb.playing_now[0]
-    assert lb.listens == [] and len(fm.now_playing) == 1 and fm.scrobbles == []
+    assert lb.submissions()[0]["listen_type"] == "playing_now"
+    assert lb.listens == [] and fm.scrobbles == []
+    (told,) = fm.now_playing
+    assert (told["method"], told["artist"], told["track"], told["duration"]) == (
+        "track.updateNowPlaying",
+        "Nirvana",
+        "Lithium",
+        "257",
+    )
+    # a target that fails is reported, not retried for long: now playing is stale in minutes
+    lb.before.append(Reply(503, body=b"down"))
+    await handle(report, None)  # type: ignore[arg-type]
+    assert len(fm.now_playing) == 2
+
+
+async def _ready(forwarder: Forwarder) -> Forwarder:
+    return forwarder

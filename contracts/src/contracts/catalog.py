@@ -21,6 +21,7 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     gateway.StartScan,
     gateway.RemoveTrack,
     gateway.ScrobbleSubmitted,
+    gateway.NowPlayingReported,
     gateway.SettingsChanged,
     gateway.MatchListen,
     resolve.TrackResolved,

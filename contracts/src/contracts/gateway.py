@@ -13,6 +13,7 @@ from .common import TrackQuery
 
 __all__ = [
     "MatchListen",
+    "NowPlayingReported",
     "RemoveTrack",
     "RequestTrack",
     "RetryTrack",
@@ -79,6 +80,21 @@ class ScrobbleSubmitted(_GatewayEvent):
 
     song_id: str
     played_at: datetime
+    client: str | None = None
+    recording_mbid: UUID | None = None
+    artist: str | None = None
+    title: str | None = None
+    album: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+
+
+class NowPlayingReported(_GatewayEvent):
+    """A Subsonic client said what it is playing (`scrobble` with submission=false). Not a listen: ingest-svc tells
+    the user's ListenBrainz (`playing_now`) and Last.fm (`track.updateNowPlaying`), and nothing is stored."""
+
+    subject: ClassVar[str] = "gateway.nowplaying.reported"
+
+    song_id: str
     client: str | None = None
     recording_mbid: UUID | None = None
     artist: str | None = None

@@ -146,6 +146,14 @@ CONSUMERS: list[ConsumerSpec] = [
         backoff_s=[5.0, 30.0, 60.0, 300.0, 900.0, 1800.0],
     ),
     ConsumerSpec(
+        durable="ingest_now_playing",
+        stream="GATEWAY",
+        filter_subjects=["gateway.nowplaying.reported"],
+        service="ingest-svc",
+        description="What Subsonic clients play now, told to the user's ListenBrainz and Last.fm (not a listen).",
+        max_deliver=2,  # stale within minutes: one more try, then it is better forgotten
+    ),
+    ConsumerSpec(
         durable="resolve_listens",
         stream="INGEST",
         filter_subjects=["ingest.listen.recorded"],

@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import nats
+import nats.errors
+import pytest
 
 from contracts.livesettings import UserAccounts
 from tests.support.fakeweb import FakeWeb, Reply, Request
@@ -78,3 +80,29 @@ async def test_connect_lastfm_and_switch_forwarding(gateway_factory: Any, nats_e
         await nc.close()
     sealed = gw.state.users.get("admin").accounts_enc
     assert "sk-from-lastfm" not in sealed  # sealed at rest in the gateway's database
+
+
+async def test_a_clients_now_playing_is_relayed_with_the_built_in_api(
+    gateway: Any, fake_library: Any, nats_endpoint: NatsEndpoint
+) -> None:
+    from libopensonic import AsyncConnection
+
+    from contracts.gateway import NowPlayingReported, ScrobbleSubmitted
+
+    nc = await nats.connect(nats_endpoint.url)
+    now_sub = await nc.subscribe(NowPlayingReported.subject)
+    played_sub = await nc.subscribe(ScrobbleSubmitted.subject)
+    host, port = gateway.url.rsplit(":", 1)
+    conn = AsyncConnection(host, port=int(port), server_path="rest", username="admin", password=gateway.app_password())
+    try:
+        assert await conn.scrobble("tr-1", submission=False)
+        event = NowPlayingReported.from_json((await now_sub.next_msg(timeout=10)).data)
+        assert (event.user, event.song_id, event.title) == ("admin", "tr-1", "Roygbiv")
+        assert event.recording_mbid is not None
+        # a submitted play through the built-in API is library-svc's to record, not the gateway's
+        assert await conn.scrobble("tr-1", submission=True, listen_time=1_700_000_000)
+        with pytest.raises(nats.errors.TimeoutError):
+            await played_sub.next_msg(timeout=1)
+    finally:
+        await conn.cleanup()
+        await nc.close()

@@ -12,6 +12,7 @@ from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from contracts.health import HealthStatus
+from contracts.livesettings import UserAccounts
 from infra.http import HttpSettings
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
@@ -61,9 +62,12 @@ class Ingest:
         self.runtime.consume("ingest_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_library_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_runs", handlers.on_start_run(self.scheduler))
-        self.runtime.consume(
-            "ingest_forward", handlers.on_listen_forward(self.forwarder, lambda user: self.config.users().get(user))
-        )
+
+        def accounts(user: str) -> UserAccounts | None:
+            return self.config.users().get(user)
+
+        self.runtime.consume("ingest_forward", handlers.on_listen_forward(self.forwarder, accounts))
+        self.runtime.consume("ingest_now_playing", handlers.on_now_playing(self.forwarder, accounts))
 
     def _check(self) -> tuple[HealthStatus, dict[str, Any]]:
         if not self._ready.is_set():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from contracts.gateway import ScrobbleSubmitted, StartRun
+from contracts.gateway import NowPlayingReported, ScrobbleSubmitted, StartRun
 from contracts.ingest import ListenRecorded
 from contracts.library import ScrobbleRecorded
 from contracts.livesettings import UserAccounts
@@ -12,10 +12,10 @@ from infra.runtime import Delivery, Handler
 
 from .scheduler import Scheduler
 from .service import ListenService
-from .service.forwarding import Forwarder
+from .service.forwarding import Forwarder, now_playing_of
 from .service.scrobbles import listen_from_scrobble
 
-__all__ = ["RunFailed", "on_listen_forward", "on_scrobble", "on_start_run"]
+__all__ = ["RunFailed", "on_listen_forward", "on_now_playing", "on_scrobble", "on_start_run"]
 
 
 class RunFailed(RuntimeError):
@@ -45,5 +45,16 @@ def on_listen_forward(
 ) -> Handler:
     async def handle(event: ListenRecorded, delivery: Delivery) -> None:
         await (await forwarder()).forward(event, accounts(event.user or ""))
+
+    return handle
+
+
+def on_now_playing(
+    forwarder: Callable[[], Awaitable[Forwarder]], accounts: Callable[[str], UserAccounts | None]
+) -> Handler:
+    async def handle(event: NowPlayingReported, delivery: Delivery) -> None:
+        play = now_playing_of(event)
+        if play is not None:
+            await (await forwarder()).now_playing(event.user or "", play, accounts(event.user or ""))
 
     return handle

@@ -19,13 +19,14 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from contracts.gateway import NowPlayingReported
 from contracts.ingest import ListenRecorded
 from contracts.livesettings import UserAccounts
-from infra.http import ClientError
+from infra.http import ClientError, ExternalError
 
 from ..adapters.scrobble_targets import OutgoingPlay
 
-__all__ = ["FORWARDED_SOURCES", "Forwarder", "Ledger", "Target", "outgoing"]
+__all__ = ["FORWARDED_SOURCES", "Forwarder", "Ledger", "Target", "now_playing_of", "outgoing"]
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,22 @@ def outgoing(event: ListenRecorded) -> OutgoingPlay:
     )
 
 
+def now_playing_of(event: NowPlayingReported) -> OutgoingPlay | None:
+    """What a client plays now, as the targets take it; None without artist and title (nothing to tell)."""
+    if not (event.artist and event.title):
+        return None
+    return OutgoingPlay(
+        listen_id=event.event_id,
+        listened_at=int(event.occurred_at.timestamp()),
+        artist=event.artist,
+        title=event.title,
+        album=event.album,
+        duration_ms=event.duration_ms,
+        recording_mbid=event.recording_mbid,
+        client=event.client,
+    )
+
+
 class Forwarder:
     def __init__(self, targets: list[Target], ledger: Ledger) -> None:
         self.targets = targets
@@ -123,5 +140,10 @@ class Forwarder:
             return
         for target in self.targets:
             creds = credentials(target.name, accounts)
-            if creds is not None:
+            if creds is None:
+                continue
+            try:
                 await target.now_playing(creds.secret, play)
+            except ExternalError as exc:
+                # stale in minutes: a failure is reported, not retried for long
+                log.warning("%s: now playing of %s not sent: %s", target.name, user, exc.reason)
