@@ -84,3 +84,10 @@ class UserAccounts(Model):
     spotify_client_id: str | None = None
     spotify_client_secret: str | None = None
     spotify_refresh_token: str | None = None
+    lastfm_session_key: str | None = Field(
+        default=None, description="Last.fm session key from the web auth flow: lets BrainStream scrobble for them."
+    )
+    forward_listenbrainz: bool = Field(
+        default=True, description="Send plays from Subsonic clients and speakers on to their ListenBrainz."
+    )
+    forward_lastfm: bool = Field(default=True, description="Send those plays on to their Last.fm.")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -19,9 +21,11 @@ from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from infra.http import ApiClient, HttpSettings
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.ops.deadletters import redrive
+from infra.ratelimit import HOSTS, KvSlotLimiter
 from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__
@@ -48,6 +52,15 @@ from .browse import LibraryBrowser
 from .db import make_engine
 from .handlers import view_handlers
 from .health import HealthController
+from .history.api import ListensController
+from .history.fold import HistoryFold
+from .history.live import Rematcher, history_handlers
+from .history.merge import MergeConfig
+from .history.nowplaying import PlayingNow
+from .history.page import HistoryPageController
+from .history.replayable import history_path
+from .history.schema import connect as connect_history
+from .history.scrobbling import ScrobblingController
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
@@ -71,9 +84,8 @@ def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     home = settings.data_dir / "gateway"
     engine = make_engine(home / "gateway.db")
-    users = Users(
-        engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
-    )
+    key = load_or_create_key(settings.secret_key, home / "secret.key")
+    users = Users(engine, SecretBox(key), settings.session_days)
     projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
     chooser = UpstreamChooser(
@@ -102,6 +114,21 @@ def create_app(settings: Settings) -> Litestar:
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
     scrobbles = ScrobblePublisher(runtime.publish)
+    history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
+    for durable, handler in history_handlers(history).items():
+        runtime.consume(durable, handler)
+    # the slots every service takes for these hosts (infra.ratelimit), so reading playing-now and connecting Last.fm
+    # stay inside the one budget per host; bound once the runtime has connected (lifespan)
+    lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
+    lastfm_slots = KvSlotLimiter.unbound(HOSTS["lastfm"], 0.2)
+    lb_client = ApiClient("listenbrainz", settings.listenbrainz_url, HttpSettings(), limiter=lb_slots)
+    playing_now = PlayingNow(lb_client, users.accounts)
+    lastfm_client = ApiClient("lastfm", settings.lastfm_url, HttpSettings(), limiter=lastfm_slots)
+    # readers get their own connection: the fold's holds its write transaction open between statements
+    history_reader = connect_history(history_path(settings))
+    rematcher = Rematcher(
+        history_reader, runtime.publish, base_s=settings.history_retry_base_s, cap_s=settings.history_retry_cap_s
+    )
     proxy = SubsonicProxy(
         users,
         chooser,
@@ -127,11 +154,17 @@ def create_app(settings: Settings) -> Litestar:
             connector=aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30),
         )
         await runtime.start()
+        for slots in (lb_slots, lastfm_slots):
+            await slots.bind(runtime.js)
         await live.start(runtime.js)
         await _first_admin(settings, users, gateway)
+        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
         try:
             yield
         finally:
+            retries.cancel()
+            await lb_client.aclose()
+            await lastfm_client.aclose()
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
@@ -151,12 +184,15 @@ def create_app(settings: Settings) -> Litestar:
             RunsController,
             LibraryController,
             LibraryMediaController,
+            ListensController,
+            ScrobblingController,
             EventsController,
             SonosController,
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
             favicon,
+            HistoryPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -177,6 +213,11 @@ def create_app(settings: Settings) -> Litestar:
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
                 "scrobbles": scrobbles,
+                "history": history_reader,
+                "playing_now": playing_now,
+                "lastfm": lastfm_client,
+                # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
+                "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
@@ -185,6 +226,19 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(title="BrainStream gateway", version=__version__, path="/schema"),
         logging_config=None,
     )
+
+
+async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime) -> None:
+    """A supervised background loop: a failed round is logged and the next one comes, never a silent death."""
+    beat = runtime.loop_heartbeat("history_retries", stall_after_s=interval_s * 5 + 60)
+    log = logging.getLogger(__name__)
+    while True:
+        try:
+            await work()
+        except Exception:
+            log.exception("history retry round failed; trying again in %.0f s", interval_s)
+        beat.beat()
+        await asyncio.sleep(interval_s)
 
 
 async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> None:

@@ -65,6 +65,24 @@ class Settings(RuntimeSettings):
     A client whose cursor is older gets a `reset` event and reads the current state again."""
     proxy_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("PROXY_TIMEOUT"))
     """Connect and first-byte timeout of the /rest upstream."""
+    listenbrainz_url: str = Field(default="https://api.listenbrainz.org", validation_alias=_env("LISTENBRAINZ_URL"))
+    """ListenBrainz API, read for what each user is playing now (the History page)."""
+    lastfm_url: str = Field(default="https://ws.audioscrobbler.com/2.0/", validation_alias=_env("LASTFM_URL"))
+    """Last.fm API, asked for a session key when someone connects Last.fm."""
+    lastfm_auth_url: str = Field(default="https://www.last.fm/api/auth/", validation_alias=_env("LASTFM_AUTH_URL"))
+    """Last.fm's page where a person allows BrainStream to scrobble for them."""
+    lastfm_api_key: str | None = Field(default=None, validation_alias=_env("LASTFM_API_KEY"))
+    """Last.fm API key of this installation (the same as ingest-svc's)."""
+    lastfm_api_secret: str | None = Field(default=None, validation_alias=_env("LASTFM_API_SECRET"))
+    """Its shared secret: signs the session request. Never logged."""
+    history_tolerance_s: float = Field(default=60.0, gt=0, le=600, validation_alias=_env("HISTORY_TOLERANCE"))
+    """Largest clock difference between two sources' reports of one play (see gateway/history/merge.py)."""
+    history_retry_base_s: float = Field(default=3600.0, gt=0, validation_alias=_env("HISTORY_RETRY_BASE"))
+    """Wait before an unmatched play is matched again; each further miss waits four times longer."""
+    history_retry_cap_s: float = Field(default=7 * 86400.0, gt=0, validation_alias=_env("HISTORY_RETRY_CAP"))
+    """Longest wait between two tries of an unmatched play."""
+    history_retry_every_s: float = Field(default=60.0, gt=0, validation_alias=_env("HISTORY_RETRY_EVERY"))
+    """How often the gateway looks for unmatched plays whose wait has passed."""
 
     @model_validator(mode="after")
     def _navidrome_needs_an_account(self) -> Settings:

@@ -19,7 +19,7 @@ from infra.runtime import Delivery, ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.albums import KvAlbumMemory
-from .adapters.cache import KvCache
+from .adapters.cache import KvCache, RefreshCache
 from .adapters.commercial import Deezer, ITunes
 from .adapters.coverart import CoverArtArchive, ImageProbe
 from .adapters.listenbrainz import ListenBrainzMetadata
@@ -27,7 +27,8 @@ from .adapters.musicbrainz import MusicBrainz
 from .chain import AlbumChain
 from .domain.albums import AlbumConfig
 from .domain.scoring import MatchConfig
-from .handlers import Handlers
+from .handlers import Handlers, ListenHandlers
+from .listens import ListenMatcher
 from .lookup import RecordingLookup
 from .service import Resolver
 from .settings import Settings
@@ -40,6 +41,7 @@ class Components:
     """Everything built once NATS is connected; tests and benchmarks read the counters."""
 
     handlers: Handlers
+    listens: ListenHandlers
     clients: dict[str, ApiClient]
     limiters: dict[str, KvSlotLimiter]
     cache: KvCache
@@ -103,7 +105,11 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
     )
     match = MatchConfig(max_distance=settings.max_distance)
     resolver = Resolver(metadata, mb, chain, cache, match)
-    components = Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa, chain)
+    fresh = MusicBrainz(clients["musicbrainz"], RefreshCache(cache_kv, ttl, settings.cache_ttl_s))
+    listens = ListenHandlers(ListenMatcher(mb, fresh, cache, match), runtime.publish)
+    components = Components(
+        Handlers(resolver, runtime.publish), listens, clients, limiters, cache, metadata, caa, chain
+    )
     components.lookup = RecordingLookup(mb, match)
     return components
 
@@ -136,6 +142,11 @@ class _Deferred:
         assert self.components is not None and self.components.lookup is not None
         return await self.components.lookup.answer(msg.body)
 
+    async def listen(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.listens.listen(event, delivery)
+
 
 def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
@@ -145,6 +156,8 @@ def build(settings: Settings, http: HttpSettings | None = None) -> tuple[Service
     runtime.consume("resolve_url_inspected", deferred.inspected)
     # a person choosing what to request (the web UI): core request/reply, one replica answers (see contracts.lookup)
     runtime.broker.subscriber(LOOKUP_SUBJECT, queue=LOOKUP_QUEUE)(deferred.lookup)
+    runtime.consume("resolve_listens", deferred.listen)
+    runtime.consume("resolve_listen_retries", deferred.listen)
 
     def check() -> tuple[HealthStatus, dict[str, Any]]:
         c = deferred.components

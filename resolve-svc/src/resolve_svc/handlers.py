@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contracts.acquire import UrlInspected
 from contracts.base import Message
 from contracts.common import CandidateSource, TrackQuery
-from contracts.gateway import RequestTrack, RetryTrack
-from contracts.ingest import CandidateDiscovered
+from contracts.gateway import MatchListen, RequestTrack, RetryTrack
+from contracts.ingest import CandidateDiscovered, ListenRecorded
 from infra.runtime import Delivery
 
+from .listens import ListenMatcher, ListenQuery
 from .service import Resolver
 
-__all__ = ["Handlers"]
+__all__ = ["Handlers", "ListenHandlers"]
 
 Publish = Callable[[Message], Awaitable[object]]
 
@@ -76,3 +77,15 @@ class Handlers:
         extra: dict[str, object] = {"request_id": event.request_id}
         resolved = self.resolver.resolved_event(event, outcome, origin, source_url=event.url, **extra)
         await self.publish(resolved or self.resolver.unresolved_event(event, outcome, event.query, origin, **extra))
+
+
+class ListenHandlers:
+    def __init__(self, matcher: ListenMatcher, publish: Publish) -> None:
+        self.matcher = matcher
+        self.publish = publish
+
+    async def listen(self, event: ListenRecorded | MatchListen, delivery: Delivery) -> None:
+        async with _keep_alive(delivery):
+            answer = await self.matcher.match(event, ListenQuery.of(event))
+        if answer is not None:
+            await self.publish(answer)

@@ -177,7 +177,8 @@ class SubsonicProxy:
             target = URL(f"{upstream.url(segment)}?{query}", encoded=True)
             relayed = await self._relay(receive, send, upstream, http_method == "HEAD", target, headers, fmt)
         submitted = first.get("submission", "true").lower() != "false"
-        if relayed and method == "scrobble" and submitted and upstream.navidrome and self._on_scrobble is not None:
+        # a submitted play through the built-in API is recorded by library-svc itself; "now playing" never is
+        if relayed and method == "scrobble" and (upstream.navidrome or not submitted) and self._on_scrobble is not None:
             try:
                 await self._on_scrobble(who, upstream, params, self._session())
             except Exception:

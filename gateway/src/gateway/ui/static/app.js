@@ -353,8 +353,42 @@ function live() {
   });
 }
 
+function forwardingForm() {
+  const form = document.getElementById("forwarding-form");
+  if (!form) return;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("PUT", "/api/me/scrobbling", { listenbrainz: form.listenbrainz.checked, lastfm: form.lastfm.checked });
+      toast("Saved: ingest applies it now");
+    } catch (e) { toast(e.message); }
+  });
+}
+
+async function playingNow() {
+  const box = document.querySelector("[data-playing-now]");
+  if (!box) return;
+  const text = box.querySelector("[data-playing-now-text]");
+  const tick = async () => {
+    try {
+      const resp = await fetch("/api/listens/now-playing", { headers: { accept: "application/json" } });
+      if (!resp.ok) return;
+      const body = await resp.json();
+      box.hidden = !body.playing;
+      if (body.playing) {
+        text.textContent = `${body.playing.artist} – ${body.playing.title}` +
+          (body.playing.release ? ` (${body.playing.release})` : "") + " · from ListenBrainz";
+      }
+    } catch (err) { /* offline for a moment: the next tick tries again */ }
+  };
+  await tick();
+  setInterval(tick, 15000);
+}
+
 live();
 refreshHealth();
 refreshSpeakers();
 if (document.getElementById("speakers")) setInterval(() => refreshSpeakers().catch(() => {}), 10000);
 setInterval(() => refreshHealth().catch(() => {}), 15000);
+playingNow();
+forwardingForm();
