@@ -18,9 +18,11 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from infra.internal import library_api_secret
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.runtime import ServiceRuntime
+from infra.secretfiles import private_dir
 
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
@@ -61,7 +63,7 @@ _UI = Path(__file__).parent / "ui"
 
 def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
-    home = settings.data_dir / "gateway"
+    home = private_dir(settings.data_dir / "gateway")  # gateway.db and secret.key: the owner's only
     engine = make_engine(home / "gateway.db")
     users = Users(
         engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> Litestar:
         settings.navidrome_password,
         lambda: live.pipeline.navidrome_url,
         LiveNavidromeAccount(lambda: live.pipeline, users.box),
+        library_secret=library_api_secret(settings.library_api_secret, settings.data_dir),
     )
     holder: dict[str, aiohttp.ClientSession] = {}
 
@@ -83,7 +86,7 @@ def create_app(settings: Settings) -> Litestar:
 
     library = SubsonicLibrary(chooser, http)
     gate = RequestGate(lambda: runtime.js)
-    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view)
+    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js, users.box), users, view)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
     proxy = SubsonicProxy(

@@ -28,7 +28,9 @@ async def rebuild(settings: Settings) -> int:
         for table in (TimelineRow, TrackRow, RunRow, RetrainRow, FeedRow, FeedHorizonRow, CheckpointRow):
             s.exec(delete(table))  # type: ignore[call-overload]
         s.commit()
-    nc = await nats.connect(settings.nats_url.split(","), name=f"{SERVICE}-rebuild")
+    nc = await nats.connect(
+        settings.nats_url.split(","), name=f"{SERVICE}-rebuild", **settings.nats_credentials.connect_options()
+    )
     try:
         return await replay(nc.jetstream(), Projection(engine))
     finally:

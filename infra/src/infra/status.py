@@ -11,14 +11,23 @@ from rich.table import Table
 
 from contracts.topology import STREAMS
 
+from .natsauth import NatsCredentials, redact
 from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status
 
 __all__ = ["gather_status", "render_status"]
 
 
-async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
-    nc = await nats.connect(nats_url, name="brainstream-status", connect_timeout=3, max_reconnect_attempts=0)
+async def gather_status(
+    nats_url: str, credentials: NatsCredentials | None = None, timeout: float = 1.0
+) -> dict[str, Any]:
+    nc = await nats.connect(
+        nats_url.split(","),
+        name="brainstream-status",
+        connect_timeout=3,
+        max_reconnect_attempts=0,
+        **(credentials or NatsCredentials()).connect_options(),
+    )
     try:
         js = nc.jetstream()
         streams: list[dict[str, Any]] = []
@@ -42,7 +51,7 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
         services = await collect_health(nc, timeout=timeout)
         unconsumed = await unconsumed_subjects(js)
         return {
-            "nats_url": nats_url,
+            "nats_url": redact(nats_url),
             "status": overall_status(services),
             "streams": streams,
             "consumers": consumers,

@@ -21,6 +21,7 @@ from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
 from .api.asgi import SubsonicApp
+from .api.gatewayonly import GatewayOnly
 from .api.reads import CatalogReader
 from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
@@ -81,7 +82,7 @@ def build(settings: Settings) -> Service:
         CatalogReader(engine, versions), store, root, scanner, runtime.publish, __version__, versions=versions
     )
     config = uvicorn.Config(
-        SubsonicApp(ctx),
+        GatewayOnly(SubsonicApp(ctx), settings.api_secret),
         host=settings.http_host,
         port=settings.http_port,
         lifespan="off",

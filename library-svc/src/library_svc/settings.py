@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field
 
+from infra.internal import library_api_secret
 from infra.runtime import RuntimeSettings
 
 __all__ = ["DEFAULT_PATH_TEMPLATE", "Settings"]
@@ -29,6 +30,9 @@ class Settings(RuntimeSettings):
     """Address of the OpenSubsonic API (loopback/internal only: the gateway authenticates and fronts it)."""
     http_port: int = Field(default=4534, ge=0, le=65535, validation_alias=_env("BRAINSTREAM_LIBRARY_HTTP_PORT"))
     """Port of the OpenSubsonic API."""
+    api_secret_: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_LIBRARY_API_SECRET"))
+    """The secret the gateway sends with every call to the OpenSubsonic API (anything else is answered 401).
+    Default: $BRAINSTREAM_DATA_DIR/secrets/library-api.key, made at first start (mode 0600)."""
     scan_on_start: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_LIBRARY_SCAN_ON_START"))
     """Scan the music folder when the service starts."""
     navidrome_url: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_NAVIDROME_URL"))
@@ -43,6 +47,10 @@ class Settings(RuntimeSettings):
         default=600.0, gt=0, validation_alias=_env("BRAINSTREAM_NAVIDROME_SCAN_TIMEOUT")
     )
     """How long to poll getScanStatus before reporting a timeout."""
+
+    @property
+    def api_secret(self) -> str:
+        return library_api_secret(self.api_secret_, self.data_dir)
 
     @property
     def music_dir(self) -> Path:

@@ -1,4 +1,5 @@
-"""Health of the /rest upstream: does it answer at all (any HTTP answer counts; credentials are not the point)."""
+"""Health of the /rest upstream: does it answer at all (any HTTP answer counts, except library-svc refusing the
+gateway's internal secret: then no /rest call can work)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,16 @@ def upstream_check(
             async with session().get(
                 upstream.url("ping"),
                 params=upstream.params([("f", "json")]),
+                headers=upstream.headers(None),
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as resp:
                 await resp.read()
                 status = HealthStatus.OK if resp.status < 500 else HealthStatus.DEGRADED
-                return status, {"upstream": kind, "reachable": True, "http_status": resp.status}
+                detail: dict[str, Any] = {"upstream": kind, "reachable": True, "http_status": resp.status}
+                if resp.status == 401 and not upstream.navidrome:  # /rest cannot work until the secrets agree
+                    status = HealthStatus.DEGRADED
+                    detail["error"] = "library-svc refused the gateway: BRAINSTREAM_LIBRARY_API_SECRET differs"
+                return status, detail
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = {"upstream": kind, "reachable": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
             # Navidrome has no health report of its own, so its absence degrades the gateway (/rest cannot serve
