@@ -68,6 +68,9 @@ def test_sealed_accounts_are_opened_with_the_key_and_plain_ones_from_before_are_
     other = LiveSettings(lambda: SecretBox(Fernet.generate_key()))
     other.apply(user_key("alice"), sealed)
     assert "alice" not in keyless.users and "alice" not in other.users
+    no_accounts = LiveSettings()  # a service that reads no accounts (acquire-svc) passes no key: it skips them
+    no_accounts.apply(user_key("alice"), sealed)
+    assert no_accounts.users == {}
     other.apply(user_key("alice"), plain.replace(b"bob", b"alice"))
     resealed = seal_document(SecretBox(Fernet.generate_key()), doc.encode())
     other.apply(user_key("alice"), resealed)  # the wrong key: the last good value stays

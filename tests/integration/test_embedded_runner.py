@@ -155,6 +155,12 @@ async def _closed_to_others_on_the_host(root: Path, port: int, library_port: int
     store = data / "nats" / "jetstream"
     assert not [p for p in store.rglob("*") if p.is_file() and token.encode() in p.read_bytes()]
 
+    def ingest_lines() -> list[str]:  # ingest-svc, the accounts' reader, opened it with the same key
+        return [ln for ln in (root / "up.log").read_text().splitlines() if "ingest-svc" in ln and f"user.{ADMIN}" in ln]
+
+    await wait_until(ingest_lines, timeout=30, predicate=lambda lines: any("changed" in ln for ln in lines))
+    assert not [ln for ln in ingest_lines() if "cannot be opened" in ln]
+
     env = stack_env(str(data), port)  # an operator's shell: no credentials in it
     for args in (["status", "--json"], ["dlq", "list", "--json"], ["trace", str(uuid.uuid4())]):
         argv = [sys.executable, "-m", "infra.cli", *args]

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts
 
-from .secretbox import SecretBox, open_document
+from .secretbox import SecretBox, is_sealed, open_document
 
 __all__ = ["LiveSettings"]
 
@@ -76,6 +76,9 @@ class LiveSettings:
                 name = key.removeprefix("user.")
                 if deleted or not value:
                     self.users.pop(name, None)
+                elif self._box is None and is_sealed(value):
+                    log.debug("settings key %s is sealed and this service reads no accounts", key)
+                    return
                 else:
                     self.users[name] = UserAccounts.model_validate_json(self._open(value))
             else:
