@@ -138,6 +138,7 @@ def _rewrite(url: str, *, keep_user: bool) -> str:
             out.append(part.strip())
             continue
         who = "***" if split.password is None else f"{split.username}:***"  # a lone user part is a token
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address keeps its brackets
         netloc = (f"{who}@" if keep_user else "") + host + (f":{split.port}" if split.port else "")
         out.append(urlunsplit((split.scheme, netloc, split.path, split.query, split.fragment)))
     return ",".join(out)

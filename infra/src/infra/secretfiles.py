@@ -58,6 +58,9 @@ def create_secret_file(path: Path, data: bytes) -> bytes:
         os.link(tmp, path)
     except FileExistsError:
         pass  # made by another process first: theirs is the secret
+    except OSError:  # a filesystem without hard links: a rename, still atomic, though a race may lose a writer
+        if not path.exists():
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
