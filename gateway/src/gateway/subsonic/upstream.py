@@ -7,7 +7,7 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.livesettings import PipelineSettings
 from infra.internal import INTERNAL_HEADER
@@ -27,8 +27,8 @@ class Upstream:
     base_url: str
     navidrome: bool
     navidrome_user: str | None = None
-    navidrome_password: str | None = None
-    internal_secret: str | None = None
+    navidrome_password: str | None = field(default=None, repr=False)
+    internal_secret: str | None = field(default=None, repr=False)
     """What admits the gateway to library-svc (see infra.internal)."""
 
     def url(self, method_path: str) -> str:
