@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nats
@@ -79,5 +83,24 @@ async def test_a_service_signs_in_with_its_settings_and_a_stranger_is_refused(tm
             assert creds.password not in repr(settings) and creds.password not in str(settings.model_dump())
         finally:
             await runtime.stop()
+
+        # `brainstream provision` against an external NATS: refused without credentials (a message, not a
+        # traceback), signed in with them from the settings or from the URL, and the password never printed
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("NATS_", "BRAINSTREAM_"))}
+        base["BRAINSTREAM_DATA_DIR"] = str(tmp_path / "cli-data")
+        port = server.url.rsplit(":", 1)[1]
+        runs = [
+            {"NATS_URL": server.url},
+            {"NATS_URL": server.url, "BRAINSTREAM_NATS_USER": "svc", "BRAINSTREAM_NATS_PASSWORD": creds.password},
+            {"NATS_URL": f"nats://svc:{creds.password}@127.0.0.1:{port}"},
+        ]
+        argv = [sys.executable, "-m", "infra.cli", "provision"]
+        done = [await asyncio.to_thread(subprocess.run, argv, env=base | e, capture_output=True, text=True, timeout=60)
+                for e in runs]  # fmt: skip
+        assert done[0].returncode == 1 and "Cannot reach NATS" in done[0].stderr and "Authorization" in done[0].stderr
+        assert "Traceback" not in done[0].stderr
+        assert [d.returncode for d in done[1:]] == [0, 0], [d.stderr for d in done]
+        assert "already as declared" in done[2].stdout
+        assert not [d for d in done if creds.password in d.stdout + d.stderr]
     finally:
         server.stop()

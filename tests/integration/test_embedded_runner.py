@@ -170,3 +170,7 @@ async def _closed_to_others_on_the_host(root: Path, port: int, library_port: int
         assert auth["password"] not in out
         if args[0] != "trace":  # an unknown id is exit code 1, after reading every stream
             assert done.returncode == 0, (args, out)
+    wrong = env | {"BRAINSTREAM_NATS_USER": "brainstream", "BRAINSTREAM_NATS_PASSWORD": "guess"}
+    argv = [sys.executable, "-m", "infra.cli", "status"]
+    done = await asyncio.to_thread(subprocess.run, argv, env=wrong, capture_output=True, timeout=60)
+    assert done.returncode == 1 and b"Authorization Violation" in done.stderr and b"Traceback" not in done.stderr

@@ -6,15 +6,16 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import nats
 import typer
 from rich.console import Console
 
 from . import __version__
-from .natsauth import NatsCredentials, redact
+from .natsauth import NatsCredentials, command_connection, redact
 from .ops.cli import register as register_ops_commands
 
 __all__ = ["app", "main"]
@@ -37,6 +38,14 @@ def _nats_or_exit() -> tuple[str, NatsCredentials]:
         err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
         raise typer.Exit(2)
     return found
+
+
+def _run_or_exit(job: Coroutine[Any, Any, None], url: str) -> None:
+    try:
+        asyncio.run(job)
+    except (OSError, TimeoutError, nats.errors.Error) as exc:  # refused, unreachable, or not signed in
+        err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -105,7 +114,7 @@ def provision_cmd() -> None:
     box = KeySource(os.environ.get("BRAINSTREAM_SECRET_KEY") or None, key_file(data_dir()))()
 
     async def go() -> None:
-        nc = await nats.connect(url.split(","), name="brainstream-provision", **creds.connect_options())
+        nc = await command_connection(url, creds, "brainstream-provision")
         try:
             report = await provision(nc.jetstream())
             if box is not None:  # account documents an older version stored in plain text: sealed, plain bytes gone
@@ -119,7 +128,7 @@ def provision_cmd() -> None:
                 console.print(f"{label}: {item}")
         console.print(f"{len(report.unchanged)} already as declared")
 
-    asyncio.run(go())
+    _run_or_exit(go(), url)
 
 
 @app.command()
@@ -133,7 +142,7 @@ def scan(
     command = StartScan(full=full)
 
     async def go() -> None:
-        nc = await nats.connect(url.split(","), name="brainstream-scan", **creds.connect_options())
+        nc = await command_connection(url, creds, "brainstream-scan")
         try:
             await nc.jetstream().publish(
                 command.subject, command.to_json(), headers={"Nats-Msg-Id": str(command.event_id)}
@@ -141,7 +150,7 @@ def scan(
         finally:
             await nc.close()
 
-    asyncio.run(go())
+    _run_or_exit(go(), url)
     console.print(f"scan requested ({'full' if full else 'changed files'}): {command.event_id}")
 
 

@@ -12,6 +12,8 @@ password (`redact`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -20,9 +22,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import nats
+from nats.aio.client import Client
+
 from .secretfiles import create_secret_file, read_secret_file
 
-__all__ = ["EMBEDDED_USER", "NatsCredentials", "auth_file", "embedded_credentials", "redact", "without_credentials"]
+__all__ = [
+    "EMBEDDED_USER", "NatsCredentials", "auth_file", "command_connection", "embedded_credentials", "redact",
+    "without_credentials",
+]  # fmt: skip
 
 EMBEDDED_USER = "brainstream"
 
@@ -94,6 +102,44 @@ class NatsCredentials:
         if not (self.user and self.password):
             raise ValueError("the embedded server is configured with a user and a password")
         return f"authorization {{\n  user: {json.dumps(self.user)}\n  password: {json.dumps(self.password)}\n}}\n"
+
+
+async def command_connection(url: str, credentials: NatsCredentials, name: str, timeout: float = 10.0) -> Client:
+    """The connection of a `brainstream` command. Once connected it reconnects after a server restart (`tail` goes
+    on following). The first connect, though, ends at once when the server refuses the sign-in, and after `timeout`
+    otherwise, with the server's own reason: nats-py would retry a refused sign-in forever, logging a traceback
+    each time."""
+    last: list[Exception] = []
+    refused = asyncio.Event()
+
+    async def note(exc: Exception) -> None:
+        if refused.is_set():
+            return  # the refusal is the reason; a reset of the refused connection is its aftermath
+        last[:] = [exc]
+        if "authorization" in str(exc).lower() or "authentication" in str(exc).lower():
+            refused.set()
+
+    connecting = asyncio.ensure_future(
+        nats.connect(
+            url.split(","),
+            name=name,
+            connect_timeout=3,
+            max_reconnect_attempts=0,
+            error_cb=note,
+            **credentials.connect_options(),
+        )
+    )
+    waiting = asyncio.ensure_future(refused.wait())
+    await asyncio.wait({connecting, waiting}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if connecting.done():
+        return connecting.result()
+    connecting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await connecting
+    if last:
+        raise last[0]
+    raise TimeoutError(f"no NATS server answered within {timeout:.0f} s")
 
 
 def auth_file(nats_dir: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -70,7 +71,8 @@ def resolve_nats() -> tuple[str, NatsCredentials] | None:
     if state is None:
         return None
     if not configured and state.embedded_nats:
-        configured = embedded_credentials(data_dir() / "nats", create=False) or configured
+        with contextlib.suppress(PermissionError):  # another account's stack: its server refuses us, and we say so
+            configured = embedded_credentials(data_dir() / "nats", create=False) or configured
     return state.nats_url, configured
 
 

@@ -46,7 +46,7 @@ def read_secret_file(path: Path) -> bytes | None:
 
 def create_secret_file(path: Path, data: bytes) -> bytes:
     """Write `data` to `path` with mode 0600 unless the file exists; return what the file holds afterwards."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder made here is the owner's only
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
 from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
 
 from contracts.topology import STREAMS
 
-from .natsauth import NatsCredentials, redact
+from .natsauth import NatsCredentials, command_connection, redact
 from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status
 
@@ -21,13 +20,7 @@ __all__ = ["gather_status", "render_status"]
 async def gather_status(
     nats_url: str, credentials: NatsCredentials | None = None, timeout: float = 1.0
 ) -> dict[str, Any]:
-    nc = await nats.connect(
-        nats_url.split(","),
-        name="brainstream-status",
-        connect_timeout=3,
-        max_reconnect_attempts=0,
-        **(credentials or NatsCredentials()).connect_options(),
-    )
+    nc = await command_connection(nats_url, credentials or NatsCredentials(), "brainstream-status")
     try:
         js = nc.jetstream()
         streams: list[dict[str, Any]] = []

@@ -27,7 +27,7 @@ dlq_app = typer.Typer(help="Dead letters: list them, show one, put them back on 
 
 
 def _run(job: Callable[[NatsClient], Awaitable[T]]) -> T:
-    from ..natsauth import redact
+    from ..natsauth import command_connection, redact
     from ..runstate import resolve_nats
 
     found = resolve_nats()
@@ -38,13 +38,7 @@ def _run(job: Callable[[NatsClient], Awaitable[T]]) -> T:
 
     async def go() -> T:
         try:
-            nc = await nats.connect(
-                url.split(","),
-                name="brainstream-ops",
-                connect_timeout=3,
-                max_reconnect_attempts=0,
-                **creds.connect_options(),
-            )
+            nc = await command_connection(url, creds, "brainstream-ops")
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
             raise typer.Exit(1) from exc

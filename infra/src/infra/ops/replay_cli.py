@@ -190,7 +190,7 @@ def replay_cmd(
     health request; a running one makes the command refuse). From the start, the model is built in a scratch file
     beside the live store and copied in with one transaction at the end.
     """
-    from ..natsauth import redact
+    from ..natsauth import command_connection, redact
     from ..runstate import resolve_nats
 
     try:
@@ -218,13 +218,7 @@ def replay_cmd(
 
     async def go() -> ReplayResult:
         try:
-            nc = await nats.connect(
-                url.split(","),
-                name="brainstream-replay",
-                connect_timeout=3,
-                max_reconnect_attempts=0,
-                **creds.connect_options(),
-            )
+            nc = await command_connection(url, creds, "brainstream-replay")
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
             raise typer.Exit(1) from exc
