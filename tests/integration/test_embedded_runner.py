@@ -31,8 +31,9 @@ ADMIN, ADMIN_PASSWORD = "owner", "owner-password-1"
 def stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     port = _free_port()
     env = stack_env(str(tmp_path / "data"), port)
+    library_port = next(p for p in iter(_free_port, None) if p != port)
     env |= {
-        "BRAINSTREAM_LIBRARY_HTTP_PORT": str(_free_port()),
+        "BRAINSTREAM_LIBRARY_HTTP_PORT": str(library_port),
         "BRAINSTREAM_ADMIN_USER": ADMIN,
         "BRAINSTREAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
