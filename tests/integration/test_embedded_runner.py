@@ -163,7 +163,7 @@ async def _closed_to_others_on_the_host(root: Path, port: int, library_port: int
     assert not [ln for ln in ingest_lines() if "cannot be opened" in ln]
 
     env = stack_env(str(data), port)  # an operator's shell: no credentials in it
-    for args in (["status", "--json"], ["dlq", "list", "--json"], ["trace", str(uuid.uuid4())]):
+    for args in (["status", "--json"], ["trace", str(uuid.uuid4())]):  # trace: the ops commands' connection
         argv = [sys.executable, "-m", "infra.cli", *args]
         done = await asyncio.to_thread(subprocess.run, argv, env=env, capture_output=True, timeout=60)
         out = done.stdout.decode() + done.stderr.decode()
