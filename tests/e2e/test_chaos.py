@@ -192,7 +192,7 @@ async def test_library_files_are_unique_fully_tagged_and_match_the_catalog(
     # the catalog lists exactly the files on disk
     params = {"u": ADMIN_USER, "f": "json", "query": "", "songCount": 1000, "artistCount": 0, "albumCount": 0}
     async with httpx.AsyncClient(timeout=10) as http:
-        reply = await http.get(f"{stack.library_url}/rest/search3", params=params)
+        reply = await http.get(f"{stack.library_url}/rest/search3", params=params, headers=stack.library_headers())
     songs = reply.json()["subsonic-response"]["searchResult3"].get("song", [])
     on_disk = {p.relative_to(stack.music_dir).as_posix() for p in files}
     assert {s["path"] for s in songs} == on_disk

@@ -33,7 +33,7 @@ from infra.ops.deadletters import list_letters
 from infra.ops.unconsumed import unconsumed_subjects
 
 from ..support.samples import required_fields, sample
-from ..support.stack import STACK_LOGIN, free_port, health, stack_env
+from ..support.stack import STACK_LOGIN, free_port, health, stack_env, stack_nats_url
 from ..support.wait import wait_until
 
 GARBAGE = b"\x00\xff\xfe not json at all"
@@ -93,8 +93,9 @@ def stack(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 async def stack_nc(stack: tuple[int, Path]) -> AsyncIterator[tuple[NatsClient, int]]:
     port, root = stack
     await wait_until(lambda: _health(port), timeout=90, predicate=lambda h: bool(h) and h["status"] == "ok")
-    state = json.loads((root / "data" / "run" / "brainstream.json").read_text())
-    nc = await nats.connect(state["nats_url"], name="bad-events")
+    url = stack_nats_url(root / "data")
+    assert url is not None
+    nc = await nats.connect(url, name="bad-events")
     try:
         yield nc, port
     finally:

@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 
 __all__ = [
+    "BENCH_LIBRARY_SECRET",
     "STACK_ADMIN",
     "STACK_ADMIN_PASSWORD",
     "STACK_LOGIN",
@@ -25,6 +26,7 @@ __all__ = [
     "provision_at",
     "rss_kib",
     "stack_env",
+    "stack_nats_url",
     "stop_all",
     "wait_http_ok",
 ]
@@ -92,6 +94,21 @@ def stack_env(data_dir: str, port: int) -> dict[str, str]:
     return env
 
 
+BENCH_LIBRARY_SECRET = "bench-library-secret"
+"""The secret a lone gateway and a lone library-svc started by a bench share (library-svc refuses anyone else)."""
+
+
+def stack_nats_url(data_dir: Path) -> str | None:
+    """The NATS URL of the `brainstream up` using `data_dir`, signed in with the credentials it made at first start
+    (its embedded server admits nobody without them); None until it has written its run file."""
+    try:
+        url: str = json.loads((data_dir / "run" / "brainstream.json").read_text())["nats_url"]
+        auth = json.loads((data_dir / "nats" / "auth.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return None
+    return url.replace("nats://", f"nats://{auth['user']}:{auth['password']}@", 1)
+
+
 def gateway_env(data_dir: Path, nats_url: str, port: int, upstream: str) -> dict[str, str]:
     """The environment for a lone gateway (`python -m gateway`) in front of `upstream`, signed in as bench."""
     return {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTREAM_")} | {
@@ -101,6 +118,7 @@ def gateway_env(data_dir: Path, nats_url: str, port: int, upstream: str) -> dict
         "BRAINSTREAM_ADMIN_USER": "bench",
         "BRAINSTREAM_ADMIN_PASSWORD": "bench-password",
         "BRAINSTREAM_LIBRARY_API_URL": upstream,
+        "BRAINSTREAM_LIBRARY_API_SECRET": BENCH_LIBRARY_SECRET,
         "BRAINSTREAM_LOG_LEVEL": "WARNING",
     }
 

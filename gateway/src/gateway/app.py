@@ -22,11 +22,13 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra.http import ApiClient, HttpSettings
+from infra.internal import library_api_secret
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.ops.deadletters import redrive
 from infra.ratelimit import HOSTS, KvSlotLimiter
 from infra.runtime import ServiceRuntime
+from infra.secretfiles import private_dir
 
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
@@ -82,7 +84,7 @@ _UI = Path(__file__).parent / "ui"
 
 def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
-    home = settings.data_dir / "gateway"
+    home = private_dir(settings.data_dir / "gateway")  # gateway.db and secret.key: the owner's only
     engine = make_engine(home / "gateway.db")
     key = load_or_create_key(settings.secret_key, home / "secret.key")
     users = Users(engine, SecretBox(key), settings.session_days)
@@ -95,6 +97,7 @@ def create_app(settings: Settings) -> Litestar:
         settings.navidrome_password,
         lambda: live.pipeline.navidrome_url,
         LiveNavidromeAccount(lambda: live.pipeline, users.box),
+        library_secret=library_api_secret(settings.library_api_secret, settings.data_dir),
     )
     holder: dict[str, aiohttp.ClientSession] = {}
     # one count for /api/login and /rest: a guess is a guess, whichever door it comes through
@@ -110,7 +113,7 @@ def create_app(settings: Settings) -> Litestar:
         report = await redrive(runtime.js, ids)  # the same re-drive as `brainstream dlq redrive ID…`
         return report.published, report.failed
 
-    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view, redrive_letters)
+    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js, users.box), users, view, redrive_letters)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
     scrobbles = ScrobblePublisher(runtime.publish)

@@ -32,6 +32,9 @@ class Settings(RuntimeSettings):
     BRAINSTREAM_DATA_DIR/gateway/secret.key is made on first start."""
     library_api_url: str = Field(default="http://127.0.0.1:4534", validation_alias=_env("LIBRARY_API_URL"))
     """library-svc's OpenSubsonic API, the default /rest upstream (internal network only)."""
+    library_api_secret: str | None = Field(default=None, validation_alias=_env("LIBRARY_API_SECRET"))
+    """Sent with every call to library-svc, which answers nobody else; unset: the secret file under
+    BRAINSTREAM_DATA_DIR/secrets/library-api.key (made at first start, shared with library-svc)."""
     navidrome_url: str | None = Field(default=None, validation_alias=_env("NAVIDROME_URL"))
     """Navidrome as the /rest upstream instead of the built-in API; the `pipeline` live setting overrides it."""
     navidrome_user: str | None = Field(default=None, validation_alias=_env("NAVIDROME_USER"))

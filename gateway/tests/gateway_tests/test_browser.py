@@ -50,7 +50,10 @@ async def test_request_moves_through_stages_in_the_browser(
         running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library,
         async_playwright() as pw,
     ):
-        gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        gateway = await gateway_factory(
+            BRAINSTREAM_LIBRARY_API_URL=library_url(library),
+            BRAINSTREAM_LIBRARY_API_SECRET=library.settings.api_secret,  # as `brainstream up` shares it
+        )
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )

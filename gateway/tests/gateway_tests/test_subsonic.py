@@ -13,6 +13,7 @@ from libopensonic import AsyncConnection
 
 from contracts.gateway import ScrobbleSubmitted
 from gateway.auth.limiter import Guess, GuessLimiter
+from infra.internal import library_api_secret
 
 from .gateway_fakes import AUDIO, FakeSubsonic
 
@@ -40,6 +41,9 @@ async def test_client_library_through_gateway_to_library_api(gateway: Any, fake_
     seen = [r for r in fake_library.web.requests if "getAlbum" in r.path]
     assert seen and all(r.header("x-brainstream-user") == "admin" for r in seen)
     assert all(not ({"u", "p", "t", "s", "apiKey"} & set(r.query)) for r in fake_library.web.requests)
+    # every call, the health ping included, carries the secret library-svc admits the gateway by (made at start)
+    secret = library_api_secret(None, gateway.settings.data_dir)
+    assert len(secret) == 64 and {r.header("x-brainstream-internal") for r in fake_library.web.requests} == {secret}
 
 
 async def test_credentials_never_reach_the_library_however_they_are_spelled(

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
 from pydantic import BaseModel
 
-__all__ = ["RunState", "data_dir", "no_nats_reason", "resolve_nats_url"]
+from .natsauth import NatsCredentials, embedded_credentials
+
+__all__ = ["RunState", "data_dir", "no_nats_reason", "resolve_nats", "resolve_nats_url"]
 
 
 class RunState(BaseModel):
     nats_url: str
+    """Never with credentials in it: those are in `nats/auth.json` (0600) or the environment."""
     http_url: str
     pid: int
     embedded_nats: bool
@@ -32,7 +36,9 @@ def write_state(state: RunState, root: Path | None = None) -> None:
     path = state_file(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(state.model_dump_json())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # pids and ports: nobody else's business
+    with os.fdopen(fd, "w") as out:
+        out.write(state.model_dump_json())
     tmp.replace(path)
 
 
@@ -53,6 +59,21 @@ def read_state(root: Path | None = None) -> RunState | None:
 
 def clear_state(root: Path | None = None) -> None:
     state_file(root).unlink(missing_ok=True)
+
+
+def resolve_nats() -> tuple[str, NatsCredentials] | None:
+    """The NATS to talk to and how to sign in: NATS_URL with BRAINSTREAM_NATS_* (or credentials in the URL), else
+    the embedded server of a running `brainstream up` with the credentials it made (`nats/auth.json`)."""
+    configured = NatsCredentials.from_env()
+    if os.environ.get("NATS_URL"):
+        return os.environ["NATS_URL"], configured
+    state = read_state()
+    if state is None:
+        return None
+    if not configured and state.embedded_nats:
+        with contextlib.suppress(PermissionError):  # another account's stack: its server refuses us, and we say so
+            configured = embedded_credentials(data_dir() / "nats", create=False) or configured
+    return state.nats_url, configured
 
 
 def resolve_nats_url() -> str | None:

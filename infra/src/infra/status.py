@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
 from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
 
 from contracts.topology import STREAMS
 
+from .natsauth import NatsCredentials, command_connection, redact
 from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status, upstream_summary
 
 __all__ = ["gather_status", "render_status"]
 
 
-async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
-    nc = await nats.connect(nats_url, name="brainstream-status", connect_timeout=3, max_reconnect_attempts=0)
+async def gather_status(
+    nats_url: str, credentials: NatsCredentials | None = None, timeout: float = 1.0
+) -> dict[str, Any]:
+    nc = await command_connection(nats_url, credentials or NatsCredentials(), "brainstream-status")
     try:
         js = nc.jetstream()
         streams: list[dict[str, Any]] = []
@@ -43,7 +45,7 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
         unconsumed = await unconsumed_subjects(js)
         upstreams = upstream_summary(services)
         return {
-            "nats_url": nats_url,
+            "nats_url": redact(nats_url),
             "status": overall_status(services),
             "degraded_upstreams": [u["name"] for u in upstreams.values() if u["degraded"]],
             "upstreams": upstreams,

@@ -51,7 +51,7 @@ class Ingest:
         self.runtime = ServiceRuntime(SERVICE, __version__, settings)
         self.clients = Clients.build(settings, http)
         self.health = SourceHealth()
-        self.live = LiveSettings()
+        self.live = LiveSettings(settings.secret_key_source())  # the accounts in the KV are sealed
         self.config = Config(settings, self.live)
         self._ready = asyncio.Event()
         self._listens: ListenService | None = None

@@ -24,6 +24,7 @@ from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
 from .api.asgi import SubsonicApp
+from .api.gatewayonly import GatewayOnly
 from .api.reads import CatalogReader
 from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
@@ -114,7 +115,7 @@ def build(settings: Settings) -> Service:
         info=info,
     )
     config = uvicorn.Config(
-        SubsonicApp(ctx),
+        GatewayOnly(SubsonicApp(ctx), settings.api_secret),
         host=settings.http_host,
         port=settings.http_port,
         lifespan="off",

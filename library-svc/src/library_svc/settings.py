@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 
 from contracts.pathtemplate import DEFAULT_PATH_TEMPLATE, template_problem
+from infra.internal import library_api_secret
 from infra.runtime import RuntimeSettings
 
 from .domain.transcoding import PlayerRule
@@ -39,6 +40,9 @@ class Settings(RuntimeSettings):
     """Address of the OpenSubsonic API (loopback/internal only: the gateway authenticates and fronts it)."""
     http_port: int = Field(default=4534, ge=0, le=65535, validation_alias=_env("BRAINSTREAM_LIBRARY_HTTP_PORT"))
     """Port of the OpenSubsonic API."""
+    api_secret_: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_LIBRARY_API_SECRET"))
+    """The secret the gateway sends with every call to the OpenSubsonic API (anything else is answered 401).
+    Default: $BRAINSTREAM_DATA_DIR/secrets/library-api.key, made at first start (mode 0600)."""
     scan_on_start: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_LIBRARY_SCAN_ON_START"))
     """Scan the music folder when the service starts."""
     navidrome_url: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_NAVIDROME_URL"))
@@ -85,6 +89,10 @@ class Settings(RuntimeSettings):
     @property
     def cache_dir(self) -> Path:
         return self.data_dir / "library" / "cache"
+
+    @property
+    def api_secret(self) -> str:
+        return library_api_secret(self.api_secret_, self.data_dir)
 
     @property
     def music_dir(self) -> Path:

@@ -279,7 +279,9 @@ class SubsonicProxy:
         found = list(_EXTENSIONS)
         try:
             async with self._session().get(
-                upstream.url("getOpenSubsonicExtensions"), params=upstream.params([("f", "json")])
+                upstream.url("getOpenSubsonicExtensions"),
+                params=upstream.params([("f", "json")]),
+                headers=upstream.headers(None),
             ) as resp:
                 body = await resp.json(content_type=None)
             for ext in body["subsonic-response"].get("openSubsonicExtensions", []):

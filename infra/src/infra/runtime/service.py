@@ -54,6 +54,7 @@ class ServiceRuntime:
         self.instance = f"{service}-{uuid.uuid4().hex[:8]}"
         self.broker = NatsBroker(
             self.settings.nats_url.split(","),
+            security=self.settings.nats_credentials.broker_security(),
             name=self.instance,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
