@@ -1,0 +1,146 @@
+"""Roll-ups of the listening history, kept in step with `history_plays` by SQLite triggers.
+
+Every insert, replace or delete of a play adds or takes its count and listening time from these tables inside the
+statement that changed the play, so they commit in the same transaction as the history rows (the fold's batch, a
+replay's build) and can never disagree with them. Buckets are UTC: a whole UTC hour (`hour` = unix seconds / 3600)
+or a whole UTC day (`day` = unix seconds / 86400). Insights turn them into the asking user's local days, weeks and
+clock hours at read time, and read the few raw plays at the edges of a range that do not fill a whole bucket.
+
+- `insight_hours`: plays and milliseconds per user and UTC hour (trends, totals, the listening clock);
+- `insight_artist_days`, `insight_track_days`, `insight_album_days`, `insight_source_days`: per user, UTC day and
+  artist / track / album / (sources, client) (the top lists and sources of a range);
+- `insight_artists`, `insight_tracks`, `insight_albums`: all-time totals per user, and each artist's first play
+  (discovery: which artists were first heard in a range).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["ROLLUP_TABLES", "install"]
+
+ROLLUP_TABLES = (
+    "insight_hours",
+    "insight_artist_days",
+    "insight_track_days",
+    "insight_album_days",
+    "insight_source_days",
+    "insight_artists",
+    "insight_tracks",
+    "insight_albums",
+)
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS insight_hours (
+    user TEXT NOT NULL, hour INTEGER NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, hour)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_artist_days (
+    user TEXT NOT NULL, day INTEGER NOT NULL, artist TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, day, artist)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_track_days (
+    user TEXT NOT NULL, day INTEGER NOT NULL, track_key TEXT NOT NULL, artist TEXT NOT NULL, title TEXT NOT NULL,
+    plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, day, track_key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_album_days (
+    user TEXT NOT NULL, day INTEGER NOT NULL, artist TEXT NOT NULL, album TEXT NOT NULL,
+    plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, day, artist, album)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_source_days (
+    user TEXT NOT NULL, day INTEGER NOT NULL, sources TEXT NOT NULL, client TEXT NOT NULL, plays INTEGER NOT NULL,
+    PRIMARY KEY (user, day, sources, client)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_artists (
+    user TEXT NOT NULL, artist TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL, first_ts REAL NOT NULL,
+    PRIMARY KEY (user, artist)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_insight_artists_first ON insight_artists (user, first_ts);
+CREATE INDEX IF NOT EXISTS ix_insight_artists_plays ON insight_artists (user, plays);
+CREATE TABLE IF NOT EXISTS insight_tracks (
+    user TEXT NOT NULL, track_key TEXT NOT NULL, artist TEXT NOT NULL, title TEXT NOT NULL,
+    plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, track_key)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_insight_tracks_plays ON insight_tracks (user, plays);
+CREATE TABLE IF NOT EXISTS insight_albums (
+    user TEXT NOT NULL, artist TEXT NOT NULL, album TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, artist, album)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_insight_albums_plays ON insight_albums (user, plays);
+-- an artist's first play is found again when the play that was first goes away
+CREATE INDEX IF NOT EXISTS ix_history_plays_artist ON history_plays (user, artist, played_ts);
+"""
+
+
+def _add(r: str) -> str:
+    """Statements adding row `r` (NEW) to every roll-up."""
+    ms = f"COALESCE({r}.duration_ms, 0)"
+    day = f"CAST({r}.played_ts / 86400 AS INTEGER)"
+    return f"""
+    INSERT INTO insight_hours VALUES ({r}.user, CAST({r}.played_ts / 3600 AS INTEGER), 1, {ms})
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_artist_days VALUES ({r}.user, {day}, {r}.artist, 1, {ms})
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_track_days VALUES ({r}.user, {day}, {r}.track_key, {r}.artist, {r}.title, 1, {ms})
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms, artist = excluded.artist,
+        title = excluded.title;
+    INSERT INTO insight_album_days SELECT {r}.user, {day}, {r}.artist, {r}.album, 1, {ms}
+        WHERE COALESCE({r}.album, '') != ''
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_source_days VALUES ({r}.user, {day}, {r}.sources, COALESCE({r}.client, ''), 1)
+        ON CONFLICT DO UPDATE SET plays = plays + 1;
+    INSERT INTO insight_artists VALUES ({r}.user, {r}.artist, 1, {ms}, {r}.played_ts)
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms,
+        first_ts = MIN(first_ts, excluded.first_ts);
+    INSERT INTO insight_tracks VALUES ({r}.user, {r}.track_key, {r}.artist, {r}.title, 1, {ms})
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms, artist = excluded.artist,
+        title = excluded.title;
+    INSERT INTO insight_albums SELECT {r}.user, {r}.artist, {r}.album, 1, {ms}
+        WHERE COALESCE({r}.album, '') != ''
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+"""
+
+
+def _take(r: str) -> str:
+    """Statements taking row `r` (OLD, already gone from history_plays) from every roll-up."""
+    ms = f"COALESCE({r}.duration_ms, 0)"
+    day = f"CAST({r}.played_ts / 86400 AS INTEGER)"
+    out = []
+    keyed = (
+        ("insight_hours", f"user = {r}.user AND hour = CAST({r}.played_ts / 3600 AS INTEGER)", True),
+        ("insight_artist_days", f"user = {r}.user AND day = {day} AND artist = {r}.artist", True),
+        ("insight_track_days", f"user = {r}.user AND day = {day} AND track_key = {r}.track_key", True),
+        ("insight_album_days", f"user = {r}.user AND day = {day} AND artist = {r}.artist AND album = {r}.album", True),
+        (
+            "insight_source_days",
+            f"user = {r}.user AND day = {day} AND sources = {r}.sources AND client = COALESCE({r}.client, '')",
+            False,
+        ),
+        ("insight_artists", f"user = {r}.user AND artist = {r}.artist", True),
+        ("insight_tracks", f"user = {r}.user AND track_key = {r}.track_key", True),
+        ("insight_albums", f"user = {r}.user AND artist = {r}.artist AND album = {r}.album", True),
+    )
+    for table, where, has_ms in keyed:
+        sets = "plays = plays - 1" + (f", ms = ms - {ms}" if has_ms else "")
+        out.append(f"UPDATE {table} SET {sets} WHERE {where};")
+        out.append(f"DELETE FROM {table} WHERE {where} AND plays <= 0;")
+    out.append(
+        f"UPDATE insight_artists SET first_ts = (SELECT MIN(played_ts) FROM history_plays "
+        f"WHERE user = {r}.user AND artist = {r}.artist) "
+        f"WHERE user = {r}.user AND artist = {r}.artist AND first_ts >= {r}.played_ts;"
+    )
+    return "\n    ".join(out)
+
+
+_COUNTED = "user, played_ts, artist, title, album, duration_ms, sources, client, track_key"
+
+_TRIGGERS = f"""
+CREATE TRIGGER IF NOT EXISTS insight_play_added AFTER INSERT ON history_plays BEGIN {_add("NEW")} END;
+CREATE TRIGGER IF NOT EXISTS insight_play_removed AFTER DELETE ON history_plays BEGIN {_take("OLD")} END;
+CREATE TRIGGER IF NOT EXISTS insight_play_changed AFTER UPDATE OF {_COUNTED} ON history_plays BEGIN
+    {_take("OLD")}
+    {_add("NEW")}
+END;
+"""
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Create the roll-ups and their triggers (idempotent). `INSERT OR REPLACE` of a play removes the old row
+    first: with recursive triggers on, that removal fires `insight_play_removed` like a DELETE does."""
+    conn.execute("PRAGMA recursive_triggers = ON")
+    conn.executescript(_TABLES + _TRIGGERS)
