@@ -53,6 +53,9 @@ from .history.page import HistoryPageController
 from .history.replayable import history_path
 from .history.schema import connect as connect_history
 from .history.scrobbling import ScrobblingController
+from .insights.api import InsightsController, Prefs, TimezoneController, server_zone
+from .insights.page import InsightsPageController
+from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
@@ -108,6 +111,12 @@ def create_app(settings: Settings) -> Litestar:
     rematcher = Rematcher(
         history_reader, runtime.publish, base_s=settings.history_retry_base_s, cap_s=settings.history_retry_cap_s
     )
+    llm = (
+        LlmConfig(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
+        if settings.llm_url
+        else None
+    )
+    summarizer = Summarizer(SummaryStore(history_reader), llm)
     proxy = SubsonicProxy(
         users,
         chooser,
@@ -140,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             retries.cancel()
+            await summarizer.aclose()
             await lb_client.aclose()
             await lastfm_client.aclose()
             await live.stop()
@@ -166,6 +176,9 @@ def create_app(settings: Settings) -> Litestar:
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
             HistoryPageController,
+            InsightsController,
+            TimezoneController,
+            InsightsPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -188,6 +201,9 @@ def create_app(settings: Settings) -> Litestar:
                 "proxy": proxy,
                 "history": history_reader,
                 "playing_now": playing_now,
+                "view_engine": engine,
+                "insight_prefs": Prefs(history_reader, server_zone(settings.timezone)),
+                "summarizer": summarizer,
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
                 "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),

@@ -1,0 +1,259 @@
+"""Insights of one user over one range, read from the roll-ups (rollup.py) and the raw plays at the range's edges.
+
+Top lists read whole UTC days from the daily roll-ups and the plays of the partial days at each edge from
+`history_plays` (indexed by user and time), so a range that starts at a local midnight is exact to the second.
+Trends, totals and the listening clock read the hourly roll-up, turned into local time period by period of the
+zone's UTC offset; in a zone whose offset is not a whole number of hours they read the raw plays instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import pairwise
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .ranges import Range, buckets, midnight, offset_periods
+
+__all__ = ["TOP", "Window", "compute"]
+
+TOP = 10
+_DAY = 86400
+
+
+@dataclass(frozen=True)
+class Window:
+    user: str
+    lo: int
+    hi: int
+
+    def day_split(self) -> tuple[int, int, list[tuple[int, int]]]:
+        """Whole UTC days [d0, d1) and the raw second ranges around them."""
+        d0, d1 = -(-self.lo // _DAY), self.hi // _DAY
+        if d0 >= d1:
+            return 0, 0, [(self.lo, self.hi)]
+        return d0, d1, [(self.lo, d0 * _DAY), (d1 * _DAY, self.hi)]
+
+
+def _grouped(
+    conn: sqlite3.Connection, w: Window, day_table: str, keys: str, raw_keys: str, raw_where: str = ""
+) -> list[tuple[Any, ...]]:
+    """(keys..., plays, ms) of a range: whole days from `day_table`, the edges from the raw plays."""
+    d0, d1, edges = w.day_split()
+    parts, args = [], []
+    if d1 > d0:
+        parts.append(f"SELECT {keys}, plays, ms FROM {day_table} WHERE user = ? AND day >= ? AND day < ?")
+        args += [w.user, d0, d1]
+    for lo, hi in edges:
+        if hi > lo:
+            parts.append(
+                f"SELECT {raw_keys}, 1, COALESCE(duration_ms, 0) FROM history_plays "
+                f"WHERE user = ? AND played_ts >= ? AND played_ts < ?{raw_where}"
+            )
+            args += [w.user, lo, hi]
+    if not parts:
+        return []
+    cols = ", ".join(f"k{i}" for i in range(len(keys.split(","))))
+    inner = " UNION ALL ".join(parts)
+    sql = f"WITH u({cols}, p, m) AS ({inner}) SELECT {cols}, SUM(p), SUM(m) FROM u GROUP BY {cols}"
+    return conn.execute(sql, args).fetchall()
+
+
+def _ranked(rows: list[tuple[Any, ...]], n: int = TOP) -> list[tuple[Any, ...]]:
+    return sorted(rows, key=lambda r: (-r[-2], -r[-1], *map(str, r[:-2])))[:n]
+
+
+def _hours_ok(w: Window, periods: list[tuple[int, int, int]]) -> bool:
+    return w.lo % 3600 == 0 and w.hi % 3600 == 0 and all(p[2] % 3600 == 0 for p in periods)
+
+
+def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool) -> list[tuple[int, int]]:
+    """(plays, ms) between consecutive instants of `edges`."""
+    if len(edges) < 2:
+        return []
+    if by_hour:
+        table, col, unit, plays, ms = "insight_hours", "hour", 3600, "h.plays", "h.ms"
+    else:
+        table, col, unit, plays, ms = "history_plays", "played_ts", 1, "1", "COALESCE(h.duration_ms, 0)"
+    values = ", ".join("(?, ?, ?)" for _ in edges[:-1])
+    args: list[Any] = []
+    for i, (lo, hi) in enumerate(pairwise(edges)):
+        args += [i, lo // unit, hi // unit]
+    sql = (
+        f"WITH b(i, lo, hi) AS (VALUES {values}) "
+        f"SELECT b.i, SUM({plays}), SUM({ms}) FROM b JOIN {table} h ON h.user = ? AND h.{col} >= b.lo "
+        f"AND h.{col} < b.hi GROUP BY b.i"
+    )
+    got = {i: (p, m) for i, p, m in conn.execute(sql, [*args, user]).fetchall()}
+    return [got.get(i, (0, 0)) for i in range(len(edges) - 1)]
+
+
+def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, int]], by_hour: bool) -> list[list[int]]:
+    """plays[weekday Monday=0][local hour]."""
+    grid = [[0] * 24 for _ in range(7)]
+    if by_hour:
+        table, col, unit, t, plays = "insight_hours", "hour", 3600, "h.hour * 3600", "h.plays"
+    else:
+        table, col, unit, t, plays = "history_plays", "played_ts", 1, "CAST(h.played_ts AS INTEGER)", "1"
+    values = ", ".join("(?, ?, ?)" for _ in periods)
+    args: list[Any] = []
+    for lo, hi, off in periods:
+        args += [lo // unit, hi // unit, off]
+    sql = (
+        f"WITH p(lo, hi, off) AS (VALUES {values}) "
+        f"SELECT (({t} + p.off) / 3600) % 24 AS hod, (({t} + p.off) / 86400 + 3) % 7 AS wd, SUM({plays}) "
+        f"FROM p JOIN {table} h ON h.user = ? AND h.{col} >= p.lo AND h.{col} < p.hi GROUP BY hod, wd"
+    )
+    for hod, wd, n in conn.execute(sql, [*args, w.user]).fetchall():
+        grid[wd][hod] += n
+    return grid
+
+
+def first_play_day(conn: sqlite3.Connection, user: str, tz: ZoneInfo) -> date | None:
+    row = conn.execute("SELECT MIN(first_ts) FROM insight_artists WHERE user = ?", (user,)).fetchone()
+    return datetime.fromtimestamp(row[0], UTC).astimezone(tz).date() if row and row[0] is not None else None
+
+
+def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = None) -> dict[str, Any]:
+    tz = rng.tz
+    w = Window(user, int(rng.start.timestamp()), int(rng.end.timestamp()))
+    periods = offset_periods(w.lo, w.hi, tz)
+    by_hour = _hours_ok(w, periods)
+    everything = rng.kind == "all"
+
+    if everything:
+        artists = conn.execute("SELECT artist, plays, ms FROM insight_artists WHERE user = ?", (user,)).fetchall()
+        tracks = conn.execute(
+            "SELECT track_key, artist, title, plays, ms FROM insight_tracks WHERE user = ? ORDER BY plays DESC, "
+            "ms DESC LIMIT ?",
+            (user, TOP * 3),
+        ).fetchall()
+        albums = conn.execute(
+            "SELECT artist, album, plays, ms FROM insight_albums WHERE user = ? ORDER BY plays DESC, ms DESC LIMIT ?",
+            (user, TOP * 3),
+        ).fetchall()
+    else:
+        artists = _grouped(conn, w, "insight_artist_days", "artist", "artist")
+        tracks = _grouped(conn, w, "insight_track_days", "track_key, artist, title", "track_key, artist, title")
+        tracks = _merge_tracks(tracks)
+        albums = _grouped(conn, w, "insight_album_days", "artist, album", "artist, album", " AND album != ''")
+    sources_rows = _source_rows(conn, w)
+
+    plays = sum(r[-2] for r in artists)
+    ms = sum(r[-1] for r in artists)
+    trend = _trend(conn, user, rng, unit, by_hour)
+    clock = _clock(conn, w, periods, by_hour)
+    discovery = _discovery(conn, w, tz, {r[0]: r[1] for r in artists}, plays)
+
+    def listing(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [
+            {**dict(zip(names, r[: len(names)], strict=True)), "plays": r[-2], "listening_ms": r[-1]}
+            for r in _ranked(rows)
+        ]
+
+    by_source: Counter[str] = Counter()
+    by_client: Counter[str] = Counter()
+    for sources, client, n in sources_rows:
+        for s in sources.split(","):
+            by_source[s] += n
+        by_client[client or "unknown"] += n
+    return {
+        "totals": {"plays": plays, "listening_ms": ms, "artists": len(artists)},
+        "top_artists": listing(artists, ("artist",)),
+        "top_tracks": listing([r[1:] for r in tracks], ("artist", "title")),
+        "top_albums": listing(albums, ("artist", "album")),
+        "trend": trend,
+        "clock": {"weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "plays": clock},
+        "sources": [{"source": s, "plays": n} for s, n in sorted(by_source.items(), key=lambda x: (-x[1], x[0]))],
+        "clients": [{"client": c, "plays": n} for c, n in sorted(by_client.items(), key=lambda x: (-x[1], x[0]))],
+        "discovery": discovery,
+        "exact_hours": by_hour,
+    }
+
+
+def _merge_tracks(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """One row per track key (its display text can differ between days)."""
+    merged: dict[str, list[Any]] = {}
+    for key, artist, title, p, m in rows:
+        if key in merged:
+            merged[key][3] += p
+            merged[key][4] += m
+        else:
+            merged[key] = [key, artist, title, p, m]
+    return [tuple(v) for v in merged.values()]
+
+
+def _source_rows(conn: sqlite3.Connection, w: Window) -> list[tuple[str, str, int]]:
+    d0, d1, edges = w.day_split()
+    out: Counter[tuple[str, str]] = Counter()
+    if d1 > d0:
+        for s, c, n in conn.execute(
+            "SELECT sources, client, SUM(plays) FROM insight_source_days WHERE user = ? AND day >= ? AND day < ? "
+            "GROUP BY sources, client",
+            (w.user, d0, d1),
+        ):
+            out[(s, c)] += n
+    for lo, hi in edges:
+        for s, c, n in conn.execute(
+            "SELECT sources, COALESCE(client, ''), COUNT(*) FROM history_plays WHERE user = ? AND played_ts >= ? "
+            "AND played_ts < ? GROUP BY 1, 2",
+            (w.user, lo, hi),
+        ):
+            out[(s, c)] += n
+    return [(s, c, n) for (s, c), n in out.items()]
+
+
+def _trend(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None, by_hour: bool) -> dict[str, Any]:
+    tz = rng.tz
+    b = buckets(rng.start_day, rng.end_day, unit)
+    edges = [int(midnight(d, tz).timestamp()) for d in b.starts]
+    now = _series(conn, user, edges, by_hour)
+    out: dict[str, Any] = {
+        "unit": b.unit,
+        "buckets": [
+            {"start": d.isoformat(), "plays": p, "listening_ms": m} for d, (p, m) in zip(b.starts, now, strict=False)
+        ],
+        "previous": None,
+    }
+    if rng.prev_start_day and rng.prev_end_day:
+        pb = buckets(rng.prev_start_day, rng.prev_end_day, b.unit)
+        pedges = [int(midnight(d, tz).timestamp()) for d in pb.starts]
+        prev = _series(conn, user, pedges, by_hour and all(e % 3600 == 0 for e in pedges))
+        plays, ms = sum(p for p, _ in prev), sum(m for _, m in prev)
+        cur_plays = sum(p for p, _ in now)
+        out["previous"] = {
+            "start": midnight(rng.prev_start_day, tz).isoformat(),
+            "end": midnight(rng.prev_end_day, tz).isoformat(),
+            "plays": plays,
+            "listening_ms": ms,
+            "change_pct": round((cur_plays - plays) * 100 / plays) if plays else None,
+            "buckets": [
+                {"start": d.isoformat(), "plays": p, "listening_ms": m}
+                for d, (p, m) in zip(pb.starts, prev, strict=False)
+            ],
+        }
+    return out
+
+
+def _discovery(
+    conn: sqlite3.Connection, w: Window, tz: ZoneInfo, plays_by_artist: dict[str, int], plays: int
+) -> dict[str, Any]:
+    """Artists whose first play ever falls in the range, the share of the range's plays that went to them, and how
+    many were first heard in each local month of the range."""
+    new = conn.execute(
+        "SELECT artist, first_ts FROM insight_artists WHERE user = ? AND first_ts >= ? AND first_ts < ?",
+        (w.user, w.lo, w.hi),
+    ).fetchall()
+    months: Counter[str] = Counter()
+    for _, ts in new:
+        months[datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%Y-%m")] += 1
+    new_plays = sum(plays_by_artist.get(a, 0) for a, _ in new)
+    return {
+        "new_artists": len(new),
+        "new_artist_plays": new_plays,
+        "new_artist_share": round(new_plays / plays, 4) if plays else 0.0,
+        "new_artists_per_month": [{"month": m, "new_artists": n} for m, n in sorted(months.items())],
+    }
