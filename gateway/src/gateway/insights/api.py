@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from ..auth.guard import principal
 from ..auth.users import Principal
-from .compute import compute, first_play_day
+from .compute import compute, play_days
 from .hitrate import acquired, hit_rate
 from .ranges import RANGES, RangeError, resolve_range
 from .summary import Summarizer, facts_of, templated
@@ -96,10 +96,9 @@ def build(
     prefs: Prefs = state.insight_prefs
     tz = prefs.zone(name)
     now = now or datetime.now(UTC)
+    first, last = play_days(conn, name, tz)
     try:
-        rng = resolve_range(
-            kind, now.astimezone(tz).date(), tz, first_play_day(conn, name, tz), _day(start, "from"), _day(end, "to")
-        )
+        rng = resolve_range(kind, now.astimezone(tz).date(), tz, first, _day(start, "from"), _day(end, "to"), last)
     except RangeError as exc:
         raise ValidationException(str(exc)) from exc
     out: dict[str, Any] = {

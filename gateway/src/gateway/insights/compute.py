@@ -112,9 +112,19 @@ def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, in
     return grid
 
 
-def first_play_day(conn: sqlite3.Connection, user: str, tz: ZoneInfo) -> date | None:
-    row = conn.execute("SELECT MIN(first_ts) FROM insight_artists WHERE user = ?", (user,)).fetchone()
-    return datetime.fromtimestamp(row[0], UTC).astimezone(tz).date() if row and row[0] is not None else None
+def play_days(conn: sqlite3.Connection, user: str, tz: ZoneInfo) -> tuple[date | None, date | None]:
+    """The local days of the user's first and last play."""
+    row = conn.execute("SELECT MIN(hour), MAX(hour) FROM insight_hours WHERE user = ?", (user,)).fetchone()
+    if not row or row[0] is None:
+        return None, None
+    first, last = (datetime.fromtimestamp(h * 3600, UTC).astimezone(tz).date() for h in row)
+    # the first hour's local day can start an offset earlier than the play: take the plays' exact first second
+    first_ts = conn.execute("SELECT MIN(first_ts) FROM insight_artists WHERE user = ?", (user,)).fetchone()[0]
+    first = datetime.fromtimestamp(first_ts, UTC).astimezone(tz).date()
+    last_ts = conn.execute(
+        "SELECT MAX(played_ts) FROM history_plays WHERE user = ? AND played_ts >= ?", (user, row[1] * 3600)
+    ).fetchone()[0]
+    return first, datetime.fromtimestamp(last_ts, UTC).astimezone(tz).date() if last_ts is not None else last
 
 
 def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = None) -> dict[str, Any]:

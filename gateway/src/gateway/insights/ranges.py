@@ -54,9 +54,16 @@ def _month_start(day: date, back: int = 0) -> date:
 
 
 def resolve_range(
-    kind: str, today: date, tz: ZoneInfo, first_day: date | None, start: date | None, end: date | None
+    kind: str,
+    today: date,
+    tz: ZoneInfo,
+    first_day: date | None,
+    start: date | None,
+    end: date | None,
+    last_day: date | None = None,
 ) -> Range:
-    """`end` of a custom range is inclusive (the last day shown); the Range holds it exclusive."""
+    """`end` of a custom range is inclusive (the last day shown); the Range holds it exclusive. All time runs from
+    the day of the first play to the end of today (or of the last play, if a clock put one in the future)."""
     if kind == "week":
         s = today - timedelta(days=today.weekday())
         return Range(kind, s, s + timedelta(days=7), tz, s - timedelta(days=7), s)
@@ -67,7 +74,8 @@ def resolve_range(
         s = date(today.year, 1, 1)
         return Range(kind, s, date(today.year + 1, 1, 1), tz, date(today.year - 1, 1, 1), s)
     if kind == "all":
-        return Range(kind, min(first_day or today, today), today + timedelta(days=1), tz, None, None)
+        last = max(last_day or today, today)
+        return Range(kind, min(first_day or today, today), last + timedelta(days=1), tz, None, None)
     if kind == "custom":
         if start is None or end is None:
             raise RangeError("range=custom needs from and to (YYYY-MM-DD, both included)")
@@ -123,9 +131,9 @@ def offset_periods(lo: int, hi: int, tz: ZoneInfo) -> list[tuple[int, int, int]]
     t = lo
     while t < hi:
         nxt = min(t + 86400, hi)
-        o = off(nxt) if nxt < hi else current
-        if o != current:
-            a, b = t, nxt  # off(a) == current, off(b) != current
+        probe = min(nxt, hi - 1)
+        if probe > t and off(probe) != current:
+            a, b = t, probe  # off(a) == current, off(b) != current
             while b - a > 1:
                 mid = (a + b) // 2
                 if off(mid) == current:
