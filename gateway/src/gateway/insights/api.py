@@ -14,7 +14,7 @@ from litestar import Controller, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from pydantic import BaseModel, Field
 
 from ..auth.guard import principal
@@ -233,7 +233,9 @@ class TimezoneController(Controller):
         return {"timezone": zone.key, "server_default": prefs.default.key}
 
     @put(operation_id="setTimezone", summary="Set the time zone insights use for you", status_code=200)
-    async def set_zone(self, who: NamedDependency[Principal], state: State, data: TimezoneIn) -> dict[str, Any]:
+    async def set_zone(
+        self, who: NamedDependency[Principal], state: State, data: JSONBody[TimezoneIn]
+    ) -> dict[str, Any]:
         prefs: Prefs = state.insight_prefs
         if data.timezone is not None:
             _zone(data.timezone)

@@ -144,9 +144,7 @@ class Summarizer:
             base = cfg.url.rstrip("/").removesuffix("/chat/completions")
             headers = {"Authorization": f"Bearer {cfg.api_key}"} if cfg.api_key else {}
             # one retry at most: a person is waiting for the page, and a 429 is shown rather than sat out
-            self._client = ApiClient(
-                "llm", base + "/", HttpSettings(timeout_s=cfg.timeout_s, max_retries=0), headers=headers
-            )
+            self._client = ApiClient("llm", base + "/", _once(cfg.timeout_s), headers=headers)
 
     @property
     def configured(self) -> bool:
@@ -204,6 +202,11 @@ class Summarizer:
         await asyncio.to_thread(
             self.store.put, user, key, facts, "failed", reason=reason, model=self.cfg.model if self.cfg else None
         )
+
+
+def _once(timeout_s: float) -> HttpSettings:
+    """The installation's HTTP settings (contact), with this timeout and no retry of its own."""
+    return HttpSettings().model_copy(update={"timeout_s": timeout_s, "max_retries": 0})
 
 
 def _reason(exc: ExternalError) -> str:
