@@ -108,3 +108,19 @@ def _play_columns(path: Path) -> list[str]:
         return [r[1] for r in conn.execute("PRAGMA table_info(history_plays)")]
     finally:
         conn.close()
+
+
+def test_history_pages_read_by_index_without_sorting(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "plan.db")
+    page = "ORDER BY played_ts DESC, play_id DESC LIMIT 51"
+    for where, args in [
+        ("WHERE user = ?", ("a",)),
+        ("WHERE user = ? AND (played_ts < ? OR (played_ts = ? AND play_id < ?))", ("a", 1, 1, "x")),
+        ("WHERE user = ? AND played_ts >= ? AND played_ts < ?", ("a", 1, 2)),
+        ("", ()),
+    ]:
+        plan = " ".join(
+            r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN SELECT * FROM history_plays {where} {page}", args)
+        )
+        assert "USING INDEX ix_history_plays" in plan and "TEMP B-TREE" not in plan, plan
+    conn.close()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ValidationException
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import QueryParameter
 from nats.js.errors import KeyNotFoundError
 
@@ -79,7 +79,7 @@ class ListensController(Controller):
         if source and source not in SOURCES:
             raise ValidationException(f"source: one of {', '.join(sorted(SOURCES))}")
         if user and not who.is_admin and user != who.username:
-            raise ValidationException("user: only administrators see other people's plays")
+            raise PermissionDeniedException("only administrators see other people's plays")
         f = ListenFilter(parse_time(start, "from"), parse_time(end, "to"), source, q, user, limit, cursor)
         conn: sqlite3.Connection = state.history
         try:
@@ -98,7 +98,7 @@ class ListensController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> dict[str, Any]:
         if user and not who.is_admin and user != who.username:
-            raise ValidationException("user: only administrators see other people's plays")
+            raise PermissionDeniedException("only administrators see other people's plays")
         conn: sqlite3.Connection = state.history
         items = await asyncio.to_thread(unmatched, conn, Scope(who.username, who.is_admin), user, limit)
         return {"items": [asdict(p) for p in items]}
@@ -111,7 +111,7 @@ class ListensController(Controller):
         user: Annotated[str | None, QueryParameter(max_length=64)] = None,
     ) -> dict[str, Any]:
         if user and not who.is_admin and user != who.username:
-            raise ValidationException("user: only administrators see other people's plays")
+            raise PermissionDeniedException("only administrators see other people's plays")
         name = user or who.username
         if state.users.get(name) is None:
             raise ValidationException(f"user: no user {name}")

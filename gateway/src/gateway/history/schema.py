@@ -73,8 +73,8 @@ CREATE TABLE IF NOT EXISTS history_plays (
     match_attempts INTEGER NOT NULL DEFAULT 0,
     last_try_ts REAL
 );
-CREATE INDEX IF NOT EXISTS ix_history_plays_user_time ON history_plays (user, played_ts);
-CREATE INDEX IF NOT EXISTS ix_history_plays_time ON history_plays (played_ts);
+CREATE INDEX IF NOT EXISTS ix_history_plays_user_time ON history_plays (user, played_ts, play_id);
+CREATE INDEX IF NOT EXISTS ix_history_plays_time ON history_plays (played_ts, play_id);
 CREATE INDEX IF NOT EXISTS ix_history_plays_recording ON history_plays (user, recording_mbid);
 CREATE INDEX IF NOT EXISTS ix_history_plays_state ON history_plays (match_state, last_try_ts);
 CREATE TABLE IF NOT EXISTS history_checkpoints (
