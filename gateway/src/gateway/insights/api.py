@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from litestar import Controller, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import ValidationException
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import JSONBody, QueryParameter
 from pydantic import BaseModel, Field
 
@@ -81,7 +81,7 @@ def _day(value: str | None, name: str) -> date | None:
 
 def _who_for(who: Principal, state: State, user: str | None) -> str:
     if user and not who.is_admin and user != who.username:
-        raise ValidationException("user: only administrators see other people's insights")
+        raise PermissionDeniedException("user: only administrators see other people's insights")
     name = user or who.username
     if state.users.get(name) is None:
         raise ValidationException(f"user: no user {name}")
