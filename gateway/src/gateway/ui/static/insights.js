@@ -28,9 +28,12 @@
     }
   }
 
+  const ticksAt = (values) => (scale) => { scale.ticks = values.map((value) => ({ value })); };
+
   function draw(name, config) {
     if (charts[name]) charts[name].destroy();
     if (!window.Chart) return;
+    window.Chart.defaults.color = "#b8bcc8";
     charts[name] = new window.Chart($("chart-" + name), config);
   }
 
@@ -78,9 +81,10 @@
         animation: false,
         plugins: { legend: { display: false } },
         scales: {
-          x: { type: "linear", min: -0.5, max: 23.5, offset: false, ticks: { stepSize: 3 } },
-          y: { type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false,
-               ticks: { stepSize: 1, callback: (v) => d.clock.weekdays[v] || "" } },
+          x: { type: "linear", min: -0.5, max: 23.5, offset: false, grid: { display: false },
+               afterBuildTicks: ticksAt([0, 3, 6, 9, 12, 15, 18, 21]), ticks: { callback: (v) => `${v}h` } },
+          y: { type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false, grid: { display: false },
+               afterBuildTicks: ticksAt([0, 1, 2, 3, 4, 5, 6]), ticks: { callback: (v) => d.clock.weekdays[v] || "" } },
         },
       },
     });
