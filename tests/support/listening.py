@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import accumulate
 
 __all__ = ["Play", "generate", "insert"]
 
@@ -39,10 +40,10 @@ def generate(
 ) -> Iterator[Play]:
     """`n` plays between `start` and `end` (unix seconds), artists and tracks Zipf-like (a few played a lot)."""
     rng = random.Random(seed)
-    weights = [1 / (i + 1) for i in range(artists)]
+    cum = list(accumulate(1 / (i + 1) for i in range(artists)))
     names = [f"Artist {i:04d}" for i in range(artists)]
     for i in range(n):
-        a = rng.choices(range(artists), weights)[0]
+        a = rng.choices(range(artists), cum_weights=cum)[0]
         t = min(int(rng.expovariate(0.4)), tracks_per_artist - 1)
         ts = float(int(rng.uniform(start, end)))
         yield Play(

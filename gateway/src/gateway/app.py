@@ -54,6 +54,7 @@ from .history.replayable import history_path
 from .history.schema import connect as connect_history
 from .history.scrobbling import ScrobblingController
 from .insights.api import InsightsController, Prefs, TimezoneController, server_zone
+from .insights.hitrate import ensure_index as ensure_timeline_index
 from .insights.page import InsightsPageController
 from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
@@ -117,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
         else None
     )
     summarizer = Summarizer(SummaryStore(history_reader), llm)
+    ensure_timeline_index(engine)
     proxy = SubsonicProxy(
         users,
         chooser,

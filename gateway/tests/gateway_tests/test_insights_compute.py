@@ -191,7 +191,4 @@ def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> 
         "SEARCH history_plays USING INDEX ix_history_plays_user_time (user=? AND played_ts>? AND played_ts<?)" in seen
     )
     assert "SEARCH h USING PRIMARY KEY (user=? AND hour>? AND hour<?)" in seen  # the hourly roll-up, per bucket
-    assert (
-        "SEARCH insight_artists USING COVERING INDEX ix_insight_artists_first (user=? AND first_ts>? AND first_ts<?)"
-        in seen
-    )
+    assert "SEARCH a USING COVERING INDEX ix_insight_artists_first (user=? AND first_ts>? AND first_ts<?)" in seen

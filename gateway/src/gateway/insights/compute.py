@@ -117,14 +117,13 @@ def play_days(conn: sqlite3.Connection, user: str, tz: ZoneInfo) -> tuple[date |
     row = conn.execute("SELECT MIN(hour), MAX(hour) FROM insight_hours WHERE user = ?", (user,)).fetchone()
     if not row or row[0] is None:
         return None, None
-    first, last = (datetime.fromtimestamp(h * 3600, UTC).astimezone(tz).date() for h in row)
-    # the first hour's local day can start an offset earlier than the play: take the plays' exact first second
-    first_ts = conn.execute("SELECT MIN(first_ts) FROM insight_artists WHERE user = ?", (user,)).fetchone()[0]
-    first = datetime.fromtimestamp(first_ts, UTC).astimezone(tz).date()
-    last_ts = conn.execute(
+    first = conn.execute(
+        "SELECT MIN(played_ts) FROM history_plays WHERE user = ? AND played_ts >= ?", (user, row[0] * 3600)
+    ).fetchone()[0]
+    last = conn.execute(
         "SELECT MAX(played_ts) FROM history_plays WHERE user = ? AND played_ts >= ?", (user, row[1] * 3600)
     ).fetchone()[0]
-    return first, datetime.fromtimestamp(last_ts, UTC).astimezone(tz).date() if last_ts is not None else last
+    return tuple(datetime.fromtimestamp(t, UTC).astimezone(tz).date() for t in (first, last))  # type: ignore[return-value]
 
 
 def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = None) -> dict[str, Any]:
@@ -150,13 +149,17 @@ def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = 
         tracks = _grouped(conn, w, "insight_track_days", "track_key, artist, title", "track_key, artist, title")
         tracks = _merge_tracks(tracks)
         albums = _grouped(conn, w, "insight_album_days", "artist, album", "artist, album", " AND album != ''")
-    sources_rows = _source_rows(conn, w)
+    sources_rows = (
+        conn.execute("SELECT sources, client, plays FROM insight_sources WHERE user = ?", (user,)).fetchall()
+        if everything
+        else _source_rows(conn, w)
+    )
 
     plays = sum(r[-2] for r in artists)
     ms = sum(r[-1] for r in artists)
     trend = _trend(conn, user, rng, unit, by_hour)
     clock = _clock(conn, w, periods, by_hour)
-    discovery = _discovery(conn, w, tz, {r[0]: r[1] for r in artists}, plays)
+    discovery = _discovery(conn, w, periods, {r[0]: r[1] for r in artists}, plays)
 
     def listing(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
@@ -249,20 +252,26 @@ def _trend(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None, by
 
 
 def _discovery(
-    conn: sqlite3.Connection, w: Window, tz: ZoneInfo, plays_by_artist: dict[str, int], plays: int
+    conn: sqlite3.Connection,
+    w: Window,
+    periods: list[tuple[int, int, int]],
+    plays_by_artist: dict[str, int],
+    plays: int,
 ) -> dict[str, Any]:
     """Artists whose first play ever falls in the range, the share of the range's plays that went to them, and how
     many were first heard in each local month of the range."""
-    new = conn.execute(
-        "SELECT artist, first_ts FROM insight_artists WHERE user = ? AND first_ts >= ? AND first_ts < ?",
-        (w.user, w.lo, w.hi),
+    values = ", ".join("(?, ?, ?)" for _ in periods)
+    args: list[Any] = [x for p in periods for x in p]
+    rows = conn.execute(
+        f"WITH p(lo, hi, off) AS (VALUES {values}) "
+        "SELECT a.artist, strftime('%Y-%m', CAST(a.first_ts AS INTEGER) + p.off, 'unixepoch') FROM p "
+        "JOIN insight_artists a ON a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi",
+        [*args, w.user],
     ).fetchall()
-    months: Counter[str] = Counter()
-    for _, ts in new:
-        months[datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%Y-%m")] += 1
-    new_plays = sum(plays_by_artist.get(a, 0) for a, _ in new)
+    months = Counter(m for _, m in rows)
+    new_plays = sum(plays_by_artist.get(a, 0) for a, _ in rows)
     return {
-        "new_artists": len(new),
+        "new_artists": len(rows),
         "new_artist_plays": new_plays,
         "new_artist_share": round(new_plays / plays, 4) if plays else 0.0,
         "new_artists_per_month": [{"month": m, "new_artists": n} for m, n in sorted(months.items())],

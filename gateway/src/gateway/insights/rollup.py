@@ -9,7 +9,8 @@ clock hours at read time, and read the few raw plays at the edges of a range tha
 - `insight_hours`: plays and milliseconds per user and UTC hour (trends, totals, the listening clock);
 - `insight_artist_days`, `insight_track_days`, `insight_album_days`, `insight_source_days`: per user, UTC day and
   artist / track / album / (sources, client) (the top lists and sources of a range);
-- `insight_artists`, `insight_tracks`, `insight_albums`: all-time totals per user, and each artist's first play
+- `insight_artists`, `insight_tracks`, `insight_albums`, `insight_sources`: all-time totals per user, and each
+  artist's first play
   (discovery: which artists were first heard in a range).
 """
 
@@ -28,6 +29,7 @@ ROLLUP_TABLES = (
     "insight_artists",
     "insight_tracks",
     "insight_albums",
+    "insight_sources",
 )
 
 _TABLES = """
@@ -62,6 +64,9 @@ CREATE TABLE IF NOT EXISTS insight_albums (
     user TEXT NOT NULL, artist TEXT NOT NULL, album TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
     PRIMARY KEY (user, artist, album)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_insight_albums_plays ON insight_albums (user, plays);
+CREATE TABLE IF NOT EXISTS insight_sources (
+    user TEXT NOT NULL, sources TEXT NOT NULL, client TEXT NOT NULL, plays INTEGER NOT NULL,
+    PRIMARY KEY (user, sources, client)) WITHOUT ROWID;
 -- an artist's first play is found again when the play that was first goes away
 CREATE INDEX IF NOT EXISTS ix_history_plays_artist ON history_plays (user, artist, played_ts);
 """
@@ -83,6 +88,8 @@ def _add(r: str) -> str:
         WHERE COALESCE({r}.album, '') != ''
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
     INSERT INTO insight_source_days VALUES ({r}.user, {day}, {r}.sources, COALESCE({r}.client, ''), 1)
+        ON CONFLICT DO UPDATE SET plays = plays + 1;
+    INSERT INTO insight_sources VALUES ({r}.user, {r}.sources, COALESCE({r}.client, ''), 1)
         ON CONFLICT DO UPDATE SET plays = plays + 1;
     INSERT INTO insight_artists VALUES ({r}.user, {r}.artist, 1, {ms}, {r}.played_ts)
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms,
@@ -111,6 +118,7 @@ def _take(r: str) -> str:
             f"user = {r}.user AND day = {day} AND sources = {r}.sources AND client = COALESCE({r}.client, '')",
             False,
         ),
+        ("insight_sources", f"user = {r}.user AND sources = {r}.sources AND client = COALESCE({r}.client, '')", False),
         ("insight_artists", f"user = {r}.user AND artist = {r}.artist", True),
         ("insight_tracks", f"user = {r}.user AND track_key = {r}.track_key", True),
         ("insight_albums", f"user = {r}.user AND artist = {r}.artist AND album = {r}.album", True),
