@@ -13,6 +13,8 @@ from itertools import accumulate
 
 __all__ = ["Play", "generate", "insert"]
 
+_HOURS = list(accumulate((1, 0.5, 0.2, 0.1, 0.1, 0.2, 1, 3, 4, 3, 2, 2, 3, 2, 2, 2, 3, 5, 6, 6, 6, 5, 4, 2)))
+
 SOURCES = ("listenbrainz", "lastfm", "lastfm,listenbrainz", "subsonic", "spotify", "listenbrainz,subsonic")
 CLIENTS = (None, "Feishin", "Living Room", "Symfonium")
 
@@ -45,7 +47,10 @@ def generate(
     for i in range(n):
         a = rng.choices(range(artists), cum_weights=cum)[0]
         t = min(int(rng.expovariate(0.4)), tracks_per_artist - 1)
-        ts = float(int(rng.uniform(start, end)))
+        # listening follows the day: little at night, most in the evening (UTC here; zones shift it)
+        day = int(rng.uniform(start, end)) // 86400 * 86400
+        hour = rng.choices(range(24), cum_weights=_HOURS)[0]
+        ts = float(min(max(day + hour * 3600 + rng.randrange(3600), int(start)), int(end) - 1))
         yield Play(
             play_id=f"{user}-{seed}-{i}",
             user=user,

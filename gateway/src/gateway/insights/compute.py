@@ -71,24 +71,42 @@ def _hours_ok(w: Window, periods: list[tuple[int, int, int]]) -> bool:
 
 
 def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool) -> list[tuple[int, int]]:
-    """(plays, ms) between consecutive instants of `edges`."""
+    """(plays, ms) between consecutive instants of `edges`: the whole UTC days inside each bucket from the daily
+    roll-up, the hours of its partial days at either end from the hourly one (or the raw plays)."""
     if len(edges) < 2:
         return []
+    days: list[Any] = []
+    parts: list[Any] = []
+    for i, (lo, hi) in enumerate(pairwise(edges)):
+        d0, d1 = -(-lo // _DAY), hi // _DAY
+        if d1 > d0:
+            days += [i, d0, d1]
+            parts += [i, lo, d0 * _DAY, i, d1 * _DAY, hi]
+        else:
+            parts += [i, lo, hi]
     if by_hour:
         table, col, unit, plays, ms = "insight_hours", "hour", 3600, "h.plays", "h.ms"
     else:
         table, col, unit, plays, ms = "history_plays", "played_ts", 1, "1", "COALESCE(h.duration_ms, 0)"
-    values = ", ".join("(?, ?, ?)" for _ in edges[:-1])
-    args: list[Any] = []
-    for i, (lo, hi) in enumerate(pairwise(edges)):
-        args += [i, lo // unit, hi // unit]
-    sql = (
-        f"WITH b(i, lo, hi) AS (VALUES {values}) "
-        f"SELECT b.i, SUM({plays}), SUM({ms}) FROM b JOIN {table} h ON h.user = ? AND h.{col} >= b.lo "
-        f"AND h.{col} < b.hi GROUP BY b.i"
-    )
-    got = {i: (p, m) for i, p, m in conn.execute(sql, [*args, user]).fetchall()}
-    return [got.get(i, (0, 0)) for i in range(len(edges) - 1)]
+    got: dict[int, list[int]] = {}
+    for n in range(0, len(parts), 3):
+        parts[n + 1] //= unit
+        parts[n + 2] //= unit
+    queries = [(table, col, plays, ms, parts)]
+    if days:
+        queries.append(("insight_days", "day", "h.plays", "h.ms", days))
+    for tbl, c, p, m, args in queries:
+        values = ", ".join("(?, ?, ?)" for _ in range(len(args) // 3))
+        sql = (
+            f"WITH b(i, lo, hi) AS (VALUES {values}) "
+            f"SELECT b.i, SUM({p}), SUM({m}) FROM b JOIN {tbl} h ON h.user = ? AND h.{c} >= b.lo "
+            f"AND h.{c} < b.hi GROUP BY b.i"
+        )
+        for i, pl, mm in conn.execute(sql, [*args, user]).fetchall():
+            acc = got.setdefault(i, [0, 0])
+            acc[0] += pl
+            acc[1] += mm
+    return [(got[i][0], got[i][1]) if i in got else (0, 0) for i in range(len(edges) - 1)]
 
 
 def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, int]], by_hour: bool) -> list[list[int]]:
@@ -114,9 +132,12 @@ def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, in
 
 def play_days(conn: sqlite3.Connection, user: str, tz: ZoneInfo) -> tuple[date | None, date | None]:
     """The local days of the user's first and last play."""
-    row = conn.execute("SELECT MIN(hour), MAX(hour) FROM insight_hours WHERE user = ?", (user,)).fetchone()
-    if not row or row[0] is None:
+    # two statements: SQLite reads MIN and MAX from the key only one at a time
+    lo = conn.execute("SELECT MIN(hour) FROM insight_hours WHERE user = ?", (user,)).fetchone()[0]
+    hi = conn.execute("SELECT MAX(hour) FROM insight_hours WHERE user = ?", (user,)).fetchone()[0]
+    if lo is None:
         return None, None
+    row = (lo, hi)
     first = conn.execute(
         "SELECT MIN(played_ts) FROM history_plays WHERE user = ? AND played_ts >= ?", (user, row[0] * 3600)
     ).fetchone()[0]

@@ -91,7 +91,7 @@ def _counts(conn: sqlite3.Connection, user: str, tracks: list[Acquired]) -> dict
         sql = (
             f"WITH a(i, mbid, ts) AS (VALUES {values}) "
             "SELECT a.i, SUM(h.played_ts < a.ts + 7 * 86400), COUNT(*) FROM a CROSS JOIN history_plays h "
-            "INDEXED BY ix_history_plays_recording "
+            "INDEXED BY ix_history_plays_recording_time "
             "WHERE h.user = ? AND h.recording_mbid = a.mbid "
             "AND h.played_ts >= a.ts AND h.played_ts < a.ts + 30 * 86400 "
             "GROUP BY a.i"

@@ -6,7 +6,7 @@ replay's build) and can never disagree with them. Buckets are UTC: a whole UTC h
 or a whole UTC day (`day` = unix seconds / 86400). Insights turn them into the asking user's local days, weeks and
 clock hours at read time, and read the few raw plays at the edges of a range that do not fill a whole bucket.
 
-- `insight_hours`: plays and milliseconds per user and UTC hour (trends, totals, the listening clock);
+- `insight_hours`, `insight_days`: plays and milliseconds per user and UTC hour / day (trends, the listening clock);
 - `insight_artist_days`, `insight_track_days`, `insight_album_days`, `insight_source_days`: per user, UTC day and
   artist / track / album / (sources, client) (the top lists and sources of a range);
 - `insight_artists`, `insight_tracks`, `insight_albums`, `insight_sources`: all-time totals per user, and each
@@ -22,6 +22,7 @@ __all__ = ["ROLLUP_TABLES", "install"]
 
 ROLLUP_TABLES = (
     "insight_hours",
+    "insight_days",
     "insight_artist_days",
     "insight_track_days",
     "insight_album_days",
@@ -36,6 +37,9 @@ _TABLES = """
 CREATE TABLE IF NOT EXISTS insight_hours (
     user TEXT NOT NULL, hour INTEGER NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
     PRIMARY KEY (user, hour)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_days (
+    user TEXT NOT NULL, day INTEGER NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
+    PRIMARY KEY (user, day)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS insight_artist_days (
     user TEXT NOT NULL, day INTEGER NOT NULL, artist TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
     PRIMARY KEY (user, day, artist)) WITHOUT ROWID;
@@ -67,6 +71,8 @@ CREATE INDEX IF NOT EXISTS ix_insight_albums_plays ON insight_albums (user, play
 CREATE TABLE IF NOT EXISTS insight_sources (
     user TEXT NOT NULL, sources TEXT NOT NULL, client TEXT NOT NULL, plays INTEGER NOT NULL,
     PRIMARY KEY (user, sources, client)) WITHOUT ROWID;
+-- the hit rate: plays of one recording within days of its import
+CREATE INDEX IF NOT EXISTS ix_history_plays_recording_time ON history_plays (user, recording_mbid, played_ts);
 -- an artist's first play is found again when the play that was first goes away
 CREATE INDEX IF NOT EXISTS ix_history_plays_artist ON history_plays (user, artist, played_ts);
 """
@@ -78,6 +84,8 @@ def _add(r: str) -> str:
     day = f"CAST({r}.played_ts / 86400 AS INTEGER)"
     return f"""
     INSERT INTO insight_hours VALUES ({r}.user, CAST({r}.played_ts / 3600 AS INTEGER), 1, {ms})
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_days VALUES ({r}.user, {day}, 1, {ms})
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
     INSERT INTO insight_artist_days VALUES ({r}.user, {day}, {r}.artist, 1, {ms})
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
@@ -110,6 +118,7 @@ def _take(r: str) -> str:
     out = []
     keyed = (
         ("insight_hours", f"user = {r}.user AND hour = CAST({r}.played_ts / 3600 AS INTEGER)", True),
+        ("insight_days", f"user = {r}.user AND day = {day}", True),
         ("insight_artist_days", f"user = {r}.user AND day = {day} AND artist = {r}.artist", True),
         ("insight_track_days", f"user = {r}.user AND day = {day} AND track_key = {r}.track_key", True),
         ("insight_album_days", f"user = {r}.user AND day = {day} AND artist = {r}.artist AND album = {r}.album", True),

@@ -161,7 +161,9 @@ class Summarizer:
         stored = await asyncio.to_thread(self.store.get, user, key)
         if not self.configured:
             return stored
-        if (stored is None or again) and (user, key) not in self._running:
+        # pending with nothing writing it: the gateway stopped while the LLM was asked; ask again
+        orphaned = stored is not None and stored["state"] == "pending"
+        if (stored is None or again or orphaned) and (user, key) not in self._running:
             await asyncio.to_thread(self.store.put, user, key, facts, "pending", model=self.cfg and self.cfg.model)
             task = asyncio.create_task(self._write(user, key, facts))
             self._running[(user, key)] = task
