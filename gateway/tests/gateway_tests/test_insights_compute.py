@@ -192,3 +192,19 @@ def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> 
     )
     assert "SEARCH h USING PRIMARY KEY (user=? AND hour>? AND hour<?)" in seen  # the hourly roll-up, per bucket
     assert "SEARCH a USING COVERING INDEX ix_insight_artists_first (user=? AND first_ts>? AND first_ts<?)" in seen
+
+
+def test_a_replay_installs_its_roll_ups_and_the_triggers_keep_working(tmp_path: Path) -> None:
+    from gateway.history.replayable import HistoryProjection
+
+    built, live = connect(tmp_path / "built.db"), connect(tmp_path / "live.db")
+    insert(built, list(generate("ana", 500, 1.7e9, 1.7e9 + 30 * 86400, seed=5, artists=15)))
+    insert(live, list(generate("ana", 200, 1.6e9, 1.6e9 + 30 * 86400, seed=6, artists=15)))
+    built.close()
+    HistoryProjection().install(tmp_path / "built.db", tmp_path / "live.db")
+    insert(live, [_play(1, datetime.fromtimestamp(1.7e9 + 86400, UTC), artist="After The Replay")])
+    counted = dict(live.execute("SELECT artist, COUNT(*) FROM history_plays GROUP BY artist").fetchall())
+    assert sum(counted.values()) == 501
+    assert dict(live.execute("SELECT artist, plays FROM insight_artists").fetchall()) == counted
+    assert live.execute("SELECT SUM(plays) FROM insight_hours").fetchone()[0] == 501
+    assert live.execute("SELECT SUM(plays) FROM insight_days").fetchone()[0] == 501

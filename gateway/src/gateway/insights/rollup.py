@@ -17,8 +17,10 @@ clock hours at read time, and read the few raw plays at the edges of a range tha
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
 
-__all__ = ["ROLLUP_TABLES", "install"]
+__all__ = ["ROLLUP_TABLES", "TRIGGERS", "install", "install_built"]
 
 ROLLUP_TABLES = (
     "insight_hours",
@@ -146,18 +148,43 @@ def _take(r: str) -> str:
 
 _COUNTED = "user, played_ts, artist, title, album, duration_ms, sources, client, track_key"
 
-_TRIGGERS = f"""
-CREATE TRIGGER IF NOT EXISTS insight_play_added AFTER INSERT ON history_plays BEGIN {_add("NEW")} END;
-CREATE TRIGGER IF NOT EXISTS insight_play_removed AFTER DELETE ON history_plays BEGIN {_take("OLD")} END;
-CREATE TRIGGER IF NOT EXISTS insight_play_changed AFTER UPDATE OF {_COUNTED} ON history_plays BEGIN
-    {_take("OLD")}
-    {_add("NEW")}
-END;
-"""
+TRIGGERS = {
+    "insight_play_added": f"AFTER INSERT ON history_plays BEGIN {_add('NEW')} END",
+    "insight_play_removed": f"AFTER DELETE ON history_plays BEGIN {_take('OLD')} END",
+    "insight_play_changed": f"AFTER UPDATE OF {_COUNTED} ON history_plays BEGIN {_take('OLD')} {_add('NEW')} END",
+}
 
 
 def install(conn: sqlite3.Connection) -> None:
     """Create the roll-ups and their triggers (idempotent). `INSERT OR REPLACE` of a play removes the old row
     first: with recursive triggers on, that removal fires `insight_play_removed` like a DELETE does."""
     conn.execute("PRAGMA recursive_triggers = ON")
-    conn.executescript(_TABLES + _TRIGGERS)
+    conn.executescript(_TABLES)
+    for name, body in TRIGGERS.items():
+        conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+
+
+def install_built(built: Path, live: Path, tables: Sequence[str]) -> None:
+    """Replace `tables` of the live store by a replay's, in one transaction (a reader sees the old or the new
+    store). The triggers are dropped and made again inside it: the built roll-ups are copied as they are rather
+    than counted again play by play, and no play the live fold commits before or after can miss them."""
+    conn = sqlite3.connect(live, timeout=30, isolation_level=None)
+    try:
+        conn.execute("ATTACH DATABASE ? AS built", (str(built),))
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for name in TRIGGERS:
+                conn.execute(f"DROP TRIGGER IF EXISTS main.{name}")
+            for table in tables:
+                cols = ", ".join(f'"{r[1]}"' for r in conn.execute(f'PRAGMA built.table_info("{table}")'))
+                conn.execute(f'DELETE FROM main."{table}"')
+                conn.execute(f'INSERT INTO main."{table}" ({cols}) SELECT {cols} FROM built."{table}"')
+            for name, body in TRIGGERS.items():
+                conn.execute(f"CREATE TRIGGER main.{name} {body}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("DETACH DATABASE built")
+    finally:
+        conn.close()
