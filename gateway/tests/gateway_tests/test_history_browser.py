@@ -12,6 +12,7 @@ from playwright.async_api import async_playwright, expect
 from contracts.resolve import ListenUnmatched, ListenUnmatchedReason
 from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.nats import NatsEndpoint
+from tests.support.wait import wait_until
 
 from .conftest import ADMIN, ADMIN_PASSWORD
 from .test_browser import CHROMIUM, SHOTS, _need_chromium
@@ -39,6 +40,11 @@ async def test_history_page_in_the_browser(gateway_factory: Any, nats_endpoint: 
         )
         admin = await gw.login()
         await admin.put("/api/users/admin/accounts", json={"listenbrainz_user": "adm-lb", "listenbrainz_token": "t"})
+        # the page is rendered once: wait until the store has folded the plays and the miss
+        await wait_until(
+            lambda: admin.get("/api/listens/unmatched"), timeout=30, predicate=lambda r: len(r.json()["items"]) == 1
+        )
+        await wait_until(lambda: admin.get("/api/listens"), timeout=30, predicate=lambda r: len(r.json()["items"]) == 2)
         await admin.aclose()
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(

@@ -52,7 +52,7 @@ async def publish_all(url: str, events: list[Message]) -> None:
 
 
 async def test_history_api_scopes_pages_and_replays(
-    gateway_factory: Any, nats_endpoint: NatsEndpoint, tmp_path: Path
+    gateway_factory: Any, nats_endpoint: NatsEndpoint, tmp_path: Path, fake_library: Any
 ) -> None:
     lb_web = FakeWeb().start()
     playing = {"track_metadata": {"artist_name": "Cold Harbour", "track_name": "Tidewater", "release_name": "Fog"}}
@@ -65,6 +65,7 @@ async def test_history_api_scopes_pages_and_replays(
         BRAINSTREAM_HISTORY_RETRY_BASE=0.2,
         BRAINSTREAM_HISTORY_RETRY_EVERY=0.2,
         BRAINSTREAM_LISTENBRAINZ_URL=lb_web.base_url,
+        BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url,
     )
     lastfm_only = listen("admin", "lastfm", T0 + timedelta(hours=2), title="Unknown Demo")
     events: list[Message] = [
@@ -82,6 +83,12 @@ async def test_history_api_scopes_pages_and_replays(
         )
     )
     await publish_all(nats_endpoint.url, events)
+    nc = await nats.connect(nats_endpoint.url)
+    try:  # the library holds the recording (as library-svc keeps `library_owned`)
+        owned = await nc.jetstream().key_value("library_owned")
+        await owned.put(str(MBID), json.dumps({"track_id": "tr-1", "path": "a/b.flac"}).encode())
+    finally:
+        await nc.close()
 
     admin = await gw.login()
     create = await admin.post("/api/users", json={"username": "bob", "password": "bob-password-1"})
@@ -98,6 +105,9 @@ async def test_history_api_scopes_pages_and_replays(
         first = items[2]  # oldest: the play three sources saw
         assert sorted(s["source"] for s in first["sources"]) == ["lastfm", "listenbrainz", "subsonic"]
         assert first["recording_mbid"] == str(MBID) and first["client"] == "Feishin"
+        assert first["library_track_id"] == "tr-1" and items[0]["library_track_id"] is None
+        follow = await admin.get("/history/library/tr-1")
+        assert follow.status_code in (302, 303) and follow.headers["location"] == "/library/albums/al-1"
         assert [s["source"] for s in items[1]["sources"]] == ["lastfm"]
 
         # paging with the cursor walks the same plays, newest first

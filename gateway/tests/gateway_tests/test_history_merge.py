@@ -124,3 +124,31 @@ def test_history_pages_read_by_index_without_sorting(tmp_path: Path) -> None:
         )
         assert "USING INDEX ix_history_plays" in plan and "TEMP B-TREE" not in plan, plan
     conn.close()
+
+
+def test_retries_wait_longer_after_each_miss_and_the_due_ones_come_first(tmp_path: Path) -> None:
+    from gateway.history.live import Rematcher, retry_delay_s
+
+    events: list[Message] = []
+    now = T0.timestamp()
+    for n, attempts in enumerate([1, 2, 3, 5]):
+        play = listen("lastfm", T0 + timedelta(hours=n), title=f"Demo {n}")
+        events.append(play)
+        for attempt in range(1, attempts + 1):
+            at = T0 - timedelta(hours=3)  # every miss three hours ago
+            events.append(
+                ListenUnmatched(
+                    user="alice",
+                    listen_id=play.event_id,
+                    reason=ListenUnmatchedReason.NOT_FOUND,
+                    attempt=attempt,
+                    occurred_at=at,
+                )
+            )
+    fold_in(tmp_path / "r.db", events)
+    rematcher = Rematcher(connect(tmp_path / "r.db"), publish=None, base_s=3600, cap_s=7 * 86400)  # type: ignore[arg-type]
+    due = rematcher.due(now)
+    # 1 miss waits 1 h, 2 misses 4 h, 3 misses 16 h: only the first is due three hours on
+    assert [(d.title, d.attempt) for d in due] == [("Demo 0", 2)]
+    assert retry_delay_s(5, 3600, 7 * 86400) == 7 * 86400
+    assert [d.title for d in rematcher.due(now + 7 * 86400)] == ["Demo 0", "Demo 1", "Demo 2", "Demo 3"]

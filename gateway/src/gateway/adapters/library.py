@@ -174,6 +174,12 @@ class SubsonicLibrary:
         found = (await self._call(user, "getAlbum", [("id", album_id)])).get("album") or {}
         return album_of(found), [song_of(s) for s in _list(found.get("song"))]
 
+    async def album_of_song(self, user: str, song_id: str) -> str | None:
+        """The album a library song is on (`getSong`), for links to it."""
+        found = (await self._call(user, "getSong", [("id", song_id)])).get("song") or {}
+        album = found.get("albumId") or found.get("parent")
+        return str(album) if album else None
+
     async def search(
         self, user: str, query: str, *, artists: int, albums: int, songs: int, song_offset: int = 0
     ) -> tuple[list[Artist], list[Album], list[Song]]:

@@ -59,16 +59,17 @@ class Rematcher:
         self.base_s, self.cap_s, self.batch = base_s, cap_s, batch
 
     def due(self, now: float) -> list[MatchListen]:
+        # the back-off in SQL (base x 4^(attempts-1), capped), so plays waiting long never hide the ones that are due
         rows = self.conn.execute(
-            "SELECT p.user, p.match_attempts, p.last_try_ts, s.listen_id, s.source, s.artist, s.title, s.album, "
-            "s.duration_ms, s.recording_mbid, s.isrc FROM history_plays p JOIN history_sightings s "
-            "ON s.listen_id = p.play_id WHERE p.match_state = 'unmatched' ORDER BY p.last_try_ts LIMIT ?",
-            (self.batch * 5,),
+            "SELECT p.user, p.match_attempts, s.listen_id, s.source, s.artist, s.title, s.album, s.duration_ms, "
+            "s.recording_mbid, s.isrc FROM history_plays p JOIN history_sightings s ON s.listen_id = p.play_id "
+            "WHERE p.match_state = 'unmatched' AND p.last_try_ts IS NOT NULL "
+            "AND p.last_try_ts + MIN(?, ? * (1 << (2 * MIN(MAX(p.match_attempts - 1, 0), 30)))) <= ? "
+            "ORDER BY p.last_try_ts, p.played_ts LIMIT ?",
+            (self.cap_s, self.base_s, now, self.batch),
         ).fetchall()
         out: list[MatchListen] = []
-        for user, attempts, last_try, listen_id, source, artist, title, album, duration, mbid, isrc in rows:
-            if last_try is None or now - last_try < retry_delay_s(attempts, self.base_s, self.cap_s):
-                continue
+        for user, attempts, listen_id, source, artist, title, album, duration, mbid, isrc in rows:
             attempt = attempts + 1
             out.append(
                 MatchListen(
@@ -85,8 +86,6 @@ class Rematcher:
                     attempt=attempt,
                 )
             )
-            if len(out) >= self.batch:
-                break
         return out
 
     async def round(self) -> int:

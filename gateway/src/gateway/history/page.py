@@ -7,18 +7,20 @@ import asyncio
 import sqlite3
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import quote
 
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import ValidationException
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Redirect
 
+from ..adapters.library import LibraryUnavailable, NotInLibrary, SubsonicLibrary
 from ..auth.guard import optional_principal
 from ..auth.users import Principal
 from ..readmodel.queries import Scope
-from ..ui.pages import Page, _gate, _page
+from ..ui.pages import Page, _gate, _library_down, _page
 from .api import SOURCES, library_links, parse_time
 from .queries import BadCursor, ListenFilter, plays, unmatched
 from .scrobbling import scrobbling_status
@@ -79,3 +81,22 @@ class HistoryPageController(Controller):
             scrobbling=scrobbling_status(state, who.username),
             lastfm_ready=bool(state.settings.lastfm_api_key and state.settings.lastfm_api_secret),
         )
+
+    @get("/history/library/{track_id:str}")
+    async def library_track(
+        self,
+        who: NamedDependency[Principal | None],
+        state: State,
+        track_id: Annotated[str, PathParameter(max_length=200)],
+    ) -> Page:
+        """A play's link to the library: the album page of the song (asked of the upstream only when followed)."""
+        if (go := _gate(who, state)) or who is None:
+            return go or Redirect("/login")
+        library: SubsonicLibrary = state.library
+        try:
+            album = await library.album_of_song(who.username, track_id)
+        except NotInLibrary:
+            album = None
+        except LibraryUnavailable as exc:
+            return _library_down(who, exc)
+        return Redirect(f"/library/albums/{quote(album, safe='')}" if album else "/library")

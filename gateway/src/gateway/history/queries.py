@@ -81,8 +81,9 @@ def _where(scope: Scope, f: ListenFilter) -> tuple[list[str], list[Any]]:
         where.append("played_ts < ?")
         args.append(f.end.timestamp())
     if f.source:
-        where.append("play_id IN (SELECT play_id FROM history_sightings WHERE source = ?)")
-        args.append(f.source)
+        # on the play's own list: the page walks the (user, time) index newest first and stops at the limit
+        where.append("(',' || sources || ',') LIKE ?")
+        args.append(f"%,{f.source},%")
     if f.q:
         where.append("(artist LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\' OR album LIKE ? ESCAPE '\\')")
         like = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -99,10 +99,11 @@ class ScrobblingController(Controller):
         token: Annotated[str, QueryParameter(min_length=1, max_length=200)],
         state_: Annotated[str, QueryParameter(name="state", max_length=100)] = "",
     ) -> Redirect:
-        if not hmac.compare_digest(state_, _state(who, state.state_key)):
+        if not hmac.compare_digest(state_.encode(), _state(who, state.state_key).encode()):
             raise ValidationException("this Last.fm answer was not asked for by this session; connect again")
         settings: Settings = state.settings
-        assert settings.lastfm_api_key and settings.lastfm_api_secret
+        if not (settings.lastfm_api_key and settings.lastfm_api_secret):
+            raise ValidationException("Last.fm is not set up: BRAINSTREAM_LASTFM_API_KEY and _SECRET are missing")
         try:
             name, key = await lastfm_session(state.lastfm, settings.lastfm_api_key, settings.lastfm_api_secret, token)
         except ExternalError as exc:
