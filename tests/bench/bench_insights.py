@@ -36,6 +36,7 @@ from gateway.db import make_engine
 from gateway.history.schema import connect
 from gateway.insights.api import Prefs, build
 from gateway.insights.hitrate import ensure_index
+from gateway.insights.rollup import tune_reader
 from gateway.readmodel.rows import TimelineRow, TrackRow
 from tests.support.listening import generate, insert
 
@@ -119,6 +120,7 @@ def main() -> None:
 
     conn = connect(tmp / "history.db")
     conn.execute("ANALYZE")
+    tune_reader(conn)  # as the gateway sets its reader
     view = _acquired(tmp / "gateway.db", 2000)
     state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=view.engine)
     now = END

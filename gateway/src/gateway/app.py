@@ -56,6 +56,7 @@ from .history.scrobbling import ScrobblingController
 from .insights.api import InsightsController, Prefs, TimezoneController, server_zone
 from .insights.hitrate import ensure_index as ensure_timeline_index
 from .insights.page import InsightsPageController
+from .insights.rollup import tune_reader
 from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     summarizer = Summarizer(SummaryStore(history_reader), llm)
     ensure_timeline_index(engine)
+    tune_reader(history_reader)
     proxy = SubsonicProxy(
         users,
         chooser,

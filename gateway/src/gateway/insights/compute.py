@@ -8,6 +8,7 @@ zone's UTC offset; in a zone whose offset is not a whole number of hours they re
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ def _grouped(
     return conn.execute(sql, args).fetchall()
 
 
+def _rows(columns: str, values: list[Any], width: int) -> tuple[str, str]:
+    """A CTE of `width`-wide rows passed as one JSON parameter: one statement text, prepared once, whatever the
+    number of rows (a VALUES list would be compiled anew for every length)."""
+    names = columns.split(", ")
+    picks = ", ".join(f"json_extract(value, '$[{k}]')" for k in range(width))
+    rows = [values[n : n + width] for n in range(0, len(values), width)]
+    return f"({', '.join(names)}) AS (SELECT {picks} FROM json_each(?))", json.dumps(rows)
+
+
 def _ranked(rows: list[tuple[Any, ...]], n: int = TOP) -> list[tuple[Any, ...]]:
     return sorted(rows, key=lambda r: (-r[-2], -r[-1], *map(str, r[:-2])))[:n]
 
@@ -96,37 +106,64 @@ def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool
     if days:
         queries.append(("insight_days", "day", "h.plays", "h.ms", days))
     for tbl, c, p, m, args in queries:
-        values = ", ".join("(?, ?, ?)" for _ in range(len(args) // 3))
+        cte, param = _rows("i, lo, hi", args, 3)
         sql = (
-            f"WITH b(i, lo, hi) AS (VALUES {values}) "
-            f"SELECT b.i, SUM({p}), SUM({m}) FROM b JOIN {tbl} h ON h.user = ? AND h.{c} >= b.lo "
+            f"WITH b{cte} "
+            f"SELECT b.i, SUM({p}), SUM({m}) FROM b CROSS JOIN {tbl} h WHERE h.user = ? AND h.{c} >= b.lo "
             f"AND h.{c} < b.hi GROUP BY b.i"
         )
-        for i, pl, mm in conn.execute(sql, [*args, user]).fetchall():
+        for i, pl, mm in conn.execute(sql, [param, user]).fetchall():
             acc = got.setdefault(i, [0, 0])
             acc[0] += pl
             acc[1] += mm
     return [(got[i][0], got[i][1]) if i in got else (0, 0) for i in range(len(edges) - 1)]
 
 
+_BLOCK = 672  # hours in a block of insight_clock: four weeks
+
+
 def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, int]], by_hour: bool) -> list[list[int]]:
-    """plays[weekday Monday=0][local hour]."""
+    """plays[weekday Monday=0][local hour]. Each period of one UTC offset reads its whole four-week blocks from
+    `insight_clock` and the hours around them from `insight_hours`; the offset turns a UTC hour of the week into a
+    local one. Without whole-hour offsets, the raw plays."""
     grid = [[0] * 24 for _ in range(7)]
-    if by_hour:
-        table, col, unit, t, plays = "insight_hours", "hour", 3600, "h.hour * 3600", "h.plays"
-    else:
-        table, col, unit, t, plays = "history_plays", "played_ts", 1, "CAST(h.played_ts AS INTEGER)", "1"
-    values = ", ".join("(?, ?, ?)" for _ in periods)
-    args: list[Any] = []
+    if not by_hour:
+        cte, param = _rows("lo, hi, off", [x for p in periods for x in p], 3)
+        sql = (
+            f"WITH p{cte} SELECT ((CAST(h.played_ts AS INTEGER) + p.off) / 3600) % 24 AS hod, "
+            "((CAST(h.played_ts AS INTEGER) + p.off) / 86400 + 3) % 7 AS wd, COUNT(*) FROM p "
+            "CROSS JOIN history_plays h WHERE h.user = ? AND h.played_ts >= p.lo AND h.played_ts < p.hi "
+            "GROUP BY hod, wd"
+        )
+        for hod, wd, n in conn.execute(sql, [param, w.user]).fetchall():
+            grid[wd][hod] += n
+        return grid
+    blocks: list[Any] = []
+    hours: list[Any] = []
     for lo, hi, off in periods:
-        args += [lo // unit, hi // unit, off]
-    sql = (
-        f"WITH p(lo, hi, off) AS (VALUES {values}) "
-        f"SELECT (({t} + p.off) / 3600) % 24 AS hod, (({t} + p.off) / 86400 + 3) % 7 AS wd, SUM({plays}) "
-        f"FROM p JOIN {table} h ON h.user = ? AND h.{col} >= p.lo AND h.{col} < p.hi GROUP BY hod, wd"
-    )
-    for hod, wd, n in conn.execute(sql, [*args, w.user]).fetchall():
-        grid[wd][hod] += n
+        lo_h, hi_h, off_h = lo // 3600, hi // 3600, off // 3600 + 168
+        b0, b1 = -(-lo_h // _BLOCK), hi_h // _BLOCK
+        if b1 > b0:
+            blocks += [b0, b1, off_h]
+            hours += [lo_h, b0 * _BLOCK, off_h, b1 * _BLOCK, hi_h, off_h]
+        else:
+            hours += [lo_h, hi_h, off_h]
+    how: Counter[int] = Counter()
+    for table, col, key, args in (
+        ("insight_clock", "block", "h.how", blocks),
+        ("insight_hours", "hour", "h.hour % 168", hours),
+    ):
+        if not args:
+            continue
+        cte, param = _rows("lo, hi, off", args, 3)
+        sql = (
+            f"WITH p{cte} SELECT ({key} + p.off) % 168 AS t, SUM(h.plays) FROM p CROSS JOIN {table} h "
+            f"WHERE h.user = ? AND h.{col} >= p.lo AND h.{col} < p.hi GROUP BY t"
+        )
+        for t, n in conn.execute(sql, [param, w.user]).fetchall():
+            how[t] += n
+    for t, n in how.items():
+        grid[(3 + t // 24) % 7][t % 24] += n  # hour 0 of the epoch's week is a Thursday
     return grid
 
 
@@ -281,13 +318,12 @@ def _discovery(
 ) -> dict[str, Any]:
     """Artists whose first play ever falls in the range, the share of the range's plays that went to them, and how
     many were first heard in each local month of the range."""
-    values = ", ".join("(?, ?, ?)" for _ in periods)
-    args: list[Any] = [x for p in periods for x in p]
+    cte, param = _rows("lo, hi, off", [x for p in periods for x in p], 3)
     rows = conn.execute(
-        f"WITH p(lo, hi, off) AS (VALUES {values}) "
+        f"WITH p{cte} "
         "SELECT a.artist, strftime('%Y-%m', CAST(a.first_ts AS INTEGER) + p.off, 'unixepoch') FROM p "
-        "JOIN insight_artists a ON a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi",
-        [*args, w.user],
+        "CROSS JOIN insight_artists a WHERE a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi",
+        [param, w.user],
     ).fetchall()
     months = Counter(m for _, m in rows)
     new_plays = sum(plays_by_artist.get(a, 0) for a, _ in rows)

@@ -8,6 +8,7 @@ of `view_timeline`); the plays are the history store's, matched by recording MBI
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,22 +81,21 @@ def hit_rate(conn: sqlite3.Connection, user: str, tracks: list[Acquired], now: d
 
 
 def _counts(conn: sqlite3.Connection, user: str, tracks: list[Acquired]) -> dict[tuple[int, int], int]:
-    """Plays of each track within 7 and 30 days of its import, in one statement per 2,000 tracks."""
+    """Plays of each track within 7 and 30 days of its import, in one statement (the tracks go in as one JSON
+    parameter, so the statement is the same, and prepared once, whatever their number)."""
     out: dict[tuple[int, int], int] = {}
-    for base in range(0, len(tracks), 2000):
-        chunk = tracks[base : base + 2000]
-        values = ", ".join("(?, ?, ?)" for _ in chunk)
-        args: list[Any] = []
-        for i, t in enumerate(chunk, start=base):
-            args += [i, t.recording_mbid, t.imported_ts]
-        sql = (
-            f"WITH a(i, mbid, ts) AS (VALUES {values}) "
-            "SELECT a.i, SUM(h.played_ts < a.ts + 7 * 86400), COUNT(*) FROM a CROSS JOIN history_plays h "
-            "INDEXED BY ix_history_plays_recording_time "
-            "WHERE h.user = ? AND h.recording_mbid = a.mbid "
-            "AND h.played_ts >= a.ts AND h.played_ts < a.ts + 30 * 86400 "
-            "GROUP BY a.i"
-        )
-        for i, week, month in conn.execute(sql, [*args, user]):
-            out[(i, 7)], out[(i, 30)] = week, month
+    if not tracks:
+        return out
+    sql = (
+        "WITH a(i, mbid, ts) AS (SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+        "FROM json_each(?)) "
+        "SELECT a.i, SUM(h.played_ts < a.ts + 7 * 86400), COUNT(*) FROM a CROSS JOIN history_plays h "
+        "INDEXED BY ix_history_plays_recording_time "
+        "WHERE h.user = ? AND h.recording_mbid = a.mbid "
+        "AND h.played_ts >= a.ts AND h.played_ts < a.ts + 30 * 86400 "
+        "GROUP BY a.i"
+    )
+    args = json.dumps([[t.recording_mbid, t.imported_ts] for t in tracks])
+    for i, week, month in conn.execute(sql, (args, user)):
+        out[(i, 7)], out[(i, 30)] = week, month
     return out

@@ -7,6 +7,8 @@ or a whole UTC day (`day` = unix seconds / 86400). Insights turn them into the a
 clock hours at read time, and read the few raw plays at the edges of a range that do not fill a whole bucket.
 
 - `insight_hours`, `insight_days`: plays and milliseconds per user and UTC hour / day (trends, the listening clock);
+- `insight_clock`: plays per user, block of four weeks (`hour / 672`) and UTC hour of the week (`hour % 168`,
+  counted from Thursday 00:00, the epoch's weekday): the listening clock of long ranges;
 - `insight_artist_days`, `insight_track_days`, `insight_album_days`, `insight_source_days`: per user, UTC day and
   artist / track / album / (sources, client) (the top lists and sources of a range);
 - `insight_artists`, `insight_tracks`, `insight_albums`, `insight_sources`: all-time totals per user, and each
@@ -20,11 +22,12 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["ROLLUP_TABLES", "TRIGGERS", "install", "install_built"]
+__all__ = ["ROLLUP_TABLES", "TRIGGERS", "install", "install_built", "tune_reader"]
 
 ROLLUP_TABLES = (
     "insight_hours",
     "insight_days",
+    "insight_clock",
     "insight_artist_days",
     "insight_track_days",
     "insight_album_days",
@@ -42,6 +45,9 @@ CREATE TABLE IF NOT EXISTS insight_hours (
 CREATE TABLE IF NOT EXISTS insight_days (
     user TEXT NOT NULL, day INTEGER NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
     PRIMARY KEY (user, day)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_clock (
+    user TEXT NOT NULL, block INTEGER NOT NULL, how INTEGER NOT NULL, plays INTEGER NOT NULL,
+    PRIMARY KEY (user, block, how)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS insight_artist_days (
     user TEXT NOT NULL, day INTEGER NOT NULL, artist TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL,
     PRIMARY KEY (user, day, artist)) WITHOUT ROWID;
@@ -84,9 +90,12 @@ def _add(r: str) -> str:
     """Statements adding row `r` (NEW) to every roll-up."""
     ms = f"COALESCE({r}.duration_ms, 0)"
     day = f"CAST({r}.played_ts / 86400 AS INTEGER)"
+    hour = f"CAST({r}.played_ts / 3600 AS INTEGER)"
     return f"""
     INSERT INTO insight_hours VALUES ({r}.user, CAST({r}.played_ts / 3600 AS INTEGER), 1, {ms})
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_clock VALUES ({r}.user, {hour} / 672, {hour} % 168, 1)
+        ON CONFLICT DO UPDATE SET plays = plays + 1;
     INSERT INTO insight_days VALUES ({r}.user, {day}, 1, {ms})
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
     INSERT INTO insight_artist_days VALUES ({r}.user, {day}, {r}.artist, 1, {ms})
@@ -121,6 +130,12 @@ def _take(r: str) -> str:
     keyed = (
         ("insight_hours", f"user = {r}.user AND hour = CAST({r}.played_ts / 3600 AS INTEGER)", True),
         ("insight_days", f"user = {r}.user AND day = {day}", True),
+        (
+            "insight_clock",
+            f"user = {r}.user AND block = CAST({r}.played_ts / 3600 AS INTEGER) / 672 "
+            f"AND how = CAST({r}.played_ts / 3600 AS INTEGER) % 168",
+            False,
+        ),
         ("insight_artist_days", f"user = {r}.user AND day = {day} AND artist = {r}.artist", True),
         ("insight_track_days", f"user = {r}.user AND day = {day} AND track_key = {r}.track_key", True),
         ("insight_album_days", f"user = {r}.user AND day = {day} AND artist = {r}.artist AND album = {r}.album", True),
@@ -162,6 +177,13 @@ def install(conn: sqlite3.Connection) -> None:
     conn.executescript(_TABLES)
     for name, body in TRIGGERS.items():
         conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+
+
+def tune_reader(conn: sqlite3.Connection, cache_mb: int = 64, mmap_mb: int = 512) -> None:
+    """A reader's page cache and memory map: insights read scattered pages of the roll-ups and the plays' indexes,
+    and SQLite's default 2 MB cache would read them from the file again on every request."""
+    conn.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
+    conn.execute(f"PRAGMA mmap_size = {mmap_mb * 1024 * 1024}")
 
 
 def install_built(built: Path, live: Path, tables: Sequence[str]) -> None:
