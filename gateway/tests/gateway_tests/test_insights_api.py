@@ -128,6 +128,13 @@ async def test_insights_of_a_known_week(gateway_factory: Any, nats_endpoint: Nat
         schema = (await admin.get("/schema/openapi.json")).json()
         op = schema["paths"]["/api/insights"]["get"]
         assert {p["name"] for p in op["parameters"]} >= {"range", "from", "to", "user"}
+        answer = json.dumps(op["responses"]["200"])
+        assert "InsightsOut" in answer, answer
+        documented = schema["components"]["schemas"]
+        assert {"top_artists", "trend", "clock", "discovery", "hit_rate"} <= set(
+            documented["InsightsOut"]["properties"]
+        )
+        assert {"from", "to"} <= set(documented["RangeOut"]["properties"])
     finally:
         await admin.aclose()
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException, ValidationException
@@ -22,6 +22,7 @@ from ..auth.users import Principal
 from .compute import compute, play_days
 from .hitrate import acquired, hit_rate
 from .ranges import RANGES, RangeError, resolve_range
+from .schemas import InsightsOut
 from .summary import Summarizer, facts_of, templated
 
 __all__ = ["InsightsController", "Prefs", "TimezoneController", "build", "server_zone"]
@@ -151,11 +152,13 @@ class InsightsController(Controller):
         end: _To = None,
         user: _User = None,
         by: _By = None,
-    ) -> dict[str, Any]:
+    ) -> Response[InsightsOut]:
         if by and by not in ("day", "week", "month"):
             raise ValidationException("by: one of day, week, month")
         name = _who_for(who, state, user)
-        return await asyncio.to_thread(build, state, name, range, start, end, by)
+        data = await asyncio.to_thread(build, state, name, range, start, end, by)
+        # checked against the documented shape, sent with its field names ("from", "to")
+        return Response(InsightsOut.model_validate(data).model_dump(mode="json"))  # type: ignore[arg-type]
 
     @get("/summary", operation_id="getInsightsSummary", summary="The range's written summary: facts now, prose later")
     async def summary(
