@@ -186,13 +186,6 @@ class Wired:
         return [e for e in self.published if isinstance(e, cls)]
 
 
-async def _noop() -> None:
-    return None
-
-
-noop_heartbeat = _noop
-
-
 @pytest.fixture
 def wire(tmp_path: Path) -> Callable[..., Wired]:
     def build(

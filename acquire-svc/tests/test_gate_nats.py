@@ -9,7 +9,7 @@ from pathlib import Path
 import nats
 from nats.js import JetStreamContext
 
-from acquire_fakes import ALL_CODECS, FakeCovers, FileBackend, make_resolved, make_track, noop_heartbeat
+from acquire_fakes import ALL_CODECS, FakeCovers, FileBackend, make_resolved, make_track
 from acquire_svc.adapters.kv import KvGate, KvNegativeCache, KvOwnedIndex
 from acquire_svc.adapters.staging import Staging
 from acquire_svc.domain.gate import GateState
@@ -58,9 +58,7 @@ async def test_two_concurrent_requests_give_one_download_50_times(
             first = make_resolved(track)
             second = make_resolved(track, origin=CandidateSource.MANUAL)
             before = len(backend_a.fetched) + len(backend_b.fetched)
-            await asyncio.gather(
-                a.handle(first, noop_heartbeat, last_try=False), b.handle(second, noop_heartbeat, last_try=False)
-            )
+            await asyncio.gather(a.handle(first, last_try=False), b.handle(second, last_try=False))
             downloads = len(backend_a.fetched) + len(backend_b.fetched) - before
             assert downloads == 1, f"round {i}: {downloads} downloads"
             mine = [

@@ -110,7 +110,7 @@ class AcquireService:
         """Called at named points of the use case; a test-only entry point uses it to be killed there."""
         self.last_tagged_at: float | None = None
 
-    async def handle(self, ev: TrackResolved, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool) -> None:
+    async def handle(self, ev: TrackResolved, *, last_try: bool) -> None:
         track = ev.track
         mbid = track.recording_mbid
         if await self.owned.owns(mbid):
@@ -151,7 +151,7 @@ class AcquireService:
             log.info("%s: this message already ended as %s; nothing to repeat", mbid, entry.state.value)
             return
         try:
-            await self._acquire_and_tag(ev, heartbeat, last_try=last_try)
+            await self._acquire_and_tag(ev, last_try=last_try)
         except BackendsUnavailable:
             raise
         except TagCheckFailed as exc:
@@ -172,9 +172,7 @@ class AcquireService:
                 await self.gate.mark(mbid, GateState.FAILED, f"{type(exc).__name__}: {exc}")
             raise
 
-    async def _acquire_and_tag(
-        self, ev: TrackResolved, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool
-    ) -> None:
+    async def _acquire_and_tag(self, ev: TrackResolved, *, last_try: bool) -> None:
         track = ev.track
         mbid = track.recording_mbid
         want = Wanted(
@@ -188,7 +186,7 @@ class AcquireService:
         )
         accepted = self._staged(want)
         if accepted is None:
-            accepted = await self._download(ev, want, heartbeat, last_try=last_try)
+            accepted = await self._download(ev, want, last_try=last_try)
             if accepted is None:
                 return
         plan = core_tags(track, album_mbid=self.options.album_mbid())
@@ -247,15 +245,13 @@ class AcquireService:
             rules=self.rules,
         )
 
-    async def _download(
-        self, ev: TrackResolved, want: Wanted, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool
-    ) -> _Accepted | None:
+    async def _download(self, ev: TrackResolved, want: Wanted, *, last_try: bool) -> _Accepted | None:
         rejected: list[CandidateRejected] = []
         faults: list[str] = []
         attempts = 0
 
         async def progress(done: int) -> None:
-            await heartbeat()
+            # the runtime keeps the message alive while this works; progress only marks the test-only checkpoint
             if done:
                 await self.checkpoint("download")
 
@@ -275,7 +271,6 @@ class AcquireService:
                     log.info("skipping %s %s: in the negative cache", cand.backend, cand.candidate_id)
                     continue
                 attempts += 1
-                await heartbeat()
                 try:
                     outcome = await self._try(ev, want, backend, cand, progress)
                 except (ExternalError, TimeoutError, OSError) as exc:
