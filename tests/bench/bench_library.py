@@ -63,8 +63,8 @@ def serve(db_url: str, root: str, port: int) -> None:
     from library_svc.adapters.database import create_catalog_engine
     from library_svc.adapters.userdata import UserStore
     from library_svc.api.asgi import SubsonicApp
+    from library_svc.api.context import ApiContext
     from library_svc.api.reads import CatalogReader
-    from library_svc.api.request import ApiContext
 
     class Scanner:
         scanning, count = False, 0

@@ -24,9 +24,9 @@ from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
 from .api.asgi import SubsonicApp
+from .api.context import ApiContext
 from .api.gatewayonly import GatewayOnly
 from .api.reads import CatalogReader
-from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
 from .domain.transcoding import PlayerRule
 from .domain.versions import Versions
