@@ -11,7 +11,9 @@ from nats.js import JetStreamContext
 
 from acquire_fakes import ALL_CODECS, FakeCovers, FileBackend, make_resolved, make_track
 from acquire_svc.adapters.kv import KvGate, KvNegativeCache, KvOwnedIndex
+from acquire_svc.adapters.probe import probe
 from acquire_svc.adapters.staging import Staging
+from acquire_svc.adapters.tagger import Tagger
 from acquire_svc.domain.gate import GateState
 from acquire_svc.domain.validation import Rules
 from acquire_svc.service import AcquireService, Options
@@ -27,12 +29,15 @@ def service(js: JetStreamContext, backend: FileBackend, staging: Path, published
         await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
         published.append(event)
 
+    area = Staging(staging)
     return AcquireService(
         gate=KvGate(lambda: js),
         negative=KvNegativeCache(lambda: js),
         owned=KvOwnedIndex(lambda: js),
         backends={"files": backend},
-        staging=Staging(staging),
+        staging=area,
+        tagger=Tagger(area.partial),
+        probe=probe,
         covers=FakeCovers(),
         rules=Rules(allowed_codecs=ALL_CODECS, min_bitrate_kbps=96),
         options=Options(max_attempts=3, backends=lambda: ["files"], album_mbid=lambda: True),

@@ -20,7 +20,9 @@ from infra.runtime import ServiceRuntime
 from . import SERVICE, __version__, handlers
 from .adapters.covers import HttpCoverFetcher
 from .adapters.kv import KvGate, KvNegativeCache, KvOwnedIndex
+from .adapters.probe import probe
 from .adapters.staging import Staging
+from .adapters.tagger import Tagger
 from .backends.inbox import InboxBackend
 from .backends.slskd import SlskdBackend
 from .backends.url import UrlBackend
@@ -129,6 +131,8 @@ def build(
         owned=KvOwnedIndex(lambda: runtime.js),
         backends=backends,
         staging=staging,
+        tagger=Tagger(staging.partial),
+        probe=probe,
         covers=HttpCoverFetcher(covers_client, int(settings.cover_max_mb * MiB)),
         rules=Rules(
             allowed_codecs=settings.codecs,

@@ -30,13 +30,26 @@ from contracts.resolve import TrackResolved
 from infra.http import ExternalError
 from infra.runtime import UpstreamFault
 
-from .adapters.probe import EXTENSION, Probed, probe
-from .adapters.staging import Staging
-from .adapters.tagger import TagCheckFailed, Tagger
 from .domain.gate import Decision, GateState
 from .domain.tagplan import Enrichment, core_tags
 from .domain.validation import Rules, Verdict, judge
-from .ports import Backend, Candidate, CandidateRefused, CoverFetcher, Gate, NegativeCache, OwnedIndex, Publish, Wanted
+from .ports import (
+    EXTENSION,
+    AudioProbe,
+    Backend,
+    Candidate,
+    CandidateRefused,
+    CoverFetcher,
+    Gate,
+    NegativeCache,
+    OwnedIndex,
+    Probed,
+    Publish,
+    StagingArea,
+    TagCheckFailed,
+    TagWriter,
+    Wanted,
+)
 
 __all__ = ["AcquireService", "BackendsUnavailable", "Checkpoint", "Options"]
 
@@ -89,7 +102,9 @@ class AcquireService:
         negative: NegativeCache,
         owned: OwnedIndex,
         backends: Mapping[str, Backend],
-        staging: Staging,
+        staging: StagingArea,
+        tagger: TagWriter,
+        probe: AudioProbe,
         covers: CoverFetcher,
         rules: Rules,
         options: Options,
@@ -101,7 +116,8 @@ class AcquireService:
         self.owned = owned
         self.backends = backends
         self.staging = staging
-        self.tagger = Tagger(staging.partial)
+        self.tagger = tagger
+        self.probe = probe
         self.covers = covers
         self.rules = rules
         self.options = options
@@ -226,7 +242,7 @@ class AcquireService:
         path = self.staging.find(want.recording_mbid)
         if path is None:
             return None
-        probed = probe(path)
+        probed = self.probe(path)
         verdict = self._judge(probed, want, want.title)
         if probed is None or probed.fmt is None or not verdict.ok:
             log.warning("staged %s no longer validates (%s): downloading again", path.name, verdict.detail)
@@ -328,7 +344,7 @@ class AcquireService:
                     size_bytes=file.stat().st_size,
                 )
             )
-            probed = await asyncio.to_thread(probe, file)
+            probed = await asyncio.to_thread(self.probe, file)
             verdict = self._judge(probed, want, cand.title)
             if verdict.ok and (probed is None or probed.fmt is None):
                 verdict = Verdict(RejectionReason.CODEC_NOT_ALLOWED, "no tagger for this container")

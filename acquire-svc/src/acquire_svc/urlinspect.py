@@ -27,10 +27,9 @@ from contracts.base import Message
 from contracts.common import TrackQuery
 from contracts.gateway import RequestTrack
 
-from .adapters.staging import Staging
 from .backends.url import APage, UrlBackend
 from .backends.ytdlp import PageReader
-from .ports import Candidate, CandidateRefused
+from .ports import Candidate, CandidateRefused, StagingArea
 
 __all__ = ["UrlInspector", "query_from_page", "query_from_tags"]
 
@@ -111,7 +110,7 @@ def _names_a_track(q: TrackQuery) -> bool:
 
 
 class UrlInspector:
-    def __init__(self, url: UrlBackend, read_page: PageReader, staging: Staging, publish: Publish) -> None:
+    def __init__(self, url: UrlBackend, read_page: PageReader, staging: StagingArea, publish: Publish) -> None:
         self.url = url
         self.read_page = read_page
         self.staging = staging
