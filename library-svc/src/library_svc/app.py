@@ -20,6 +20,7 @@ from . import SERVICE, __version__
 from .adapters.catalog import SqlCatalog
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.extrastore import ExtraStore
+from .adapters.files import LocalFiles
 from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
@@ -86,7 +87,7 @@ def build(settings: Settings) -> Service:
             chosen = None
         return chosen or settings.path_template
 
-    library = Library(root, catalog, runtime.publish, owned, template, trigger)
+    library = Library(root, catalog, runtime.publish, owned, template, trigger, LocalFiles())
     scanner = Scanner(root, catalog, runtime.publish, owned)
     handlers = Handlers(library, scanner)
     runtime.consume("library_tagged", handlers.tagged)
@@ -187,7 +188,7 @@ async def serve(service: Service) -> None:
         await service.live.start(runtime.js)
         if service.settings.scan_on_start:
             await service.scanner.scan()
-        owned = {o.recording_mbid: (o.track_id, o.path) for o in service.library.catalog.owned() if o.recording_mbid}
+        owned = {o.recording_mbid: (o.track_id, o.path) for o in service.scanner.catalog.owned() if o.recording_mbid}
         written, deleted = await KvOwnedIndex(lambda: runtime.js).sync(owned)
         log.info("library_owned in step with the catalog: %d entries, %d stale removed", written, deleted)
         await asyncio.Event().wait()
