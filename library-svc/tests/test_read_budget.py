@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine
 
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.catalogreader import CatalogReader
 from library_svc.adapters.database import create_catalog_engine, create_schema
 from library_svc.adapters.userdata import UserStore
 from library_svc.api.context import ApiContext
-from library_svc.api.reads import CatalogReader, OverBudget
 from library_svc.domain.model import TrackInfo
+from library_svc.ports import OverBudget
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -60,11 +60,11 @@ WORDS = [
 def serve(db_url: str, root: str, port: int) -> None:
     import uvicorn
 
+    from library_svc.adapters.catalogreader import CatalogReader
     from library_svc.adapters.database import create_catalog_engine
     from library_svc.adapters.userdata import UserStore
     from library_svc.api.asgi import SubsonicApp
     from library_svc.api.context import ApiContext
-    from library_svc.api.reads import CatalogReader
 
     class Scanner:
         scanning, count = False, 0

@@ -18,6 +18,7 @@ from infra.runtime import CheckResult, ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.catalog import SqlCatalog
+from .adapters.catalogreader import CatalogReader
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.extrastore import ExtraStore
 from .adapters.files import LocalFiles
@@ -27,7 +28,6 @@ from .adapters.userdata import UserStore
 from .api.asgi import SubsonicApp
 from .api.context import ApiContext
 from .api.gatewayonly import GatewayOnly
-from .api.reads import CatalogReader
 from .api.server import EmbeddedServer, run_server
 from .domain.transcoding import PlayerRule
 from .domain.versions import Versions

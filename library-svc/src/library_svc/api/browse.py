@@ -6,9 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+from ..domain.queries import ALBUM_LIST_TYPES, parse_query
 from .context import ApiContext, Endpoint
 from .fastxml import AlbumItem, SongItem
-from .reads import ALBUM_LIST_TYPES, parse_query
 from .render import SubsonicError
 from .replies import Reply
 from .request import Request

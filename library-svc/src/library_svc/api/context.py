@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from contracts.base import Message
 
 from ..domain.versions import Versions
-from .reads import CatalogReader
+from ..ports import CatalogReads
 from .render import SubsonicError
 from .replies import Reply
 from .request import Request
@@ -30,7 +30,7 @@ __all__ = ["ApiContext", "Endpoint"]
 
 @dataclass
 class ApiContext:
-    reader: CatalogReader
+    reader: CatalogReads
     store: UserStore
     root: Path
     scanner: Scanner

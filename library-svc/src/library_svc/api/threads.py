@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .reads import CatalogReader, OverBudget
-from .shapes import UserState
+from ..domain.usermarks import UserState
+from ..ports import CatalogReads, OverBudget
 
 __all__ = ["Threads"]
 
@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 class Threads:
-    def __init__(self, reader: CatalogReader) -> None:
+    def __init__(self, reader: CatalogReads) -> None:
         self.reader = reader
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
