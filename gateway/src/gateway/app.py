@@ -40,6 +40,7 @@ from .api.headers import security_headers
 from .api.jsonguard import json_guard
 from .api.library import LibraryController
 from .api.library_media import LibraryMediaController
+from .api.library_out import LibraryOut
 from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
@@ -208,7 +209,7 @@ def create_app(settings: Settings) -> Litestar:
                 "chooser": chooser,
                 "http": http,
                 "library": library,
-                "browser": LibraryBrowser(library, view),
+                "browser": LibraryOut(LibraryBrowser(library, view)),
                 "guess_limiter": limiter,
                 "password_slots": PasswordSlots(settings.password_checks),
                 "setup_lock": asyncio.Lock(),
