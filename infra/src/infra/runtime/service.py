@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -35,12 +36,14 @@ from .puller import Puller
 from .settings import RuntimeSettings
 from .watch import ConsumerWatch, Heartbeat
 
-__all__ = ["Check", "CheckResult", "ServiceRuntime"]
+__all__ = ["Check", "CheckResult", "ConnectHook", "ServiceRuntime"]
 
 log = logging.getLogger(__name__)
 
 CheckResult = tuple[HealthStatus, dict[str, Any]]
 Check = Callable[[], CheckResult | Awaitable[CheckResult]]
+ConnectHook = Callable[[JetStreamContext], Awaitable[None]]
+"""Wiring that needs the connection (KV buckets, live settings, slot limiters), run by `ServiceRuntime.start`."""
 STOP_GRACE_S = 8.0
 """On SIGTERM, how long handlers at work may go on to finish and ack (the runner's own grace is 10 s)."""
 _RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2, HealthStatus.MISSING: 2}
@@ -67,6 +70,9 @@ class ServiceRuntime:
         self._heartbeats: dict[str, Heartbeat] = {}
         self._lag_task: asyncio.Task[None] | None = None
         self._pullers: list[Puller] = []
+        self._on_connect: list[ConnectHook] = []
+        self._wiring_error: str | None = None
+        self._wired = False
         self.watch = ConsumerWatch(service, self.settings.idle_lag_s)
         set_process_service(service)
         self.broker.subscriber(health_subject(service))(self._health)
@@ -101,6 +107,16 @@ class ServiceRuntime:
         self._consumers.append(durable)
         self.watch.track(spec.durable, spec.stream)
         self._checks.setdefault("consumers", self.watch.check)
+
+    def on_connect(self, hook: ConnectHook) -> None:
+        """Run `hook(js)` in `start`, once JetStream is available and before any consumer pulls a message.
+
+        The one place a service wires what needs the connection, so a handler never sees a half-wired service and
+        never has to wait for one. Hooks run in the order given. One failing on NATS (a bucket not provisioned
+        yet, the server away) is retried with back-off, from the first hook again, and the `wiring` health check
+        names the error meanwhile; health requests are answered throughout.
+        """
+        self._on_connect.append(hook)
 
     def add_check(self, name: str, check: Check) -> None:
         self._checks[name] = check
@@ -143,7 +159,10 @@ class ServiceRuntime:
     async def health(self) -> HealthReport:
         checks: dict[str, Any] = {}
         worst = HealthStatus.OK
-        connected = self.nc.is_connected
+        try:
+            connected = self.nc.is_connected
+        except IncorrectState:  # asked before the first connection
+            connected = False
         checks["nats"] = {"status": "ok" if connected else "unhealthy", "connected": connected}
         if not connected:
             worst = HealthStatus.UNHEALTHY
@@ -202,8 +221,35 @@ class ServiceRuntime:
 
     # lifecycle ----------------------------------------------------------------------------------------------------
 
+    def _wiring(self) -> CheckResult:
+        if self._wired:
+            return HealthStatus.OK, {"wired": True}
+        status = HealthStatus.UNHEALTHY if self._wiring_error else HealthStatus.OK
+        return status, {"wired": False, "error": self._wiring_error}
+
+    async def _run_connect_hooks(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                for hook in self._on_connect:
+                    await hook(self.js)
+            except (NatsError, OSError, TimeoutError) as exc:
+                self._wiring_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: wiring after connect failed (%s); retrying in %.1fs", self.instance, exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                if self._stop.is_set():
+                    raise
+                delay = min(30.0, delay * 2)
+            else:
+                self._wired, self._wiring_error = True, None
+                return
+
     async def start(self) -> None:
         await self.broker.start()
+        if self._on_connect and not self._wired:
+            self._checks.setdefault("wiring", self._wiring)
+            await self._run_connect_hooks()
         for puller in self._pullers:
             await puller.start(self.js)
         if self.watch.durables and self._lag_task is None:
