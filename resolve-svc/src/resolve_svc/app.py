@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from faststream.nats import NatsMessage
 from nats.js import JetStreamContext
 
 from contracts.health import HealthStatus
@@ -138,8 +137,7 @@ class Wired:
     async def listen(self, event: Any, delivery: Delivery) -> None:
         await self.get().listens.listen(event, delivery)
 
-    async def lookup(self, msg: NatsMessage) -> bytes:
-        # the raw message: a `bytes` parameter would have FastStream decode the JSON body into a dict first
+    async def lookup(self, body: bytes) -> bytes:
         c = self.components
         if c is None or c.lookup is None:  # a core request can come while the service still wires
             return (
@@ -147,7 +145,7 @@ class Wired:
                 .model_dump_json()
                 .encode()
             )
-        return await c.lookup.answer(msg.body)
+        return await c.lookup.answer(body)
 
 
 def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, Wired]:
@@ -163,7 +161,7 @@ def build(settings: Settings, http: HttpSettings | None = None) -> tuple[Service
     runtime.consume("resolve_requests", wired.request)
     runtime.consume("resolve_url_inspected", wired.inspected)
     # a person choosing what to request (the web UI): core request/reply, one replica answers (see contracts.lookup)
-    runtime.broker.subscriber(LOOKUP_SUBJECT, queue=LOOKUP_QUEUE)(wired.lookup)
+    runtime.reply(LOOKUP_SUBJECT, wired.lookup, queue=LOOKUP_QUEUE)
     runtime.consume("resolve_listens", wired.listen)
     runtime.consume("resolve_listen_retries", wired.listen)
 

@@ -16,10 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from faststream.exceptions import IncorrectState
-from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -42,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CheckResult = tuple[HealthStatus, dict[str, Any]]
 Check = Callable[[], CheckResult | Awaitable[CheckResult]]
+Responder = Callable[[bytes], Awaitable[bytes]]
+"""A core request/reply handler: the request's body in, the reply's body out."""
 ConnectHook = Callable[[JetStreamContext], Awaitable[None]]
 """Wiring that needs the connection (KV buckets, live settings, slot limiters), run by `ServiceRuntime.start`."""
 STOP_GRACE_S = 8.0
@@ -55,14 +56,9 @@ class ServiceRuntime:
         self.version = version
         self.settings = settings or RuntimeSettings()
         self.instance = f"{service}-{uuid.uuid4().hex[:8]}"
-        self.broker = NatsBroker(
-            self.settings.nats_url.split(","),
-            security=self.settings.nats_credentials.broker_security(),
-            name=self.instance,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-            logger=logging.getLogger(f"faststream.{service}"),
-        )
+        self._nc = NatsClient()
+        self._responders: list[tuple[str, str, Responder]] = []
+        self._subscriptions: list[Subscription] = []
         self._started = time.monotonic()
         self._checks: dict[str, Check] = {}
         self._consumers: list[str] = []
@@ -75,8 +71,8 @@ class ServiceRuntime:
         self._wired = False
         self.watch = ConsumerWatch(service, self.settings.idle_lag_s)
         set_process_service(service)
-        self.broker.subscriber(health_subject(service))(self._health)
-        self.broker.subscriber(metrics_subject(service))(self._metrics)
+        self.reply(health_subject(service), self._health)
+        self.reply(metrics_subject(service), self._metrics)
         self._checks["upstreams"] = self._upstreams
 
     # wiring -----------------------------------------------------------------------------------------------------
@@ -108,6 +104,11 @@ class ServiceRuntime:
         self.watch.track(spec.durable, spec.stream)
         self._checks.setdefault("consumers", self.watch.check)
 
+    def reply(self, subject: str, responder: Responder, *, queue: str = "") -> None:
+        """Answer core NATS requests on `subject` (outside every stream), from `start` on; with a `queue`, one
+        process of the group answers each request."""
+        self._responders.append((subject, queue, responder))
+
     def on_connect(self, hook: ConnectHook) -> None:
         """Run `hook(js)` in `start`, once JetStream is available and before any consumer pulls a message.
 
@@ -136,7 +137,7 @@ class ServiceRuntime:
 
     @property
     def nc(self) -> NatsClient:
-        return self.broker.connection
+        return self._nc
 
     @property
     def js(self) -> JetStreamContext:
@@ -159,10 +160,7 @@ class ServiceRuntime:
     async def health(self) -> HealthReport:
         checks: dict[str, Any] = {}
         worst = HealthStatus.OK
-        try:
-            connected = self.nc.is_connected
-        except IncorrectState:  # asked before the first connection
-            connected = False
+        connected = self.nc.is_connected
         checks["nats"] = {"status": "ok" if connected else "unhealthy", "connected": connected}
         if not connected:
             worst = HealthStatus.UNHEALTHY
@@ -245,8 +243,35 @@ class ServiceRuntime:
                 self._wired, self._wiring_error = True, None
                 return
 
+    async def _connect(self) -> None:
+        await self._nc.connect(
+            servers=self.settings.nats_url.split(","),
+            name=self.instance,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            **self.settings.nats_credentials.connect_options(),
+        )
+        for subject, queue, responder in self._responders:
+            self._subscriptions.append(await self._nc.subscribe(subject, queue=queue, cb=self._responding(responder)))
+
+    def _responding(self, responder: Responder) -> Callable[[Msg], Awaitable[None]]:
+        async def on_request(msg: Msg) -> None:
+            try:
+                body = await responder(msg.data)
+            except Exception:  # a failing responder is a bug to see; the asker times out, the process goes on
+                log.exception("%s: answering %s failed", self.instance, msg.subject)
+                return
+            if msg.reply:
+                try:
+                    await msg.respond(body)
+                except (NatsError, OSError) as exc:
+                    log.warning("%s: reply on %s not sent: %s", self.instance, msg.subject, exc)
+
+        return on_request
+
     async def start(self) -> None:
-        await self.broker.start()
+        if not self._nc.is_connected:
+            await self._connect()
         if self._on_connect and not self._wired:
             self._checks.setdefault("wiring", self._wiring)
             await self._run_connect_hooks()
@@ -265,9 +290,13 @@ class ServiceRuntime:
             self._lag_task = None
         for puller in self._pullers:
             await puller.stop(STOP_GRACE_S)
+        if self.nc.is_closed or not (self.nc.is_connected or self.nc.is_reconnecting):
+            if not self.nc.is_closed:
+                await self.nc.close()
+            return
         try:
-            await self.broker.stop()  # drains: in-flight handlers finish and ack before the connection closes
-        except (NatsError, OSError) as exc:
+            await self.nc.drain()  # in-flight replies finish, then the connection closes
+        except (NatsError, OSError, TimeoutError) as exc:
             log.warning("%s: NATS went away during shutdown (%s); closing without draining", self.instance, exc)
             if not self.nc.is_closed:
                 await self.nc.close()
