@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 import uvicorn
+from nats.js import JetStreamContext
 
 from contracts.health import HealthStatus
 from contracts.pathtemplate import template_problem
@@ -163,7 +164,7 @@ def _player_rules(live: LiveSettings, settings: Settings) -> list[PlayerRule]:
 def _info(settings: Settings, extras: ExtraStore, engine: object) -> Info:
     # one request per second and host, as both ask, from the same slots every other service takes (infra.ratelimit):
     # a limiter of library-svc's own would add its requests on top of resolve-svc's and ingest-svc's. The hourly
-    # budget is on top (see InfoService). The slots are bound to NATS in `serve`.
+    # budget is on top (see InfoService). The slots are bound to NATS by the on-connect hook (`serve`).
     mb_slots = KvSlotLimiter.unbound(HOSTS["musicbrainz"], 1.0)
     lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
     mb = MusicBrainzSource(ApiClient("musicbrainz", settings.musicbrainz_url, limiter=mb_slots))
@@ -182,10 +183,15 @@ def main() -> None:
 async def serve(service: Service) -> None:
     runtime = service.runtime
 
-    async def startup() -> None:
+    async def connect(js: JetStreamContext) -> None:
+        # before the consumers start: imports use the live path template, info the shared slots
         for slots in service.info.limiters if service.info is not None else []:
-            await slots.bind(runtime.js)
-        await service.live.start(runtime.js)
+            await slots.bind(js)
+        await service.live.start(js)
+
+    runtime.on_connect(connect)
+
+    async def startup() -> None:
         if service.settings.scan_on_start:
             await service.scanner.scan()
         owned = {o.recording_mbid: (o.track_id, o.path) for o in service.scanner.catalog.owned() if o.recording_mbid}
