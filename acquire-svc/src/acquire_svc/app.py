@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from nats.js import JetStreamContext
 
 from contracts.health import HealthStatus
 from infra.http import ApiClient, HttpSettings, user_agent
@@ -125,10 +126,18 @@ def build(
         value = live.pipeline.tag_album_mbid
         return settings.tag_album_mbid if value is None else value
 
+    gate, negative, owned = KvGate(), KvNegativeCache(), KvOwnedIndex()
+
+    async def connect(js: JetStreamContext) -> None:
+        for bucket in (gate, negative, owned):
+            await bucket.bind(js)
+        await live.start(js)  # before the consumers: the first track uses the live backend order
+
+    runtime.on_connect(connect)
     service = AcquireService(
-        gate=KvGate(lambda: runtime.js),
-        negative=KvNegativeCache(lambda: runtime.js),
-        owned=KvOwnedIndex(lambda: runtime.js),
+        gate=gate,
+        negative=negative,
+        owned=owned,
         backends=backends,
         staging=staging,
         tagger=Tagger(staging.partial),
@@ -177,7 +186,6 @@ def build(
 
     async def background() -> None:
         try:
-            await live.start(runtime.js)
             await asyncio.Event().wait()
         finally:
             await live.stop()
@@ -185,7 +193,7 @@ def build(
             for client in clients:
                 await client.aclose()
 
-    background.__name__ = "live settings"
+    background.__name__ = "clients"
     return App(runtime, service, live, background)
 
 

@@ -67,7 +67,12 @@ def build(settings: Settings) -> Service:
     catalog = SqlCatalog(engine, on_change=versions.bump_catalog)
     root = settings.music_dir
     root.mkdir(parents=True, exist_ok=True)
-    owned = KvOwnedIndex(lambda: runtime.js)  # JetStream exists once the runtime has connected
+    owned = KvOwnedIndex()
+
+    async def bind_owned(js: JetStreamContext) -> None:
+        await owned.bind(js)
+
+    runtime.on_connect(bind_owned)
     live = LiveSettings()
     trigger: ScanTrigger = NoTrigger()
     if settings.navidrome_url and settings.navidrome_user and settings.navidrome_password:
@@ -195,7 +200,7 @@ async def serve(service: Service) -> None:
         if service.settings.scan_on_start:
             await service.scanner.scan()
         owned = {o.recording_mbid: (o.track_id, o.path) for o in service.scanner.catalog.owned() if o.recording_mbid}
-        written, deleted = await KvOwnedIndex(lambda: runtime.js).sync(owned)
+        written, deleted = await (await KvOwnedIndex().bind(runtime.js)).sync(owned)
         log.info("library_owned in step with the catalog: %d entries, %d stale removed", written, deleted)
         await asyncio.Event().wait()
 
