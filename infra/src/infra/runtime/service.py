@@ -59,6 +59,7 @@ class ServiceRuntime:
         self._nc = NatsClient()
         self._responders: list[tuple[str, str, Responder]] = []
         self._subscriptions: list[Subscription] = []
+        self._ever_connected = False
         self._started = time.monotonic()
         self._checks: dict[str, Check] = {}
         self._consumers: list[str] = []
@@ -251,6 +252,7 @@ class ServiceRuntime:
             reconnect_time_wait=1,
             **self.settings.nats_credentials.connect_options(),
         )
+        self._ever_connected = True
         for subject, queue, responder in self._responders:
             self._subscriptions.append(await self._nc.subscribe(subject, queue=queue, cb=self._responding(responder)))
 
@@ -290,9 +292,10 @@ class ServiceRuntime:
             self._lag_task = None
         for puller in self._pullers:
             await puller.stop(STOP_GRACE_S)
-        if self.nc.is_closed or not (self.nc.is_connected or self.nc.is_reconnecting):
-            if not self.nc.is_closed:
-                await self.nc.close()
+        if not self._ever_connected or self.nc.is_closed:
+            return  # nothing to drain or close (nats-py refuses to close a client that never connected)
+        if not (self.nc.is_connected or self.nc.is_reconnecting):
+            await self.nc.close()
             return
         try:
             await self.nc.drain()  # in-flight replies finish, then the connection closes
