@@ -10,7 +10,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from acquire_svc.adapters.probe import probe
 from acquire_svc.adapters.staging import Staging
+from acquire_svc.adapters.tagger import Tagger
 from acquire_svc.domain.gate import Decision, GateEntry, GateState, decide
 from acquire_svc.domain.validation import Rules
 from acquire_svc.ports import Backend, Candidate, CandidateRefused, Progress, Wanted
@@ -186,13 +188,6 @@ class Wired:
         return [e for e in self.published if isinstance(e, cls)]
 
 
-async def _noop() -> None:
-    return None
-
-
-noop_heartbeat = _noop
-
-
 @pytest.fixture
 def wire(tmp_path: Path) -> Callable[..., Wired]:
     def build(
@@ -211,6 +206,8 @@ def wire(tmp_path: Path) -> Callable[..., Wired]:
             owned=owned,
             backends=backends,
             staging=staging,
+            tagger=Tagger(staging.partial),
+            probe=probe,
             covers=covers,
             rules=Rules(allowed_codecs=ALL_CODECS, min_bitrate_kbps=min_bitrate),
             options=Options(max_attempts=max_attempts, backends=lambda: list(backends), album_mbid=lambda: album_mbid),

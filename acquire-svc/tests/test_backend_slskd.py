@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from acquire_fake_slskd import FakeSlskd, SharedFile
-from acquire_fakes import Wired, make_resolved, make_track, noop_heartbeat
+from acquire_fakes import Wired, make_resolved, make_track
 from acquire_svc.backends.slskd import SlskdBackend
 from acquire_svc.ports import CandidateRefused, Wanted
 from contracts.acquire import CandidateRejected, RejectionReason, TrackTagged
@@ -107,7 +107,7 @@ async def test_stalled_and_failed_transfers_are_given_up(
         assert any(t["cancelled"] for t in fake.transfers.values())
 
         w = wire({"slskd": b})
-        await w.service.handle(make_resolved(make_track()), noop_heartbeat, last_try=False)
+        await w.service.handle(make_resolved(make_track()), last_try=False)
         reasons = {r.candidate_id.split(":")[0]: r.reason for r in w.of(CandidateRejected)}
         assert reasons == {"stall": RejectionReason.DOWNLOAD_FAILED, "err": RejectionReason.DOWNLOAD_FAILED}
         (tagged,) = w.of(TrackTagged)

@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import mutagen
 import pytest
 
-from acquire_fakes import Wired, make_resolved, make_track, noop_heartbeat
+from acquire_fakes import Wired, make_resolved, make_track
 from acquire_svc.backends.ytdlp import YtDlpBackend
 from acquire_svc.ports import CandidateRefused, Wanted
 from contracts.acquire import TrackTagged
@@ -95,7 +95,7 @@ async def test_service_end_to_end_with_ytdlp(tmp_path: Path, wire: Callable[...,
         web.reply("GET", "/v/long.mp3", Reply.raw(data, content_type="audio/mpeg"))
         backend = YtDlpBackend(fake_search(web, []), ffmpeg=None, socket_timeout_s=5, timeout_s=60)
         w = wire({"yt-dlp": backend})
-        await w.service.handle(make_resolved(make_track()), noop_heartbeat, last_try=False)
+        await w.service.handle(make_resolved(make_track()), last_try=False)
         (tagged,) = w.of(TrackTagged)
         assert tagged.format == "mp3"
         assert web.count("GET", "/v/live.mp3") == 0 and web.count("GET", "/v/wrong.mp3") == 0

@@ -9,9 +9,11 @@ from pathlib import Path
 import nats
 from nats.js import JetStreamContext
 
-from acquire_fakes import ALL_CODECS, FakeCovers, FileBackend, make_resolved, make_track, noop_heartbeat
+from acquire_fakes import ALL_CODECS, FakeCovers, FileBackend, make_resolved, make_track
 from acquire_svc.adapters.kv import KvGate, KvNegativeCache, KvOwnedIndex
+from acquire_svc.adapters.probe import probe
 from acquire_svc.adapters.staging import Staging
+from acquire_svc.adapters.tagger import Tagger
 from acquire_svc.domain.gate import GateState
 from acquire_svc.domain.validation import Rules
 from acquire_svc.service import AcquireService, Options
@@ -22,17 +24,22 @@ from tests.support.audio import make_audio
 from tests.support.nats import NatsEndpoint
 
 
-def service(js: JetStreamContext, backend: FileBackend, staging: Path, published: list[Message]) -> AcquireService:
+async def service(
+    js: JetStreamContext, backend: FileBackend, staging: Path, published: list[Message]
+) -> AcquireService:
     async def publish(event: Message) -> None:
         await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
         published.append(event)
 
+    area = Staging(staging)
     return AcquireService(
-        gate=KvGate(lambda: js),
-        negative=KvNegativeCache(lambda: js),
-        owned=KvOwnedIndex(lambda: js),
+        gate=await KvGate().bind(js),
+        negative=await KvNegativeCache().bind(js),
+        owned=await KvOwnedIndex().bind(js),
         backends={"files": backend},
-        staging=Staging(staging),
+        staging=area,
+        tagger=Tagger(area.partial),
+        probe=probe,
         covers=FakeCovers(),
         rules=Rules(allowed_codecs=ALL_CODECS, min_bitrate_kbps=96),
         options=Options(max_attempts=3, backends=lambda: ["files"], album_mbid=lambda: True),
@@ -51,16 +58,14 @@ async def test_two_concurrent_requests_give_one_download_50_times(
         published: list[Message] = []
         backend_a = FileBackend(files=[("Believer", src)])
         backend_b = FileBackend(files=[("Believer", src)])
-        a = service(nc_a.jetstream(), backend_a, tmp_path / "staging", published)
-        b = service(nc_b.jetstream(), backend_b, tmp_path / "staging", published)
+        a = await service(nc_a.jetstream(), backend_a, tmp_path / "staging", published)
+        b = await service(nc_b.jetstream(), backend_b, tmp_path / "staging", published)
         for i in range(50):
             track = make_track()
             first = make_resolved(track)
             second = make_resolved(track, origin=CandidateSource.MANUAL)
             before = len(backend_a.fetched) + len(backend_b.fetched)
-            await asyncio.gather(
-                a.handle(first, noop_heartbeat, last_try=False), b.handle(second, noop_heartbeat, last_try=False)
-            )
+            await asyncio.gather(a.handle(first, last_try=False), b.handle(second, last_try=False))
             downloads = len(backend_a.fetched) + len(backend_b.fetched) - before
             assert downloads == 1, f"round {i}: {downloads} downloads"
             mine = [
@@ -80,7 +85,7 @@ async def test_two_concurrent_requests_give_one_download_50_times(
 
 async def test_gate_entry_owned_and_negative_buckets(provisioned: JetStreamContext, tmp_path: Path) -> None:
     js = provisioned
-    gate = KvGate(lambda: js)
+    gate = await KvGate().bind(js)
     track = make_track()
     ev = make_resolved(track)
     decision, entry = await gate.enter(track.recording_mbid, ev.event_id, ev.correlation_id, manual=False)
@@ -96,12 +101,12 @@ async def test_gate_entry_owned_and_negative_buckets(provisioned: JetStreamConte
     stored = await gate.get(track.recording_mbid)
     assert stored is not None and stored.owner_event_id == other.event_id
 
-    negative = KvNegativeCache(lambda: js)
+    negative = await KvNegativeCache().bind(js)
     assert not await negative.contains("yt-dlp", "https://example.org/watch?v=x")
     await negative.add("yt-dlp", "https://example.org/watch?v=x", track.recording_mbid, RejectionReason.UNREADABLE, "")
     assert await negative.contains("yt-dlp", "https://example.org/watch?v=x")
 
-    owned = KvOwnedIndex(lambda: js)
+    owned = await KvOwnedIndex().bind(js)
     assert not await owned.owns(track.recording_mbid)
     kv = await js.key_value("library_owned")
     await kv.put(str(track.recording_mbid), b'{"track_id": "t1", "path": "A/B/01 C.mp3"}')

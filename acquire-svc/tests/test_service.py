@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from acquire_fakes import FileBackend, Wired, cover_ref, make_resolved, make_track, noop_heartbeat
+from acquire_fakes import FileBackend, Wired, cover_ref, make_resolved, make_track
 from acquire_svc.adapters.tagger import TagCheckFailed, Tagger
 from acquire_svc.domain.gate import GateState
 from acquire_svc.domain.tagplan import core_tags
@@ -33,7 +33,7 @@ async def test_wrong_song_then_right_one(tmp_path: Path, wire: Callable[..., Wir
     w = wire({"files": backend})
     ev = make_resolved(make_track(cover=cover_ref("http://covers.example/x.png")))
 
-    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, last_try=False)
 
     rejected = w.of(CandidateRejected)
     assert [r.reason for r in rejected] == [RejectionReason.TITLE_MISMATCH]
@@ -60,7 +60,7 @@ async def test_every_bad_candidate_is_rejected_with_its_reason(tmp_path: Path, w
     w = wire({"files": backend})
     ev = make_resolved(make_track())
 
-    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, last_try=False)
 
     (failed,) = w.of(AcquisitionFailed)
     assert failed.reason is AcquisitionFailureReason.ATTEMPTS_EXHAUSTED
@@ -77,7 +77,7 @@ async def test_every_bad_candidate_is_rejected_with_its_reason(tmp_path: Path, w
     # a manual retry reopens the failed track, and the negative cache keeps every rejected candidate away
     retry = make_resolved(ev.track, origin=CandidateSource.MANUAL)
     fetched_before = len(backend.fetched)
-    await w.service.handle(retry, noop_heartbeat, last_try=False)
+    await w.service.handle(retry, last_try=False)
     assert len(backend.fetched) == fetched_before
     assert w.of(AcquisitionFailed)[-1].reason is AcquisitionFailureReason.NO_CANDIDATES
 
@@ -86,7 +86,7 @@ async def test_attempt_limit(tmp_path: Path, wire: Callable[..., Wired]) -> None
     long = make_audio(tmp_path / "src/long.mp3", "mp3", 8.0)
     backend = FileBackend(files=[("Believer", long)] * 5)
     w = wire({"files": backend}, max_attempts=2)
-    await w.service.handle(make_resolved(make_track()), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(make_track()), last_try=False)
     assert len(backend.fetched) == 2
     assert len(w.of(AcquisitionFailed)[0].rejected) == 2
 
@@ -94,10 +94,10 @@ async def test_attempt_limit(tmp_path: Path, wire: Callable[..., Wired]) -> None
 async def test_recommendation_never_reopens_a_failed_track(tmp_path: Path, wire: Callable[..., Wired]) -> None:
     w = wire({"files": FileBackend()})
     track = make_track()
-    await w.service.handle(make_resolved(track), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(track), last_try=False)
     assert w.of(AcquisitionFailed)[0].reason is AcquisitionFailureReason.NO_CANDIDATES
     again = make_resolved(track, origin=CandidateSource.RADIO)
-    await w.service.handle(again, noop_heartbeat, last_try=False)
+    await w.service.handle(again, last_try=False)
     (skipped,) = w.of(AcquisitionSkipped)
     assert skipped.reason is SkipReason.ALREADY_IN_FLIGHT
 
@@ -108,9 +108,9 @@ async def test_second_request_starts_nothing_and_owned_is_skipped(tmp_path: Path
     w = wire({"files": backend})
     track = make_track()
     first = make_resolved(track)
-    await w.service.handle(first, noop_heartbeat, last_try=False)
+    await w.service.handle(first, last_try=False)
     second = make_resolved(track, origin=CandidateSource.MANUAL)
-    await w.service.handle(second, noop_heartbeat, last_try=False)
+    await w.service.handle(second, last_try=False)
     (skipped,) = w.of(AcquisitionSkipped)
     assert skipped.reason is SkipReason.ALREADY_IN_FLIGHT
     assert skipped.existing_correlation_id == first.correlation_id
@@ -118,7 +118,7 @@ async def test_second_request_starts_nothing_and_owned_is_skipped(tmp_path: Path
 
     owned = make_track()
     w.owned.owned.add(owned.recording_mbid)
-    await w.service.handle(make_resolved(owned), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(owned), last_try=False)
     assert w.of(AcquisitionSkipped)[-1].reason is SkipReason.ALREADY_OWNED
     assert owned.recording_mbid not in w.gate.entries
 
@@ -135,7 +135,7 @@ async def test_redelivery_resumes_without_download_or_stage_one(tmp_path: Path, 
     await w.gate.enter(mbid, ev.event_id, ev.correlation_id, manual=False)
     stage1_bytes = staged.read_bytes()
 
-    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, last_try=False)
 
     assert backend.fetched == []
     assert not w.of(TrackDownloaded)
@@ -146,12 +146,12 @@ async def test_redelivery_resumes_without_download_or_stage_one(tmp_path: Path, 
 
     # and once more, after tagging, even with the file already moved into the library: nothing is repeated
     staged.unlink()
-    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, last_try=False)
     assert backend.fetched == [] and w.covers.calls == 1
     assert len(w.of(TrackTagged)) == 1
     # and once library-svc lists it as owned, the same late redelivery is not reported as a skip either
     w.owned.owned.add(mbid)
-    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, last_try=False)
     assert not w.of(AcquisitionSkipped)
 
 
@@ -162,7 +162,7 @@ async def test_staged_file_that_no_longer_validates_is_fetched_again(
     w = wire({"files": backend})
     ev = make_resolved(make_track())
     make_not_audio(w.staging.root / f"{ev.track.recording_mbid}.flac")
-    await w.service.handle(ev, noop_heartbeat, last_try=False)
+    await w.service.handle(ev, last_try=False)
     assert len(backend.fetched) == 1
     assert len(w.of(TrackTagged)) == 1
 
@@ -179,8 +179,8 @@ async def test_tagging_that_never_reads_back_fails_on_the_last_try(
 
     monkeypatch.setattr(Tagger, "stage1", broken)
     with pytest.raises(TagCheckFailed):
-        await w.service.handle(ev, noop_heartbeat, last_try=False)
-    await w.service.handle(ev, noop_heartbeat, last_try=True)
+        await w.service.handle(ev, last_try=False)
+    await w.service.handle(ev, last_try=True)
     (failed,) = w.of(AcquisitionFailed)
     assert failed.reason is AcquisitionFailureReason.TAGGING_FAILED
     assert w.gate.entries[ev.track.recording_mbid].state is GateState.FAILED
@@ -194,17 +194,17 @@ async def test_manual_request_reacquires_a_tagged_track_the_library_no_longer_ha
     backend = FileBackend(files=[("Believer", src)])
     w = wire({"files": backend})
     track = make_track()
-    await w.service.handle(make_resolved(track), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(track), last_try=False)
     (tagged,) = w.of(TrackTagged)
 
     # still waiting in staging for the library: a manual request starts nothing
-    await w.service.handle(make_resolved(track, origin=CandidateSource.MANUAL), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(track, origin=CandidateSource.MANUAL), last_try=False)
     assert w.of(AcquisitionSkipped)[-1].reason is SkipReason.ALREADY_IN_FLIGHT
 
     # the library took the file, then the track was removed from it: a recommendation still starts nothing …
     Path(tagged.staging_path).unlink()
-    await w.service.handle(make_resolved(track, origin=CandidateSource.CF), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(track, origin=CandidateSource.CF), last_try=False)
     assert len(w.of(AcquisitionSkipped)) == 2
     # … but a person asking again gets it back
-    await w.service.handle(make_resolved(track, origin=CandidateSource.MANUAL), noop_heartbeat, last_try=False)
+    await w.service.handle(make_resolved(track, origin=CandidateSource.MANUAL), last_try=False)
     assert len(w.of(TrackTagged)) == 2 and len(backend.fetched) == 2

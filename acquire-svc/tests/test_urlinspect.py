@@ -60,13 +60,10 @@ async def _inspect(tmp_path: Path, url: str, page: dict[str, Any] | Exception | 
             raise page
         return page or {}
 
-    async def progress(_: int) -> None:
-        return None
-
     async with httpx.AsyncClient() as client:
         backend = UrlBackend(client, max_bytes=10_000_000, allow_private=True)
         inspector = UrlInspector(backend, read_page, Staging(tmp_path / "staging"), publish)
-        await inspector.handle(_request(url), progress)
+        await inspector.handle(_request(url))
     assert not any((tmp_path / "staging" / ".partial").iterdir())  # the inspection's download is gone
     return published
 
@@ -134,9 +131,5 @@ async def test_a_request_that_names_its_track_is_left_to_resolve(tmp_path: Path)
     async with httpx.AsyncClient() as client:
         inspector = UrlInspector(UrlBackend(client, max_bytes=1, allow_private=True), never, Staging(tmp_path), publish)
         named = RequestTrack(request_id=uuid.uuid4(), query=TrackQuery(artist="A", title="B"), url="http://x.invalid/")
-        await inspector.handle(named, lambda _: _noop())
+        await inspector.handle(named)
     assert published == []
-
-
-async def _noop() -> None:
-    return None

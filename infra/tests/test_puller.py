@@ -71,4 +71,4 @@ async def test_a_consumer_that_was_not_provisioned_is_an_error_with_the_remedy(
         with pytest.raises(RuntimeError, match="never_provisioned does not exist: provision first"):
             await runtime.start()
     finally:
-        await runtime.broker.stop()
+        await runtime.stop()

@@ -65,7 +65,6 @@ class Apps:
         await app.runtime.start()
         task = asyncio.create_task(app.background())
         self.running[app] = task
-        await wait_until(lambda: app._ready.is_set() or task.done(), timeout=10)
         return app
 
     async def stop(self, app: Ingest) -> None:
@@ -195,18 +194,27 @@ async def test_a_missing_bucket_shows_in_health_until_provisioned(
 ) -> None:
     await provisioned.delete_key_value("listen_gate")  # provisioned by an older version, say
     app = Ingest(settings(nats_endpoint, fake_web), FAST)
-    await app.runtime.start()
-    task = asyncio.create_task(app.background())
+    # the runtime's on-connect wiring retries until the bucket exists; consumers start only after it
+    starting = asyncio.create_task(app.runtime.start())
+    task: asyncio.Task[None] | None = None
     try:
-        report = await wait_until(app.runtime.health, predicate=lambda r: r.status.value == "unhealthy")
-        assert "NotFound" in report.checks["sources"]["error"]
+        report = await wait_until(
+            app.runtime.health, predicate=lambda r: r.checks.get("wiring", {}).get("status") == "unhealthy"
+        )
+        assert report.status.value == "unhealthy" and "NotFound" in report.checks["wiring"]["error"]
+        assert not starting.done()
         await provision(provisioned)
+        await asyncio.wait_for(starting, timeout=40)
+        task = asyncio.create_task(app.background())
         report = await wait_until(app.runtime.health, predicate=lambda r: r.status.value == "ok", timeout=15)
         assert "nothing to poll" in report.checks["sources"]["note"]
+        assert report.checks["wiring"]["wired"] is True
     finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        for job in (task, starting):
+            if job is not None and not job.done():
+                job.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await job
         await app.runtime.stop()
 
 

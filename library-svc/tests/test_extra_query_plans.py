@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 from test_query_plans import assert_indexed, capture, sqlite  # noqa: F401 — `sqlite` is the shared fixture
 
+from library_svc.adapters.catalogreader import CatalogReader
 from library_svc.adapters.database import create_schema
 from library_svc.adapters.extrastore import ExtraStore
-from library_svc.api.reads import CatalogReader
 from library_svc.info.matching import LibraryMatch
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

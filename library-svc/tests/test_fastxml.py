@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.catalogreader import CatalogReader
 from library_svc.adapters.schema import album_t, track_t
 from library_svc.api.fastxml import AlbumItem, SongItem
-from library_svc.api.reads import CatalogReader
 from library_svc.api.render import render
-from library_svc.api.shapes import UserState, album_id3, song
+from library_svc.api.shapes import album_id3, song
 from library_svc.domain.model import AudioProps, TrackInfo
+from library_svc.domain.usermarks import UserState
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 HOSTILE = ["Quote \" & <tag> 'apos'", "Tab\tnew\nline\rcr", "Bell\x07nul\x00esc\x1b", "Emoji 🎵 مرحبا", ""]

@@ -13,13 +13,21 @@ from library_fakes import CountingTrigger, MemoryOwned, RecordingPublisher
 
 from contracts.library import ImportFailed, ImportFailureReason, TrackImported
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.files import LocalFiles
 from library_svc.service import Library
 from library_svc.settings import DEFAULT_PATH_TEMPLATE
 
 
 def make_library(root: Path, catalog: SqlCatalog, *, force_copy: bool = False, template: str = DEFAULT_PATH_TEMPLATE):
     return Library(
-        root, catalog, RecordingPublisher(), MemoryOwned(), lambda: template, CountingTrigger(), force_copy=force_copy
+        root,
+        catalog,
+        RecordingPublisher(),
+        MemoryOwned(),
+        lambda: template,
+        CountingTrigger(),
+        LocalFiles(),
+        force_copy=force_copy,
     )
 
 

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine, event, text
 
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.catalogreader import CatalogReader
 from library_svc.adapters.database import create_catalog_engine, create_schema
+from library_svc.adapters.paging import MARK_STRIDE
 from library_svc.adapters.userdata import UserStore
-from library_svc.api.paging import MARK_STRIDE
-from library_svc.api.reads import ALBUM_LIST_TYPES, CatalogReader
 from library_svc.domain.model import TrackInfo
+from library_svc.domain.queries import ALBUM_LIST_TYPES
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import Engine
 
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.catalogreader import CatalogReader
 from library_svc.adapters.database import create_catalog_engine, create_schema
 from library_svc.adapters.userdata import UserStore
-from library_svc.api.reads import CatalogReader, OverBudget
-from library_svc.api.request import ApiContext
+from library_svc.api.context import ApiContext
 from library_svc.domain.model import TrackInfo
+from library_svc.ports import OverBudget
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -72,11 +73,11 @@ def test_an_interrupted_read_is_answered_from_a_worker_thread(
 
     ctx = ApiContext(reader, UserStore(sqlite), tmp_path, _Scanner(), nothing, "test")
     args = (["rare"], (10, 10, 100), (0, 0, 5))
-    roomy = asyncio.run(ctx.with_state("ann", reader.search_flat, *args, bounded=False, budget=10**9))
+    roomy = asyncio.run(ctx.threads.with_state("ann", reader.search_flat, *args, bounded=False, budget=10**9))
     assert hops == []  # answered on the event loop
-    spent = asyncio.run(ctx.with_state("ann", reader.search_flat, *args, bounded=False, budget=0))
+    spent = asyncio.run(ctx.threads.with_state("ann", reader.search_flat, *args, bounded=False, budget=0))
     assert hops == ["both"]  # interrupted, then answered by a worker thread
-    plain = asyncio.run(ctx.with_state("ann", reader.search_flat, *args, bounded=False))
+    plain = asyncio.run(ctx.threads.with_state("ann", reader.search_flat, *args, bounded=False))
     assert [r.id for r in spent[0][2]] == [r.id for r in plain[0][2]]
     assert [r.id for r in roomy[0][2]] == [r.id for r in plain[0][2]]
     assert len(spent[0][2]) == 35

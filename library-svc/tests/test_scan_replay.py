@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 
 from contracts.library import ScanCompleted, ScanFailed
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.files import LocalFiles
 from library_svc.adapters.schema import album_t, artist_t, genre_t, projection_t, track_t
 from library_svc.scanning import Scanner
 from library_svc.service import Library
@@ -68,7 +69,13 @@ async def test_replaying_the_stream_gives_the_same_catalog(tmp_path: Path, engin
 
     def library() -> Library:
         return Library(
-            root, catalog, RecordingPublisher(), MemoryOwned(), lambda: DEFAULT_PATH_TEMPLATE, CountingTrigger()
+            root,
+            catalog,
+            RecordingPublisher(),
+            MemoryOwned(),
+            lambda: DEFAULT_PATH_TEMPLATE,
+            CountingTrigger(),
+            LocalFiles(),
         )
 
     for seq, event in enumerate(events, 1):

@@ -39,6 +39,7 @@ from contracts.acquire import TrackTagged
 from contracts.common import AlbumSource, ArtistCredit, TrackMetadata
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.database import create_catalog_engine, create_schema
+from library_svc.adapters.files import LocalFiles
 from library_svc.service import Library, NoTrigger
 from library_svc.settings import DEFAULT_PATH_TEMPLATE
 from tests.support.loopstack import LoopStack, loop_stack, set_accounts, stack_rss_kib, subject_counts
@@ -83,7 +84,9 @@ async def baseline(root: Path, world: LoopWorld) -> float:
         async def delete(self, *args: Any) -> None:
             return None
 
-    library = Library(music, SqlCatalog(engine), nothing, _NoOwned(), lambda: DEFAULT_PATH_TEMPLATE, NoTrigger())
+    library = Library(
+        music, SqlCatalog(engine), nothing, _NoOwned(), lambda: DEFAULT_PATH_TEMPLATE, NoTrigger(), LocalFiles()
+    )
     tagger = Tagger(root / "scratch")
     t0 = time.perf_counter()
     for seq, (t, src) in enumerate(zip(world.tracks, files, strict=True), 1):

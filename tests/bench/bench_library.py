@@ -60,11 +60,11 @@ WORDS = [
 def serve(db_url: str, root: str, port: int) -> None:
     import uvicorn
 
+    from library_svc.adapters.catalogreader import CatalogReader
     from library_svc.adapters.database import create_catalog_engine
     from library_svc.adapters.userdata import UserStore
     from library_svc.api.asgi import SubsonicApp
-    from library_svc.api.reads import CatalogReader
-    from library_svc.api.request import ApiContext
+    from library_svc.api.context import ApiContext
 
     class Scanner:
         scanning, count = False, 0
@@ -281,6 +281,7 @@ def pipeline_bench(tmp: Path, n: int) -> None:
     from contracts.common import AlbumSource, TrackMetadata
     from library_svc.adapters.catalog import SqlCatalog
     from library_svc.adapters.database import create_catalog_engine, create_schema
+    from library_svc.adapters.files import LocalFiles
     from library_svc.adapters.owned import NoOwnedIndex
     from library_svc.service import Library, NoTrigger
     from library_svc.settings import DEFAULT_PATH_TEMPLATE
@@ -320,6 +321,7 @@ def pipeline_bench(tmp: Path, n: int) -> None:
         NoOwnedIndex(),
         lambda: DEFAULT_PATH_TEMPLATE,
         NoTrigger(),
+        LocalFiles(),
     )
 
     async def run() -> float:

@@ -59,12 +59,12 @@ def serve(root: str, data: str, port: int) -> None:
     from sqlalchemy import Engine
 
     from library_svc.adapters.catalog import SqlCatalog
+    from library_svc.adapters.catalogreader import CatalogReader
     from library_svc.adapters.database import create_catalog_engine, create_schema
     from library_svc.adapters.extrastore import ExtraStore
     from library_svc.adapters.userdata import UserStore
     from library_svc.api.asgi import SubsonicApp
-    from library_svc.api.reads import CatalogReader
-    from library_svc.api.request import ApiContext
+    from library_svc.api.context import ApiContext
     from library_svc.domain.versions import Versions
     from library_svc.media.support import Media
     from library_svc.scanning import Scanner

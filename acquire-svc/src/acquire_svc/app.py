@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from nats.js import JetStreamContext
 
 from contracts.health import HealthStatus
 from infra.http import ApiClient, HttpSettings, user_agent
@@ -20,7 +21,9 @@ from infra.runtime import ServiceRuntime
 from . import SERVICE, __version__, handlers
 from .adapters.covers import HttpCoverFetcher
 from .adapters.kv import KvGate, KvNegativeCache, KvOwnedIndex
+from .adapters.probe import probe
 from .adapters.staging import Staging
+from .adapters.tagger import Tagger
 from .backends.inbox import InboxBackend
 from .backends.slskd import SlskdBackend
 from .backends.url import UrlBackend
@@ -123,12 +126,22 @@ def build(
         value = live.pipeline.tag_album_mbid
         return settings.tag_album_mbid if value is None else value
 
+    gate, negative, owned = KvGate(), KvNegativeCache(), KvOwnedIndex()
+
+    async def connect(js: JetStreamContext) -> None:
+        for bucket in (gate, negative, owned):
+            await bucket.bind(js)
+        await live.start(js)  # before the consumers: the first track uses the live backend order
+
+    runtime.on_connect(connect)
     service = AcquireService(
-        gate=KvGate(lambda: runtime.js),
-        negative=KvNegativeCache(lambda: runtime.js),
-        owned=KvOwnedIndex(lambda: runtime.js),
+        gate=gate,
+        negative=negative,
+        owned=owned,
         backends=backends,
         staging=staging,
+        tagger=Tagger(staging.partial),
+        probe=probe,
         covers=HttpCoverFetcher(covers_client, int(settings.cover_max_mb * MiB)),
         rules=Rules(
             allowed_codecs=settings.codecs,
@@ -173,7 +186,6 @@ def build(
 
     async def background() -> None:
         try:
-            await live.start(runtime.js)
             await asyncio.Event().wait()
         finally:
             await live.stop()
@@ -181,7 +193,7 @@ def build(
             for client in clients:
                 await client.aclose()
 
-    background.__name__ = "live settings"
+    background.__name__ = "clients"
     return App(runtime, service, live, background)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,8 +14,12 @@ from contracts.base import Message
 from contracts.common import CoverRef
 
 from .domain.gate import Decision, GateEntry, GateState
+from .domain.tagplan import CoreTags, Enrichment
+from .domain.validation import AudioFacts
 
 __all__ = [
+    "EXTENSION",
+    "AudioProbe",
     "Backend",
     "Candidate",
     "CandidateRefused",
@@ -22,8 +27,12 @@ __all__ = [
     "Gate",
     "NegativeCache",
     "OwnedIndex",
+    "Probed",
     "Progress",
     "Publish",
+    "StagingArea",
+    "TagCheckFailed",
+    "TagWriter",
     "Wanted",
 ]
 
@@ -109,3 +118,45 @@ class CoverFetcher(Protocol):
     async def fetch(self, cover: CoverRef) -> tuple[bytes, str] | None:
         """(image bytes, MIME type), or None when the image is gone (an answer). Faults raise."""
         ...
+
+
+EXTENSION = {"mp3": ".mp3", "flac": ".flac", "ogg": ".ogg", "opus": ".opus", "m4a": ".m4a"}
+"""The file suffix a staged file of each container format gets."""
+
+
+class Probed:
+    """A probe result: the facts for validation and the container format for tagging (None when unsupported)."""
+
+    def __init__(self, facts: AudioFacts, fmt: str | None) -> None:
+        self.facts = facts
+        self.fmt = fmt
+
+
+AudioProbe = Callable[[Path], Probed | None]
+"""Reads a downloaded file's audio facts; None when it is not audio that can be read."""
+
+
+class StagingArea(Protocol):
+    """Where downloads wait to be tagged: one file per recording, entered by a rename from a private work folder."""
+
+    def find(self, recording_mbid: object) -> Path | None: ...
+
+    def accept(self, recording_mbid: object, file: Path, suffix: str) -> Path: ...
+
+    def work(self, recording_mbid: object) -> AbstractContextManager[Path]: ...
+
+
+class TagCheckFailed(RuntimeError):
+    """What was read back is not what was written."""
+
+
+class TagWriter(Protocol):
+    """The two tagging stages on a staged file, each with its read-back check (raises `TagCheckFailed`)."""
+
+    def stage1_done(self, path: Path, fmt: str, plan: CoreTags) -> bool: ...
+
+    def stage1(self, path: Path, fmt: str, plan: CoreTags) -> None: ...
+
+    def stage2_done(self, path: Path, fmt: str, genres: list[str], want_cover: bool) -> bool: ...
+
+    def stage2(self, path: Path, fmt: str, plan: CoreTags, enrichment: Enrichment) -> None: ...

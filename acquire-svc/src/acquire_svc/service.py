@@ -30,13 +30,26 @@ from contracts.resolve import TrackResolved
 from infra.http import ExternalError
 from infra.runtime import UpstreamFault
 
-from .adapters.probe import EXTENSION, Probed, probe
-from .adapters.staging import Staging
-from .adapters.tagger import TagCheckFailed, Tagger
 from .domain.gate import Decision, GateState
 from .domain.tagplan import Enrichment, core_tags
 from .domain.validation import Rules, Verdict, judge
-from .ports import Backend, Candidate, CandidateRefused, CoverFetcher, Gate, NegativeCache, OwnedIndex, Publish, Wanted
+from .ports import (
+    EXTENSION,
+    AudioProbe,
+    Backend,
+    Candidate,
+    CandidateRefused,
+    CoverFetcher,
+    Gate,
+    NegativeCache,
+    OwnedIndex,
+    Probed,
+    Publish,
+    StagingArea,
+    TagCheckFailed,
+    TagWriter,
+    Wanted,
+)
 
 __all__ = ["AcquireService", "BackendsUnavailable", "Checkpoint", "Options"]
 
@@ -89,7 +102,9 @@ class AcquireService:
         negative: NegativeCache,
         owned: OwnedIndex,
         backends: Mapping[str, Backend],
-        staging: Staging,
+        staging: StagingArea,
+        tagger: TagWriter,
+        probe: AudioProbe,
         covers: CoverFetcher,
         rules: Rules,
         options: Options,
@@ -101,7 +116,8 @@ class AcquireService:
         self.owned = owned
         self.backends = backends
         self.staging = staging
-        self.tagger = Tagger(staging.partial)
+        self.tagger = tagger
+        self.probe = probe
         self.covers = covers
         self.rules = rules
         self.options = options
@@ -110,7 +126,7 @@ class AcquireService:
         """Called at named points of the use case; a test-only entry point uses it to be killed there."""
         self.last_tagged_at: float | None = None
 
-    async def handle(self, ev: TrackResolved, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool) -> None:
+    async def handle(self, ev: TrackResolved, *, last_try: bool) -> None:
         track = ev.track
         mbid = track.recording_mbid
         if await self.owned.owns(mbid):
@@ -151,7 +167,7 @@ class AcquireService:
             log.info("%s: this message already ended as %s; nothing to repeat", mbid, entry.state.value)
             return
         try:
-            await self._acquire_and_tag(ev, heartbeat, last_try=last_try)
+            await self._acquire_and_tag(ev, last_try=last_try)
         except BackendsUnavailable:
             raise
         except TagCheckFailed as exc:
@@ -172,9 +188,7 @@ class AcquireService:
                 await self.gate.mark(mbid, GateState.FAILED, f"{type(exc).__name__}: {exc}")
             raise
 
-    async def _acquire_and_tag(
-        self, ev: TrackResolved, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool
-    ) -> None:
+    async def _acquire_and_tag(self, ev: TrackResolved, *, last_try: bool) -> None:
         track = ev.track
         mbid = track.recording_mbid
         want = Wanted(
@@ -188,7 +202,7 @@ class AcquireService:
         )
         accepted = self._staged(want)
         if accepted is None:
-            accepted = await self._download(ev, want, heartbeat, last_try=last_try)
+            accepted = await self._download(ev, want, last_try=last_try)
             if accepted is None:
                 return
         plan = core_tags(track, album_mbid=self.options.album_mbid())
@@ -228,7 +242,7 @@ class AcquireService:
         path = self.staging.find(want.recording_mbid)
         if path is None:
             return None
-        probed = probe(path)
+        probed = self.probe(path)
         verdict = self._judge(probed, want, want.title)
         if probed is None or probed.fmt is None or not verdict.ok:
             log.warning("staged %s no longer validates (%s): downloading again", path.name, verdict.detail)
@@ -247,15 +261,13 @@ class AcquireService:
             rules=self.rules,
         )
 
-    async def _download(
-        self, ev: TrackResolved, want: Wanted, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool
-    ) -> _Accepted | None:
+    async def _download(self, ev: TrackResolved, want: Wanted, *, last_try: bool) -> _Accepted | None:
         rejected: list[CandidateRejected] = []
         faults: list[str] = []
         attempts = 0
 
         async def progress(done: int) -> None:
-            await heartbeat()
+            # the runtime keeps the message alive while this works; progress only marks the test-only checkpoint
             if done:
                 await self.checkpoint("download")
 
@@ -275,7 +287,6 @@ class AcquireService:
                     log.info("skipping %s %s: in the negative cache", cand.backend, cand.candidate_id)
                     continue
                 attempts += 1
-                await heartbeat()
                 try:
                     outcome = await self._try(ev, want, backend, cand, progress)
                 except (ExternalError, TimeoutError, OSError) as exc:
@@ -333,7 +344,7 @@ class AcquireService:
                     size_bytes=file.stat().st_size,
                 )
             )
-            probed = await asyncio.to_thread(probe, file)
+            probed = await asyncio.to_thread(self.probe, file)
             verdict = self._judge(probed, want, cand.title)
             if verdict.ok and (probed is None or probed.fmt is None):
                 verdict = Verdict(RejectionReason.CODEC_NOT_ALLOWED, "no tagger for this container")

@@ -27,10 +27,9 @@ from contracts.base import Message
 from contracts.common import TrackQuery
 from contracts.gateway import RequestTrack
 
-from .adapters.staging import Staging
 from .backends.url import APage, UrlBackend
 from .backends.ytdlp import PageReader
-from .ports import Candidate, CandidateRefused
+from .ports import Candidate, CandidateRefused, StagingArea
 
 __all__ = ["UrlInspector", "query_from_page", "query_from_tags"]
 
@@ -102,23 +101,27 @@ def _event_id(cause: Message, step: str) -> uuid.UUID:
     return uuid.uuid5(cause.event_id, step)
 
 
+async def _no_progress(_: int) -> None:
+    """An inspection is one small download; the runtime keeps its message alive meanwhile."""
+
+
 def _names_a_track(q: TrackQuery) -> bool:
     return q.recording_mbid is not None or bool(q.artist and q.title)
 
 
 class UrlInspector:
-    def __init__(self, url: UrlBackend, read_page: PageReader, staging: Staging, publish: Publish) -> None:
+    def __init__(self, url: UrlBackend, read_page: PageReader, staging: StagingArea, publish: Publish) -> None:
         self.url = url
         self.read_page = read_page
         self.staging = staging
         self.publish = publish
 
-    async def handle(self, event: RequestTrack, progress: Callable[[int], Awaitable[None]]) -> None:
+    async def handle(self, event: RequestTrack) -> None:
         if not event.url_only or event.url is None:
             return  # a request that names its track goes straight to resolve-svc
         url = event.url
         try:
-            query, source = await self._inspect(event, url, progress)
+            query, source = await self._inspect(event, url)
         except CandidateRefused as exc:
             problem = UrlProblem.REFUSED if exc.detail.startswith("refused") else UrlProblem.DOWNLOAD_FAILED
             await self._rejected(event, url, problem, exc.detail)
@@ -144,12 +147,10 @@ class UrlInspector:
             )
         )
 
-    async def _inspect(
-        self, event: RequestTrack, url: str, progress: Callable[[int], Awaitable[None]]
-    ) -> tuple[TrackQuery | None, UrlMetadataSource]:
+    async def _inspect(self, event: RequestTrack, url: str) -> tuple[TrackQuery | None, UrlMetadataSource]:
         with self.staging.work(f"url-{event.request_id}") as work:
             try:
-                path = await self.url.fetch(Candidate("url", url, url, ref=url), work, progress)
+                path = await self.url.fetch(Candidate("url", url, url, ref=url), work, _no_progress)
             except APage as page:
                 info = await self.read_page(page.url)
                 return query_from_page(info), UrlMetadataSource.PAGE

@@ -19,6 +19,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from nats.js import JetStreamContext
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra.http import ApiClient, HttpSettings
@@ -40,6 +41,7 @@ from .api.headers import security_headers
 from .api.jsonguard import json_guard
 from .api.library import LibraryController
 from .api.library_media import LibraryMediaController
+from .api.library_out import LibraryOut
 from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
@@ -111,13 +113,13 @@ def create_app(settings: Settings) -> Litestar:
         return holder["session"]
 
     library = SubsonicLibrary(chooser, http)
-    gate = RequestGate(lambda: runtime.js)
+    gate, settings_store = RequestGate(), SettingsStore(users.box)
 
     async def redrive_letters(ids: list[int]) -> tuple[int, dict[int, str]]:
         report = await redrive(runtime.js, ids)  # the same re-drive as `brainstream dlq redrive ID…`
         return report.published, report.failed
 
-    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js, users.box), users, view, redrive_letters)
+    gateway = Gateway(runtime.publish, gate, settings_store, users, view, redrive_letters)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
     scrobbles = ScrobblePublisher(runtime.publish)
@@ -125,12 +127,21 @@ def create_app(settings: Settings) -> Litestar:
     for durable, handler in history_handlers(history).items():
         runtime.consume(durable, handler)
     # the slots every service takes for these hosts (infra.ratelimit), so reading playing-now and connecting Last.fm
-    # stay inside the one budget per host; bound once the runtime has connected (lifespan)
+    # stay inside the one budget per host; bound by the on-connect hook
     lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
     lastfm_slots = KvSlotLimiter.unbound(HOSTS["lastfm"], 0.2)
     lb_client = ApiClient("listenbrainz", settings.listenbrainz_url, HttpSettings(), limiter=lb_slots)
     playing_now = PlayingNow(lb_client, users.accounts)
     lastfm_client = ApiClient("lastfm", settings.lastfm_url, HttpSettings(), limiter=lastfm_slots)
+
+    async def connect(js: JetStreamContext) -> None:
+        await gate.bind(js)
+        await settings_store.bind(js)
+        for slots in (lb_slots, lastfm_slots):
+            await slots.bind(js)
+        await live.start(js)
+
+    runtime.on_connect(connect)
     # readers get their own connection: the fold's holds its write transaction open between statements
     history_reader = connect_history(history_path(settings))
     rematcher = Rematcher(
@@ -169,9 +180,6 @@ def create_app(settings: Settings) -> Litestar:
             connector=aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30),
         )
         await runtime.start()
-        for slots in (lb_slots, lastfm_slots):
-            await slots.bind(runtime.js)
-        await live.start(runtime.js)
         await _first_admin(settings, users, gateway)
         retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
         try:
@@ -225,7 +233,7 @@ def create_app(settings: Settings) -> Litestar:
                 "chooser": chooser,
                 "http": http,
                 "library": library,
-                "browser": LibraryBrowser(library, view),
+                "browser": LibraryOut(LibraryBrowser(library, view)),
                 "guess_limiter": limiter,
                 "password_slots": PasswordSlots(settings.password_checks),
                 "setup_lock": asyncio.Lock(),

@@ -8,28 +8,16 @@ system's runs; an administrator sees all).
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from .adapters.library import Album, Artist, Song, SubsonicLibrary
-from .api.library_schemas import (
-    LibraryAlbumDetailOut,
-    LibraryAlbumOut,
-    LibraryAlbumPageOut,
-    LibraryAlbumsOfArtistOut,
-    LibraryArtistOut,
-    LibraryArtistPageOut,
-    LibraryGenreOut,
-    LibrarySearchOut,
-    LibraryTotalsOut,
-    LibraryTrackOut,
-    LibraryTrackPageOut,
-    PipelineLinkOut,
-    Source,
-)
+from .adapters.library import Album, Artist, Genre, Song, SubsonicLibrary
 from .readmodel.queries import Scope, View
 from .readmodel.rows import TrackRow
 
-__all__ = ["SORTS", "LibraryBrowser", "cover_url"]
+__all__ = ["SORTS", "Found", "LibraryBrowser", "MarkedSong", "Page", "Totals"]
+
+T = TypeVar("T")
 
 SORTS = {
     "name": "alphabeticalByName",
@@ -41,33 +29,37 @@ SORTS = {
 """The web UI's sorts → getAlbumList2 types (the other types are accepted as they are)."""
 
 
-def cover_url(cover_id: str) -> str:
-    return "/api/library/art/" + quote(cover_id, safe="")
+@dataclass(frozen=True)
+class MarkedSong:
+    """A library song, with the journey that brought it in when the asking user may see that journey."""
+
+    song: Song
+    journey: TrackRow | None
 
 
-def stream_url(song_id: str) -> str:
-    return "/api/library/stream/" + quote(song_id, safe="")
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    offset: int
+    limit: int
+    total: int | None = None
+    next_offset: int | None = None
 
 
-def _artist(a: Artist) -> LibraryArtistOut:
-    return LibraryArtistOut(id=a.id, name=a.name, album_count=a.album_count, cover_url=cover_url(a.cover_id or a.id))
+@dataclass(frozen=True)
+class Totals:
+    artists: int
+    albums: int
+    tracks: int | None
+    genres: list[Genre]
 
 
-def _album(a: Album) -> LibraryAlbumOut:
-    return LibraryAlbumOut(
-        id=a.id,
-        name=a.name,
-        artist=a.artist,
-        artist_id=a.artist_id,
-        year=a.year,
-        song_count=a.song_count,
-        duration_s=a.duration_s,
-        genre=a.genre,
-        cover_url=cover_url(a.cover_id or a.id),
-        starred=a.starred,
-        rating=a.rating,
-        play_count=a.play_count,
-    )
+@dataclass(frozen=True)
+class Found:
+    query: str
+    artists: list[Artist]
+    albums: list[Album]
+    tracks: list[MarkedSong]
 
 
 class LibraryBrowser:
@@ -75,27 +67,21 @@ class LibraryBrowser:
         self._library, self._view = library, view
 
     @property
-    def source(self) -> Source:
+    def source(self) -> str:
+        """Which server answers `/rest`: "navidrome" or "library-svc"."""
         return "navidrome" if self._library.source == "navidrome" else "library-svc"
 
-    async def artists(self, scope: Scope, offset: int, limit: int) -> LibraryArtistPageOut:
+    async def artists(self, scope: Scope, offset: int, limit: int) -> Page[Artist]:
         # getArtists has no paging: the whole index comes at once (both servers cache it), the page is cut here
         found = await self._library.artists(scope.username)
-        return LibraryArtistPageOut(
-            source=self.source,
-            items=[_artist(a) for a in found[offset : offset + limit]],
-            total=len(found),
-            offset=offset,
-            limit=limit,
-        )
+        return Page(found[offset : offset + limit], offset, limit, total=len(found))
 
-    async def artist(self, scope: Scope, artist_id: str) -> LibraryAlbumsOfArtistOut:
-        artist, albums = await self._library.artist(scope.username, artist_id)
-        return LibraryAlbumsOfArtistOut(source=self.source, artist=_artist(artist), albums=[_album(a) for a in albums])
+    async def artist(self, scope: Scope, artist_id: str) -> tuple[Artist, list[Album]]:
+        return await self._library.artist(scope.username, artist_id)
 
     async def albums(
         self, scope: Scope, order: str, offset: int, limit: int, *, genre: str | None = None, year: int | None = None
-    ) -> LibraryAlbumPageOut:
+    ) -> Page[Album]:
         """A page of albums in `order`; a genre or a year filters instead (Subsonic lists those by name)."""
         kind, extra = SORTS.get(order, order), []
         if genre:
@@ -106,59 +92,34 @@ class LibraryBrowser:
             extra = [("fromYear", "0"), ("toYear", "9999")]
         # one more than asked tells whether another page follows (getAlbumList2 gives no total)
         found = await self._library.albums(scope.username, kind, limit + 1, offset, extra)
-        return LibraryAlbumPageOut(
-            source=self.source,
-            items=[_album(a) for a in found[:limit]],
-            offset=offset,
-            limit=limit,
-            next_offset=offset + limit if len(found) > limit else None,
-        )
+        return Page(found[:limit], offset, limit, next_offset=offset + limit if len(found) > limit else None)
 
-    async def totals(self, scope: Scope) -> LibraryTotalsOut:
+    async def totals(self, scope: Scope) -> Totals:
         artists, genres, tracks = await asyncio.gather(
             self._library.artists(scope.username),
             self._library.genres(scope.username),
             self._library.song_total(scope.username),
         )
-        return LibraryTotalsOut(
-            source=self.source,
-            artists=len(artists),
-            albums=sum(a.album_count or 0 for a in artists),
-            tracks=tracks,
-            genres=[LibraryGenreOut(name=g.name, album_count=g.album_count, song_count=g.song_count) for g in genres],
-        )
+        return Totals(len(artists), sum(a.album_count or 0 for a in artists), tracks, list(genres))
 
-    async def album(self, scope: Scope, album_id: str) -> LibraryAlbumDetailOut:
+    async def album(self, scope: Scope, album_id: str) -> tuple[Album, list[MarkedSong]]:
         album, songs = await self._library.album(scope.username, album_id)
-        return LibraryAlbumDetailOut(
-            **_album(album).model_dump(), source=self.source, tracks=await self._tracks(scope, songs)
-        )
+        return album, await self._marked(scope, songs)
 
-    async def tracks(self, scope: Scope, query: str, offset: int, limit: int) -> LibraryTrackPageOut:
+    async def tracks(self, scope: Scope, query: str, offset: int, limit: int) -> Page[MarkedSong]:
         _, _, songs = await self._library.search(
             scope.username, query, artists=0, albums=0, songs=limit + 1, song_offset=offset
         )
-        return LibraryTrackPageOut(
-            source=self.source,
-            items=await self._tracks(scope, songs[:limit]),
-            offset=offset,
-            limit=limit,
-            next_offset=offset + limit if len(songs) > limit else None,
-        )
+        next_offset = offset + limit if len(songs) > limit else None
+        return Page(await self._marked(scope, songs[:limit]), offset, limit, next_offset=next_offset)
 
-    async def search(self, scope: Scope, query: str, limit: int) -> LibrarySearchOut:
+    async def search(self, scope: Scope, query: str, limit: int) -> Found:
         artists, albums, songs = await self._library.search(
             scope.username, query, artists=limit, albums=limit, songs=limit
         )
-        return LibrarySearchOut(
-            source=self.source,
-            query=query,
-            artists=[_artist(a) for a in artists],
-            albums=[_album(a) for a in albums],
-            tracks=await self._tracks(scope, songs),
-        )
+        return Found(query, artists, albums, await self._marked(scope, songs))
 
-    async def _tracks(self, scope: Scope, songs: list[Song]) -> list[LibraryTrackOut]:
+    async def _marked(self, scope: Scope, songs: list[Song]) -> list[MarkedSong]:
         rows = await asyncio.to_thread(
             self._view.imported_matching,
             scope,
@@ -169,36 +130,8 @@ class LibraryBrowser:
         by_id = {r.library_track_id: r for r in rows if r.library_track_id}
         by_mbid = {r.recording_mbid: r for r in rows if r.recording_mbid}
         by_path = {r.path: r for r in rows if r.path}
-        out = []
-        for s in songs:
-            # the library's own id first; then the MBID (Navidrome has ids of its own); then the path
-            row = by_id.get(s.id) or by_mbid.get((s.recording_mbid or "").lower()) or by_path.get(s.path or "")
-            out.append(
-                LibraryTrackOut(
-                    id=s.id,
-                    title=s.title,
-                    artist=s.artist,
-                    artist_id=s.artist_id,
-                    album=s.album,
-                    album_id=s.album_id,
-                    track_number=s.track_number,
-                    disc_number=s.disc_number,
-                    year=s.year,
-                    duration_s=s.duration_s,
-                    suffix=s.suffix,
-                    path=s.path,
-                    recording_mbid=s.recording_mbid,
-                    cover_url=cover_url(s.cover_id or s.album_id or s.id),
-                    pipeline=_link(row),
-                    starred=s.starred,
-                    rating=s.rating,
-                    stream_url=stream_url(s.id),
-                )
-            )
-        return out
-
-
-def _link(row: TrackRow | None) -> PipelineLinkOut | None:
-    if row is None:
-        return None
-    return PipelineLinkOut(track_id=row.id, url=f"/tracks/{quote(row.id, safe='')}", user=row.user)
+        # the library's own id first; then the MBID (Navidrome has ids of its own); then the path
+        return [
+            MarkedSong(s, by_id.get(s.id) or by_mbid.get((s.recording_mbid or "").lower()) or by_path.get(s.path or ""))
+            for s in songs
+        ]

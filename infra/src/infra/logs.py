@@ -149,5 +149,5 @@ def configure_logging(service: str, level: str | None = None, json_lines: bool |
     root.handlers[:] = [handler]
     root.setLevel(level)
     # the NATS client and FastStream log every message at INFO; keep them to warnings
-    for noisy in ("faststream", "nats", "faststream.access.nats", "httpx", "uvicorn.access"):
+    for noisy in ("nats", "httpx", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -73,19 +73,6 @@ class NatsCredentials:
             return {"user": self.user, "password": self.password}
         return {}
 
-    def broker_security(self) -> Any:
-        """The same for FastStream's `NatsBroker(security=...)`; None without credentials."""
-        from faststream.nats.security import NatsCredentials as CredsFile
-        from faststream.nats.security import NatsToken, NatsUserPassword
-
-        if self.creds_file:
-            return CredsFile(str(self.creds_file))
-        if self.token:
-            return NatsToken(self.token)
-        if self.user and self.password:
-            return NatsUserPassword(self.user, self.password)
-        return None
-
     def env(self) -> dict[str, str]:
         """The environment variables that give a child process these credentials."""
         out: dict[str, str] = {}

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from contracts.health import HealthStatus
@@ -41,10 +42,12 @@ __all__ = ["Ingest", "build", "main"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class Ingest:
-    """The wired service. The KV adapters need the NATS connection, so they are opened once the runtime is up;
-    handlers wait for that (`ready`) before their first message."""
+    """The wired service. The KV adapters need the NATS connection: they are opened by the runtime's on-connect hook,
+    which runs (and is retried while a bucket is missing) before any consumer pulls a message."""
 
     def __init__(self, settings: Settings, http: HttpSettings | None = None) -> None:
         self.settings = settings
@@ -53,12 +56,11 @@ class Ingest:
         self.health = SourceHealth()
         self.live = LiveSettings(settings.secret_key_source())  # the accounts in the KV are sealed
         self.config = Config(settings, self.live)
-        self._ready = asyncio.Event()
         self._listens: ListenService | None = None
         self._forwarder: Forwarder | None = None
         self.lease: KvLease | None = None
         self._scheduler: Scheduler | None = None
-        self._wire_error: str | None = None
+        self.runtime.on_connect(self._connect)
         self.runtime.add_check("sources", self._check)
         self.sonos_health = SonosHealth()
         self.runtime.add_check("sonos", self.sonos_health.check)
@@ -82,28 +84,24 @@ class Ingest:
         return HealthStatus.OK, values
 
     def _check(self) -> tuple[HealthStatus, dict[str, Any]]:
-        if not self._ready.is_set():
-            detail = {"note": "connecting to the KV buckets and live settings", "error": self._wire_error}
-            return (HealthStatus.UNHEALTHY if self._wire_error else HealthStatus.OK), detail
+        if self._scheduler is None:  # the runtime's `wiring` check says why, if it is failing
+            return HealthStatus.OK, {"note": "connecting to the KV buckets and live settings"}
         return self.health.check()
 
     async def listen_service(self) -> ListenService:
-        await self._ready.wait()
-        assert self._listens is not None
-        return self._listens
+        return _wired(self._listens)
 
     async def forwarder(self) -> Forwarder:
-        await self._ready.wait()
-        assert self._forwarder is not None
-        return self._forwarder
+        return _wired(self._forwarder)
 
     async def scheduler(self) -> Scheduler:
-        await self._ready.wait()
-        assert self._scheduler is not None
-        return self._scheduler
+        return _wired(self._scheduler)
 
-    async def wire(self) -> Scheduler:
-        js = self.runtime.js
+    async def _connect(self, js: JetStreamContext) -> None:
+        if self._scheduler is None:
+            await self.wire(js)
+
+    async def wire(self, js: JetStreamContext) -> Scheduler:
         await self.clients.bind(js)
         cursors = await KvCursorStore.open(js)
         gate = await KvListenGate.open(js)
@@ -139,7 +137,6 @@ class Ingest:
         await self.live.start(js)
         self.live.on_change(self._scheduler.wake)
         self._scheduler.refresh_expected()
-        self._ready.set()
         users = self.config.users()
         if users:
             log.info("ingest users: %s", ", ".join(sorted(users)))
@@ -147,19 +144,8 @@ class Ingest:
             log.info("no user account configured (environment or live settings): nothing to poll yet")
         return self._scheduler
 
-    async def _wire_until_ready(self) -> Scheduler:
-        delay = 0.5
-        while True:
-            try:
-                return await self.wire()
-            except (NatsError, OSError, TimeoutError) as exc:  # buckets not provisioned yet, NATS away
-                self._wire_error = f"{type(exc).__name__}: {exc}"
-                log.exception("ingest-svc could not open its KV buckets; retrying in %.1fs", delay)
-                await asyncio.sleep(delay)
-                delay = min(30.0, delay * 2)
-
     async def background(self) -> None:
-        scheduler = await self._wire_until_ready()
+        scheduler = _wired(self._scheduler)  # the runtime has started, so it has wired
         try:
             await asyncio.gather(
                 supervise("lease", scheduler.lease_loop),
@@ -178,6 +164,12 @@ class Ingest:
 
     async def run(self) -> None:
         await self.runtime.run(self.background)
+
+
+def _wired(part: T | None) -> T:
+    if part is None:  # the runtime starts consumers and background jobs only after wiring: a bug if seen
+        raise RuntimeError("ingest-svc used before wiring")
+    return part
 
 
 def build(settings: Settings) -> Ingest:

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 import uvicorn
+from nats.js import JetStreamContext
 
 from contracts.health import HealthStatus
 from contracts.pathtemplate import template_problem
@@ -18,15 +19,16 @@ from infra.runtime import CheckResult, ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.catalog import SqlCatalog
+from .adapters.catalogreader import CatalogReader
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.extrastore import ExtraStore
+from .adapters.files import LocalFiles
 from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
 from .api.asgi import SubsonicApp
+from .api.context import ApiContext
 from .api.gatewayonly import GatewayOnly
-from .api.reads import CatalogReader
-from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
 from .domain.transcoding import PlayerRule
 from .domain.versions import Versions
@@ -65,7 +67,12 @@ def build(settings: Settings) -> Service:
     catalog = SqlCatalog(engine, on_change=versions.bump_catalog)
     root = settings.music_dir
     root.mkdir(parents=True, exist_ok=True)
-    owned = KvOwnedIndex(lambda: runtime.js)  # JetStream exists once the runtime has connected
+    owned = KvOwnedIndex()
+
+    async def bind_owned(js: JetStreamContext) -> None:
+        await owned.bind(js)
+
+    runtime.on_connect(bind_owned)
     live = LiveSettings()
     trigger: ScanTrigger = NoTrigger()
     if settings.navidrome_url and settings.navidrome_user and settings.navidrome_password:
@@ -86,7 +93,7 @@ def build(settings: Settings) -> Service:
             chosen = None
         return chosen or settings.path_template
 
-    library = Library(root, catalog, runtime.publish, owned, template, trigger)
+    library = Library(root, catalog, runtime.publish, owned, template, trigger, LocalFiles())
     scanner = Scanner(root, catalog, runtime.publish, owned)
     handlers = Handlers(library, scanner)
     runtime.consume("library_tagged", handlers.tagged)
@@ -162,7 +169,7 @@ def _player_rules(live: LiveSettings, settings: Settings) -> list[PlayerRule]:
 def _info(settings: Settings, extras: ExtraStore, engine: object) -> Info:
     # one request per second and host, as both ask, from the same slots every other service takes (infra.ratelimit):
     # a limiter of library-svc's own would add its requests on top of resolve-svc's and ingest-svc's. The hourly
-    # budget is on top (see InfoService). The slots are bound to NATS in `serve`.
+    # budget is on top (see InfoService). The slots are bound to NATS by the on-connect hook (`serve`).
     mb_slots = KvSlotLimiter.unbound(HOSTS["musicbrainz"], 1.0)
     lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
     mb = MusicBrainzSource(ApiClient("musicbrainz", settings.musicbrainz_url, limiter=mb_slots))
@@ -181,14 +188,19 @@ def main() -> None:
 async def serve(service: Service) -> None:
     runtime = service.runtime
 
-    async def startup() -> None:
+    async def connect(js: JetStreamContext) -> None:
+        # before the consumers start: imports use the live path template, info the shared slots
         for slots in service.info.limiters if service.info is not None else []:
-            await slots.bind(runtime.js)
-        await service.live.start(runtime.js)
+            await slots.bind(js)
+        await service.live.start(js)
+
+    runtime.on_connect(connect)
+
+    async def startup() -> None:
         if service.settings.scan_on_start:
             await service.scanner.scan()
-        owned = {o.recording_mbid: (o.track_id, o.path) for o in service.library.catalog.owned() if o.recording_mbid}
-        written, deleted = await KvOwnedIndex(lambda: runtime.js).sync(owned)
+        owned = {o.recording_mbid: (o.track_id, o.path) for o in service.scanner.catalog.owned() if o.recording_mbid}
+        written, deleted = await (await KvOwnedIndex().bind(runtime.js)).sync(owned)
         log.info("library_owned in step with the catalog: %d entries, %d stale removed", written, deleted)
         await asyncio.Event().wait()
 

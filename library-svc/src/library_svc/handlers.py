@@ -31,7 +31,6 @@ class Handlers:
         if isinstance(event, RemoveTrack):
             await self.library.remove_track(event)
         elif isinstance(event, StartScan):
-            await delivery.in_progress()
             await self.scanner.scan(full=event.full, cause=event)
         else:
             raise UnexpectedCommand(f"library_commands cannot handle {event.subject}")

@@ -15,12 +15,9 @@ from contracts.base import Message
 from contracts.gateway import RemoveTrack
 from contracts.library import CatalogEntry, ImportFailed, ImportFailureReason, TrackImported, TrackRemoved
 
-from .adapters.catalog import SqlCatalog
-from .adapters.files import PathEscapes, place_file, resolve_inside, sha256_of
-from .adapters.tags import read_audio_props
 from .domain.model import TrackInfo
 from .domain.paths import PathValues, disambiguate, render_path
-from .ports import OwnedIndex, Publisher, ScanTrigger
+from .ports import Catalog, LibraryFiles, OwnedIndex, PathEscapes, Publisher, ScanTrigger
 
 __all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger", "catalog_entry", "follow_up_id"]
 
@@ -66,11 +63,12 @@ class NoTrigger:
 @dataclass
 class Library:
     root: Path
-    catalog: SqlCatalog
+    catalog: Catalog
     publish: Publisher
     owned: OwnedIndex
     template: Callable[[], str]
     trigger: ScanTrigger
+    files: LibraryFiles
     force_copy: bool = False
 
     # import -------------------------------------------------------------------------------------------------------
@@ -116,24 +114,24 @@ class Library:
         target = self.root / rel
         taken_by_other = owner is not None and owner.recording_mbid != mbid
         if not taken_by_other and owner is None and target.exists():
-            taken_by_other = sha256_of(target) != event.sha256  # an unrelated file already sits there
+            taken_by_other = self.files.sha256(target) != event.sha256  # an unrelated file already sits there
         return disambiguate(rel, mbid[:8]) if taken_by_other else rel
 
     def _import_sync(self, event: TrackTagged, sequence: int) -> Message:
         staging = Path(event.staging_path)
         try:
             rel = self._target(event)
-            target = resolve_inside(self.root, rel)
+            target = self.files.inside(self.root, rel)
         except (PathEscapes, ValueError) as exc:
             return self._failed(event, ImportFailureReason.PERMISSION_DENIED, str(exc))
         try:
             if staging.exists():
-                if target.exists() and sha256_of(target) == event.sha256:
+                if target.exists() and self.files.sha256(target) == event.sha256:
                     staging.unlink()  # a crash after the copy, before the staging file was removed
                 else:
-                    if sha256_of(staging) != event.sha256:
+                    if self.files.sha256(staging) != event.sha256:
                         return self._failed(event, ImportFailureReason.CHECKSUM_MISMATCH, str(staging))
-                    how = place_file(staging, target, force_copy=self.force_copy)
+                    how = self.files.place(staging, target, force_copy=self.force_copy)
                     log.info("imported %s (%s)", rel, how)
             elif not target.exists():
                 return self._failed(event, ImportFailureReason.STAGING_MISSING, str(staging))
@@ -176,7 +174,7 @@ class Library:
             recording_mbid=str(meta.recording_mbid),
             release_mbid=str(meta.release_mbid) if meta.release_mbid else None,
             album_artist_mbid=str(meta.album_artist_mbids[0]) if meta.album_artist_mbids else None,
-            audio=read_audio_props(target),
+            audio=self.files.audio_props(target),
         )
 
     # removal ------------------------------------------------------------------------------------------------------
@@ -186,7 +184,7 @@ class Library:
         if known is None:
             log.info("removal of %s: no such track (already removed)", command.track_id)
             return None
-        path = resolve_inside(self.root, known.path)
+        path = self.files.inside(self.root, known.path)
         await asyncio.to_thread(path.unlink, missing_ok=True)
         await asyncio.to_thread(self.catalog.remove, [known.path])
         if known.recording_mbid:

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from faststream.nats import NatsMessage
+from nats.js import JetStreamContext
 
 from contracts.health import HealthStatus
-from contracts.lookup import LOOKUP_QUEUE, LOOKUP_SUBJECT
+from contracts.lookup import LOOKUP_QUEUE, LOOKUP_SUBJECT, RecordingCandidates
 from infra.http import ApiClient, HttpSettings
 from infra.logs import configure_logging
 from infra.ratelimit import HOSTS, KvSlotLimiter
@@ -114,53 +114,59 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
     return components
 
 
-class _Deferred:
-    """Handlers bound before the connection exists; messages wait until the adapters are wired."""
+class Wired:
+    """What the handlers call: the components, set by the runtime's on-connect hook before any consumer pulls."""
 
     def __init__(self) -> None:
-        self.ready = asyncio.Event()
         self.components: Components | None = None
 
+    def get(self) -> Components:
+        if self.components is None:  # the runtime starts consumers only after wiring: a bug if seen
+            raise RuntimeError("resolve-svc handlers called before wiring")
+        return self.components
+
     async def candidate(self, event: Any, delivery: Delivery) -> None:
-        await self.ready.wait()
-        assert self.components is not None
-        await self.components.handlers.candidate(event, delivery)
+        await self.get().handlers.candidate(event, delivery)
 
     async def request(self, event: Any, delivery: Delivery) -> None:
-        await self.ready.wait()
-        assert self.components is not None
-        await self.components.handlers.request(event, delivery)
+        await self.get().handlers.request(event, delivery)
 
     async def inspected(self, event: Any, delivery: Delivery) -> None:
-        await self.ready.wait()
-        assert self.components is not None
-        await self.components.handlers.inspected(event, delivery)
-
-    async def lookup(self, msg: NatsMessage) -> bytes:
-        # the raw message: a `bytes` parameter would have FastStream decode the JSON body into a dict first
-        await self.ready.wait()
-        assert self.components is not None and self.components.lookup is not None
-        return await self.components.lookup.answer(msg.body)
+        await self.get().handlers.inspected(event, delivery)
 
     async def listen(self, event: Any, delivery: Delivery) -> None:
-        await self.ready.wait()
-        assert self.components is not None
-        await self.components.listens.listen(event, delivery)
+        await self.get().listens.listen(event, delivery)
+
+    async def lookup(self, body: bytes) -> bytes:
+        c = self.components
+        if c is None or c.lookup is None:  # a core request can come while the service still wires
+            return (
+                RecordingCandidates(unavailable="resolve-svc is starting; try again in a moment")
+                .model_dump_json()
+                .encode()
+            )
+        return await c.lookup.answer(body)
 
 
-def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
+def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, Wired]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
-    deferred = _Deferred()
-    runtime.consume("resolve_candidates", deferred.candidate)
-    runtime.consume("resolve_requests", deferred.request)
-    runtime.consume("resolve_url_inspected", deferred.inspected)
+    wired = Wired()
+
+    async def connect(js: JetStreamContext) -> None:
+        if wired.components is None:
+            wired.components = await wire(runtime, settings, http)
+
+    runtime.on_connect(connect)
+    runtime.consume("resolve_candidates", wired.candidate)
+    runtime.consume("resolve_requests", wired.request)
+    runtime.consume("resolve_url_inspected", wired.inspected)
     # a person choosing what to request (the web UI): core request/reply, one replica answers (see contracts.lookup)
-    runtime.broker.subscriber(LOOKUP_SUBJECT, queue=LOOKUP_QUEUE)(deferred.lookup)
-    runtime.consume("resolve_listens", deferred.listen)
-    runtime.consume("resolve_listen_retries", deferred.listen)
+    runtime.reply(LOOKUP_SUBJECT, wired.lookup, queue=LOOKUP_QUEUE)
+    runtime.consume("resolve_listens", wired.listen)
+    runtime.consume("resolve_listen_retries", wired.listen)
 
     def check() -> tuple[HealthStatus, dict[str, Any]]:
-        c = deferred.components
+        c = wired.components
         if c is None:
             return HealthStatus.DEGRADED, {"wired": False}
         return HealthStatus.OK, {
@@ -171,17 +177,15 @@ def build(settings: Settings, http: HttpSettings | None = None) -> tuple[Service
         }
 
     runtime.add_check("resolve", check)
-    return runtime, deferred
+    return runtime, wired
 
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, http: HttpSettings | None = None) -> AsyncIterator[Components]:
     """Start one replica in this event loop (tests and benchmarks run several side by side)."""
-    runtime, deferred = build(settings, http)
+    runtime, wired = build(settings, http)
     await runtime.start()
-    components = await wire(runtime, settings, http)
-    deferred.components = components
-    deferred.ready.set()
+    components = wired.get()
     try:
         yield components
     finally:
@@ -192,10 +196,5 @@ async def running(settings: Settings, http: HttpSettings | None = None) -> Async
 def main() -> None:
     configure_logging(SERVICE)
     settings = Settings()
-    runtime, deferred = build(settings)
-
-    async def setup() -> None:
-        deferred.components = await wire(runtime, settings)
-        deferred.ready.set()
-
-    asyncio.run(runtime.run(setup))
+    runtime, _ = build(settings)
+    asyncio.run(runtime.run())

@@ -15,12 +15,11 @@ from infra.http import ExternalError, SourceUnavailable
 from infra.runtime import Defer
 from infra.textfold import is_latin
 
-from .adapters.commercial import BudgetExhausted
 from .domain.albums import AlbumConfig, best_commercial, best_release, largest_itunes_cover
 from .domain.model import CommercialHit, Recording, Release
 from .domain.scoring import release_type_penalty
 from .domain.text import CleanText, fold, similarity
-from .ports import AlbumMemory, AlbumSearch, CoverArchive, ImageCheck, RecordingSource
+from .ports import AlbumMemory, AlbumSearch, BudgetExhausted, CoverArchive, ImageCheck, RecordingSource
 
 __all__ = ["AlbumChain", "AlbumChoice"]
 

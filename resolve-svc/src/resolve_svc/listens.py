@@ -27,11 +27,10 @@ from contracts.gateway import MatchListen
 from contracts.ingest import ListenRecorded
 from contracts.resolve import ListenMatched, ListenUnmatched, ListenUnmatchedReason
 
-from .adapters.cache import cache_key
 from .domain.model import Query, Recording
 from .domain.scoring import MatchConfig, rank
 from .domain.text import clean_artist, clean_title, fold, is_live, split_artist_prefix
-from .ports import Cache, RecordingSource
+from .ports import Cache, RecordingSource, cache_key
 
 __all__ = ["ListenMatcher", "ListenQuery", "listen_cache_key"]
 

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from contracts.lookup import RecordingCandidate, RecordingCandidates, SearchRecordings
 from infra.http import ExternalError
 
-from .adapters.musicbrainz import MusicBrainz
 from .domain.albums import best_release
 from .domain.model import Query
 from .domain.scoring import MatchConfig, rank
 from .domain.text import clean_artist, clean_title, is_live
+from .ports import RecordingSource
 
 __all__ = ["RecordingLookup"]
 
@@ -35,7 +35,7 @@ def _uuid(text: str | None) -> uuid.UUID | None:
 
 
 class RecordingLookup:
-    def __init__(self, musicbrainz: MusicBrainz, cfg: MatchConfig, *, timeout_s: float = 12.0) -> None:
+    def __init__(self, musicbrainz: RecordingSource, cfg: MatchConfig, *, timeout_s: float = 12.0) -> None:
         self.musicbrainz = musicbrainz
         self.cfg = cfg
         self.timeout_s = timeout_s

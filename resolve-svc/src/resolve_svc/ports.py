@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Protocol
 
 from .domain.model import CommercialHit, Query, Recording
 
-__all__ = ["AlbumMemory", "AlbumSearch", "Cache", "CoverArchive", "ImageCheck", "MetadataBatch", "RecordingSource"]
+__all__ = [
+    "AlbumMemory",
+    "AlbumSearch",
+    "BudgetExhausted",
+    "Cache",
+    "CoverArchive",
+    "ImageCheck",
+    "MetadataBatch",
+    "RecordingSource",
+    "cache_key",
+]
+
+
+class BudgetExhausted(Exception):
+    """The source's request budget is spent for now: come back in `retry_in_s` (its slot is kept when `reserved`)."""
+
+    def __init__(self, message: str, retry_in_s: float, *, reserved: bool = False) -> None:
+        super().__init__(message)
+        self.retry_in_s = max(0.0, retry_in_s)
+        self.reserved = reserved
+
+
+def cache_key(source: str, *parts: str) -> str:
+    """The key a `Cache` stores an answer under: the source, then a digest of what was asked."""
+    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
+    return f"{source}.{digest}"
 
 
 class MetadataBatch(Protocol):

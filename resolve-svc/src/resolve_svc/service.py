@@ -24,12 +24,11 @@ from contracts.common import (
 )
 from contracts.resolve import TrackResolved, TrackUnresolved, UnresolvedReason
 
-from .adapters.cache import cache_key
 from .chain import AlbumChain, AlbumChoice
 from .domain.model import Query, Recording
 from .domain.scoring import MatchConfig, Ranked, WeightedPenalty, rank
 from .domain.text import clean_artist, clean_title, is_live, split_artist_prefix
-from .ports import Cache, MetadataBatch, RecordingSource
+from .ports import Cache, MetadataBatch, RecordingSource, cache_key
 
 __all__ = ["Outcome", "Resolver", "event_id"]
 

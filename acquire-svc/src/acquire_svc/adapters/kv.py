@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from typing import Self
 from uuid import UUID
 
 from nats.js import JetStreamContext
@@ -23,27 +23,28 @@ __all__ = ["KvGate", "KvNegativeCache", "KvOwnedIndex"]
 log = logging.getLogger(__name__)
 
 
-JsProvider = Callable[[], JetStreamContext]
-"""The JetStream context, asked for on first use (the connection exists only once the runtime has started)."""
-
-
 class _Bucket:
-    def __init__(self, js: JsProvider, bucket: str) -> None:
-        self._js = js
+    """A KV bucket, opened by `bind` in the runtime's on-connect hook (the connection exists only then)."""
+
+    def __init__(self, bucket: str) -> None:
         self._bucket = bucket
         self._kv: KeyValue | None = None
 
+    async def bind(self, js: JetStreamContext) -> Self:
+        self._kv = await js.key_value(self._bucket)
+        return self
+
     async def kv(self) -> KeyValue:
         if self._kv is None:
-            self._kv = await self._js().key_value(self._bucket)
+            raise RuntimeError(f"KV bucket {self._bucket} used before the runtime connected")
         return self._kv
 
 
 class KvGate(_Bucket):
     """One atomic `create` per recording MBID; the loser reads the winner's entry and starts nothing."""
 
-    def __init__(self, js: JsProvider, bucket: str = "pipeline_gate") -> None:
-        super().__init__(js, bucket)
+    def __init__(self, bucket: str = "pipeline_gate") -> None:
+        super().__init__(bucket)
 
     async def enter(
         self, recording_mbid: UUID, event_id: UUID, correlation_id: UUID, *, manual: bool, staged: bool = False
@@ -98,8 +99,8 @@ def negative_key(backend: str, candidate_id: str) -> str:
 
 
 class KvNegativeCache(_Bucket):
-    def __init__(self, js: JsProvider, bucket: str = "acquire_negative") -> None:
-        super().__init__(js, bucket)
+    def __init__(self, bucket: str = "acquire_negative") -> None:
+        super().__init__(bucket)
 
     async def contains(self, backend: str, candidate_id: str) -> bool:
         kv = await self.kv()
@@ -125,8 +126,8 @@ class KvNegativeCache(_Bucket):
 
 
 class KvOwnedIndex(_Bucket):
-    def __init__(self, js: JsProvider, bucket: str = "library_owned") -> None:
-        super().__init__(js, bucket)
+    def __init__(self, bucket: str = "library_owned") -> None:
+        super().__init__(bucket)
 
     async def owns(self, recording_mbid: UUID) -> bool:
         kv = await self.kv()

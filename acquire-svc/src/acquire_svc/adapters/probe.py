@@ -14,20 +14,11 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
 from ..domain.validation import AudioFacts
+from ..ports import EXTENSION, Probed
 
 __all__ = ["EXTENSION", "Probed", "probe"]
 
 log = logging.getLogger(__name__)
-
-EXTENSION = {"mp3": ".mp3", "flac": ".flac", "ogg": ".ogg", "opus": ".opus", "m4a": ".m4a"}
-
-
-class Probed:
-    """A probe result: the facts for validation and the container format for tagging (None when unsupported)."""
-
-    def __init__(self, facts: AudioFacts, fmt: str | None) -> None:
-        self.facts = facts
-        self.fmt = fmt
 
 
 def _kind(audio: Any) -> tuple[str | None, str]:

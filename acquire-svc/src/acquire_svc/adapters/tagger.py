@@ -20,13 +20,10 @@ from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 
 from ..domain.tagplan import CoreTags, Enrichment
+from ..ports import TagCheckFailed
 from .tags import family_for
 
 __all__ = ["TagCheckFailed", "Tagger"]
-
-
-class TagCheckFailed(RuntimeError):
-    """What was read back is not what was written."""
 
 
 _CLASSES: dict[str, Any] = {"mp3": MP3, "flac": FLAC, "ogg": OggVorbis, "opus": OggOpus, "m4a": MP4}

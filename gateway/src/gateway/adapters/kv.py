@@ -7,7 +7,6 @@ at provisioning (`infra.sealing`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -19,10 +18,22 @@ from infra.secretbox import SecretBox, seal_document
 __all__ = ["RequestGate", "SettingsStore"]
 
 
-class RequestGate:
-    def __init__(self, js: Callable[[], JetStreamContext]) -> None:
-        self._js = js  # the runtime's context exists only once it is connected
+class _Bound:
+    """Holds the JetStream context, given by `bind` in the runtime's on-connect hook (it exists only then)."""
 
+    def __init__(self) -> None:
+        self._context: JetStreamContext | None = None
+
+    async def bind(self, js: JetStreamContext) -> None:
+        self._context = js
+
+    def _js(self) -> JetStreamContext:
+        if self._context is None:
+            raise RuntimeError(f"{type(self).__name__} used before the runtime connected")
+        return self._context
+
+
+class RequestGate(_Bound):
     async def claim(self, key: str, value: dict[str, Any]) -> dict[str, Any] | None:
         """Store `value` under `key` if nobody has; else return what the first one stored.
 
@@ -50,9 +61,9 @@ class RequestGate:
             return
 
 
-class SettingsStore:
-    def __init__(self, js: Callable[[], JetStreamContext], box: SecretBox) -> None:
-        self._js = js  # the runtime's context exists only once it is connected
+class SettingsStore(_Bound):
+    def __init__(self, box: SecretBox) -> None:
+        super().__init__()
         self._box = box
 
     async def pipeline(self) -> PipelineSettings:

@@ -20,8 +20,8 @@ from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from ..adapters.library import LibraryUnavailable, SubsonicLibrary
 from ..auth.guard import principal
 from ..auth.users import Principal
-from ..browse import LibraryBrowser
 from ..readmodel.queries import Scope, View
+from .library_out import LibraryOut
 from .library_schemas import (
     LibraryAlbumDetailOut,
     LibraryAlbumPageOut,
@@ -89,7 +89,7 @@ class LibraryController(Controller):
         offset: Offset = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
     ) -> LibraryArtistPageOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.artists(_scope(who), offset, limit)
 
     @get(
@@ -99,7 +99,7 @@ class LibraryController(Controller):
         responses={**_UPSTREAM_ERRORS, **_NOT_FOUND},
     )
     async def artist(self, who: NamedDependency[Principal], state: State, artist_id: Id) -> LibraryAlbumsOfArtistOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.artist(_scope(who), artist_id)
 
     @get(
@@ -119,7 +119,7 @@ class LibraryController(Controller):
         genre: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
         year: Annotated[int | None, QueryParameter(ge=0, le=9999)] = None,
     ) -> LibraryAlbumPageOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.albums(_scope(who), order, offset, limit, genre=genre, year=year)
 
     @get(
@@ -129,7 +129,7 @@ class LibraryController(Controller):
         responses={**_UPSTREAM_ERRORS, **_NOT_FOUND},
     )
     async def album(self, who: NamedDependency[Principal], state: State, album_id: Id) -> LibraryAlbumDetailOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.album(_scope(who), album_id)
 
     @get(
@@ -146,7 +146,7 @@ class LibraryController(Controller):
         offset: Offset = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> LibraryTrackPageOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.tracks(_scope(who), q.strip(), offset, limit)
 
     @get(
@@ -162,7 +162,7 @@ class LibraryController(Controller):
         q: Annotated[str, QueryParameter(min_length=1, max_length=200)],
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> LibrarySearchOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.search(_scope(who), q.strip(), limit)
 
     @get(

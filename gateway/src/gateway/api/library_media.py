@@ -22,10 +22,10 @@ from litestar.status_codes import HTTP_200_OK
 from ..adapters.library import SubsonicLibrary
 from ..auth.guard import principal
 from ..auth.users import Principal
-from ..browse import LibraryBrowser
 from ..readmodel.queries import Scope
 from ..subsonic.scrobble import ScrobblePublisher
 from ..subsonic.upstream import UpstreamChooser
+from .library_out import LibraryOut
 from .library_schemas import LibraryErrorOut, LibraryRatingIn, LibraryScrobbleIn, LibraryStarIn, LibraryTotalsOut
 
 __all__ = ["LibraryMediaController"]
@@ -128,5 +128,5 @@ class LibraryMediaController(Controller):
         responses=_ERRORS,
     )
     async def totals(self, who: NamedDependency[Principal], state: State) -> LibraryTotalsOut:
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         return await browser.totals(Scope(who.username, who.is_admin))

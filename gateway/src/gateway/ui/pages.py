@@ -20,9 +20,10 @@ from contracts.health import HealthReport
 from infra.runtime import ServiceRuntime, collect_health
 
 from ..adapters.library import ALBUM_ORDERS, LibraryUnavailable, NotInLibrary
+from ..api.library_out import LibraryOut
 from ..auth.guard import optional_principal
 from ..auth.users import Principal
-from ..browse import SORTS, LibraryBrowser
+from ..browse import SORTS
 from ..readmodel.queries import Scope, View
 from ..readmodel.rows import TrackRow
 from ..readmodel.steps import STAGES
@@ -158,7 +159,7 @@ class PagesController(Controller):
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         scope = Scope(who.username, who.is_admin)
         order = order if order in SORTS or order in ALBUM_ORDERS else "name"
         year = int(year_text) if year_text else None  # the form sends an empty year for "any"
@@ -200,7 +201,7 @@ class PagesController(Controller):
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         try:
             artists = await browser.artists(
                 Scope(who.username, who.is_admin), (page - 1) * _ARTISTS_PER_PAGE, _ARTISTS_PER_PAGE
@@ -218,7 +219,7 @@ class PagesController(Controller):
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         try:
             found = await browser.artist(Scope(who.username, who.is_admin), artist_id)
         except LibraryUnavailable as exc:
@@ -233,7 +234,7 @@ class PagesController(Controller):
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
-        browser: LibraryBrowser = state.browser
+        browser: LibraryOut = state.browser
         try:
             album = await browser.album(Scope(who.username, who.is_admin), album_id)
         except LibraryUnavailable as exc:

@@ -2,12 +2,13 @@
 
 from .delivery import Defer, Delivery, Handler, Outcome, UpstreamFault, dispatch
 from .health import collect_health, overall_status, upstream_summary
-from .service import Check, CheckResult, ServiceRuntime
+from .service import Check, CheckResult, ConnectHook, ServiceRuntime
 from .settings import RuntimeSettings
 
 __all__ = [
     "Check",
     "CheckResult",
+    "ConnectHook",
     "Defer",
     "Delivery",
     "Handler",

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -35,12 +35,16 @@ from .puller import Puller
 from .settings import RuntimeSettings
 from .watch import ConsumerWatch, Heartbeat
 
-__all__ = ["Check", "CheckResult", "ServiceRuntime"]
+__all__ = ["Check", "CheckResult", "ConnectHook", "ServiceRuntime"]
 
 log = logging.getLogger(__name__)
 
 CheckResult = tuple[HealthStatus, dict[str, Any]]
 Check = Callable[[], CheckResult | Awaitable[CheckResult]]
+Responder = Callable[[bytes], Awaitable[bytes]]
+"""A core request/reply handler: the request's body in, the reply's body out."""
+ConnectHook = Callable[[JetStreamContext], Awaitable[None]]
+"""Wiring that needs the connection (KV buckets, live settings, slot limiters), run by `ServiceRuntime.start`."""
 STOP_GRACE_S = 8.0
 """On SIGTERM, how long handlers at work may go on to finish and ack (the runner's own grace is 10 s)."""
 _RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2, HealthStatus.MISSING: 2}
@@ -52,14 +56,10 @@ class ServiceRuntime:
         self.version = version
         self.settings = settings or RuntimeSettings()
         self.instance = f"{service}-{uuid.uuid4().hex[:8]}"
-        self.broker = NatsBroker(
-            self.settings.nats_url.split(","),
-            security=self.settings.nats_credentials.broker_security(),
-            name=self.instance,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-            logger=logging.getLogger(f"faststream.{service}"),
-        )
+        self._nc = NatsClient()
+        self._responders: list[tuple[str, str, Responder]] = []
+        self._subscriptions: list[Subscription] = []
+        self._ever_connected = False
         self._started = time.monotonic()
         self._checks: dict[str, Check] = {}
         self._consumers: list[str] = []
@@ -67,10 +67,13 @@ class ServiceRuntime:
         self._heartbeats: dict[str, Heartbeat] = {}
         self._lag_task: asyncio.Task[None] | None = None
         self._pullers: list[Puller] = []
+        self._on_connect: list[ConnectHook] = []
+        self._wiring_error: str | None = None
+        self._wired = False
         self.watch = ConsumerWatch(service, self.settings.idle_lag_s)
         set_process_service(service)
-        self.broker.subscriber(health_subject(service))(self._health)
-        self.broker.subscriber(metrics_subject(service))(self._metrics)
+        self.reply(health_subject(service), self._health)
+        self.reply(metrics_subject(service), self._metrics)
         self._checks["upstreams"] = self._upstreams
 
     # wiring -----------------------------------------------------------------------------------------------------
@@ -102,6 +105,21 @@ class ServiceRuntime:
         self.watch.track(spec.durable, spec.stream)
         self._checks.setdefault("consumers", self.watch.check)
 
+    def reply(self, subject: str, responder: Responder, *, queue: str = "") -> None:
+        """Answer core NATS requests on `subject` (outside every stream), from `start` on; with a `queue`, one
+        process of the group answers each request."""
+        self._responders.append((subject, queue, responder))
+
+    def on_connect(self, hook: ConnectHook) -> None:
+        """Run `hook(js)` in `start`, once JetStream is available and before any consumer pulls a message.
+
+        The one place a service wires what needs the connection, so a handler never sees a half-wired service and
+        never has to wait for one. Hooks run in the order given. One failing on NATS (a bucket not provisioned
+        yet, the server away) is retried with back-off, from the first hook again, and the `wiring` health check
+        names the error meanwhile; health requests are answered throughout.
+        """
+        self._on_connect.append(hook)
+
     def add_check(self, name: str, check: Check) -> None:
         self._checks[name] = check
 
@@ -120,7 +138,7 @@ class ServiceRuntime:
 
     @property
     def nc(self) -> NatsClient:
-        return self.broker.connection
+        return self._nc
 
     @property
     def js(self) -> JetStreamContext:
@@ -202,8 +220,63 @@ class ServiceRuntime:
 
     # lifecycle ----------------------------------------------------------------------------------------------------
 
+    def _wiring(self) -> CheckResult:
+        if self._wired:
+            return HealthStatus.OK, {"wired": True}
+        status = HealthStatus.UNHEALTHY if self._wiring_error else HealthStatus.OK
+        return status, {"wired": False, "error": self._wiring_error}
+
+    async def _run_connect_hooks(self) -> None:
+        delay = 0.5
+        while True:
+            try:
+                for hook in self._on_connect:
+                    await hook(self.js)
+            except (NatsError, OSError, TimeoutError) as exc:
+                self._wiring_error = f"{type(exc).__name__}: {exc}"
+                log.warning("%s: wiring after connect failed (%s); retrying in %.1fs", self.instance, exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                if self._stop.is_set():
+                    raise
+                delay = min(30.0, delay * 2)
+            else:
+                self._wired, self._wiring_error = True, None
+                return
+
+    async def _connect(self) -> None:
+        await self._nc.connect(
+            servers=self.settings.nats_url.split(","),
+            name=self.instance,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=1,
+            **self.settings.nats_credentials.connect_options(),
+        )
+        self._ever_connected = True
+        for subject, queue, responder in self._responders:
+            self._subscriptions.append(await self._nc.subscribe(subject, queue=queue, cb=self._responding(responder)))
+
+    def _responding(self, responder: Responder) -> Callable[[Msg], Awaitable[None]]:
+        async def on_request(msg: Msg) -> None:
+            try:
+                body = await responder(msg.data)
+            except Exception:  # a failing responder is a bug to see; the asker times out, the process goes on
+                log.exception("%s: answering %s failed", self.instance, msg.subject)
+                return
+            if msg.reply:
+                try:
+                    await msg.respond(body)
+                except (NatsError, OSError) as exc:
+                    log.warning("%s: reply on %s not sent: %s", self.instance, msg.subject, exc)
+
+        return on_request
+
     async def start(self) -> None:
-        await self.broker.start()
+        if not self._nc.is_connected:
+            await self._connect()
+        if self._on_connect and not self._wired:
+            self._checks.setdefault("wiring", self._wiring)
+            await self._run_connect_hooks()
         for puller in self._pullers:
             await puller.start(self.js)
         if self.watch.durables and self._lag_task is None:
@@ -219,9 +292,14 @@ class ServiceRuntime:
             self._lag_task = None
         for puller in self._pullers:
             await puller.stop(STOP_GRACE_S)
+        if not self._ever_connected or self.nc.is_closed:
+            return  # nothing to drain or close (nats-py refuses to close a client that never connected)
+        if not (self.nc.is_connected or self.nc.is_reconnecting):
+            await self.nc.close()
+            return
         try:
-            await self.broker.stop()  # drains: in-flight handlers finish and ack before the connection closes
-        except (NatsError, OSError) as exc:
+            await self.nc.drain()  # in-flight replies finish, then the connection closes
+        except (NatsError, OSError, TimeoutError) as exc:
             log.warning("%s: NATS went away during shutdown (%s); closing without draining", self.instance, exc)
             if not self.nc.is_closed:
                 await self.nc.close()

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import sqlite
 
 from ..domain import ids
 from ..domain.model import TrackInfo
+from ..ports import OwnedTrack
 from .catalog_rows import ALBUM_COLS, ARTIST_COLS, TRACK_COLS, PreparedTrack, prepare
 from .catalog_sql import (
     DROP_EMPTY_ALBUMS,
@@ -38,14 +39,6 @@ class Removal:
     """A track leaves the catalog (its file is gone): a change `SqlCatalog.fold` applies in order with upserts."""
 
     path: str
-
-
-@dataclass(frozen=True)
-class OwnedTrack:
-    track_id: str
-    path: str
-    recording_mbid: str | None
-    size: int
 
 
 class SqlCatalog:

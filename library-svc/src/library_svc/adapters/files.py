@@ -9,11 +9,11 @@ import shutil
 import uuid
 from pathlib import Path
 
-__all__ = ["PathEscapes", "place_file", "resolve_inside", "sha256_of"]
+from ..domain.model import AudioProps
+from ..ports import PathEscapes
+from .tags import read_audio_props
 
-
-class PathEscapes(ValueError):
-    """A relative path would resolve outside the library root (through `..` or a symlink)."""
+__all__ = ["LocalFiles", "PathEscapes", "place_file", "resolve_inside", "sha256_of"]
 
 
 def resolve_inside(root: Path, relpath: str) -> Path:
@@ -72,3 +72,19 @@ def place_file(staging: Path, target: Path, *, force_copy: bool = False) -> str:
     _fsync_dir(target.parent)
     staging.unlink()
     return "copied"
+
+
+class LocalFiles:
+    """`LibraryFiles` on the local filesystem."""
+
+    def inside(self, root: Path, relpath: str) -> Path:
+        return resolve_inside(root, relpath)
+
+    def sha256(self, path: Path) -> str:
+        return sha256_of(path)
+
+    def place(self, staging: Path, target: Path, *, force_copy: bool = False) -> str:
+        return place_file(staging, target, force_copy=force_copy)
+
+    def audio_props(self, path: Path) -> AudioProps:
+        return read_audio_props(path)

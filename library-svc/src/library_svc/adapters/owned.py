@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from typing import Self
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, NoKeysError
@@ -15,13 +15,18 @@ BUCKET = "library_owned"
 
 
 class KvOwnedIndex:
-    def __init__(self, js: Callable[[], JetStreamContext]) -> None:
-        self._js = js
+    """Opened by `bind` in the runtime's on-connect hook (the connection exists only then)."""
+
+    def __init__(self) -> None:
         self._kv: KeyValue | None = None
+
+    async def bind(self, js: JetStreamContext) -> Self:
+        self._kv = await js.key_value(BUCKET)
+        return self
 
     async def _bucket(self) -> KeyValue:
         if self._kv is None:
-            self._kv = await self._js().key_value(BUCKET)
+            raise RuntimeError(f"KV bucket {BUCKET} used before the runtime connected")
         return self._kv
 
     async def put(self, recording_mbid: str, track_id: str, path: str) -> None:

@@ -19,8 +19,10 @@ from urllib.parse import parse_qsl
 from contracts.jsonp import callback_problem
 
 from . import browse, extras, media, personal
+from .context import ApiContext, Endpoint
 from .render import SubsonicError, envelope, render
-from .request import ApiContext, BytesReply, Endpoint, FileReply, Request, StreamReply
+from .replies import BytesReply, FileReply, StreamReply
+from .request import Request
 
 __all__ = ["ENDPOINTS", "SubsonicApp", "parse_range"]
 

@@ -6,10 +6,12 @@ import asyncio
 import time
 from typing import Any
 
+from ..domain.queries import ALBUM_LIST_TYPES, parse_query
+from .context import ApiContext, Endpoint
 from .fastxml import AlbumItem, SongItem
-from .reads import ALBUM_LIST_TYPES, parse_query
 from .render import SubsonicError
-from .request import ApiContext, Endpoint, Reply, Request
+from .replies import Reply
+from .request import Request
 from .shapes import album_child, album_id3, artist_id3, song
 
 __all__ = ["ENDPOINTS", "IGNORED_ARTICLES", "index_of"]
@@ -89,7 +91,7 @@ async def get_music_folders(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _artists(ctx: ApiContext, req: Request) -> list[dict[str, Any]]:
-    rows, state = await ctx.with_state(req.user, ctx.reader.artists, bounded=False)
+    rows, state = await ctx.threads.with_state(req.user, ctx.reader.artists, bounded=False)
     return [artist_id3(r, state) for r in rows]
 
 
@@ -98,7 +100,7 @@ async def get_artists(ctx: ApiContext, req: Request) -> Reply:
         artists = await _artists(ctx, req)
         return {"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": index_of(artists)}}
 
-    return await ctx.cached(req, build)
+    return await ctx.responses.get(req, build)
 
 
 async def get_indexes(ctx: ApiContext, req: Request) -> Reply:
@@ -112,21 +114,21 @@ async def get_indexes(ctx: ApiContext, req: Request) -> Reply:
             }
         }
 
-    return await ctx.cached(req, build)
+    return await ctx.responses.get(req, build)
 
 
 async def get_artist(ctx: ApiContext, req: Request) -> Reply:
     artist_id = req.need("id")
-    artist = await ctx.read(ctx.reader.artist, artist_id)
+    artist = await ctx.threads.read(ctx.reader.artist, artist_id)
     if artist is None:
         raise SubsonicError(70, "Artist not found")
-    albums = await ctx.read(ctx.reader.artist_albums, artist_id)
-    state = await ctx.read(ctx.reader.user_state, req.user, [artist_id, *[a.id for a in albums]])
+    albums = await ctx.threads.read(ctx.reader.artist_albums, artist_id)
+    state = await ctx.threads.read(ctx.reader.user_state, req.user, [artist_id, *[a.id for a in albums]])
     return {"artist": {**artist_id3(artist, state), "album": [album_id3(a, state) for a in albums]}}
 
 
 async def _album_and_songs(ctx: ApiContext, req: Request, album_id: str) -> tuple[Any, list[Any], Any]:
-    rows, state = await ctx.with_state(req.user, ctx.reader.album_with_tracks, album_id)
+    rows, state = await ctx.threads.with_state(req.user, ctx.reader.album_with_tracks, album_id)
     if not rows:
         raise SubsonicError(70, "Album not found")
     return rows[0], rows[1:], state
@@ -138,20 +140,20 @@ async def get_album(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def get_song(ctx: ApiContext, req: Request) -> Reply:
-    track = await ctx.read(ctx.reader.track, req.need("id"))
+    track = await ctx.threads.read(ctx.reader.track, req.need("id"))
     if track is None:
         raise SubsonicError(70, "Song not found")
-    state = await ctx.read(ctx.reader.user_state, req.user, [track.id])
+    state = await ctx.threads.read(ctx.reader.user_state, req.user, [track.id])
     return {"song": song(track, state)}
 
 
 async def get_music_directory(ctx: ApiContext, req: Request) -> Reply:
     """Folder browsing over the tag hierarchy, as Navidrome does: artist → albums → songs."""
     item_id = req.need("id")
-    artist = await ctx.read(ctx.reader.artist, item_id)
+    artist = await ctx.threads.read(ctx.reader.artist, item_id)
     if artist is not None:
-        albums = await ctx.read(ctx.reader.artist_albums, item_id)
-        state = await ctx.read(ctx.reader.user_state, req.user, [a.id for a in albums])
+        albums = await ctx.threads.read(ctx.reader.artist_albums, item_id)
+        state = await ctx.threads.read(ctx.reader.user_state, req.user, [a.id for a in albums])
         return {"directory": {"id": artist.id, "name": artist.name, "child": [album_child(a, state) for a in albums]}}
     album, tracks, state = await _album_and_songs(ctx, req, item_id)
     return {
@@ -175,7 +177,7 @@ async def _album_list(ctx: ApiContext, req: Request) -> tuple[list[Any], Any]:
         opts = {"genre": req.need("genre")}
     size = req.num("size", 10, lo=1, hi=500)
     offset = req.num("offset", 0)
-    return await ctx.with_state(req.user, ctx.reader.album_list, req.user, kind, size, offset, **opts)
+    return await ctx.threads.with_state(req.user, ctx.reader.album_list, req.user, kind, size, offset, **opts)
 
 
 async def get_album_list2(ctx: ApiContext, req: Request) -> Reply:
@@ -189,7 +191,7 @@ async def get_album_list(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def get_random_songs(ctx: ApiContext, req: Request) -> Reply:
-    rows, state = await ctx.with_state(
+    rows, state = await ctx.threads.with_state(
         req.user,
         ctx.reader.random_songs,
         req.num("size", 10, lo=1, hi=500),
@@ -202,7 +204,7 @@ async def get_random_songs(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def get_songs_by_genre(ctx: ApiContext, req: Request) -> Reply:
-    rows, state = await ctx.with_state(
+    rows, state = await ctx.threads.with_state(
         req.user,
         ctx.reader.songs_by_genre,
         req.need("genre"),
@@ -214,7 +216,7 @@ async def get_songs_by_genre(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def get_genres(ctx: ApiContext, req: Request) -> Reply:
-    rows = await ctx.read(ctx.reader.genres)
+    rows = await ctx.threads.read(ctx.reader.genres)
     return {
         "genres": {"genre": [{"songCount": r.song_count, "albumCount": r.album_count, "value": r.name} for r in rows]}
     }
@@ -233,7 +235,7 @@ async def _search(ctx: ApiContext, req: Request) -> tuple[list[Any], list[Any], 
     # through its paging marks once they are built (they are built in a worker thread).
     bounded = not words and ctx.reader.marks_ready(counts)
     budget = _WORD_SEARCH_STEPS if words else None
-    found, state = await ctx.with_state(
+    found, state = await ctx.threads.with_state(
         req.user, ctx.reader.search_flat, words, counts, offsets, bounded=bounded, budget=budget
     )
     artists, albums, songs = found

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .context import ApiContext, Endpoint
 from .personal import _track
 from .render import SubsonicError
-from .request import ApiContext, Endpoint, Reply, Request
+from .replies import Reply
+from .request import Request
 from .shapes import artist_id3, rfc3339, song
 
 __all__ = ["ADMIN_HEADER", "ENDPOINTS"]
@@ -29,9 +31,9 @@ def _now() -> datetime:
 
 
 async def get_bookmarks(ctx: ApiContext, req: Request) -> Reply:
-    marks = await ctx.run(ctx.extras.bookmarks, req.user)
-    tracks = {t.id: t for t in await ctx.run(ctx.reader.tracks, [b.track_id for b in marks])}
-    state = await ctx.run(ctx.reader.user_state, req.user, list(tracks))
+    marks = await ctx.threads.run(ctx.extra_store.bookmarks, req.user)
+    tracks = {t.id: t for t in await ctx.threads.run(ctx.reader.tracks, [b.track_id for b in marks])}
+    state = await ctx.threads.run(ctx.reader.user_state, req.user, list(tracks))
     out = [
         {
             "position": b.position_ms,
@@ -53,12 +55,12 @@ async def create_bookmark(ctx: ApiContext, req: Request) -> Reply:
     position = req.num("position", 0, lo=0)
     if len(req.get("comment") or "") > 1000:
         raise SubsonicError(0, "comment must be at most 1000 characters")
-    await ctx.run(ctx.extras.save_bookmark, req.user, track.id, position, req.get("comment") or "", _now())
+    await ctx.threads.run(ctx.extra_store.save_bookmark, req.user, track.id, position, req.get("comment") or "", _now())
     return {}
 
 
 async def delete_bookmark(ctx: ApiContext, req: Request) -> Reply:
-    if not await ctx.run(ctx.extras.delete_bookmark, req.user, req.need("id")):
+    if not await ctx.threads.run(ctx.extra_store.delete_bookmark, req.user, req.need("id")):
         raise SubsonicError(70, "Bookmark not found")
     return {}
 
@@ -100,26 +102,26 @@ def _station_fields(req: Request) -> tuple[str, str, str | None]:
 
 
 async def get_stations(ctx: ApiContext, req: Request) -> Reply:
-    stations = await ctx.run(ctx.extras.stations)
+    stations = await ctx.threads.run(ctx.extra_store.stations)
     return {"internetRadioStations": {"internetRadioStation": [_station_out(s) for s in stations]}}
 
 
 async def create_station(ctx: ApiContext, req: Request) -> Reply:
     _admin(req)
-    await ctx.run(ctx.extras.create_station, *_station_fields(req))
+    await ctx.threads.run(ctx.extra_store.create_station, *_station_fields(req))
     return {}
 
 
 async def update_station(ctx: ApiContext, req: Request) -> Reply:
     _admin(req)
-    if not await ctx.run(ctx.extras.update_station, req.need("id"), *_station_fields(req)):
+    if not await ctx.threads.run(ctx.extra_store.update_station, req.need("id"), *_station_fields(req)):
         raise SubsonicError(70, "Internet radio station not found")
     return {}
 
 
 async def delete_station(ctx: ApiContext, req: Request) -> Reply:
     _admin(req)
-    if not await ctx.run(ctx.extras.delete_station, req.need("id")):
+    if not await ctx.threads.run(ctx.extra_store.delete_station, req.need("id")):
         raise SubsonicError(70, "Internet radio station not found")
     return {}
 
@@ -129,22 +131,24 @@ async def delete_station(ctx: ApiContext, req: Request) -> Reply:
 
 async def _artist_of(ctx: ApiContext, item_id: str) -> Any:
     """The artist an id stands for: an artist, an album's artist or a song's artist."""
-    artist = await ctx.read(ctx.reader.artist, item_id)
+    artist = await ctx.threads.read(ctx.reader.artist, item_id)
     if artist is not None:
         return artist
-    album = await ctx.read(ctx.reader.album, item_id)
-    track = None if album is not None else await ctx.read(ctx.reader.track, item_id)
+    album = await ctx.threads.read(ctx.reader.album, item_id)
+    track = None if album is not None else await ctx.threads.read(ctx.reader.track, item_id)
     artist_id = album.artist_id if album is not None else track.artist_id if track is not None else None
-    artist = await ctx.read(ctx.reader.artist, artist_id) if artist_id else None
+    artist = await ctx.threads.read(ctx.reader.artist, artist_id) if artist_id else None
     if artist is None:
         raise SubsonicError(70, "Artist not found")
     return artist
 
 
 async def _similar_artists(ctx: ApiContext, artist: Any, count: int) -> list[Any]:
-    radio = await ctx.info.service.cached("lb_radio", artist.name) or []
+    info = ctx.info
+    assert info is not None  # callers answer without similar artists when info is off
+    radio = await info.service.cached("lb_radio", artist.name) or []
     mbids = [m for t in radio for m in t.get("artist_mbids", [])]
-    found = await ctx.run(ctx.info.match.artists_by_mbid, mbids)
+    found = await ctx.threads.run(info.match.artists_by_mbid, mbids)
     return [a for a in found if a.id != artist.id][:count]
 
 
@@ -157,7 +161,7 @@ async def _artist_info(ctx: ApiContext, req: Request, key: str) -> Reply:
         facts = await ctx.info.service.cached("mb_artist", artist.mbid)
         out = dict(facts or {"musicBrainzId": artist.mbid})
     similar = await _similar_artists(ctx, artist, req.num("count", 20, lo=0, hi=100))
-    state = await ctx.run(ctx.reader.user_state, req.user, [a.id for a in similar])
+    state = await ctx.threads.run(ctx.reader.user_state, req.user, [a.id for a in similar])
     out["similarArtist"] = [artist_id3(a, state) for a in similar]
     return {key: out}
 
@@ -172,10 +176,10 @@ async def get_artist_info(ctx: ApiContext, req: Request) -> Reply:
 
 async def get_album_info(ctx: ApiContext, req: Request) -> Reply:
     item_id = req.need("id")
-    album = await ctx.read(ctx.reader.album, item_id)
+    album = await ctx.threads.read(ctx.reader.album, item_id)
     if album is None:
-        track = await ctx.read(ctx.reader.track, item_id)
-        album = await ctx.read(ctx.reader.album, track.album_id) if track is not None else None
+        track = await ctx.threads.read(ctx.reader.track, item_id)
+        album = await ctx.threads.read(ctx.reader.album, track.album_id) if track is not None else None
     if album is None:
         raise SubsonicError(70, "Album not found")
     if ctx.info is None or not album.mbid:
@@ -185,8 +189,10 @@ async def get_album_info(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _songs(ctx: ApiContext, req: Request, wanted: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    rows = await ctx.run(ctx.info.match.tracks, wanted, count)
-    state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in rows])
+    info = ctx.info
+    assert info is not None  # callers answer with no songs when info is off
+    rows = await ctx.threads.run(info.match.tracks, wanted, count)
+    state = await ctx.threads.run(ctx.reader.user_state, req.user, [r.id for r in rows])
     return [song(r, state) for r in rows]
 
 
@@ -195,7 +201,7 @@ async def get_top_songs(ctx: ApiContext, req: Request) -> Reply:
     count = req.num("count", 50, lo=1, hi=500)
     if ctx.info is None:
         return {"topSongs": {}}
-    artist = await ctx.run(ctx.info.match.artist_by_name, name)
+    artist = await ctx.threads.run(ctx.info.match.artist_by_name, name)
     if artist is None or not artist.mbid:
         return {"topSongs": {}}  # not in the library, or no MBID to ask ListenBrainz with
     top = await ctx.info.service.cached("lb_top", artist.mbid) or []

@@ -9,9 +9,11 @@ from ..adapters.covers import find_cover
 from ..domain.transcoding import UnknownFormat, decide, rule_for
 from ..media.covers import MAX_SIZE, resize
 from ..media.transcoder import CONTENT_TYPES
+from .context import ApiContext, Endpoint
 from .personal import _file, _track
 from .render import SubsonicError
-from .request import ApiContext, BytesReply, Endpoint, FileReply, Reply, Request, StreamReply
+from .replies import BytesReply, FileReply, Reply, StreamReply
+from .request import Request
 
 __all__ = ["ENDPOINTS"]
 
@@ -42,7 +44,7 @@ async def stream(ctx: ApiContext, req: Request) -> Reply:
         raise SubsonicError(0, "Transcoding is not available on this server (no ffmpeg); ask for format=raw")
     name = transcoder.cache_name(track.id, track.mtime_ns, track.size, plan)
     ctype = CONTENT_TYPES[plan.format]
-    cached = await ctx.run(transcoder.cache.get, name)
+    cached = await ctx.threads.run(transcoder.cache.get, name)
     if cached is not None:
         return FileReply(cached, ctype)
     duration = max(0, (track.duration or 0) - plan.offset_s)
@@ -62,13 +64,13 @@ async def download(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _cover_track(ctx: ApiContext, item_id: str) -> Any:
-    album = await ctx.read(ctx.reader.album, item_id)
+    album = await ctx.threads.read(ctx.reader.album, item_id)
     if album is not None:
         track_id = album.cover_track_id
     else:
-        artist_albums = await ctx.read(ctx.reader.artist_albums, item_id)
+        artist_albums = await ctx.threads.read(ctx.reader.artist_albums, item_id)
         track_id = artist_albums[0].cover_track_id if artist_albums else item_id
-    track = await ctx.read(ctx.reader.track, track_id) if track_id else None
+    track = await ctx.threads.read(ctx.reader.track, track_id) if track_id else None
     if track is None:
         raise SubsonicError(70, "Cover art not found")
     return track
@@ -86,19 +88,19 @@ async def get_cover_art(ctx: ApiContext, req: Request) -> Reply:
     if covers is not None:
         # the track's file identity is in the key: a retagged file (new embedded cover) gets a new entry
         name = covers.key(track.id, track.mtime_ns, track.size, size, suffix=".img")
-        hit = await ctx.run(covers.get, name)
+        hit = await ctx.threads.run(covers.get, name)
         if hit is not None:
-            return FileReply(hit, await ctx.run(_sniff_file, hit))
+            return FileReply(hit, await ctx.threads.run(_sniff_file, hit))
     data, mime = await _found(ctx, track)
     if covers is None:
         return BytesReply(data, mime)
     data, mime = await asyncio.to_thread(resize, data, mime, size)
-    await ctx.run(covers.put, name, data)
+    await ctx.threads.run(covers.put, name, data)
     return BytesReply(data, mime)
 
 
 async def _found(ctx: ApiContext, track: Any) -> tuple[bytes, str]:
-    found = await ctx.run(find_cover, _file(ctx, track.path))
+    found = await ctx.threads.run(find_cover, _file(ctx, track.path))
     if found is None:
         raise SubsonicError(70, "Cover art not found")
     return found

@@ -10,8 +10,10 @@ from contracts.library import ScrobbleRecorded
 
 from ..adapters.files import PathEscapes, resolve_inside
 from ..adapters.lyrics import read_lyrics
+from .context import ApiContext, Endpoint
 from .render import SubsonicError
-from .request import ApiContext, Endpoint, Reply, Request
+from .replies import Reply
+from .request import Request
 from .shapes import album_child, album_id3, artist_id3, rfc3339, song
 
 __all__ = ["ENDPOINTS"]
@@ -24,7 +26,7 @@ def _now() -> datetime:
 
 
 async def _track(ctx: ApiContext, track_id: str) -> Any:
-    track = await ctx.read(ctx.reader.track, track_id)
+    track = await ctx.threads.read(ctx.reader.track, track_id)
     if track is None:
         raise SubsonicError(70, "Song not found")
     return track
@@ -53,7 +55,7 @@ async def scrobble(ctx: ApiContext, req: Request) -> Reply:
         if not submission:
             ctx.now_playing[req.user] = {"track_id": track.id, "at": _now(), "player": client or ""}
             continue
-        await ctx.run(ctx.store.record_play, req.user, track.id, track.album_id, when)
+        await ctx.threads.run(ctx.store.record_play, req.user, track.id, track.album_id, when)
         mbid = _uuid(track.recording_mbid)
         await ctx.publish(
             ScrobbleRecorded(
@@ -82,11 +84,11 @@ def _uuid(text: str | None) -> uuid.UUID | None:
 async def _star_targets(ctx: ApiContext, req: Request) -> list[tuple[str, str]]:
     targets: list[tuple[str, str]] = []
     for item_id in req.all("id"):
-        if await ctx.read(ctx.reader.track, item_id) is not None:
+        if await ctx.threads.read(ctx.reader.track, item_id) is not None:
             targets.append((item_id, "song"))
-        elif await ctx.read(ctx.reader.album, item_id) is not None:
+        elif await ctx.threads.read(ctx.reader.album, item_id) is not None:
             targets.append((item_id, "album"))
-        elif await ctx.read(ctx.reader.artist, item_id) is not None:
+        elif await ctx.threads.read(ctx.reader.artist, item_id) is not None:
             targets.append((item_id, "artist"))
         else:
             raise SubsonicError(70, f"Item {item_id} not found")
@@ -96,12 +98,12 @@ async def _star_targets(ctx: ApiContext, req: Request) -> list[tuple[str, str]]:
 
 
 async def star(ctx: ApiContext, req: Request) -> Reply:
-    await ctx.run(ctx.store.star, req.user, await _star_targets(ctx, req), _now())
+    await ctx.threads.run(ctx.store.star, req.user, await _star_targets(ctx, req), _now())
     return {}
 
 
 async def unstar(ctx: ApiContext, req: Request) -> Reply:
-    await ctx.run(ctx.store.unstar, req.user, [*req.all("id"), *req.all("albumId"), *req.all("artistId")])
+    await ctx.threads.run(ctx.store.unstar, req.user, [*req.all("id"), *req.all("albumId"), *req.all("artistId")])
     return {}
 
 
@@ -111,13 +113,13 @@ async def set_rating(ctx: ApiContext, req: Request) -> Reply:
         raise SubsonicError(10, "Required parameter is missing: rating")
     if not 0 <= rating <= 5:
         raise SubsonicError(0, "rating must be 0 to 5")
-    await ctx.run(ctx.store.set_rating, req.user, req.need("id"), rating)
+    await ctx.threads.run(ctx.store.set_rating, req.user, req.need("id"), rating)
     return {}
 
 
 async def _starred(ctx: ApiContext, req: Request, *, id3: bool) -> dict[str, Any]:
-    artists, albums, songs = await ctx.run(ctx.reader.starred, req.user)
-    state = await ctx.run(ctx.reader.user_state, req.user, [r.id for r in (*artists, *albums, *songs)])
+    artists, albums, songs = await ctx.threads.run(ctx.reader.starred, req.user)
+    state = await ctx.threads.run(ctx.reader.user_state, req.user, [r.id for r in (*artists, *albums, *songs)])
     album_shape = album_id3 if id3 else album_child  # getStarred lists albums as directory entries
     return {
         "artist": [artist_id3(r, state) for r in artists],
@@ -138,10 +140,10 @@ async def get_now_playing(ctx: ApiContext, req: Request) -> Reply:
     entries = []
     now = _now()
     for user, item in list(ctx.now_playing.items()):
-        track = await ctx.read(ctx.reader.track, item["track_id"])
+        track = await ctx.threads.read(ctx.reader.track, item["track_id"])
         if track is None:
             continue
-        state = await ctx.run(ctx.reader.user_state, user, [track.id])
+        state = await ctx.threads.run(ctx.reader.user_state, user, [track.id])
         minutes = int((now - item["at"]).total_seconds() // 60)
         entries.append(
             {**song(track, state), "username": user, "minutesAgo": minutes, "playerId": 0, "playerName": item["player"]}
@@ -150,7 +152,7 @@ async def get_now_playing(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def _playlist_out(ctx: ApiContext, req: Request, playlist: Any, with_entries: bool) -> dict[str, Any]:
-    tracks = await ctx.run(ctx.reader.tracks, playlist.track_ids)
+    tracks = await ctx.threads.run(ctx.reader.tracks, playlist.track_ids)
     out: dict[str, Any] = {
         "id": playlist.id,
         "name": playlist.name,
@@ -164,18 +166,18 @@ async def _playlist_out(ctx: ApiContext, req: Request, playlist: Any, with_entri
         "coverArt": tracks[0].album_id if tracks else None,
     }
     if with_entries:
-        state = await ctx.run(ctx.reader.user_state, req.user, [t.id for t in tracks])
+        state = await ctx.threads.run(ctx.reader.user_state, req.user, [t.id for t in tracks])
         out["entry"] = [song(t, state) for t in tracks]
     return out
 
 
 async def get_playlists(ctx: ApiContext, req: Request) -> Reply:
-    visible = await ctx.run(ctx.store.playlists, req.user)
+    visible = await ctx.threads.run(ctx.store.playlists, req.user)
     return {"playlists": {"playlist": [await _playlist_out(ctx, req, p, False) for p in visible]}}
 
 
 async def _own_playlist(ctx: ApiContext, req: Request, playlist_id: str, *, write: bool) -> Any:
-    playlist = await ctx.run(ctx.store.playlist, playlist_id)
+    playlist = await ctx.threads.run(ctx.store.playlist, playlist_id)
     if playlist is None or (playlist.owner != req.user and not playlist.public):
         raise SubsonicError(70, "Playlist not found")
     if write and playlist.owner != req.user:
@@ -193,11 +195,11 @@ async def create_playlist(ctx: ApiContext, req: Request) -> Reply:
     existing = req.get("playlistId")
     if existing:
         await _own_playlist(ctx, req, existing, write=True)
-        await ctx.run(ctx.store.replace_entries, existing, songs, _now())
+        await ctx.threads.run(ctx.store.replace_entries, existing, songs, _now())
         playlist_id = existing
     else:
-        playlist_id = await ctx.run(ctx.store.create_playlist, req.user, req.need("name"), songs, _now())
-    playlist = await ctx.run(ctx.store.playlist, playlist_id)
+        playlist_id = await ctx.threads.run(ctx.store.create_playlist, req.user, req.need("name"), songs, _now())
+    playlist = await ctx.threads.run(ctx.store.playlist, playlist_id)
     return {"playlist": await _playlist_out(ctx, req, playlist, True)}
 
 
@@ -211,27 +213,27 @@ async def update_playlist(ctx: ApiContext, req: Request) -> Reply:
     if req.get("public") is not None:
         fields["public"] = req.flag("public", False)
     if fields:
-        await ctx.run(ctx.store.update_playlist, playlist.id, fields, _now())
+        await ctx.threads.run(ctx.store.update_playlist, playlist.id, fields, _now())
     remove = {int(i) for i in req.all("songIndexToRemove") if i.lstrip("-").isdigit()}
     add = req.all("songIdToAdd")
     if remove or add:
         kept = [t for i, t in enumerate(playlist.track_ids) if i not in remove]
-        await ctx.run(ctx.store.replace_entries, playlist.id, kept + add, _now())
+        await ctx.threads.run(ctx.store.replace_entries, playlist.id, kept + add, _now())
     return {}
 
 
 async def delete_playlist(ctx: ApiContext, req: Request) -> Reply:
     playlist = await _own_playlist(ctx, req, req.need("id"), write=True)
-    await ctx.run(ctx.store.delete_playlist, playlist.id)
+    await ctx.threads.run(ctx.store.delete_playlist, playlist.id)
     return {}
 
 
 async def get_play_queue(ctx: ApiContext, req: Request) -> Reply:
-    queue = await ctx.run(ctx.store.play_queue, req.user)
+    queue = await ctx.threads.run(ctx.store.play_queue, req.user)
     if queue is None:
         return {}
-    tracks = await ctx.run(ctx.reader.tracks, queue.track_ids)
-    state = await ctx.run(ctx.reader.user_state, req.user, [t.id for t in tracks])
+    tracks = await ctx.threads.run(ctx.reader.tracks, queue.track_ids)
+    state = await ctx.threads.run(ctx.reader.user_state, req.user, [t.id for t in tracks])
     return {
         "playQueue": {
             "current": queue.current,
@@ -245,7 +247,7 @@ async def get_play_queue(ctx: ApiContext, req: Request) -> Reply:
 
 
 async def save_play_queue(ctx: ApiContext, req: Request) -> Reply:
-    await ctx.run(
+    await ctx.threads.run(
         ctx.store.save_play_queue,
         req.user,
         req.all("id"),
@@ -259,8 +261,8 @@ async def save_play_queue(ctx: ApiContext, req: Request) -> Reply:
 
 async def get_lyrics(ctx: ApiContext, req: Request) -> Reply:
     artist, title = req.get("artist") or "", req.get("title") or ""
-    track = await ctx.run(ctx.reader.track_by_artist_title, artist, title)
-    text = await ctx.run(read_lyrics, _file(ctx, track.path)) if track is not None else None
+    track = await ctx.threads.run(ctx.reader.track_by_artist_title, artist, title)
+    text = await ctx.threads.run(read_lyrics, _file(ctx, track.path)) if track is not None else None
     if track is None or text is None:
         return {"lyrics": {}}
     return {"lyrics": {"artist": track.artist, "title": track.title, "value": text}}
@@ -268,7 +270,7 @@ async def get_lyrics(ctx: ApiContext, req: Request) -> Reply:
 
 async def get_lyrics_by_song_id(ctx: ApiContext, req: Request) -> Reply:
     track = await _track(ctx, req.need("id"))
-    text = await ctx.run(read_lyrics, _file(ctx, track.path))
+    text = await ctx.threads.run(read_lyrics, _file(ctx, track.path))
     if not text:
         return {"lyricsList": {"structuredLyrics": []}}
     lines = [{"value": line} for line in text.splitlines()]

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Row
 
-__all__ = ["UserState", "album_child", "album_id3", "artist_id3", "rfc3339", "song"]
+from ..domain.usermarks import UserState
+
+__all__ = ["UserState", "album_child", "album_id3", "apply_state", "artist_id3", "rfc3339", "song"]
 
 
 def rfc3339(value: datetime | str | None) -> str | None:
@@ -29,27 +31,15 @@ def rfc3339(value: datetime | str | None) -> str | None:
     )
 
 
-class UserState:
-    """Stars, ratings and play counts of one user for the items of one response."""
-
-    def __init__(self) -> None:
-        self.starred: dict[str, datetime] = {}
-        self.rating: dict[str, int] = {}
-        self.plays: dict[str, tuple[int, datetime]] = {}
-
-    @property
-    def empty(self) -> bool:
-        return not (self.starred or self.rating or self.plays)
-
-    def apply(self, item_id: str, out: dict[str, Any]) -> dict[str, Any]:
-        out["starred"] = rfc3339(self.starred.get(item_id))
-        rating = self.rating.get(item_id)
-        out["userRating"] = rating
-        play = self.plays.get(item_id)
-        if play is not None:
-            out["playCount"] = play[0]
-            out["played"] = rfc3339(play[1])
-        return out
+def apply_state(state: UserState, item_id: str, out: dict[str, Any]) -> dict[str, Any]:
+    """The user's star, rating and plays of one item, in Subsonic's fields."""
+    out["starred"] = rfc3339(state.starred.get(item_id))
+    out["userRating"] = state.rating.get(item_id)
+    play = state.plays.get(item_id)
+    if play is not None:
+        out["playCount"] = play[0]
+        out["played"] = rfc3339(play[1])
+    return out
 
 
 def song(r: Row[Any], state: UserState) -> dict[str, Any]:
@@ -88,7 +78,7 @@ def song(r: Row[Any], state: UserState) -> dict[str, Any]:
         "genres": [{"name": m["genre"]}] if m["genre"] else [],
         "artists": [{"id": m["artist_id"], "name": m["artist"]}],
     }
-    return state.apply(m["id"], out)
+    return apply_state(state, m["id"], out)
 
 
 def album_id3(r: Row[Any], state: UserState) -> dict[str, Any]:
@@ -112,7 +102,7 @@ def album_id3(r: Row[Any], state: UserState) -> dict[str, Any]:
         "genres": [{"name": m["genre"]}] if m["genre"] else [],
         "artists": [{"id": m["artist_id"], "name": m["artist"]}],
     }
-    return state.apply(m["id"], out)
+    return apply_state(state, m["id"], out)
 
 
 def album_child(r: Row[Any], state: UserState) -> dict[str, Any]:
@@ -136,7 +126,7 @@ def album_child(r: Row[Any], state: UserState) -> dict[str, Any]:
         "albumId": m["id"],
         "artistId": m["artist_id"],
     }
-    return state.apply(m["id"], out)
+    return apply_state(state, m["id"], out)
 
 
 def artist_id3(r: Row[Any], state: UserState) -> dict[str, Any]:
@@ -149,4 +139,4 @@ def artist_id3(r: Row[Any], state: UserState) -> dict[str, Any]:
         "musicBrainzId": m["mbid"] or "",
         "sortName": m["sort_name"],
     }
-    return state.apply(m["id"], out)
+    return apply_state(state, m["id"], out)

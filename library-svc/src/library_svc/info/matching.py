@@ -19,7 +19,7 @@ __all__ = ["LibraryMatch"]
 
 
 def _words(text: str) -> list[str]:
-    # the words the `search` column holds (see api.reads.parse_query)
+    # the words the `search` column holds (see domain.queries.parse_query)
     return "".join(c if c.isalnum() else " " for c in fold(text)).split()
 
 

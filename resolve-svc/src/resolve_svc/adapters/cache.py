@@ -6,7 +6,6 @@ Keys are `<source>.<sha1 of the request>`: KV keys allow only a small alphabet, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -16,14 +15,11 @@ from typing import Any
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from ..ports import cache_key
+
 __all__ = ["KvCache", "RefreshCache", "cache_key"]
 
 log = logging.getLogger(__name__)
-
-
-def cache_key(source: str, *parts: str) -> str:
-    digest = hashlib.sha1("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest()
-    return f"{source}.{digest}"
 
 
 class KvCache:

@@ -19,20 +19,12 @@ from infra.ratelimit import KvSlotLimiter
 from ..domain.albums import largest_deezer_cover
 from ..domain.model import CommercialHit, Recording
 from ..domain.text import clean_artist
+from ..ports import BudgetExhausted
 from .cache import KvCache, cache_key
 
 __all__ = ["BudgetExhausted", "Deezer", "ITunes", "parse_deezer", "parse_itunes"]
 
 log = logging.getLogger(__name__)
-
-
-class BudgetExhausted(Exception):
-    """The source's request budget is spent for now: come back in `retry_in_s` (its slot is kept when `reserved`)."""
-
-    def __init__(self, message: str, retry_in_s: float, *, reserved: bool = False) -> None:
-        super().__init__(message)
-        self.retry_in_s = max(0.0, retry_in_s)
-        self.reserved = reserved
 
 
 def _int(value: Any) -> int | None:

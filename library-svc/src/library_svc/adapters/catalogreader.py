@@ -1,4 +1,6 @@
-"""Catalog reads behind the Subsonic endpoints. Each list query is served by an index (see test_query_plans)."""
+"""The SQL behind the Subsonic endpoints' reads (`ports.CatalogReads`).
+
+Each list query is served by an index (see test_query_plans)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from ..adapters.schema import (
+from ..domain.queries import parse_query
+from ..domain.usermarks import UserState
+from ..domain.versions import Versions
+from ..ports import OverBudget
+from .paging import Pager
+from .schema import (
     album_play_t,
     album_t,
     artist_t,
@@ -33,34 +40,10 @@ from ..adapters.schema import (
     star_t,
     track_t,
 )
-from ..domain.ids import fold
-from ..domain.versions import Versions
-from .paging import Pager
-from .shapes import UserState
 
-__all__ = ["ALBUM_LIST_TYPES", "CatalogReader", "OverBudget", "parse_query"]
+__all__ = ["CatalogReader"]
 
 _STEPS_PER_CALL = 1000
-
-
-ALBUM_LIST_TYPES = (
-    "random",
-    "newest",
-    "highest",
-    "frequent",
-    "recent",
-    "alphabeticalByName",
-    "alphabeticalByArtist",
-    "starred",
-    "byYear",
-    "byGenre",
-)
-
-
-def parse_query(query: str | None) -> list[str]:
-    """Words of a search; an empty query (or `""`, as some clients send) means everything."""
-    text = (query or "").strip().strip('"').strip()
-    return "".join(c if c.isalnum() else " " for c in fold(text)).split()
 
 
 def _words(column: Any, words: Sequence[str]) -> Any:
@@ -87,10 +70,6 @@ def _user_state_query(json_ids: bool) -> Any:
             ap.c.username == user, ap.c.album_id.in_(ids)
         ),
     )
-
-
-class OverBudget(Exception):
-    """A read tried on the event loop ran past its time budget and was interrupted (nothing was returned)."""
 
 
 class CatalogReader:

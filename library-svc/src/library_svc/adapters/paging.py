@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select, tuple_
 
-from ..adapters.schema import album_t, artist_t, track_t
 from ..domain.versions import Versions
+from .schema import album_t, artist_t, track_t
 
 __all__ = ["MARK_STRIDE", "Pager"]
 
