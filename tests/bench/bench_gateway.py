@@ -169,6 +169,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 class CpuMeter:
     """CPU microseconds per request of the given processes over one measured phase."""
 
@@ -442,7 +453,10 @@ def main() -> None:
                 env = gateway_env(tmp / "data2", nats_server.url, gw_port, f"http://127.0.0.1:{lib_port}")
                 procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=env))
                 asyncio.run(wait_http_ok([f"http://127.0.0.1:{gw_port}/api/health"]))
+                time.sleep(2)  # let the start settle before reading the idle size
+                idle_rss = rss_mib(procs[1].pid)
                 asyncio.run(measure_library(gw_port, lib_port, {"library": procs[0].pid, "gateway": procs[1].pid}))
+                print(f"  gateway RSS: idle {idle_rss:.1f} MiB, after the mix {rss_mib(procs[1].pid):.1f} MiB")
                 stop_all(procs)
         finally:
             stop_all(procs)
