@@ -1,9 +1,10 @@
 """Reading a stream from a point to its current end, without touching any durable consumer.
 
-`scan_batches` reads through nats-py's pull consumer on the caller's own connection (so whatever it signed in with,
-credentials, TLS, nkeys, holds for the read too): an ephemeral consumer without acks, asked for large batches, the
-next batch asked for while the caller works on the one it got. The consumer is removed when the scan ends (and by the
-server a minute after its reader went away). What arrives after the scan started is not read: a scan is a snapshot.
+`scan_batches` reads through nats-py's ordered consumer on the caller's own connection (so whatever it signed in with,
+credentials, TLS, nkeys, holds for the read too): ephemeral, no acks, flow-controlled by the server, its messages
+gathered into batches of up to `BATCH` while the caller works on the last. It costs half the CPU of a pull
+consumer's `fetch` (see docs/benchmarks/replay.md). The consumer is removed when the scan ends. What arrives after
+the scan started is not read: a scan is a snapshot.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ __all__ = ["ReadFailed", "Stored", "position", "scan_batches", "scan_stream"]
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BATCH = 4096
-"""Messages asked for per fetch (see docs/benchmarks/replay.md for the sizes tried)."""
+"""Messages gathered before the subscription is held back."""
 
 
 class ReadFailed(RuntimeError):
@@ -69,12 +70,11 @@ async def scan_batches(
     idle_s: float = 30.0,
 ) -> AsyncGenerator[list[Stored], None]:
     """The stream's messages (optionally only those on `subject`, wildcards allowed) in sequence order and in
-    batches, from `start_seq`, or from the first message stored at or after `start_time`. Raises `ReadFailed` when
-    the server refuses the consumer or sends nothing for `idle_s` while messages are still to come."""
+    batches of up to `batch`, from `start_seq`, or from the first message stored at or after `start_time`. Raises
+    `ReadFailed` when the server refuses the consumer or sends nothing for `idle_s` while messages are still to
+    come."""
     from nats.errors import Error as NatsError
-    from nats.errors import TimeoutError as NatsTimeout
-    from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-    from nats.js.errors import APIError
+    from nats.js.api import ConsumerConfig, DeliverPolicy
 
     info = await js.stream_info(stream)
     last = info.state.last_seq
@@ -83,64 +83,64 @@ async def scan_batches(
     filters = [subject] if subject else list(info.config.subjects or [">"])
     if len(filters) > 1:
         raise ValueError(f"stream {stream} has several subjects; pass one as `subject`")
-    config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.ALL,
-        ack_policy=AckPolicy.NONE,
-        inactive_threshold=60.0,  # removed by the server if this process dies
-        mem_storage=True,
-        num_replicas=1,
-    )
+    # the start goes in the consumer's config: `subscribe` itself takes a deliver policy but no start position
+    config = ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
     if start_time is not None:
         config.deliver_policy = DeliverPolicy.BY_START_TIME
         config.opt_start_time = _rfc3339(start_time)  # type: ignore[assignment]  # the server takes the text
     elif start_seq > 1:
         config.deliver_policy, config.opt_start_seq = DeliverPolicy.BY_START_SEQUENCE, start_seq
+
+    pending: list[Msg] = []
+    arrived, room = asyncio.Event(), asyncio.Event()
+    room.set()
+
+    async def on_msg(msg: Msg) -> None:
+        pending.append(msg)
+        arrived.set()
+        if len(pending) >= batch:  # hold the subscription back; the server's flow control does the rest
+            room.clear()
+            await room.wait()
+
     try:
-        sub = await js.pull_subscribe(filters[0], stream=stream, config=config)
-    except APIError as exc:
+        sub = await js.subscribe(filters[0], stream=stream, cb=on_msg, ordered_consumer=True, config=config)
+    except NatsError as exc:
         raise ReadFailed(f"reading {stream}: {exc}") from exc
-    name: str | None = None
-    ahead: asyncio.Task[list[Msg]] | None = None
     try:
         consumer = await sub.consumer_info()
-        name = consumer.name
-        if not consumer.num_pending:
+        if not pending and not consumer.num_pending and not (consumer.delivered and consumer.delivered.consumer_seq):
             return  # nothing matches (any more)
-        quiet = 0.0
         while True:
-            try:
-                msgs = await (ahead or sub.fetch(batch, timeout=5.0))
-            except NatsTimeout:
-                ahead = None
-                if not (await sub.consumer_info()).num_pending:
-                    return  # the rest was removed (age or size limits) while we read
-                quiet += 5.0
-                if quiet >= idle_s:
+            if not pending:
+                arrived.clear()
+                try:
+                    await asyncio.wait_for(arrived.wait(), timeout=idle_s)
+                except TimeoutError:
+                    if not (await sub.consumer_info()).num_pending:
+                        return  # the rest was removed (age or size limits) while we read
                     raise ReadFailed(f"reading {stream}: nothing came for {idle_s:.0f} s") from None
                 continue
-            except APIError as exc:  # 409 Consumer Deleted, ...
-                raise ReadFailed(f"reading {stream}: {exc}") from exc
-            quiet = 0.0
-            out = [_stored(stream, msg) for msg in msgs]
+            taken = pending[:]
+            del pending[:]
+            room.set()
+            out = [_stored(stream, msg) for msg in taken]
             tail = out[-1]
             if tail.seq >= last or tail.pending == 0:
-                ahead = None
                 yield [s for s in out if s.seq <= last]
                 return
-            ahead = asyncio.ensure_future(sub.fetch(batch, timeout=5.0))  # the next batch comes in meanwhile
             yield out
     finally:
-        if ahead is not None:
-            ahead.cancel()
-            with contextlib.suppress(asyncio.CancelledError, NatsError):
-                await ahead
+        room.set()
+        name = None
+        with contextlib.suppress(NatsError, OSError):
+            name = (await sub.consumer_info()).name
         with contextlib.suppress(NatsError, OSError):
             await sub.unsubscribe()
-        if name is not None:
+        if name is not None:  # the server would remove it once nobody listens; do not leave it to linger
             try:
                 await js.delete_consumer(stream, name)
-            except Exception as exc:  # noqa: BLE001 - the server removes it after a minute unused anyway
-                log.info("the reading consumer %s on %s is left to expire: %s", name, stream, exc)
+            except Exception as exc:  # noqa: BLE001 - gone already, or the server removes it soon anyway
+                log.debug("the reading consumer %s on %s is left to expire: %s", name, stream, exc)
 
 
 def _stored(stream: str, msg: Msg) -> Stored:
