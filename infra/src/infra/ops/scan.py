@@ -3,7 +3,7 @@
 `scan_batches` reads through nats-py's ordered consumer on the caller's own connection (so whatever it signed in with,
 credentials, TLS, nkeys, holds for the read too): ephemeral, no acks, flow-controlled by the server, its messages
 gathered into batches of up to `BATCH` while the caller works on the last. It costs half the CPU of a pull
-consumer's `fetch` (see docs/benchmarks/replay.md). The consumer is removed when the scan ends. What arrives after
+consumer's `fetch` (see docs/benchmarks/clients.md). The consumer is removed when the scan ends. What arrives after
 the scan started is not read: a scan is a snapshot.
 """
 
