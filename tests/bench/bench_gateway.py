@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.stack import BENCH_LIBRARY_SECRET, free_port, gateway_env, provision_at, stop_all, wait_http_ok
@@ -167,6 +168,17 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 class CpuMeter:
@@ -309,21 +321,22 @@ def mix_targets(ids: dict[str, list[str]], seed: int) -> Any:
 async def mix_load(port: int, ids: dict[str, list[str]], auth: Any, headers: bytes) -> dict[str, Any]:
     """CONCURRENCY keep-alive clients replaying MIX for SECONDS: req/s, p99 overall and per call.
 
-    The clients are an asyncio Protocol with httptools' parser (the gateway's own lean client, used here only as an
-    HTTP client): cheap on the shared CPUs, and not stalled by library-svc's un-Nagled two-write answers the way a
-    client reading with asyncio streams is (40 ms per answer: see docs/benchmarks/gateway.md).
+    The clients share one aiohttp session (a connection each, kept alive), the same before and after any change to the
+    gateway: the gateway's CPU per call is the figure to compare changes by.
     """
-    from gateway.subsonic.keepalive import KeepAlivePool
-
-    pool = KeepAlivePool([], timeout_s=30, limit=CONCURRENCY)
+    extra = dict(line.split(": ", 1) for line in headers.decode().split("\r\n") if line)
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=CONCURRENCY), skip_auto_headers=("User-Agent", "Accept-Encoding")
+    )
     base_url = f"http://127.0.0.1:{port}"
     per: dict[str, list[float]] = {name: [] for name in MIX}
     stop = 0.0
 
     async def get(target: str) -> None:
-        answer = await pool.get(base_url, target, headers)
-        if answer.status != 200 or b'"status":"ok"' not in answer.body[:200].replace(b" ", b""):
-            raise SystemExit(f"{target}: HTTP {answer.status} {answer.body[:300]!r}")
+        async with session.get(URL(base_url + target, encoded=True), headers=extra) as resp:
+            body = await resp.read()
+        if resp.status != 200 or b'"status":"ok"' not in body[:200].replace(b" ", b""):
+            raise SystemExit(f"{target}: HTTP {resp.status} {body[:300]!r}")
 
     async def worker(n: int) -> None:
         targets = mix_targets(ids, n)
@@ -346,7 +359,7 @@ async def mix_load(port: int, ids: dict[str, list[str]], auth: Any, headers: byt
     try:
         await asyncio.gather(*workers)
     finally:
-        pool.close()
+        await session.close()
     wall = time.perf_counter() - started
     every = sorted(x for xs in per.values() for x in xs)
     return {
@@ -442,7 +455,10 @@ def main() -> None:
                 env = gateway_env(tmp / "data2", nats_server.url, gw_port, f"http://127.0.0.1:{lib_port}")
                 procs.append(subprocess.Popen([sys.executable, "-m", "gateway"], env=env))
                 asyncio.run(wait_http_ok([f"http://127.0.0.1:{gw_port}/api/health"]))
+                time.sleep(2)  # let the start settle before reading the idle size
+                idle_rss = rss_mib(procs[1].pid)
                 asyncio.run(measure_library(gw_port, lib_port, {"library": procs[0].pid, "gateway": procs[1].pid}))
+                print(f"  gateway RSS: idle {idle_rss:.1f} MiB, after the mix {rss_mib(procs[1].pid):.1f} MiB")
                 stop_all(procs)
         finally:
             stop_all(procs)

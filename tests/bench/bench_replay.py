@@ -34,6 +34,7 @@ from gateway.readmodel.replayable import GatewayProjection
 from gateway.settings import Settings as GatewaySettings
 from infra.natsserver import start_nats_server
 from infra.ops.replay import ReplayOptions, replay
+from infra.ops.scan import scan_batches
 from infra.provision import provision
 from library_svc.adapters.database import create_catalog_engine
 from library_svc.adapters.schema import album_t, artist_t, track_t
@@ -151,6 +152,13 @@ async def bench_library(tmp: Path) -> None:
         events, expected = library_events(EVENTS)
         took = await publish_all(js, events)
         print(f"wrote {len(events):,} LIBRARY events in {took:.2f}s")
+        for run in range(3):  # the stream reader alone: its CPU time does not depend much on the machine's load
+            wall, cpu, n = time.perf_counter(), time.process_time(), 0
+            async for batch in scan_batches(js, "LIBRARY"):
+                n += len(batch)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            print(f"read only #{run + 1}: {n:,} events in {wall:.2f}s wall, {cpu:.2f}s CPU of this process "
+                  f"({n / wall:,.0f} events/s; load average {os.getloadavg()[0]:.2f})")  # fmt: skip
         projection = CatalogProjection(LibrarySettings(BRAINSTREAM_DATA_DIR=tmp / "data"))
         rates = []
         for run in range(3):

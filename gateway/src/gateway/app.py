@@ -192,7 +192,7 @@ def create_app(settings: Settings) -> Litestar:
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
-            proxy.pool.close()
+            await proxy.pool.aclose()
 
     return Litestar(
         route_handlers=[

@@ -1,8 +1,9 @@
 """/rest: authenticate the Subsonic client, then relay to the upstream.
 
 Raw ASGI on purpose: every /rest call is a proxy hop, and a framework's request/response objects would cost more than
-the hop itself. API calls (small JSON/XML answers) go over the lean keep-alive client; streams, downloads, covers,
-ranges and HEAD over aiohttp, relayed chunk by chunk both ways without buffering. A client that goes away during a
+the hop itself. API calls (small JSON/XML answers) are read whole over a pool of kept-alive connections of their own
+(aiohttp, `keepalive.py`); streams, downloads, covers, ranges and HEAD over the gateway's aiohttp session, relayed
+chunk by chunk both ways without buffering. A client that goes away during a
 relay cancels it and closes the upstream connection at once.
 """
 
@@ -200,17 +201,17 @@ class SubsonicProxy:
         fmt: Format,
     ) -> bool:
         """An API call: the whole answer over a kept-alive connection, sent to the client in one go."""
-        lines = [b"%s: %s\r\n" % pair for pair in forwarded]
-        lines += [f"{k}: {v}\r\n".encode() for k, v in upstream.headers(user).items()]
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in forwarded]
+        headers += upstream.headers(user).items()
         try:
-            answer = await self.pool.get(upstream.base_url, path_and_query, b"".join(lines))
+            answer = await self.pool.get(upstream.base_url, path_and_query, headers)
         except UpstreamError as exc:
             log.warning("/rest upstream %s unreachable: %s", upstream.base_url, exc)
             await _reply(send, 502, *error(fmt, 0, "The music library is unavailable right now"))
             return False
-        headers = answer.headers
-        headers.append((b"content-length", b"%d" % len(answer.body)))
-        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        out = answer.headers
+        out.append((b"content-length", b"%d" % len(answer.body)))
+        await send({"type": "http.response.start", "status": answer.status, "headers": out})
         await send({"type": "http.response.body", "body": answer.body, "more_body": False})
         return answer.status < 400
 

@@ -44,9 +44,10 @@ class ChildFold:
 
     Batches go over a socket; the child applies them and answers how many it applied. A projection that decodes
     without its store (`DecodesWhileReading`) is decoded here, by a thread of ours, and the child only writes:
-    reading costs little since it parses the protocol itself (`wire`), so decoding and writing are the two
-    halves (100k catalog events on 2 cores: all decoded here about 22k events/s; every fourth batch there about
-    the same; every third 21k; half 20k; choosing by the child's backlog 20-21k). Other projections' batches
+    decoding and writing are the two halves (100k catalog events on 2 cores, measured when the stream was read by
+    a hand-written client that cost 0.3 s of CPU: all decoded here about 22k events/s; every fourth batch there
+    about the same; every third 21k; half 20k; choosing by the child's backlog 20-21k. nats-py's ordered consumer
+    costs this process about 2 s more per 100k events: docs/benchmarks/clients.md). Other projections' batches
     are decoded there. At most AHEAD batches are in flight: enough to go on reading and decoding while the child
     starts (about a second of imports).
     """
