@@ -45,6 +45,9 @@ def up(
     http_port: Annotated[
         int | None, typer.Option(help="Gateway port [env BRAINSTREAM_HTTP_PORT, default 8080].")
     ] = None,
+    cluster: Annotated[
+        int, typer.Option(help="Start a local NATS cluster of this many nodes (3: streams kept on three).", min=0)
+    ] = 0,
 ) -> None:
     """Start everything on this machine: nats-server, provisioning, every service, the web UI."""
     from .logs import configure_logging
@@ -64,6 +67,7 @@ def up(
         http_port=port,
         nats_url=os.environ.get("NATS_URL") or None,
         replicas=counts,
+        cluster=cluster,
     )
     raise typer.Exit(asyncio.run(run(opts, console)))
 

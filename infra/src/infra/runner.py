@@ -18,8 +18,9 @@ from pathlib import Path
 import nats
 from rich.console import Console
 
+from .natscluster import NatsCluster, keep_cluster, start_nats_cluster, wait_jetstream_ready
 from .natsserver import NatsServer, NatsServerError, start_nats_server
-from .provision import provision
+from .provision import REPLICAS_ENV, provision, replicas_setting
 from .runstate import RunState, clear_state, read_state, write_state
 from .supervisor import SERVICE_MODULES, ProcessSpec, Supervisor, child_env, service_argv
 
@@ -38,6 +39,8 @@ class RunOptions:
     nats_url: str | None
     replicas: dict[str, int]
     ready_timeout_s: float = 60.0
+    cluster: int = 0
+    """Nodes of a local NATS cluster to start instead of one embedded server (0: one server)."""
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -85,7 +88,12 @@ async def run(opts: RunOptions, console: Console) -> int:
         )
         return 2
     server: NatsServer | None = None
-    if opts.nats_url:
+    cluster: NatsCluster | None = None
+    if opts.cluster > 1 and not opts.nats_url:
+        cluster = start_nats_cluster(opts.data_dir / "nats-cluster", opts.cluster)
+        nats_url = cluster.url
+        console.print(f"NATS: a local cluster of {cluster.size} nodes at [bold]{nats_url}[/]")
+    elif opts.nats_url:
         nats_url = opts.nats_url
         console.print(f"NATS: using [bold]{nats_url}[/] (NATS_URL)")
     else:
@@ -94,8 +102,12 @@ async def run(opts: RunOptions, console: Console) -> int:
         console.print(f"NATS: embedded nats-server at [bold]{nats_url}[/] (data in {server.store_dir})")
     supervisor: Supervisor | None = None
     try:
-        nc = await nats.connect(nats_url, name="brainstream-up")
-        report = await provision(nc.jetstream())
+        # a cluster keeps three copies of every stream unless BRAINSTREAM_NATS_REPLICAS says otherwise
+        stream_copies = min(3, opts.cluster) if cluster and not os.environ.get(REPLICAS_ENV) else replicas_setting()
+        if cluster is not None:
+            await wait_jetstream_ready(nats_url)
+        nc = await nats.connect(nats_url.split(","), name="brainstream-up")
+        report = await provision(nc.jetstream(), stream_copies)
         await nc.close()
         console.print(
             f"Provisioned streams, consumers and KV: {len(report.created)} created, "
@@ -134,6 +146,7 @@ async def run(opts: RunOptions, console: Console) -> int:
                 pid=os.getpid(),
                 embedded_nats=server is not None,
                 nats_pid=server.pid if server else None,
+                nats_pids=cluster.pids if cluster else [],
                 service_pids=supervisor.pids,
             ),
             opts.data_dir,
@@ -146,6 +159,14 @@ async def run(opts: RunOptions, console: Console) -> int:
         ready = asyncio.create_task(_announce_ready(f"{http_url}/api/health", t0, opts.ready_timeout_s, console))
         keeper = _NatsKeeper(server, opts.data_dir) if server else None
         keeping = asyncio.create_task(keeper.run()) if keeper else None
+        if cluster is not None:
+
+            def record_nodes() -> None:
+                state = read_state(opts.data_dir)
+                if state is not None and cluster is not None:
+                    write_state(state.model_copy(update={"nats_pids": cluster.pids}), opts.data_dir)
+
+            keeping = asyncio.create_task(keep_cluster(cluster, record_nodes))
         await stop.wait()
         for task in (ready, keeping):
             if task is not None:
@@ -161,6 +182,8 @@ async def run(opts: RunOptions, console: Console) -> int:
             await supervisor.stop()
         if server is not None:
             server.stop()
+        if cluster is not None:
+            cluster.stop()
         clear_state(opts.data_dir)
         console.print("Stopped.")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import nats
+from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 from rich.console import Console
 from rich.table import Table
@@ -14,11 +15,26 @@ from contracts.topology import STREAMS
 from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status, upstream_summary
 
-__all__ = ["gather_status", "render_status"]
+__all__ = ["gather_status", "render_status", "replication"]
+
+
+def replication(info: StreamInfo) -> dict[str, Any]:
+    """Copies, leader and the peers that are behind or gone. Healthy: a leader, and every peer current."""
+    replicas = info.config.num_replicas or 1
+    cluster = info.cluster
+    leader = cluster.leader if cluster else None
+    lagging = [
+        {"name": p.name, "offline": bool(p.offline), "lag": p.lag or 0}
+        for p in ((cluster.replicas or []) if cluster else [])
+        if p.offline or not p.current
+    ]
+    # a single server answers without cluster info: its one copy is its own leader
+    healthy = (leader is not None or cluster is None or cluster.name is None) and not lagging
+    return {"replicas": replicas, "leader": leader, "lagging": lagging, "healthy": healthy}
 
 
 async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
-    nc = await nats.connect(nats_url, name="brainstream-status", connect_timeout=3, max_reconnect_attempts=0)
+    nc = await nats.connect(nats_url.split(","), name="brainstream-status", connect_timeout=3, max_reconnect_attempts=0)
     try:
         js = nc.jetstream()
         streams: list[dict[str, Any]] = []
@@ -31,7 +47,7 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
                 continue
             streams.append(
                 {"name": spec.name, "messages": info.state.messages, "bytes": info.state.bytes,
-                 "first_seq": info.state.first_seq, "last_seq": info.state.last_seq}
+                 "first_seq": info.state.first_seq, "last_seq": info.state.last_seq, **replication(info)}
             )  # fmt: skip
             for c in await js.consumers_info(spec.name):
                 consumers.append(
@@ -42,9 +58,11 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
         services = await collect_health(nc, timeout=timeout)
         unconsumed = await unconsumed_subjects(js)
         upstreams = upstream_summary(services)
+        unreplicated = [s["name"] for s in streams if not s.get("missing") and not s["healthy"]]
         return {
             "nats_url": nats_url,
-            "status": overall_status(services),
+            "status": "degraded" if unreplicated and overall_status(services) == "ok" else overall_status(services),
+            "unhealthy_streams": unreplicated,
             "degraded_upstreams": [u["name"] for u in upstreams.values() if u["degraded"]],
             "upstreams": upstreams,
             "streams": streams,
@@ -66,13 +84,18 @@ def render_status(status: dict[str, Any], console: Console) -> None:
                 f"[yellow]degraded: {u['name']} {u['short'] or 'failing'} since {since} UTC[/] ({u['reason']})"
             )
     st = Table(title="Streams", title_justify="left")
-    for col in ("stream", "messages", "bytes", "last seq"):
-        st.add_column(col, justify="right" if col != "stream" else "left")
+    for col in ("stream", "messages", "bytes", "last seq", "replicas", "leader", "lagging peers"):
+        st.add_column(col, justify="right" if col not in ("stream", "leader", "lagging peers") else "left")
     for s in status["streams"]:
         if s.get("missing"):
-            st.add_row(s["name"], "[red]missing[/]", "", "")
+            st.add_row(s["name"], "[red]missing[/]", "", "", "", "", "")
         else:
-            st.add_row(s["name"], str(s["messages"]), _size(s["bytes"]), str(s["last_seq"]))
+            lagging = ", ".join(_peer(p) for p in s["lagging"])
+            leader = s["leader"] or ("[red]none[/]" if s["replicas"] > 1 else "—")
+            st.add_row(
+                s["name"], str(s["messages"]), _size(s["bytes"]), str(s["last_seq"]), str(s["replicas"]), leader,
+                f"[yellow]{lagging}[/]" if lagging else "—",
+            )  # fmt: skip
     console.print(st)
     ct = Table(title="Consumers", title_justify="left")
     for col in ("stream", "durable", "pending", "ack pending", "redelivered"):
@@ -109,6 +132,10 @@ def render_status(status: dict[str, Any], console: Console) -> None:
         for subject, count in status["unconsumed"].items():
             ut.add_row(f"[yellow]{subject}[/]", str(count))
         console.print(ut)
+
+
+def _peer(peer: dict[str, Any]) -> str:
+    return f"{peer['name']} (offline)" if peer["offline"] else f"{peer['name']} ({peer['lag']} behind)"
 
 
 def _when(iso: str | None) -> str:
