@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (titles in other scripts and full-width brackets are the point of these strings)
 """Title matching and ranking: the wrong song must not win, unwanted versions must go."""
 
 from __future__ import annotations
@@ -17,10 +18,30 @@ from acquire_svc.domain.matching import rank, title_similarity, unwanted_markers
         ("Déjà Vu", "deja vu", 1.0, 1.0),
         ("Salt & Pepper", "Salt and Pepper", 1.0, 1.0),
         ("Hold On", "Hold On Tight", 0.7, 0.85),
+        # non-Latin scripts: the letters are kept, so two different titles never both fold to nothing
+        ("残酷な天使のテーゼ", "千本桜", 0.0, 0.0),
+        ("千本桜", "残酷な天使のテーゼ", 0.0, 0.0),
+        ("残酷な天使のテーゼ", "高橋洋子 - 残酷な天使のテーゼ (Official Video)", 1.0, 1.0),
+        ("千本桜", "【初音ミク】千本桜【オリジナル曲PV】", 0.3, 0.5),  # shares the title, not the decoration
+        ("Группа крови", "Кино - Группа крови", 1.0, 1.0),
+        ("Группа крови", "Кукушка", 0.0, 0.0),
+        ("Dynamite", "방탄소년단 - Dynamite", 1.0, 1.0),
+        ("봄날", "방탄소년단 - 피 땀 눈물", 0.0, 0.0),
+        ("ガールズ", "カールス", 0.0, 0.6),  # voicing marks make other letters: two of four shared
+        # mixed scripts
+        ("Lemon", "米津玄師 - Lemon", 1.0, 1.0),
+        ("打上花火", "DAOKO × 米津玄師『打上花火』", 0.4, 0.8),
+        ("Gurenge", "紅蓮華 - LiSA", 0.0, 0.0),
+        # emoji
+        ("🔥", "🔥 (Official Video)", 1.0, 1.0),
+        ("🔥", "❄", 0.0, 0.0),
+        ("Fire 🔥", "Fire", 1.0, 1.0),
+        ("😀", "", 0.0, 0.0),
     ],
 )
 def test_title_similarity(wanted: str, candidate: str, low: float, high: float) -> None:
-    sim = title_similarity(wanted, candidate, ["Imagine Dragons", "Queen"])
+    artists = ["Imagine Dragons", "Queen", "高橋洋子", "Кино", "방탄소년단", "米津玄師"]
+    sim = title_similarity(wanted, candidate, artists)
     assert low <= sim <= high
 
 
@@ -36,6 +57,8 @@ def test_title_similarity(wanted: str, candidate: str, low: float, high: float) 
         ("Hello (Club Remix)", "Hello (Club Remix)", []),
         ("Live Forever", "Oasis - Live Forever", []),
         ("Hello", "Hello (Official Video)", []),
+        ("千本桜", "千本桜 (Live)", ["live"]),
+        ("Dynamite", "Dynamite (Slowed)", ["slowed"]),
     ],
 )
 def test_unwanted_markers(wanted: str, candidate: str, markers: list[str]) -> None:

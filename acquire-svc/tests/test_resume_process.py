@@ -28,12 +28,15 @@ from tests.support.wait import wait_until
 RESOLVED = next(c for c in CONSUMERS if c.durable == "acquire_resolved")
 
 
+CRASH_MAIN = Path(__file__).with_name("acquire_crash_main.py")
+
+
 class Proc:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, pause_at: str | None = None) -> None:
+        """The real service (`python -m acquire_svc`), or its test-only entry point that stops at `pause_at`."""
         self.log = log.open("ab")
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "acquire_svc"], env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
+        cmd = [sys.executable, str(CRASH_MAIN), pause_at] if pause_at else [sys.executable, "-m", "acquire_svc"]
+        self.p = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def kill(self, sig: int) -> None:
         if self.p.poll() is None:
@@ -83,7 +86,7 @@ async def test_sigkill_then_resume(
     marker = data_dir / f"test-paused-{stage}"
     staging = data_dir / "staging"
 
-    first = Proc(env | {"BRAINSTREAM_ACQUIRE_TEST_PAUSE_AT": stage}, tmp_path / "first.log")
+    first = Proc(env, tmp_path / "first.log", pause_at=stage)
     try:
         await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
         await wait_until(marker.exists, timeout=60, interval=0.1)

@@ -9,7 +9,7 @@ from typing import Any
 
 from resolve_svc.domain.text import artist_variants, fold
 
-__all__ = ["RECORDINGS", "by_key", "mbid", "search_pool"]
+__all__ = ["RECORDINGS", "album_catalog", "by_key", "mbid", "search_pool"]
 
 _NS = uuid.UUID("0b8c3c1e-58a5-4f8e-9f57-2f3b0c7d6a10")
 
@@ -251,4 +251,21 @@ def search_pool(artist: str, title: str) -> list[Any]:
                 names |= set(form.split())
         if names & want_artist or _tokens(doc["title"]) & want_title - {"the", "of", "a", "to"}:
             out.append(doc)
+    return out
+
+
+def album_catalog(albums: int, tracks: int, prefix: str = "gen") -> dict[str, Any]:
+    """`albums` studio albums of `tracks` recordings each (distinct artists and titles), each track also on a later
+    compilation; the album first, as ListenBrainz's canonical release. By recording MBID, as the fakes take them."""
+    out: dict[str, Any] = {}
+    for a in range(albums):
+        artist = [_a(f"{prefix.title()} Artist {a}")]
+        for t in range(tracks):
+            key = f"{prefix}-{a}-{t}"
+            releases = [
+                _r(f"{prefix} Album {a}", ALB, f"20{a:02d}-05-01"),
+                _r(f"Best of {prefix} {a}", COMP, "2015-01-01"),
+            ]
+            doc = _doc(key, f"{prefix} Song {a} {t}", artist, 200000 + 1000 * t, releases)
+            out[doc["id"]] = doc
     return out

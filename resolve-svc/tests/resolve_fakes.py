@@ -15,7 +15,7 @@ from resolve_svc.domain.text import fold
 from resolve_svc.settings import Settings
 from tests.support.fakeweb import FakeWeb, RateLimit, Reply, Request
 
-__all__ = ["JPEG", "DictCache", "Fakes", "itunes_track", "lb_entry"]
+__all__ = ["JPEG", "DictAlbums", "DictCache", "Fakes", "itunes_track", "lb_entry"]
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
 
@@ -73,6 +73,19 @@ def itunes_track(artist: str, title: str, album: str, ms: int | None, art_base: 
     }
 
 
+class DictAlbums:
+    """The album memory port over a dict: the first claim of a release group holds."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    async def get(self, release_group_mbid: str) -> dict[str, Any] | None:
+        return self.data.get(release_group_mbid)
+
+    async def claim(self, release_group_mbid: str, album: dict[str, Any]) -> dict[str, Any]:
+        return self.data.setdefault(release_group_mbid, album)
+
+
 class DictCache:
     """The cache ports of resolve-svc over a dict (`through` keeps values wrapped as the KV cache does)."""
 
@@ -103,6 +116,8 @@ class Fakes:
     itunes_results: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Folded 'artist title' term → iTunes results; unknown terms answer the catalog's studio album."""
     deezer_enabled: bool = True
+    deezer_unknown: set[str] = field(default_factory=set)
+    """Folded 'artist title' terms Deezer does not know."""
 
     def __post_init__(self) -> None:
         self.recordings = self.recordings or {d["id"]: d for d in RECORDINGS.values()}
@@ -119,13 +134,21 @@ class Fakes:
         self.mb.route("GET", "/ws/2/recording/{mbid}", self._mb_lookup, limit=self.mb_limit)
         self.mb.route("GET", "/ws/2/recording", self._mb_search, limit=self.mb_limit)
         self.lb.route("GET", "/1/metadata/recording/", self._lb_metadata, limit=self.lb_limit)
-        self.itunes.route("GET", "/search", self._itunes_search, limit=self.itunes_limit)
-        self.deezer.route("GET", "/search", self._deezer_search, limit=self.deezer_limit)
+        self.itunes.route("GET", "/search", self.itunes_search, limit=self.itunes_limit)
+        self.deezer.route("GET", "/search", self.deezer_search, limit=self.deezer_limit)
         self.caa.route("GET", "/release-group/{mbid}", self._caa)
         self.caa.route("GET", "/release/{mbid}", self._caa)
         self.images.route("GET", "/image/thumb/{slug}/{size}", lambda r: Reply(body=JPEG, content_type="image/jpeg"))
         self.images.route("GET", "/images/cover/{slug}/{size}", lambda r: Reply(body=JPEG, content_type="image/jpeg"))
         self.images.route("GET", "/caa/{mbid}/{size}", lambda r: Reply(body=JPEG, content_type="image/jpeg"))
+
+    store_rates = {"BRAINSTREAM_ITUNES_RATE": 1000.0, "BRAINSTREAM_DEEZER_RATE": 1000.0}
+    """Settings for stores without a budget (with `unlimited_stores`)."""
+
+    def unlimited_stores(self) -> None:
+        """Stores that take any rate: for tests about another host's budget."""
+        self.itunes.route("GET", "/search", self.itunes_search)
+        self.deezer.route("GET", "/search", self.deezer_search)
 
     # settings pointing at the fakes ------------------------------------------------------------------------------
 
@@ -149,7 +172,7 @@ class Fakes:
             "BRAINSTREAM_LISTENBRAINZ_RATE": self.scale,
             "BRAINSTREAM_ITUNES_RATE": self.scale * 20 / 60,
             "BRAINSTREAM_DEEZER_RATE": self.scale * 10,
-            "BRAINSTREAM_DEEZER_MAX_WAIT": 5.0 / self.scale,
+            "BRAINSTREAM_STORE_WAIT": 1.0 / self.scale,
             "BRAINSTREAM_LB_BATCH_WINDOW": 0.05,
         }
         values.update(overrides)
@@ -218,7 +241,7 @@ class Fakes:
                     return doc, albums[0]
         return None
 
-    def _itunes_search(self, req: Request) -> Reply:
+    def itunes_search(self, req: Request) -> Reply:
         term = req.query.get("term", [""])[0]
         if fold(term) in self.itunes_results:
             return Reply(json={"resultCount": 1, "results": self.itunes_results[fold(term)]})
@@ -230,10 +253,12 @@ class Fakes:
             results.append(itunes_track(artist, doc["title"], rel["title"], doc["length"], self.images.base_url))
         return Reply(json={"resultCount": len(results), "results": results})
 
-    def _deezer_search(self, req: Request) -> Reply:
+    def deezer_search(self, req: Request) -> Reply:
         q = req.query.get("q", [""])[0]
         phrases = dict(re.findall(r'(\w+):"([^"]*)"', q))
-        found = self._studio(f"{phrases.get('artist', '')} {phrases.get('track', '')}") if self.deezer_enabled else None
+        term = f"{phrases.get('artist', '')} {phrases.get('track', '')}"
+        known = self.deezer_enabled and fold(term) not in self.deezer_unknown
+        found = self._studio(term) if known else None
         data = []
         if found:
             doc, rel = found

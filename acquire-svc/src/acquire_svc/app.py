@@ -24,12 +24,11 @@ from .adapters.staging import Staging
 from .backends.inbox import InboxBackend
 from .backends.slskd import SlskdBackend
 from .backends.url import UrlBackend
-from .backends.ytdlp import Searcher, YtDlpBackend, ytdlp_searcher
+from .backends.ytdlp import YtDlpBackend, ytdlp_searcher
 from .domain.validation import Rules
 from .ports import Backend
-from .service import AcquireService, Options
+from .service import AcquireService, Checkpoint, Options
 from .settings import Settings
-from .testseam import Pauser
 
 __all__ = ["App", "build", "find_ffmpeg", "main"]
 
@@ -60,8 +59,8 @@ class App:
     """Follows the live settings; closes the HTTP clients when cancelled."""
 
 
-def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
-    """Wire everything from settings; tests pass a fake yt-dlp search."""
+def build(settings: Settings, *, checkpoint: Checkpoint | None = None) -> App:
+    """Wire everything from settings; a test-only entry point passes a `checkpoint` hook."""
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     http = HttpSettings()
     live = LiveSettings()
@@ -79,8 +78,7 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
             settings.inbox, min_similarity=settings.min_title_similarity, remove_taken=settings.inbox_remove_taken
         ),
         "yt-dlp": YtDlpBackend(
-            searcher
-            or ytdlp_searcher(settings.ytdlp_search_prefix, settings.ytdlp_socket_timeout_s, settings.ytdlp_cookies),
+            ytdlp_searcher(settings.ytdlp_search_prefix, settings.ytdlp_socket_timeout_s, settings.ytdlp_cookies),
             results=settings.ytdlp_results,
             timeout_s=settings.ytdlp_timeout_s,
             socket_timeout_s=settings.ytdlp_socket_timeout_s,
@@ -131,7 +129,7 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
         ),
         options=Options(max_attempts=settings.max_attempts, backends=backend_order, album_mbid=album_mbid),
         publish=runtime.publish,
-        pauser=Pauser(settings.test_pause_at, settings.data_dir),
+        checkpoint=checkpoint,
     )
     runtime.consume("acquire_resolved", handlers.on_resolved(service))
 
@@ -174,11 +172,11 @@ def build(settings: Settings, *, searcher: Searcher | None = None) -> App:
     return App(runtime, service, live, background)
 
 
-def main() -> None:
+def main(checkpoint: Checkpoint | None = None) -> None:
     configure_logging(SERVICE)
     settings = Settings()
     staging = Staging(settings.staging)
     staging.ensure()
     staging.remove_orphans()  # before consuming: every partial download of a dead process goes, and only those
-    app = build(settings)
+    app = build(settings, checkpoint=checkpoint)
     asyncio.run(app.runtime.run(app.background))

@@ -36,11 +36,17 @@ from .domain.gate import Decision, GateState
 from .domain.tagplan import Enrichment, core_tags
 from .domain.validation import Rules, Verdict, judge
 from .ports import Backend, Candidate, CandidateRefused, CoverFetcher, Gate, NegativeCache, OwnedIndex, Publish, Wanted
-from .testseam import Pauser
 
-__all__ = ["AcquireService", "BackendsUnavailable", "Options"]
+__all__ = ["AcquireService", "BackendsUnavailable", "Checkpoint", "Options"]
 
 log = logging.getLogger(__name__)
+
+Checkpoint = Callable[[str], Awaitable[None]]
+"""Hook called with a point's name: `download`, `between_stages`, `before_ack`."""
+
+
+async def _no_checkpoint(point: str) -> None:
+    """Production passes no hook: the use case goes straight on."""
 
 
 class BackendsUnavailable(RuntimeError):
@@ -87,7 +93,7 @@ class AcquireService:
         rules: Rules,
         options: Options,
         publish: Publish,
-        pauser: Pauser | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.gate = gate
         self.negative = negative
@@ -99,7 +105,8 @@ class AcquireService:
         self.rules = rules
         self.options = options
         self.publish = publish
-        self.pauser = pauser or Pauser(None, staging.root)
+        self.checkpoint = checkpoint or _no_checkpoint
+        """Called at named points of the use case; a test-only entry point uses it to be killed there."""
         self.last_tagged_at: float | None = None
 
     async def handle(self, ev: TrackResolved, heartbeat: Callable[[], Awaitable[None]], *, last_try: bool) -> None:
@@ -187,7 +194,7 @@ class AcquireService:
         path, fmt = accepted.path, accepted.fmt
         if not await asyncio.to_thread(self.tagger.stage1_done, path, fmt, plan):
             await asyncio.to_thread(self.tagger.stage1, path, fmt, plan)
-            await self.pauser.pause("between_stages")
+            await self.checkpoint("between_stages")
         else:
             log.info("%s: stage 1 already complete", path.name)
         if await asyncio.to_thread(self.tagger.stage2_done, path, fmt, list(track.genres), track.cover is not None):
@@ -213,7 +220,7 @@ class AcquireService:
         )
         await self.gate.mark(mbid, GateState.TAGGED)
         self.last_tagged_at = asyncio.get_running_loop().time()
-        await self.pauser.pause("before_ack")
+        await self.checkpoint("before_ack")
 
     def _staged(self, want: Wanted) -> _Accepted | None:
         """A staging file that still validates means no new download."""
@@ -249,7 +256,7 @@ class AcquireService:
         async def progress(done: int) -> None:
             await heartbeat()
             if done:
-                await self.pauser.pause("download")
+                await self.checkpoint("download")
 
         names = [n for n in self.options.backends() if n in self.backends]
         for name in names:

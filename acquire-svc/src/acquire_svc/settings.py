@@ -95,10 +95,6 @@ class Settings(RuntimeSettings):
     url_timeout_s: float = Field(default=60.0, gt=0, validation_alias=_env("URL_TIMEOUT_S"))
     """Network timeout of a direct-URL download."""
 
-    test_pause_at: str | None = Field(default=None, validation_alias=_env("ACQUIRE_TEST_PAUSE_AT"))
-    """TEST SEAM ONLY: `download`, `between_stages` or `before_ack` makes the service stop and wait at that point so
-    a crash test can kill it there. Never set it in production."""
-
     @model_validator(mode="after")
     def _check(self) -> Settings:
         for name in self.backend_list:

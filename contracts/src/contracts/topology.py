@@ -247,9 +247,14 @@ KV_BUCKETS: list[KvSpec] = [
         max_bytes=256 * MiB,
     ),
     KvSpec(
-        bucket="rate_limits",
+        bucket="resolve_albums",
         owner="resolve-svc",
-        description="Shared rate-limit slots per external host, held across every replica of a service.",
+        description="The album each release group got (name, year, cover): every later track of it joins that album.",
+    ),
+    KvSpec(
+        bucket="rate_limits",
+        owner="infra",
+        description="Shared rate-limit slots per external host, held across every service and replica.",
         ttl_s=3600.0,
     ),
     KvSpec(

@@ -1,12 +1,5 @@
-"""python -m gateway [rebuild]"""
+"""python -m gateway (rebuild the read model with `brainstream replay gateway`)"""
 
-import sys
+from .app import main
 
-if sys.argv[1:] == ["rebuild"]:
-    from .rebuild import main as rebuild
-
-    rebuild()
-else:
-    from .app import main
-
-    main()
+main()

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 from contracts.common import TrackQuery
+from infra.textfold import match_key
 
 __all__ = ["request_key"]
 
-_SPACES = re.compile(r"\s+")
-
 
 def _norm(text: str | None) -> str:
-    return _SPACES.sub(" ", (text or "").casefold()).strip()
+    # the shared match key: "Beyoncé" and "Beyonce", "Salt & Pepper" and "Salt and Pepper" are one request
+    return match_key(text or "")
 
 
 def request_key(query: TrackQuery, url: str | None) -> str:

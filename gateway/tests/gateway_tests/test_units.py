@@ -131,3 +131,13 @@ def test_a_database_from_before_the_retry_columns_gets_them(tmp_path: Path) -> N
     assert "retry_stage" in {c["name"] for c in found.get_columns("view_tracks")}
     assert "outcome" in {c["name"] for c in found.get_columns("view_runs")}
     engine.dispose()
+
+
+def test_request_keys_fold_accents_and_punctuation_but_keep_other_scripts() -> None:
+    beyonce = request_key(TrackQuery(artist="Beyoncé", title="Halo"), None)
+    assert beyonce == request_key(TrackQuery(artist="Beyonce", title="HALO"), None)
+    salt = request_key(TrackQuery(artist="Salt-N-Pepa", title="Push It"), None)
+    assert salt == request_key(TrackQuery(artist="Salt\u2010N\u2010Pepa", title="Push It!"), None)
+    assert request_key(TrackQuery(artist="Kino", title="千本桜"), None) != request_key(
+        TrackQuery(artist="Kino", title="残酷な天使のテーゼ"), None
+    )

@@ -18,6 +18,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any, Protocol
 
 import httpx
@@ -146,8 +147,15 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, float(when.timestamp()) - time.time())
+    except (TypeError, ValueError):  # neither seconds nor an HTTP date: back off as if none was sent
+        log.info("ignoring a malformed Retry-After %r", value[:100])
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT even when written without a zone
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, float(when.timestamp()) - time.time())
 
 
 class ApiClient:

@@ -55,7 +55,8 @@ EVENTS_HANDLED = Counter(
 )
 EVENTS_FAILED = Counter(
     "brainstream_events_failed",
-    "Events that failed: reason `error` (handler raised, redelivered later) or a dead-letter reason "
+    "Events that failed: reason `error` (handler raised, redelivered later), `deferred` (a source only rate-limited; "
+    "redelivered after its wait, not a fault) or a dead-letter reason "
     "(`exhausted`, `undecodable`, `unknown_subject`, `lost_final_attempt`).",
     ["service", "consumer", "subject", "reason"],
 )

@@ -89,6 +89,7 @@ class Ingest:
 
     async def wire(self) -> Scheduler:
         js = self.runtime.js
+        await self.clients.bind(js)
         cursors = await KvCursorStore.open(js)
         gate = await KvListenGate.open(js)
         known = await KvKnownRecordings.open(js)

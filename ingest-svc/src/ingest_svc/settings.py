@@ -88,9 +88,12 @@ class Settings(RuntimeSettings):
 
     # outbound limits -------------------------------------------------------------------------------------------------
     listenbrainz_min_interval_s: float = Field(default=1.0, ge=0, validation_alias=_env("LISTENBRAINZ_MIN_INTERVAL"))
-    """Least time between two ListenBrainz requests from this process (ListenBrainz asks for 1 request/s)."""
+    """Least time between two ListenBrainz requests, held across every service and replica together (ListenBrainz
+    asks for 1 request/s; resolve-svc takes its slots from the same shared budget)."""
     lastfm_min_interval_s: float = Field(default=0.2, ge=0, validation_alias=_env("LASTFM_MIN_INTERVAL"))
-    """Least time between two Last.fm requests (Last.fm allows about 5 per second)."""
+    """Least time between two Last.fm requests across every replica (Last.fm allows about 5 per second)."""
+    rate_margin_s: float = Field(default=0.1, ge=0, validation_alias=_env("RATE_MARGIN"))
+    """Safety added to each ListenBrainz gap, absorbing network jitter and clock skew between replicas."""
     lastfm_error_retries: int = Field(default=3, ge=0, validation_alias=_env("LASTFM_ERROR_RETRIES"))
     """Retries of a Last.fm call answered with a temporary error code in an HTTP 200 body (29, 8, 11, 16)."""
 

@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.health import HealthStatus
 from infra.http import ApiClient, HttpSettings
 from infra.logs import configure_logging
+from infra.ratelimit import HOSTS, KvSlotLimiter
 from infra.runtime import Delivery, ServiceRuntime
 
 from . import SERVICE, __version__
+from .adapters.albums import KvAlbumMemory
 from .adapters.cache import KvCache
 from .adapters.commercial import Deezer, ITunes
 from .adapters.coverart import CoverArtArchive, ImageProbe
 from .adapters.listenbrainz import ListenBrainzMetadata
 from .adapters.musicbrainz import MusicBrainz
-from .adapters.ratelimit import KvSlotLimiter
 from .chain import AlbumChain
 from .domain.albums import AlbumConfig
 from .domain.scoring import MatchConfig
@@ -40,7 +41,7 @@ class Components:
     cache: KvCache
     metadata: ListenBrainzMetadata
     caa: CoverArtArchive
-    extra: dict[str, Any] = field(default_factory=dict)
+    chain: AlbumChain
 
     async def aclose(self) -> None:
         await self.metadata.aclose()
@@ -59,8 +60,10 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
     # MusicBrainz and ListenBrainz refuse two requests closer than the interval: each gap gets the whole margin.
     # iTunes and Deezer count requests in a window: the margin is spread over the window's requests.
     limiters = {
-        "musicbrainz": KvSlotLimiter(limits_kv, "musicbrainz", 1 / settings.musicbrainz_rate, margin_s=margin),
-        "listenbrainz": KvSlotLimiter(limits_kv, "listenbrainz", 1 / settings.listenbrainz_rate, margin_s=margin),
+        "musicbrainz": KvSlotLimiter(limits_kv, HOSTS["musicbrainz"], 1 / settings.musicbrainz_rate, margin_s=margin),
+        "listenbrainz": KvSlotLimiter(
+            limits_kv, HOSTS["listenbrainz"], 1 / settings.listenbrainz_rate, margin_s=margin
+        ),
         "itunes": KvSlotLimiter(limits_kv, "itunes", 1 / settings.itunes_rate, margin_s=margin / 20),
         "deezer": KvSlotLimiter(limits_kv, "deezer", 1 / settings.deezer_rate, margin_s=margin / 50),
     }
@@ -79,24 +82,22 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
         clients["listenbrainz"], cache, batch_size=settings.lb_batch_size, window_s=settings.lb_batch_window_s
     )
     caa = CoverArtArchive(clients["coverartarchive"], cache)
+    stores = {"wait_here_s": settings.store_wait_s, "max_queue_s": settings.store_max_queue_s}
+    albums_kv = await js.key_value("resolve_albums")
     chain = AlbumChain(
         [
-            ITunes(clients["itunes"], cache, limiters["itunes"], max_wait_s=0.0),
-            Deezer(
-                clients["deezer"],
-                cache,
-                limiters["deezer"],
-                max_wait_s=settings.deezer_max_wait_s,
-                next_source=limiters["musicbrainz"],
-            ),
+            # a refusal pauses the store for one of its windows: 20 searches a minute, 50 requests in 5 s
+            ITunes(clients["itunes"], cache, limiters["itunes"], refusal_pause_s=20 / settings.itunes_rate, **stores),
+            Deezer(clients["deezer"], cache, limiters["deezer"], refusal_pause_s=50 / settings.deezer_rate, **stores),
         ],
         mb,
         caa,
         ImageProbe(clients["images"], cache),
         AlbumConfig(),
+        KvAlbumMemory(albums_kv),
     )
     resolver = Resolver(metadata, mb, chain, cache, MatchConfig(max_distance=settings.max_distance))
-    return Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa)
+    return Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa, chain)
 
 
 class _Deferred:

@@ -46,7 +46,7 @@ class Handlers:
         # the artist/title hints are not used: a known MBID is never fuzzy-matched
         query = TrackQuery(recording_mbid=event.recording_mbid)
         async with _keep_alive(delivery):
-            outcome = await self.resolver.resolve(query)
+            outcome = await self.resolver.resolve(query, may_defer=not delivery.is_last_attempt)
         resolved = self.resolver.resolved_event(event, outcome, event.source)
         await self.publish(resolved or self.resolver.unresolved_event(event, outcome, query, event.source))
 
@@ -58,7 +58,7 @@ class Handlers:
         request_id = event.request_id if isinstance(event, RequestTrack) else None
         url = event.url if isinstance(event, RequestTrack) else None
         async with _keep_alive(delivery):
-            outcome = await self.resolver.resolve(query, rematch_mbid=rematch)
+            outcome = await self.resolver.resolve(query, rematch_mbid=rematch, may_defer=not delivery.is_last_attempt)
         origin = CandidateSource.MANUAL
         resolved = self.resolver.resolved_event(event, outcome, origin, request_id=request_id, source_url=url)
         await self.publish(

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from .domain.model import CommercialHit, Query, Recording
 
-__all__ = ["AlbumSearch", "Cache", "CoverArchive", "ImageCheck", "MetadataBatch", "RecordingSource"]
+__all__ = ["AlbumMemory", "AlbumSearch", "Cache", "CoverArchive", "ImageCheck", "MetadataBatch", "RecordingSource"]
 
 
 class MetadataBatch(Protocol):
@@ -45,3 +45,11 @@ class Cache(Protocol):
     async def get(self, key: str) -> Any | None: ...
 
     async def put(self, key: str, value: Any) -> None: ...
+
+
+class AlbumMemory(Protocol):
+    """The album each release group got: `claim` stores one unless there is one, and returns the one that holds."""
+
+    async def get(self, release_group_mbid: str) -> dict[str, Any] | None: ...
+
+    async def claim(self, release_group_mbid: str, album: dict[str, Any]) -> dict[str, Any]: ...

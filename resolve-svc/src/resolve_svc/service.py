@@ -73,16 +73,17 @@ class Resolver:
 
     # use cases ---------------------------------------------------------------------------------------------------
 
-    async def resolve(self, query: TrackQuery, *, rematch_mbid: UUID | None = None) -> Outcome:
+    async def resolve(self, query: TrackQuery, *, rematch_mbid: UUID | None = None, may_defer: bool = False) -> Outcome:
+        """The outcome; raises `Defer` when a store is only busy and `may_defer` (the delivery is not the last)."""
         mbid = rematch_mbid or query.recording_mbid
         if mbid is not None:
-            return await self._by_mbid(str(mbid))
+            return await self._by_mbid(str(mbid), may_defer)
         if query.isrc:
-            outcome = await self._by_isrc(query)
+            outcome = await self._by_isrc(query, may_defer)
             if outcome is not None:
                 return outcome
         if query.title and split_artist_prefix(query.title, query.artist)[0]:
-            return await self._by_text(query)
+            return await self._by_text(query, may_defer)
         return Outcome(None, None, UnresolvedReason.INVALID_INPUT)
 
     def resolved_event(
@@ -115,7 +116,7 @@ class Resolver:
 
     # identifiers -------------------------------------------------------------------------------------------------
 
-    async def _by_mbid(self, mbid: str) -> Outcome:
+    async def _by_mbid(self, mbid: str, may_defer: bool) -> Outcome:
         key = cache_key("track", mbid)
         cached = await self.cache.get(key)
         if cached is not None:
@@ -128,27 +129,27 @@ class Resolver:
             rec = await self.musicbrainz.lookup(mbid)  # ListenBrainz does not know it well enough
         if rec is None:
             return Outcome(None, None, UnresolvedReason.NOT_FOUND)
-        outcome = await self._finish(rec, MatchMethod.MBID, 0.0, [], 1)
+        outcome = await self._finish(rec, MatchMethod.MBID, 0.0, [], 1, may_defer)
         assert outcome.track is not None and outcome.explanation is not None
         track, explanation = outcome.track.model_dump(mode="json"), outcome.explanation.model_dump(mode="json")
         await self.cache.put(key, {"track": track, "explanation": explanation})
         return outcome
 
-    async def _by_isrc(self, query: TrackQuery) -> Outcome | None:
+    async def _by_isrc(self, query: TrackQuery, may_defer: bool) -> Outcome | None:
         assert query.isrc is not None
         candidates = await self.musicbrainz.by_isrc(query.isrc)
         if not candidates:
             return None  # fall through to text when there is some
         if len(candidates) == 1 or not (query.title and query.artist):
             best = sorted(candidates, key=lambda r: (r.first_release_date or "9999", r.mbid))[0]
-            return await self._finish(best, MatchMethod.ISRC, 0.0, [], len(candidates))
+            return await self._finish(best, MatchMethod.ISRC, 0.0, [], len(candidates), may_defer)
         ranked = rank(self._clean(query), candidates, self.cfg)
         top = ranked[0]
         return await self._finish(
-            top.recording, MatchMethod.ISRC, top.distance.value, top.distance.top(5), len(candidates)
+            top.recording, MatchMethod.ISRC, top.distance.value, top.distance.top(5), len(candidates), may_defer
         )
 
-    async def _by_text(self, query: TrackQuery) -> Outcome:
+    async def _by_text(self, query: TrackQuery, may_defer: bool) -> Outcome:
         cleaned = self._clean(query)
         candidates = await self.musicbrainz.search(cleaned)
         if not candidates:
@@ -164,7 +165,7 @@ class Resolver:
                 len(candidates),
             )
         return await self._finish(
-            top.recording, MatchMethod.FUZZY, top.distance.value, top.distance.top(5), len(candidates)
+            top.recording, MatchMethod.FUZZY, top.distance.value, top.distance.top(5), len(candidates), may_defer
         )
 
     @staticmethod
@@ -181,9 +182,15 @@ class Resolver:
     # album, cover, output ----------------------------------------------------------------------------------------
 
     async def _finish(
-        self, rec: Recording, method: MatchMethod, distance: float, penalties: list[WeightedPenalty], count: int
+        self,
+        rec: Recording,
+        method: MatchMethod,
+        distance: float,
+        penalties: list[WeightedPenalty],
+        count: int,
+        may_defer: bool,
     ) -> Outcome:
-        choice, rec = await self.chain.choose(rec)
+        choice, rec = await self.chain.choose(rec, may_defer=may_defer)
         explanation = MatchExplanation(
             method=method,
             distance=round(distance, 4),
@@ -196,10 +203,9 @@ class Resolver:
 
 def _metadata(rec: Recording, choice: AlbumChoice) -> TrackMetadata:
     hit, release = choice.hit, choice.release
-    date = (release.date if release and release.date else None) or rec.first_release_date
-    if hit is not None and hit.release_date and not date:
-        date = hit.release_date
+    date = choice.date
     year = int(date[:4]) if date and date[:4].isdigit() else None
+    group = choice.release_group_mbid or (release.release_group_mbid if release else None)
     src = hit if hit is not None else release
     return TrackMetadata(
         recording_mbid=UUID(rec.mbid),
@@ -212,7 +218,7 @@ def _metadata(rec: Recording, choice: AlbumChoice) -> TrackMetadata:
         album_artist=choice.album_artist,
         album=choice.album,
         album_source=choice.source,
-        release_group_mbid=UUID(release.release_group_mbid) if release and release.release_group_mbid else None,
+        release_group_mbid=UUID(group) if group else None,
         release_mbid=UUID(release.mbid) if release and release.mbid and hit is None else None,
         album_artist_mbids=[UUID(rec.credit[0].mbid)] if rec.credit and rec.credit[0].mbid else [],
         track_number=src.track_number if src else None,

@@ -38,12 +38,16 @@ class Settings(RuntimeSettings):
     listenbrainz_rate: float = Field(default=1.0, gt=0, validation_alias=_env("LISTENBRAINZ_RATE"))
     """ListenBrainz requests per second, shared by every replica."""
     itunes_rate: float = Field(default=20 / 60, gt=0, validation_alias=_env("ITUNES_RATE"))
-    """iTunes searches per second (about 20 a minute); past it, iTunes is skipped for that track, not waited for."""
+    """iTunes searches per second (about 20 a minute), shared by every replica; past it a track is deferred, never
+    given another store's album."""
     deezer_rate: float = Field(default=10.0, gt=0, validation_alias=_env("DEEZER_RATE"))
-    """Deezer requests per second (50 per 5 s, spread evenly)."""
-    deezer_max_wait_s: float = Field(default=5.0, ge=0, validation_alias=_env("DEEZER_MAX_WAIT"))
-    """How long a track waits at least for a Deezer slot (one quota window) before the chain goes on to MusicBrainz;
-    it waits longer while the MusicBrainz queue is longer still. Other tracks go on meanwhile."""
+    """Deezer requests per second (50 per 5 s, spread evenly), shared by every replica."""
+    store_wait_s: float = Field(default=1.0, ge=0, validation_alias=_env("STORE_WAIT"))
+    """A store slot sooner than this is waited for by the worker; a later one defers the track (its slot kept for
+    it) and frees the worker for other tracks meanwhile."""
+    store_max_queue_s: float = Field(default=600.0, gt=0, validation_alias=_env("STORE_MAX_QUEUE"))
+    """The bound on one wait for a store: with a longer queue nothing is reserved and the track asks again after this
+    long. A track that is still deferred on its last delivery takes the next source, with a note."""
     rate_margin_s: float = Field(default=0.1, ge=0, validation_alias=_env("RATE_MARGIN"))
     """Safety added to the spacing of requests to one host, absorbing network jitter and clock skew: to every gap for
     MusicBrainz and ListenBrainz (they refuse close pairs), spread over the window for iTunes and Deezer."""

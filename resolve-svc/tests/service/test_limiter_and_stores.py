@@ -1,5 +1,5 @@
-"""The shared slot limiter on a real KV bucket, and the stores' budgets: spent or refusing, they are skipped and
-named in the explanation, never waited on for long."""
+"""The shared slot limiter on a real KV bucket, and the stores' budgets: spent or refusing, they delay a track (it is
+deferred without holding a worker), never give it another source's album."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from resolve_fakes import Fakes, itunes_track
 from contracts.common import TrackQuery
 from contracts.gateway import RetryTrack
 from contracts.resolve import TrackResolved
-from resolve_svc.adapters.ratelimit import KvSlotLimiter
+from infra.ratelimit import KvSlotLimiter
 from resolve_svc.app import running
-from tests.support.fakeweb import FakeWeb, Reply
+from tests.support.fakeweb import FakeWeb, Reply, Request
 from tests.support.nats import NatsEndpoint
 
 
@@ -48,21 +48,34 @@ async def test_penalty_reaches_the_other_process(provisioned: JetStreamContext) 
     assert not await b.try_acquire(0.1)  # a budget that is spent is skipped, not waited for
 
 
-async def test_deezer_quota_and_itunes_refusal_fall_through_to_musicbrainz(
+def _refuse_first(refusal: Reply, then: Callable[[Request], Reply]) -> Callable[[Request], Reply]:
+    calls = itertools.count()
+    return lambda request: refusal if next(calls) == 0 else then(request)
+
+
+async def test_a_store_refusing_for_its_budget_delays_the_track_and_still_gives_its_album(
     provisioned: JetStreamContext, nats_endpoint: NatsEndpoint, fake_web_factory: Callable[[], FakeWeb]
 ) -> None:
-    fakes = Fakes(fake_web_factory, scale=10)
-    fakes.itunes.reply("GET", "/search", Reply(403, json={"errorMessage": "rate limited"}))
+    """iTunes' 403 and Deezer's quota code 4 say "over budget": the track comes back after the store's window and gets
+    that store's album, not the next source's (the store knew it all along)."""
+    fakes = Fakes(fake_web_factory, scale=60)  # windows of 1 s (iTunes) and 0.08 s (Deezer)
+    fakes.itunes.route(
+        "GET", "/search", _refuse_first(Reply(403, json={"errorMessage": "rate limited"}), fakes.itunes_search)
+    )
     quota = {"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}}
-    fakes.deezer.reply("GET", "/search", Reply(json=quota))
+    fakes.deezer.route("GET", "/search", _refuse_first(Reply(json=quota), fakes.deezer_search))
+    fakes.itunes_results["rammstein du hast"] = []  # iTunes does not know it: Deezer answers for it
+    started = time.monotonic()
     async with running(fakes.settings(nats_endpoint.url), fakes.http()):
         await publish(provisioned, candidate("teen-spirit"))
-        (event,) = await outputs(provisioned, 1)
-    assert isinstance(event, TrackResolved)
-    assert (event.track.album, event.track.album_source) == ("Nevermind", "musicbrainz")
-    notes = " | ".join(event.explanation.notes)
-    assert "itunes skipped: client_error (403)" in notes and "quota exceeded (code 4)" in notes, notes
-    assert fakes.itunes.count("GET", "/search") == 1 and fakes.deezer.count("GET", "/search") == 1
+        await publish(provisioned, candidate("du-hast", 1))
+        got = {str(e.track.recording_mbid): e for e in await outputs(provisioned, 2) if isinstance(e, TrackResolved)}
+    teen, du_hast = got[mbid("teen-spirit")], got[mbid("du-hast")]
+    assert (teen.track.album, teen.track.album_source) == ("Nevermind", "itunes")
+    assert (du_hast.track.album, du_hast.track.album_source) == ("Sehnsucht", "deezer")
+    assert time.monotonic() - started >= 1.0  # iTunes' refusal paused it for its window, for every replica
+    assert fakes.itunes.count("GET", "/search") >= 2
+    assert fakes.caa.requests == []  # no track fell through to the archive
 
 
 async def test_cover_that_is_not_an_image_is_not_used(

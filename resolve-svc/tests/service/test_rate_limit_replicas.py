@@ -35,7 +35,10 @@ async def test_three_replicas_share_one_musicbrainz_budget(
         recordings[doc["id"]] = doc
     fakes = Fakes(fake_web_factory, scale=SCALE, recordings=recordings)
     fakes.lb.route("GET", "/1/metadata/recording/", lambda r: Reply(json={}), limit=fakes.lb_limit)
-    settings = fakes.settings(nats_endpoint.url)  # the default safety margin (0.1 s per gap) absorbs jitter
+    fakes.unlimited_stores()  # this test is about MusicBrainz: the stores must not be what it waits for
+    settings = fakes.settings(
+        nats_endpoint.url, **fakes.store_rates
+    )  # the default margin (0.1 s per gap) absorbs jitter
     async with contextlib.AsyncExitStack() as stack:
         replicas = [await stack.enter_async_context(running(settings, fakes.http())) for _ in range(3)]
         for i, m in enumerate(recordings):

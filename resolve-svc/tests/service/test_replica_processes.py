@@ -90,7 +90,8 @@ async def test_three_processes_share_one_musicbrainz_budget(
         recordings[doc["id"]] = doc
     fakes = Fakes(fake_web_factory, scale=SCALE, recordings=recordings)
     fakes.lb.route("GET", "/1/metadata/recording/", lambda r: Reply(json={}), limit=fakes.lb_limit)
-    env = {**os.environ, **fakes.env(nats_endpoint.url), "BRAINSTREAM_LOG_LEVEL": "WARNING"}
+    fakes.unlimited_stores()  # this test is about MusicBrainz: the stores must not be what it waits for
+    env = {**os.environ, **fakes.env(nats_endpoint.url, **fakes.store_rates), "BRAINSTREAM_LOG_LEVEL": "WARNING"}
     # a contact of its own per replica, so the fake can tell who sent what. One message at a time per process: with
     # several workers, FastStream's concurrent pull keeps fetching while handlers wait, so one replica could take in
     # every message before the others ask.

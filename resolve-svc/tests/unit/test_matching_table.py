@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from resolve_catalog import by_key, mbid, search_pool
-from resolve_fakes import DictCache
+from resolve_fakes import DictAlbums, DictCache
 
 from contracts.common import TrackQuery
 from contracts.resolve import UnresolvedReason
@@ -60,7 +60,7 @@ class NoStore:
 
 def resolver() -> tuple[Resolver, FakeMusicBrainz]:
     mb = FakeMusicBrainz()
-    chain = AlbumChain([NoStore()], mb, NoCovers(), AllImages(), AlbumConfig())
+    chain = AlbumChain([NoStore()], mb, NoCovers(), AllImages(), AlbumConfig(), DictAlbums())
     return Resolver(NoMetadata(), mb, chain, DictCache(), MatchConfig()), mb
 
 

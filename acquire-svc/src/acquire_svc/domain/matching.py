@@ -8,14 +8,17 @@ Worked examples (wanted → candidate → similarity):
 - "Believe Her" → "Believer" → 0.0
 - "Don't Stop Me Now" → "Dont Stop Me Now - Remastered 2011" → 1.0
 - "Hello" → "Hello (Live at Wembley)" → title 1.0, but flagged as an unwanted version: live
+- "残酷な天使のテーゼ" → "千本桜" → 0.0 (every script's letters are kept; Han and kana compare character by character)
+- "🔥" → "🔥 (Official Video)" → 1.0, "🔥" → "❄" → 0.0 (a title of symbols compares by their names)
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from infra.textfold import match_key, match_tokens, translit_key
 
 __all__ = [
     "UNWANTED_MARKERS",
@@ -64,19 +67,17 @@ _NOISE = {
     "topic",
 }
 _YEAR = re.compile(r"^(19|20)\d\d$")
-_WORD = re.compile(r"[a-z0-9]+")
 
 
 def normalize(text: str) -> str:
-    """Case-folded, accents stripped, '&' spelled 'and', apostrophes dropped ("Don't" → "dont")."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().replace("&", " and ").replace("'", "").replace("\u2019", "")
-    return " ".join(_WORD.findall(text))
+    """The shared match key: case-folded, accents stripped, '&' spelled 'and', apostrophes dropped ("Don't" →
+    "dont"); the letters of every script kept, so "千本桜" stays "千本桜" instead of folding to nothing."""
+    return match_key(text)
 
 
 def tokens(text: str) -> list[str]:
-    return [t for t in normalize(text).split() if t not in _NOISE and not _YEAR.match(t)]
+    """Words that say which song it is; Han and kana characters count one by one (those scripts have no spaces)."""
+    return [t for t in match_tokens(text) if t not in _NOISE and not _YEAR.match(t)]
 
 
 def strip_artist(candidate: str, artists: Iterable[str]) -> str:
@@ -91,10 +92,12 @@ def strip_artist(candidate: str, artists: Iterable[str]) -> str:
 
 def title_similarity(wanted: str, candidate: str, artists: Iterable[str] = ()) -> float:
     """F1 of the two token sets (0..1), after the artist prefix and noise words are removed."""
-    want = set(tokens(wanted))
-    have = set(tokens(strip_artist(candidate, artists)))
+    stripped = strip_artist(candidate, artists)
+    want, have = set(tokens(wanted)), set(tokens(stripped))
+    if not want and not have:  # nothing but symbols ("🔥"): compare their names ("fire"), never two empty sets
+        want, have = set(tokens(translit_key(wanted))), set(tokens(translit_key(stripped)))
     if not want or not have:
-        return 1.0 if want == have else 0.0
+        return 0.0
     common = len(want & have)
     if not common:
         return 0.0

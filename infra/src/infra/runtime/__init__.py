@@ -1,6 +1,6 @@
 """The shell every BrainStream service process runs in."""
 
-from .delivery import Delivery, Handler, Outcome, dispatch
+from .delivery import Defer, Delivery, Handler, Outcome, dispatch
 from .health import collect_health, overall_status, upstream_summary
 from .service import Check, CheckResult, ServiceRuntime
 from .settings import RuntimeSettings
@@ -8,6 +8,7 @@ from .settings import RuntimeSettings
 __all__ = [
     "Check",
     "CheckResult",
+    "Defer",
     "Delivery",
     "Handler",
     "Outcome",

@@ -3,6 +3,8 @@
 FastStream's own reject-on-error would silently drop a message on a MusicBrainz 503; here the rules are explicit:
 - a handler that returns → ack;
 - a handler that raises → NAK with the spec's back-off, so JetStream redelivers;
+- a handler that raises `Defer` → NAK with the delay it names: not a fault (a source that is only rate-limited), so no
+  failure is counted, and no worker is held while the message waits (the delivery still counts toward `max_deliver`);
 - the last allowed attempt raises, or an earlier final attempt never acked → dead-letter stream, then ack;
 - bytes that do not decode into the subject's contract → dead-letter at once (retrying cannot help).
 
@@ -35,7 +37,7 @@ from ..logs import correlation
 from ..metrics import EVENT_SECONDS, EVENTS_FAILED, EVENTS_HANDLED
 from .facts import FactPublisher, attempt_failed, dead_lettered, tell
 
-__all__ = ["Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
+__all__ = ["Defer", "Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,16 @@ class Delivery:
 Handler = Callable[[Any, Delivery], Awaitable[None]]
 
 
+class Defer(Exception):
+    """Raised by a handler that cannot finish yet for a reason that is not a fault: the message comes back after
+    `delay_s`, and the worker is free meanwhile. Raise it only while `Delivery.is_last_attempt` is false."""
+
+    def __init__(self, delay_s: float, reason: str) -> None:
+        super().__init__(f"deferred {delay_s:.1f}s: {reason}")
+        self.delay_s = max(0.0, delay_s)
+        self.reason = reason
+
+
 class Publisher(Protocol):
     async def __call__(self, subject: str, payload: bytes, headers: dict[str, str]) -> Any:
         """Publish raw bytes to JetStream; may return the PubAck (its `seq` names the dead letter)."""
@@ -72,6 +84,7 @@ class Outcome:
     ACKED = "acked"
     RETRY = "retry"
     DEAD_LETTERED = "dead_lettered"
+    DEFERRED = "deferred"
 
 
 async def dispatch(
@@ -114,6 +127,17 @@ async def dispatch(
         started = time.perf_counter()
         try:
             await _keep_alive(spec, msg, handler(event, delivery))
+        except Defer as defer:
+            if attempt < spec.max_deliver:
+                log.info("%s #%d attempt %d/%d %s", subject, seq, attempt, spec.max_deliver, defer)
+                EVENTS_FAILED.labels(spec.service, spec.durable, subject, "deferred").inc()
+                await msg.nak(delay=defer.delay_s)
+                return Outcome.DEFERRED
+            log.warning("%s #%d still deferred on its last attempt; dead-lettering: %s", subject, seq, defer)
+            await _dead_letter(
+                spec, msg, DeadLetterReason.EXHAUSTED, _describe(defer), publish_raw, facts=facts, event=event
+            )
+            return Outcome.DEAD_LETTERED
         except Exception as exc:
             EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
             if attempt >= spec.max_deliver:

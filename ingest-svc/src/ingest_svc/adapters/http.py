@@ -1,11 +1,15 @@
 """The one client factory for every outbound call of ingest-svc: User-Agent with the contact, timeouts, retries with
-back-off, Retry-After / X-RateLimit-*, and one rate limiter per external service shared by all users."""
+back-off, Retry-After / X-RateLimit-*, and one rate limiter per external host, shared by all users, every replica and
+every other service that calls that host (`infra.ratelimit`: bound to the NATS KV bucket once connected)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nats.js import JetStreamContext
+
 from infra.http import ApiClient, HttpSettings, IntervalLimiter
+from infra.ratelimit import HOSTS, KvSlotLimiter
 
 from ..settings import Settings
 
@@ -21,6 +25,8 @@ class Clients:
     spotify_api: ApiClient
     spotify_accounts: ApiClient
     extra: list[ApiClient] = field(default_factory=list)
+    shared: list[KvSlotLimiter] = field(default_factory=list)
+    """The cross-service limiters, bound to the `rate_limits` bucket by `bind` before the first request."""
 
     @classmethod
     def build(
@@ -29,19 +35,21 @@ class Clients:
         http: HttpSettings | None = None,
     ) -> Clients:
         http = http or HttpSettings()
+        lb_interval = settings.listenbrainz_min_interval_s
+        margin = settings.rate_margin_s if lb_interval > 0 else 0.0  # no limit asked for: no margin either
+        lb = KvSlotLimiter.unbound(HOSTS["listenbrainz"], lb_interval, margin_s=margin)
+        lastfm = KvSlotLimiter.unbound(HOSTS["lastfm"], settings.lastfm_min_interval_s)
         return cls(
-            listenbrainz=ApiClient(
-                "listenbrainz",
-                settings.listenbrainz_url,
-                http,
-                limiter=IntervalLimiter(settings.listenbrainz_min_interval_s),
-            ),
-            lastfm=ApiClient(
-                "lastfm", settings.lastfm_url, http, limiter=IntervalLimiter(settings.lastfm_min_interval_s)
-            ),
+            listenbrainz=ApiClient("listenbrainz", settings.listenbrainz_url, http, limiter=lb),
+            lastfm=ApiClient("lastfm", settings.lastfm_url, http, limiter=lastfm),
             spotify_api=ApiClient("spotify", settings.spotify_api_url, http, limiter=IntervalLimiter(0.0)),
             spotify_accounts=ApiClient("spotify-accounts", settings.spotify_accounts_url, http),
+            shared=[lb, lastfm],
         )
+
+    async def bind(self, js: JetStreamContext) -> None:
+        for limiter in self.shared:
+            await limiter.bind(js)
 
     async def aclose(self) -> None:
         for client in (self.listenbrainz, self.lastfm, self.spotify_api, self.spotify_accounts, *self.extra):

@@ -104,10 +104,6 @@ class SqlCatalog:
         self._on_change()
         return track_ids
 
-    def set_position(self, name: str, position: int) -> None:
-        with self.engine.begin() as conn:
-            self._set_position(conn, name, position)
-
     def remove(self, paths: Iterable[str], *, projection: tuple[str, int] | None = None) -> list[OwnedTrack]:
         with self.engine.begin() as conn:
             removed = self._remove(conn, list(paths))

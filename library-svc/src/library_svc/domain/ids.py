@@ -1,4 +1,7 @@
-"""Stable identifiers: the same library always gives the same ids, so a replay rebuilds the same catalog."""
+"""Stable identifiers: the same library always gives the same ids, so a replay rebuilds the same catalog.
+
+Names are folded by `infra.textfold.id_key` (version 1), shared with every service.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import hashlib
 import unicodedata
 import uuid
 from functools import lru_cache
+
+from infra.textfold import id_key
 
 __all__ = ["album_id", "artist_id", "fold", "genre_key", "search_text", "sort_key", "track_id"]
 
@@ -26,13 +31,10 @@ def _id(kind: str, key: str) -> str:
     return digest.hex()
 
 
-@lru_cache(maxsize=1 << 16)  # names repeat across a library's tracks; a replay folds each often
 def fold(text: str) -> str:
-    """Casefolded, accents removed: what sorting and searching compare."""
-    if text.isascii():  # nothing to decompose, and casefold is lower: the common case, ten times faster
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Casefolded, accents removed: what sorting and searching compare. The shared id key, version 1 (the rule these
+    ids were always made with), so every id a client holds stays valid: no migration, no replay needed."""
+    return id_key(text)
 
 
 def track_id(relpath: str) -> str:

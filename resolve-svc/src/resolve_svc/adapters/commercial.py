@@ -1,23 +1,25 @@
 """iTunes Search and Deezer: album name and cover of the commercial (usually studio) album.
 
-Both have tight budgets (iTunes about 20 searches a minute, Deezer 50 requests per 5 s answered by error code 4
-"quota exceeded" inside a 200). They are optional links of the album chain, so they never stall the queue: a search
-runs only when the shared budget has a slot free within `max_wait_s`; otherwise the caller skips to the next source
-and says so in the explanation.
+Both have tight budgets (iTunes about 20 searches a minute and a 403 past it, Deezer 50 requests per 5 s answered by
+error code 4 "quota exceeded" inside a 200). A store that is only busy must not change the answer, so a search takes
+a slot of the shared budget (`infra.ratelimit`): within `wait_here_s` it waits for it, further off it keeps the slot
+for this track and raises `BudgetExhausted` with the time to come back, and the track is deferred (the chain decides).
+A store that refuses for its budget pushes the shared slot back and is treated the same way.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
-from infra.http import ApiClient, BadResponse, SourceUnavailable
+from infra.http import ApiClient, BadResponse, ExternalError, SourceUnavailable
+from infra.ratelimit import KvSlotLimiter
 
 from ..domain.albums import largest_deezer_cover
 from ..domain.model import CommercialHit, Recording
 from ..domain.text import clean_artist
 from .cache import KvCache, cache_key
-from .ratelimit import KvSlotLimiter
 
 __all__ = ["BudgetExhausted", "Deezer", "ITunes", "parse_deezer", "parse_itunes"]
 
@@ -25,7 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class BudgetExhausted(Exception):
-    """The source's request budget is spent for now: skip it, do not wait."""
+    """The source's request budget is spent for now: come back in `retry_in_s` (its slot is kept when `reserved`)."""
+
+    def __init__(self, message: str, retry_in_s: float, *, reserved: bool = False) -> None:
+        super().__init__(message)
+        self.retry_in_s = max(0.0, retry_in_s)
+        self.reserved = reserved
 
 
 def _int(value: Any) -> int | None:
@@ -85,6 +92,8 @@ def parse_deezer(doc: dict[str, Any]) -> list[CommercialHit]:
 
 class _Commercial:
     name = ""
+    refusal_statuses: frozenset[int] = frozenset({429})
+    """HTTP statuses by which the store says "over budget" (iTunes answers 403)."""
 
     def __init__(
         self,
@@ -92,35 +101,44 @@ class _Commercial:
         cache: KvCache,
         budget: KvSlotLimiter,
         *,
-        max_wait_s: float,
-        next_source: KvSlotLimiter | None = None,
-        wait_cap_s: float = 30.0,
+        wait_here_s: float,
+        max_queue_s: float,
+        refusal_pause_s: float,
     ) -> None:
         self.client = client
         self.cache = cache
         self.budget = budget
-        self.max_wait_s = max_wait_s
-        self.next_source = next_source
-        """The budget of the source the chain falls back to: waiting here is worth it while that queue is longer."""
-        self.wait_cap_s = wait_cap_s
-        self.skipped = 0
-
-    async def _patience(self) -> float:
-        if self.next_source is None:
-            return self.max_wait_s
-        return max(self.max_wait_s, min(self.wait_cap_s, await self.next_source.delay()))
+        self.wait_here_s = wait_here_s
+        """A slot sooner than this is waited for in the worker; a later one defers the track."""
+        self.max_queue_s = max_queue_s
+        """A queue longer than this reserves nothing: the track comes back after this long and asks again."""
+        self.refusal_pause_s = refusal_pause_s
+        """How long every replica leaves the store alone after it refused for its budget."""
+        self.deferred = 0
 
     async def search(self, rec: Recording) -> list[CommercialHit]:
-        """Hits for the recording; raises BudgetExhausted (skip) or SourceUnavailable (skip, noted)."""
+        """Hits for the recording; raises BudgetExhausted (come back later) or SourceUnavailable (skip, noted)."""
         artist = clean_artist(rec.credit[0].name if rec.credit else rec.artist)
         key = cache_key(self.name, artist, rec.title)
         cached = await self.cache.get(key)
         if cached is not None:
             return self._parse(cached["x"])
-        if not await self.budget.try_acquire(await self._patience()):
-            self.skipped += 1
-            raise BudgetExhausted(f"{self.name} budget spent")
-        doc = await self._query(artist, rec.title)
+        token = hashlib.sha1(key.encode()).hexdigest()[:24]  # a KV-safe name for this search's reserved slot
+        wait = await self.budget.hold(token, wait_here_s=self.wait_here_s, max_queue_s=self.max_queue_s)
+        if wait is None:
+            self.deferred += 1
+            raise BudgetExhausted(f"{self.name} queue longer than {self.max_queue_s:.0f}s", self.max_queue_s)
+        if wait > 0:
+            self.deferred += 1
+            # back a little before the slot, so the worker waits the rest rather than missing it
+            raise BudgetExhausted(f"{self.name} slot in {wait:.1f}s", wait - self.wait_here_s / 2, reserved=True)
+        try:
+            doc = await self._query(artist, rec.title)
+        except ExternalError as exc:
+            if exc.status not in self.refusal_statuses:
+                raise
+            self.budget.penalize(self.refusal_pause_s)
+            raise BudgetExhausted(f"{self.name} refused: over its budget ({exc.status})", self.refusal_pause_s) from exc
         await self.cache.put(key, {"x": doc})
         return self._parse(doc)
 
@@ -133,6 +151,7 @@ class _Commercial:
 
 class ITunes(_Commercial):
     name = "itunes"
+    refusal_statuses = frozenset({403, 429})
 
     async def _query(self, artist: str, title: str) -> dict[str, Any]:
         params = {"term": f"{artist} {title}", "media": "music", "entity": "song", "limit": "15"}
@@ -156,8 +175,8 @@ class Deezer(_Commercial):
         error = doc.get("error")
         if isinstance(error, dict):
             if error.get("code") == 4:  # "Quota limit exceeded", inside an HTTP 200
-                self.budget.penalize(5.0)
-                raise BudgetExhausted("deezer answered quota exceeded (code 4)")
+                self.budget.penalize(self.refusal_pause_s)
+                raise BudgetExhausted("deezer answered quota exceeded (code 4)", self.refusal_pause_s)
             raise SourceUnavailable("deezer", "/search", 200, "api_error", str(error)[:200])
         return doc
 

@@ -15,7 +15,7 @@ from .cache import KvCache, cache_key
 
 __all__ = ["MusicBrainz", "parse_recording"]
 
-_INC = "artist-credits+releases+release-groups+isrcs+media+genres"
+_INC = "artist-credits+aliases+releases+release-groups+isrcs+media+genres"  # aliases: Latin spellings
 _LUCENE_SPECIAL = set('+-&|!(){}[]^"~*?:\\/')
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .artists import credit_similarity
 from .model import CommercialHit, Recording, Release
 from .scoring import release_type_penalty
-from .text import CleanText, artist_variants, clean_artist, fold, is_live, looks_like_live_album, similarity
+from .text import fold, is_live, looks_like_live_album, title_similarity
 
 __all__ = [
     "AlbumConfig",
@@ -45,12 +46,8 @@ class Validation:
 
 
 def validate_hit(hit: CommercialHit, rec: Recording, cfg: AlbumConfig) -> Validation:
-    wanted: set[str] = artist_variants(rec.artist) | artist_variants(clean_artist(rec.artist))
-    for a in rec.credit:
-        wanted |= artist_variants(a.name, a.sort_name, a.aliases)
-    got = artist_variants(hit.artist) | artist_variants(clean_artist(hit.artist))
-    a_sim = max((similarity(w, g) for w in wanted for g in got), default=0.0)
-    t_sim = similarity(CleanText.core(rec.title), CleanText.core(hit.title))
+    a_sim = credit_similarity(hit.artist, rec.artist, rec.credit)
+    t_sim = title_similarity(rec.title, hit.title)
     if a_sim < cfg.min_artist_similarity:
         return Validation(False, f"artist {hit.artist!r} is not {rec.artist!r} ({a_sim:.2f})", a_sim, t_sim)
     if t_sim < cfg.min_title_similarity:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .artists import credit_similarity
 from .model import Query, Recording, Release
-from .text import CleanText, artist_variants, clean_artist, fold, is_live, similarity
+from .text import fold, is_live, title_similarity
 
 __all__ = ["Distance", "MatchConfig", "Ranked", "WeightedPenalty", "rank", "release_type_penalty", "score"]
 
@@ -99,20 +100,12 @@ def _best_release(recording: Recording, live_wanted: bool) -> Release | None:
 
 
 def _title_penalty(query: Query, rec: Recording) -> WeightedPenalty:
-    wanted, got = CleanText.core(query.title), CleanText.core(rec.title)
-    sim = similarity(wanted, got)
+    sim = title_similarity(query.title, rec.title)
     return WeightedPenalty("title", round(1.0 - sim, 4), 0.0, f"{query.title!r} vs {rec.title!r}")
 
 
 def _artist_penalty(query: Query, rec: Recording) -> WeightedPenalty:
-    wanted = {fold(query.artist), fold(clean_artist(query.artist))}
-    wanted |= {w.removeprefix("the ") for w in wanted}
-    forms: set[str] = artist_variants(rec.artist) | artist_variants(clean_artist(rec.artist))
-    for a in rec.credit:
-        forms |= artist_variants(a.name, a.sort_name, a.aliases)
-    joined = " ".join(fold(a.name) for a in rec.credit)
-    forms.add(joined)
-    best = max((similarity(w, f) for w in wanted for f in forms), default=0.0)
+    best = credit_similarity(query.artist, rec.artist, rec.credit)
     return WeightedPenalty("artist", round(1.0 - best, 4), 0.0, f"{query.artist!r} vs {rec.artist!r}")
 
 

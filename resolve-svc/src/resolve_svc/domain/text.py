@@ -1,15 +1,18 @@
 """Music-aware text cleaning and comparison. Pure: no I/O.
 
 Raw titles come in as "Artist - Track (Official Audio) [Remastered 2011] HD"; MusicBrainz knows "Track". Cleaning
-drops that noise, folds Unicode look-alikes (hyphens, apostrophes, quotes) and diacritics, and comparison knows that
-"The Beatles" is "Beatles, The", that "&" is "and", and that a featured artist is a detail rather than a different song.
+drops that noise; folding is the shared match key of `infra.textfold` (Unicode look-alikes, diacritics, case), and
+comparison knows that "The Beatles" is "Beatles, The", that "&" is "and", that a featured artist is a detail rather
+than a different song, that "A & B", "A, B", "A feat. B" and "A and B" credit the same two artists, and that a name in
+another script may be written in a Latin transliteration.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from difflib import SequenceMatcher
+
+from infra.textfold import display_key, match_key, translit_key
 
 __all__ = [
     "CleanText",
@@ -21,15 +24,8 @@ __all__ = [
     "looks_like_live_album",
     "similarity",
     "split_artist_prefix",
+    "title_similarity",
 ]
-
-_HYPHENS = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
-_APOSTROPHES = "\u2018\u2019\u201a\u201b\u2032\u00b4\u0060\uff07"
-_QUOTES = "\u201c\u201d\u201e\u201f\u2033\u00ab\u00bb\uff02"
-_TRANSLATE = str.maketrans(
-    {**{c: "-" for c in _HYPHENS}, **{c: "'" for c in _APOSTROPHES}, **{c: '"' for c in _QUOTES}, "\u00a0": " "}
-)
-_FOLD_EXTRA = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "đ": "d", "ł": "l", "Ł": "L"})
 
 # Bracketed or trailing noise that names a video, a format or a re-issue, never a different recording.
 _NOISE_WORDS = (
@@ -47,24 +43,16 @@ _FEAT = re.compile(
 )
 _FEAT_ARTIST = re.compile(r"\s+(?:feat|ft|featuring)\b\.?\s+.*$", re.IGNORECASE)
 _LIVE = re.compile(r"[\(\[]\s*live\b[^\)\]]*[\)\]]|\s-\s*live\b.*$|\blive\s+(?:at|in|from)\b", re.IGNORECASE)
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
 def fold(text: str) -> str:
-    """Lower-case, fold Unicode punctuation and diacritics, drop punctuation: the form strings are compared in."""
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).translate(_FOLD_EXTRA)
-    decomposed = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in decomposed if not unicodedata.combining(c))
-    text = text.casefold().replace("&", " and ").replace("+", " and ")
-    text = text.replace("'", "")
-    text = _PUNCT.sub(" ", text)
-    return _SPACES.sub(" ", text).strip()
+    """The shared match key (`infra.textfold.match_key`): the form strings are compared in."""
+    return match_key(text)
 
 
 def _tidy(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
-    return _SPACES.sub(" ", text).strip(" -|")
+    return display_key(text).strip(" -|")
 
 
 def split_artist_prefix(title: str, artist: str | None) -> tuple[str | None, str]:
@@ -161,3 +149,13 @@ def similarity(a: str, b: str) -> float:
     ta, tb = set(a.split()), set(b.split())
     jaccard = len(ta & tb) / len(ta | tb) if ta | tb else 0.0
     return max(ratio, jaccard)
+
+
+def title_similarity(a: str, b: str) -> float:
+    """Similarity of two titles' comparison keys, or of their Latin transliterations when that is closer: a store
+    may spell "Группа крови" as "Gruppa krovi"."""
+    ka, kb = CleanText.core(a), CleanText.core(b)
+    direct = similarity(ka, kb)
+    if direct >= 1.0 or (ka.isascii() and kb.isascii()):
+        return direct
+    return max(direct, similarity(translit_key(ka), translit_key(kb)))
