@@ -1,0 +1,63 @@
+"""library-svc is single-writer, with hot standbys: why, and the lease that makes it so.
+
+Why not several writers: where a track goes is decided from the catalog and the disk together (a path another
+recording holds gets a suffix; an unrelated file already there is never overwritten), and the file is then renamed
+into place. Two writers deciding at once could both find a path free and the second rename would replace the first
+file. The catalog with its stream position is one transaction, but the folder is not. One writer keeps the
+library's promise; a standby that takes over within the lease TTL keeps it available. Reads (the OpenSubsonic API)
+scale by the catalog database, not by writers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+
+import nats
+from nats.js.errors import BucketNotFoundError
+
+from infra.lease import LEASE_BUCKET, KvLease, LeaseLost
+from infra.runtime import ServiceRuntime
+
+from . import SERVICE
+from .settings import Settings
+
+__all__ = ["WRITER_KEY", "become_writer", "keep_writing"]
+
+log = logging.getLogger(__name__)
+
+WRITER_KEY = "writer.library-svc"
+
+
+async def become_writer(settings: Settings) -> KvLease:
+    """Block until this process holds the writer lease; a second process waits here as the hot standby."""
+    holder = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    nc = await nats.connect(settings.nats_url.split(","), name=f"{holder}-standby", max_reconnect_attempts=-1)
+    try:
+        try:
+            lease = await KvLease.open(nc.jetstream(), WRITER_KEY, holder, settings.writer_lease_s)
+        except BucketNotFoundError as exc:
+            raise SystemExit(
+                f"the KV bucket {LEASE_BUCKET!r} is missing: run `brainstream provision` (or set "
+                "BRAINSTREAM_LIBRARY_LEASE=0 to run one library-svc without a lease)"
+            ) from exc
+        await lease.acquire()
+    finally:
+        await nc.close()
+    log.info("%s holds the writer lease (TTL %.0fs)", holder, settings.writer_lease_s)
+    return lease
+
+
+async def keep_writing(runtime: ServiceRuntime, lease: KvLease, key: str) -> None:
+    """Renew the lease on the service's own connection; stop the service the moment it is lost."""
+    lease.kv = await runtime.js.key_value(LEASE_BUCKET)
+    try:
+        await lease.keep()
+    except LeaseLost as exc:
+        log.error("%s: %s; stopping so that only one process writes", runtime.instance, exc)
+        runtime.request_stop()
+    except asyncio.CancelledError:
+        await asyncio.shield(lease.release())  # a clean stop: the standby need not wait out the TTL
+        raise
