@@ -22,8 +22,13 @@ $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
 
+# Bytecode is compiled at install, the workspace's own sources too: where the environment forbids writing it
+# (PYTHONDONTWRITEBYTECODE=1, read-only installs) every start would otherwise compile everything from source.
+MEMBERS_SRC := contracts/src infra/src ingest-svc/src resolve-svc/src acquire-svc/src library-svc/src gateway/src
+
 sync: $(if $(filter $(TOOLS)/bin/uv,$(UV)),$(TOOLS)/bin/uv) ## install the workspace and its tools into .venv
-	$(UV) sync --locked --all-packages
+	$(UV) sync --locked --all-packages --compile-bytecode
+	@$(CURDIR)/.venv/bin/python -m compileall -q -j 0 $(MEMBERS_SRC)
 
 # Debian's chromium drives the web UI's browser test (Playwright with executable_path; no browser download)
 CHROMIUM ?= /usr/bin/chromium
@@ -58,7 +63,7 @@ docs: sync ## write docs/asyncapi.json from the contracts
 	$(UV) run --no-sync brainstream docs --out docs/asyncapi.json
 
 screenshots: sync system-deps ## refresh docs/screenshots/ from the browser test
-	BRAINSTREAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --no-sync pytest -q gateway/tests/gateway_tests/test_browser.py
+	BRAINSTREAM_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(UV) run --no-sync pytest -q gateway/tests/gateway_tests/test_browser*.py
 
 bench: sync ## run every benchmark under tests/bench and print the figures
 	@set -e; for b in tests/bench/bench_*.py; do echo "== $$b"; $(UV) run --no-sync python $$b; done

@@ -30,6 +30,15 @@ from tests.support.fakeweb import FakeWeb, Reply
         "http://[::1]/a.mp3",
         "http://[fe80::1]/a.mp3",
         "http://[::ffff:127.0.0.1]/a.mp3",
+        # IPv6 forms that carry an IPv4 address and reach it: judged by the address inside
+        "http://[::127.0.0.1]/a.mp3",  # IPv4-compatible
+        "http://[::10.0.0.1]/a.mp3",
+        "http://[64:ff9b::7f00:1]/a.mp3",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",  # NAT64 of 169.254.169.254
+        "http://[64:ff9b:1::c0a8:1]/a.mp3",  # local-use NAT64 of 192.168.0.1
+        "http://[2002:7f00:1::]/a.mp3",  # 6to4 of 127.0.0.1
+        "http://[2002:a00:1::1]/a.mp3",  # 6to4 of 10.0.0.1
+        "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/a.mp3",  # Teredo, client 127.0.0.1
         "http://0.0.0.0/a.mp3",
         "http:///a.mp3",
     ],

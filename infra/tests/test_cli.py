@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 from contracts.topology import CONSUMERS, STREAMS
 from infra.cli import app
 from infra.runner import parse_replicas
+from infra.runstate import RunState, write_state
 from infra.status import gather_status
 from tests.support.nats import NatsEndpoint
 
@@ -50,6 +52,24 @@ def test_status_without_any_nats_says_how_to_start_one(monkeypatch: pytest.Monke
     result = CliRunner().invoke(app, ["status"])
     assert result.exit_code == 2
     assert "brainstream up" in result.output
+
+
+@pytest.mark.parametrize("stale", [False, True], ids=["no-state", "stale-state"])
+def test_no_nats_names_the_data_dir_it_looked_in(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stale: bool) -> None:
+    # the usual cause: the command runs from another directory than `brainstream up`, so ./data is another one
+    monkeypatch.delenv("NATS_URL", raising=False)
+    monkeypatch.setenv("BRAINSTREAM_DATA_DIR", str(tmp_path / "elsewhere"))
+    if stale:  # a run that was killed left its state file behind
+        write_state(
+            RunState(nats_url="nats://127.0.0.1:1", http_url="", pid=2**22 + 1, embedded_nats=True),
+            tmp_path / "elsewhere",
+        )
+    for args in (["status"], ["dlq", "list"], ["tail"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, args
+        text = " ".join(result.output.split())
+        assert "BRAINSTREAM_DATA_DIR" in text and str(tmp_path / "elsewhere") in text, text
+        assert ("not running" in text) == stale
 
 
 def test_status_json_output(monkeypatch: pytest.MonkeyPatch, nats_endpoint: NatsEndpoint) -> None:

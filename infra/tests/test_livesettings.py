@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from nats.js import JetStreamContext
 
 from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts, user_key
 from infra.livesettings import LiveSettings
+from infra.secretbox import KeySource, SecretBox, load_or_create_key, seal_document
 from tests.support.wait import wait_until
 
 
@@ -43,3 +45,33 @@ def test_user_key_refuses_names_that_would_break_the_key() -> None:
     assert user_key("bob_1") == "user.bob_1"
     with pytest.raises(ValueError, match="letters"):
         user_key("a.b")
+
+
+def test_sealed_accounts_are_opened_with_the_key_and_plain_ones_from_before_are_still_read(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    box = SecretBox(load_or_create_key(None, tmp_path / "gateway" / "secret.key"))
+    assert (tmp_path / "gateway" / "secret.key").stat().st_mode & 0o777 == 0o600
+    doc = UserAccounts(username="alice", listenbrainz_user="al", listenbrainz_token="tok-1").model_dump_json()
+    sealed = seal_document(box, doc.encode())
+    assert b"tok-1" not in sealed and b"alice" not in sealed
+
+    reader = LiveSettings(KeySource(None, tmp_path / "gateway" / "secret.key"))  # as ingest-svc builds it
+    reader.apply(user_key("alice"), sealed)
+    assert reader.users["alice"].listenbrainz_token == "tok-1"
+    plain = UserAccounts(username="bob", listenbrainz_token="tok-2").model_dump_json().encode()
+    reader.apply(user_key("bob"), plain)  # written before values were sealed
+    assert reader.users["bob"].listenbrainz_token == "tok-2"
+
+    keyless = LiveSettings(KeySource(None, tmp_path / "nowhere.key"))
+    keyless.apply(user_key("alice"), sealed)  # logged, not applied
+    other = LiveSettings(lambda: SecretBox(Fernet.generate_key()))
+    other.apply(user_key("alice"), sealed)
+    assert "alice" not in keyless.users and "alice" not in other.users
+    no_accounts = LiveSettings()  # a service that reads no accounts (acquire-svc) passes no key: it skips them
+    no_accounts.apply(user_key("alice"), sealed)
+    assert no_accounts.users == {}
+    other.apply(user_key("alice"), plain.replace(b"bob", b"alice"))
+    resealed = seal_document(SecretBox(Fernet.generate_key()), doc.encode())
+    other.apply(user_key("alice"), resealed)  # the wrong key: the last good value stays
+    assert other.users["alice"].listenbrainz_token == "tok-2"

@@ -246,3 +246,21 @@ async def test_every_log_line_about_an_event_carries_its_correlation_id(
             assert record["correlation_id"] == broken_cid  # read from the raw body
         else:
             assert record["correlation_id"] == str(fails.correlation_id), record
+
+
+def test_logged_urls_lose_their_query_and_user_info(capsys: pytest.CaptureFixture[str]) -> None:
+    from infra.logs import redact_urls
+
+    assert redact_urls("GET http://127.0.0.1:9/a.mp3?sig=s3cret&x=1 failed") == (
+        "GET http://127.0.0.1:9/a.mp3?<redacted> failed"
+    )
+    assert redact_urls("'http://bob:pw@127.0.0.1/x?t=1#f'") == "'http://<redacted>@127.0.0.1/x?<redacted>#f'"
+    assert redact_urls("no URL?here=1") == "no URL?here=1"
+    for json_lines in (True, False):
+        configure_logging("test-svc", json_lines=json_lines)
+        try:
+            raise ValueError("fetch of http://127.0.0.1:9/song.mp3?token=s3cret refused")
+        except ValueError:
+            logging.getLogger("t").exception("backend url fetch of %s failed", "http://127.0.0.1:9/s.mp3?key=s3cret")
+        err = capsys.readouterr().err
+        assert "s3cret" not in err and "http://127.0.0.1:9/s.mp3?<redacted>" in err

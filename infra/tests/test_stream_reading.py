@@ -18,6 +18,7 @@ import nats
 import pytest
 from nats.js import JetStreamContext
 
+from infra.natsauth import NatsCredentials
 from infra.natsserver import find_nats_server, start_nats_server
 from infra.ops import wire
 from infra.ops.scan import Stored, scan_batches, scan_stream
@@ -117,6 +118,15 @@ async def test_a_server_that_wants_a_user_and_password_is_read_by_the_lean_reade
         with caplog.at_level(logging.INFO, logger="infra.ops.scan"):
             read = [s.seq async for s in scan_stream(js, STREAM)]
         assert read == list(range(1, 2501))
+        assert "through nats-py" not in caplog.text
+    finally:
+        await nc.close()
+    # signed in as the `brainstream` commands sign in to the embedded server: user and password as options
+    options = NatsCredentials("reader", "s3cret!").connect_options()
+    nc = await nats.connect(f"nats://127.0.0.1:{guarded}", **options)
+    try:
+        with caplog.at_level(logging.INFO, logger="infra.ops.scan"):
+            assert [s.seq async for s in scan_stream(nc.jetstream(), STREAM)] == list(range(1, 2501))
         assert "through nats-py" not in caplog.text
     finally:
         await nc.close()

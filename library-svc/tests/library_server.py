@@ -6,12 +6,14 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from library_fakes import RecordingPublisher
 from sqlalchemy import Engine
 
 from library_svc.adapters.catalog import SqlCatalog
+from library_svc.adapters.extrastore import ExtraStore
 from library_svc.adapters.userdata import UserStore
 from library_svc.api.asgi import SubsonicApp
 from library_svc.api.reads import CatalogReader
@@ -28,12 +30,33 @@ def free_port() -> int:
 
 
 class ApiServer:
-    def __init__(self, engine: Engine, root: Path, scanner: Scanner, publish: RecordingPublisher) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        root: Path,
+        scanner: Scanner,
+        publish: RecordingPublisher,
+        *,
+        media: Any = None,
+        info: Any = None,
+    ) -> None:
         self.port = free_port()
         self.publish = publish
         versions = Versions()
         store = UserStore(engine, on_change=versions.bump_user)
-        self.ctx = ApiContext(CatalogReader(engine, versions), store, root, scanner, publish, "test", versions=versions)
+        extras = ExtraStore(engine, on_change=versions.bump_user)
+        self.ctx = ApiContext(
+            CatalogReader(engine, versions),
+            store,
+            root,
+            scanner,
+            publish,
+            "test",
+            versions=versions,
+            extras=extras,
+            media=media,
+            info=info,
+        )
         scanner.catalog = SqlCatalog(engine, on_change=versions.bump_catalog)
         config = uvicorn.Config(
             SubsonicApp(self.ctx), host="127.0.0.1", port=self.port, lifespan="off", log_level="warning"

@@ -259,6 +259,8 @@ def test_formats_errors_and_requests(api: ApiServer) -> None:
     assert sorted(s["id"] for s in starred) == sorted(ids)
     empty = body(rest(api, "getTopSongs", f="json", artist="x"))
     assert empty["status"] == "ok" and empty["topSongs"] == {}
-    for method in ("getBookmarks", "getArtistInfo2", "getAlbumInfo2", "getSimilarSongs2", "getInternetRadioStations"):
-        assert body(rest(api, method, f="json", id="x"))["status"] == "ok"
+    for method in ("getBookmarks", "getInternetRadioStations"):
+        assert body(rest(api, method, f="json"))["status"] == "ok"
+    for method in ("getArtistInfo2", "getAlbumInfo2", "getSimilarSongs2"):  # an id the library does not have
+        assert body(rest(api, method, f="json", id="x"))["error"]["code"] == 70
     assert body(rest(api, "getLicense", f="json"))["license"]["valid"] is True

@@ -90,9 +90,24 @@ async def test_tagged_file_is_imported_owned_and_served(
     assert json.loads(entry.value or b"") == {"track_id": imported.track_id, "path": imported.path}
 
     url = f"http://127.0.0.1:{running.settings.http_port}/rest/getSong"
+    secret = running.settings.api_secret
+    key_file = running.settings.data_dir / "secrets" / "library-api.key"
+    assert key_file.read_text() == secret and key_file.stat().st_mode & 0o777 == 0o600  # made at first start
     async with httpx.AsyncClient() as http:
-        resp = await http.get(url, params={"id": imported.track_id, "f": "json"}, headers={"X-Brainstream-User": "a"})
-    assert resp.json()["subsonic-response"]["song"]["title"] == "Song 1"
+        gateway = {"X-Brainstream-User": "a", "X-Brainstream-Internal": secret}
+        resp = await http.get(url, params={"id": imported.track_id, "f": "json"}, headers=gateway)
+        assert resp.json()["subsonic-response"]["song"]["title"] == "Song 1"
+        # anyone else on the host: naming a user is not enough, with the header, `u=` or a wrong secret
+        for headers, params in (
+            ({"X-Brainstream-User": "a"}, {}),
+            ({}, {"u": "a"}),
+            ({"X-Brainstream-User": "a", "X-Brainstream-Internal": secret[:-1] + "0"}, {}),
+        ):
+            refused = await http.get(url, params={"id": imported.track_id, "f": "json", **params}, headers=headers)
+            assert refused.status_code == 401 and "Song 1" not in refused.text
+            assert "gateway" in refused.json()["error"]
+        playlists = await http.get(url.replace("getSong", "getPlaylists"), params={"u": "a", "f": "json"})
+        assert playlists.status_code == 401
 
     scan = StartScan(user="a")
     await js.publish(scan.subject, scan.to_json(), headers={"Nats-Msg-Id": str(scan.event_id)})

@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.stack import free_port, gateway_env, provision_at, stop_all, wait_http_ok
+from tests.support.stack import BENCH_LIBRARY_SECRET, free_port, gateway_env, provision_at, stop_all, wait_http_ok
 
 SECONDS = float(os.environ.get("BENCH_GATEWAY_SECONDS", "5"))
 TRACKS = int(os.environ.get("BENCH_GATEWAY_TRACKS", "2000"))
@@ -265,9 +265,12 @@ async def raw_get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, ta
     return body
 
 
+_INTERNAL = f"X-Brainstream-Internal: {BENCH_LIBRARY_SECRET}\r\n"  # library-svc answers nobody without it
+
+
 async def catalog_ids(port: int, user: str) -> dict[str, list[str]]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    headers = f"X-Brainstream-User: {user}\r\n"
+    headers = f"X-Brainstream-User: {user}\r\n{_INTERNAL}"
     songs: list[str] = []
     albums: set[str] = set()
     try:
@@ -374,7 +377,7 @@ async def measure_library(gw_port: int, lib_port: int, pids: dict[str, int]) -> 
     rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
     for i in range(ROUNDS):
         meter = CpuMeter(upstream=pids["library"])
-        direct = await mix_load(lib_port, ids, lambda n: {}, b"X-Brainstream-User: bench\r\n")
+        direct = await mix_load(lib_port, ids, lambda n: {}, f"X-Brainstream-User: bench\r\n{_INTERNAL}".encode())
         d_cpu = meter.per_request(direct["n"])
         meter = CpuMeter(gateway=pids["gateway"], upstream=pids["library"])
         via = await mix_load(gw_port, ids, token_auth, b"")
@@ -429,6 +432,7 @@ def main() -> None:
                     "BRAINSTREAM_DATA_DIR": str(tmp / "library"),
                     "BRAINSTREAM_MUSIC_DIR": str(tmp / "music"),
                     "BRAINSTREAM_LIBRARY_HTTP_PORT": str(lib_port),
+                    "BRAINSTREAM_LIBRARY_API_SECRET": BENCH_LIBRARY_SECRET,
                     "BRAINSTREAM_LOG_LEVEL": "WARNING",
                 }
                 started = time.perf_counter()
@@ -454,7 +458,7 @@ async def _wait_scanned(port: int, tracks: int, timeout: float = 600) -> None:
         try:
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             try:
-                body = await raw_get(reader, writer, target, "X-Brainstream-User: bench\r\n")
+                body = await raw_get(reader, writer, target, f"X-Brainstream-User: bench\r\n{_INTERNAL}")
             finally:
                 writer.close()
             if json.loads(body)["subsonic-response"]["searchResult3"].get("song"):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.stack import free_port, health, rss_kib, stack_env
+from tests.support.stack import STACK_LOGIN, free_port, health, rss_kib, stack_env
 
 RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
 
@@ -28,7 +28,7 @@ RUNS = int(os.environ.get("BENCH_STARTUP_RUNS", "3"))
 def wait_ok(port: int, timeout: float = 60.0, not_pid: tuple[str, int] | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        h = health(port)
+        h = health(port, admin=STACK_LOGIN)
         if h and h["status"] == "ok" and (not_pid is None or h["services"][not_pid[0]]["pid"] != not_pid[1]):
             return h
         time.sleep(0.02)

@@ -3,10 +3,9 @@
 Afterwards every track is in a terminal state, every file in the library is unique and fully tagged, no staging file
 is left, the catalog matches the files on disk, and every dead letter says why it is one.
 
-Time compression: a message a killed process held comes back only after its consumer's `ack_wait` (60 s; a handler
-still at work keeps its message with in-progress signals). The suite shortens every durable consumer's `ack_wait` to
-ACK_WAIT_S once the stack has provisioned them, so crash recovery fits in a test; nothing else about the stack
-changes. The fakes answer with a little latency so the run lasts long enough for the kills to land mid-work.
+Nothing is compressed: a message a killed process held comes back after its consumer's default `ack_wait` (10 s; a
+handler still at work keeps its message with in-progress signals). The fakes answer with a little latency so the run
+lasts long enough for the kills to land mid-work.
 
 The short version (50 tracks) runs in `make test`; the long one (200 tracks, `slow`) prints its figures.
 """
@@ -29,8 +28,6 @@ import pytest
 from nats.js import JetStreamContext
 
 from contracts.deadletter import DeadLetterHeader
-from contracts.topology import CONSUMERS
-from infra.provision import consumer_config
 
 from ..support.loopstack import ADMIN_USER, LoopStack, loop_stack, service_pids, subject_counts
 from ..support.loopworld import LoopWorld
@@ -38,7 +35,6 @@ from ..support.stack import alive, health
 from ..support.tagread import read_file_tags
 from ..support.wait import wait_until
 
-ACK_WAIT_S = 12.0
 SERVICES = ("ingest-svc", "resolve-svc", "acquire-svc", "library-svc", "gateway")
 AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".opus", ".m4a"}
 TERMINAL = ("library.track.imported", "acquire.track.failed", "resolve.track.unresolved")
@@ -61,13 +57,6 @@ async def js(stack: LoopStack) -> AsyncIterator[JetStreamContext]:
         yield nc.jetstream()
     finally:
         await nc.close()
-
-
-async def _compress_ack_wait(js: JetStreamContext) -> None:
-    for spec in CONSUMERS:
-        config = consumer_config(spec)
-        config.ack_wait = ACK_WAIT_S
-        await js.add_consumer(spec.stream, config=config)
 
 
 def _state(stack: LoopStack) -> dict[str, Any]:
@@ -99,7 +88,6 @@ async def _events(js: JetStreamContext, subject: str, stream: str) -> list[Any]:
 @pytest.fixture(scope="module")
 async def chaos(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
     """Drive the kills while the run goes on; return once every track is terminal (or fail with the log)."""
-    await _compress_ack_wait(js)
     # the kills start once the run is under way, so they land on services with work in hand
     await wait_until(
         lambda: subject_counts(js, "INGEST"), timeout=90, predicate=lambda c: c.get("ingest.candidate.discovered", 0)
@@ -204,7 +192,7 @@ async def test_library_files_are_unique_fully_tagged_and_match_the_catalog(
     # the catalog lists exactly the files on disk
     params = {"u": ADMIN_USER, "f": "json", "query": "", "songCount": 1000, "artistCount": 0, "albumCount": 0}
     async with httpx.AsyncClient(timeout=10) as http:
-        reply = await http.get(f"{stack.library_url}/rest/search3", params=params)
+        reply = await http.get(f"{stack.library_url}/rest/search3", params=params, headers=stack.library_headers())
     songs = reply.json()["subsonic-response"]["searchResult3"].get("song", [])
     on_disk = {p.relative_to(stack.music_dir).as_posix() for p in files}
     assert {s["path"] for s in songs} == on_disk

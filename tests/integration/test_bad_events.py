@@ -33,10 +33,15 @@ from infra.ops.deadletters import list_letters
 from infra.ops.unconsumed import unconsumed_subjects
 
 from ..support.samples import required_fields, sample
-from ..support.stack import free_port, health, stack_env
+from ..support.stack import STACK_LOGIN, free_port, health, stack_env, stack_nats_url
 from ..support.wait import wait_until
 
 GARBAGE = b"\x00\xff\xfe not json at all"
+
+
+def _health(port: int) -> dict[str, Any] | None:
+    """As the stack's administrator sees it: with pids and consumers."""
+    return health(port, admin=STACK_LOGIN)
 
 
 def _variants(cls: type[Message]) -> list[tuple[str, bytes]]:
@@ -87,9 +92,10 @@ def stack(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 @pytest.fixture
 async def stack_nc(stack: tuple[int, Path]) -> AsyncIterator[tuple[NatsClient, int]]:
     port, root = stack
-    await wait_until(lambda: health(port), timeout=90, predicate=lambda h: bool(h) and h["status"] == "ok")
-    state = json.loads((root / "data" / "run" / "brainstream.json").read_text())
-    nc = await nats.connect(state["nats_url"], name="bad-events")
+    await wait_until(lambda: _health(port), timeout=90, predicate=lambda h: bool(h) and h["status"] == "ok")
+    url = stack_nats_url(root / "data")
+    assert url is not None
+    nc = await nats.connect(url, name="bad-events")
     try:
         yield nc, port
     finally:
@@ -101,7 +107,7 @@ async def test_bad_events_on_every_subject_are_dead_lettered_and_every_consumer_
 ) -> None:
     nc, port = stack_nc
     js = nc.jetstream()
-    before = health(port)
+    before = _health(port)
     assert before is not None
     pids = {name: s["pid"] for name, s in before["services"].items()}
     # a consumer no process binds yet (a service still being built) cannot dead-letter anything: only the bound
@@ -171,5 +177,5 @@ async def test_bad_events_on_every_subject_are_dead_lettered_and_every_consumer_
         await js.publish(f"{cls.subject}.v9", sample(cls).to_json())
     unconsumed = await unconsumed_subjects(js)
     assert unconsumed == {f"{cls.subject}.v9": 1 for cls in MESSAGE_TYPES}
-    after = await wait_until(lambda: health(port), timeout=10)
+    after = await wait_until(lambda: _health(port), timeout=10)
     assert {name: s.get("pid") for name, s in after["services"].items()} == pids  # nothing crashed or restarted

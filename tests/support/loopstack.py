@@ -22,7 +22,7 @@ from infra.supervisor import SERVICE_MODULES
 
 from .loopfakes import LoopFakes
 from .loopworld import LB_USER, LoopWorld
-from .stack import free_port, rss_kib, stack_env
+from .stack import free_port, rss_kib, stack_env, stack_nats_url
 
 __all__ = [
     "ADMIN_PASSWORD",
@@ -73,13 +73,12 @@ class LoopStack:
     def library_url(self) -> str:
         return f"http://127.0.0.1:{self.library_port}"
 
+    def library_headers(self) -> dict[str, str]:
+        """What admits a caller to library-svc's port, as the gateway sends it (the secret made at first start)."""
+        return {"X-Brainstream-Internal": (self.data_dir / "secrets" / "library-api.key").read_text().strip()}
+
     def nats_url(self) -> str | None:
-        state = self.data_dir / "run" / "brainstream.json"
-        try:
-            url: str = json.loads(state.read_text())["nats_url"]
-        except (OSError, ValueError, KeyError):
-            return None
-        return url
+        return stack_nats_url(self.data_dir)
 
     def log_tail(self, lines: int = 60) -> str:
         try:

@@ -15,8 +15,21 @@ from typing import Any
 import aiohttp
 
 __all__ = [
-    "alive", "free_port", "gateway_env", "health", "provision_at", "rss_kib", "stack_env", "stop_all", "wait_http_ok"
-]  # fmt: skip
+    "BENCH_LIBRARY_SECRET",
+    "STACK_ADMIN",
+    "STACK_ADMIN_PASSWORD",
+    "STACK_LOGIN",
+    "alive",
+    "free_port",
+    "gateway_env",
+    "health",
+    "provision_at",
+    "rss_kib",
+    "stack_env",
+    "stack_nats_url",
+    "stop_all",
+    "wait_http_ok",
+]
 
 
 def free_port() -> int:
@@ -26,21 +39,74 @@ def free_port() -> int:
         return port
 
 
-def health(port: int) -> dict[str, Any] | None:
-    """The gateway's /api/health, or None while nothing answers."""
+STACK_ADMIN, STACK_ADMIN_PASSWORD = "stack-admin", "stack-admin-password"
+"""The administrator `stack_env` creates: `health(port, admin=STACK_LOGIN)` shows pids and checks."""
+STACK_LOGIN = (STACK_ADMIN, STACK_ADMIN_PASSWORD)
+_cookies: dict[tuple[int, str], str] = {}
+
+
+def _login(base: str, user: str, password: str) -> str | None:
+    request = urllib.request.Request(
+        f"{base}/api/login",
+        data=json.dumps({"username": user, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as resp:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.headers.get("set-cookie", "").split(";", 1)[0] or None
+    except OSError:
+        return None  # not up yet
+
+
+def health(port: int, admin: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """The gateway's /api/health, or None while nothing answers.
+
+    Anyone sees each service's status; with `admin` (user, password) the report has pids, checks and consumers.
+    The session is made once per port and kept: a poll is not a login (and never a wrong guess)."""
+    base = f"http://127.0.0.1:{port}"
+    headers: dict[str, str] = {}
+    if admin is not None:
+        key = (port, admin[0])
+        cookie = _cookies.get(key) or _login(base, *admin)
+        if cookie is None:
+            return None
+        _cookies[key] = headers["Cookie"] = cookie
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"{base}/api/health", headers=headers), timeout=2) as resp:
             body: dict[str, Any] = json.loads(resp.read())
-            return body
     except OSError:
         return None
+    if admin is not None and "pid" not in body["services"].get("gateway", {}):
+        _cookies.pop((port, admin[0]), None)  # the session is gone (a new data dir): log in again next time
+        return None
+    return body
 
 
 def stack_env(data_dir: str, port: int) -> dict[str, str]:
-    """The environment for a private stack: its own data dir and port, never an outside NATS."""
+    """The environment for a private stack: its own data dir and port, never an outside NATS, an administrator."""
     env = {k: v for k, v in os.environ.items() if k != "NATS_URL"}
-    env |= {"BRAINSTREAM_DATA_DIR": data_dir, "BRAINSTREAM_HTTP_PORT": str(port)}
+    env |= {
+        "BRAINSTREAM_DATA_DIR": data_dir,
+        "BRAINSTREAM_HTTP_PORT": str(port),
+        "BRAINSTREAM_ADMIN_USER": STACK_ADMIN,
+        "BRAINSTREAM_ADMIN_PASSWORD": STACK_ADMIN_PASSWORD,
+    }
     return env
+
+
+BENCH_LIBRARY_SECRET = "bench-library-secret"
+"""The secret a lone gateway and a lone library-svc started by a bench share (library-svc refuses anyone else)."""
+
+
+def stack_nats_url(data_dir: Path) -> str | None:
+    """The NATS URL of the `brainstream up` using `data_dir`, signed in with the credentials it made at first start
+    (its embedded server admits nobody without them); None until it has written its run file."""
+    try:
+        url: str = json.loads((data_dir / "run" / "brainstream.json").read_text())["nats_url"]
+        auth = json.loads((data_dir / "nats" / "auth.json").read_text())
+    except (OSError, ValueError, KeyError):
+        return None
+    return url.replace("nats://", f"nats://{auth['user']}:{auth['password']}@", 1)
 
 
 def gateway_env(data_dir: Path, nats_url: str, port: int, upstream: str) -> dict[str, str]:
@@ -52,6 +118,7 @@ def gateway_env(data_dir: Path, nats_url: str, port: int, upstream: str) -> dict
         "BRAINSTREAM_ADMIN_USER": "bench",
         "BRAINSTREAM_ADMIN_PASSWORD": "bench-password",
         "BRAINSTREAM_LIBRARY_API_URL": upstream,
+        "BRAINSTREAM_LIBRARY_API_SECRET": BENCH_LIBRARY_SECRET,
         "BRAINSTREAM_LOG_LEVEL": "WARNING",
     }
 

@@ -24,11 +24,12 @@ from .adapters.staging import Staging
 from .backends.inbox import InboxBackend
 from .backends.slskd import SlskdBackend
 from .backends.url import UrlBackend
-from .backends.ytdlp import YtDlpBackend, ytdlp_searcher
+from .backends.ytdlp import PageReader, Searcher, YtDlpBackend, ytdlp_page_reader, ytdlp_searcher
 from .domain.validation import Rules
 from .ports import Backend
 from .service import AcquireService, Checkpoint, Options
 from .settings import Settings
+from .urlinspect import UrlInspector
 
 __all__ = ["App", "build", "find_ffmpeg", "main"]
 
@@ -59,8 +60,15 @@ class App:
     """Follows the live settings; closes the HTTP clients when cancelled."""
 
 
-def build(settings: Settings, *, checkpoint: Checkpoint | None = None) -> App:
-    """Wire everything from settings; a test-only entry point passes a `checkpoint` hook."""
+def build(
+    settings: Settings,
+    *,
+    checkpoint: Checkpoint | None = None,
+    searcher: Searcher | None = None,
+    read_page: PageReader | None = None,
+) -> App:
+    """Wire everything from settings; a test-only entry point passes a `checkpoint` hook, tests a fake yt-dlp
+    search and page reader."""
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     http = HttpSettings()
     live = LiveSettings()
@@ -72,13 +80,15 @@ def build(settings: Settings, *, checkpoint: Checkpoint | None = None) -> App:
         headers={"User-Agent": user_agent(http.contact)}, timeout=settings.url_timeout_s, follow_redirects=False
     )
     clients: list[Any] = [covers_client]
+    url_backend = UrlBackend(url_client, max_bytes=max_bytes, allow_private=settings.url_allow_private)
     backends: dict[str, Backend] = {
-        "url": UrlBackend(url_client, max_bytes=max_bytes, allow_private=settings.url_allow_private),
+        "url": url_backend,
         "inbox": InboxBackend(
             settings.inbox, min_similarity=settings.min_title_similarity, remove_taken=settings.inbox_remove_taken
         ),
         "yt-dlp": YtDlpBackend(
-            ytdlp_searcher(settings.ytdlp_search_prefix, settings.ytdlp_socket_timeout_s, settings.ytdlp_cookies),
+            searcher
+            or ytdlp_searcher(settings.ytdlp_search_prefix, settings.ytdlp_socket_timeout_s, settings.ytdlp_cookies),
             results=settings.ytdlp_results,
             timeout_s=settings.ytdlp_timeout_s,
             socket_timeout_s=settings.ytdlp_socket_timeout_s,
@@ -132,6 +142,9 @@ def build(settings: Settings, *, checkpoint: Checkpoint | None = None) -> App:
         checkpoint=checkpoint,
     )
     runtime.consume("acquire_resolved", handlers.on_resolved(service))
+    page_reader = read_page or ytdlp_page_reader(settings.ytdlp_socket_timeout_s, settings.ytdlp_cookies)
+    inspector = UrlInspector(url_backend, page_reader, staging, runtime.publish)
+    runtime.consume("acquire_url_requests", handlers.on_url_request(inspector))
 
     def staging_check() -> tuple[HealthStatus, dict[str, Any]]:
         ok = staging.root.is_dir() and shutil.disk_usage(staging.root).free > 512 * MiB

@@ -28,6 +28,7 @@ from contracts.acquire import (
 from contracts.common import CandidateSource
 from contracts.resolve import TrackResolved
 from infra.http import ExternalError
+from infra.runtime import UpstreamFault
 
 from .adapters.probe import EXTENSION, Probed, probe
 from .adapters.staging import Staging
@@ -49,7 +50,7 @@ async def _no_checkpoint(point: str) -> None:
     """Production passes no hook: the use case goes straight on."""
 
 
-class BackendsUnavailable(RuntimeError):
+class BackendsUnavailable(UpstreamFault):
     """A backend faulted and nothing else was found: redeliver later rather than fail the track."""
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field
 
 from .base import Event
-from .common import TrackMetadata
+from .common import TrackMetadata, TrackQuery
 
 __all__ = [
     "AcquisitionFailed",
@@ -21,6 +21,10 @@ __all__ = [
     "TrackDownloaded",
     "TrackTagged",
     "TrackValidated",
+    "UrlInspected",
+    "UrlMetadataSource",
+    "UrlProblem",
+    "UrlRejected",
 ]
 
 
@@ -113,3 +117,43 @@ class AcquisitionFailed(_Acquire):
     reason: AcquisitionFailureReason
     detail: str = ""
     rejected: list[CandidateRejected] = Field(default_factory=list, description="Every candidate tried, and why.")
+
+
+class UrlMetadataSource(StrEnum):
+    FILE_TAGS = "file_tags"
+    """The URL is an audio file: its own tags."""
+    PAGE = "page"
+    """The URL is a page yt-dlp knows: the metadata yt-dlp reads from it."""
+
+
+class UrlInspected(_Acquire):
+    """A manual request gave only a URL: what the file's tags (or the page) say the track is, to resolve from."""
+
+    subject: ClassVar[str] = "acquire.url.inspected"
+
+    request_id: UUID
+    url: str
+    query: TrackQuery
+    source: UrlMetadataSource
+
+
+class UrlProblem(StrEnum):
+    NO_METADATA = "no_metadata"
+    """Neither an artist and a title nor a recording MBID in the file's tags or the page's metadata."""
+    REFUSED = "refused"
+    """Not fetched: not http(s), or a private address while those are not allowed."""
+    DOWNLOAD_FAILED = "download_failed"
+    """The server answered 4xx, or the page has nothing yt-dlp can read."""
+    NOT_AUDIO = "not_audio"
+    """A file, but not one mutagen reads as audio."""
+
+
+class UrlRejected(_Acquire):
+    """A URL given alone cannot say what track it is: the request ends here, with the reason."""
+
+    subject: ClassVar[str] = "acquire.url.rejected"
+
+    request_id: UUID
+    url: str
+    reason: UrlProblem
+    detail: str = ""

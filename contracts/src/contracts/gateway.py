@@ -12,6 +12,8 @@ from .base import Command, Event
 from .common import TrackQuery
 
 __all__ = [
+    "MatchListen",
+    "NowPlayingReported",
     "RemoveTrack",
     "RequestTrack",
     "RetryTrack",
@@ -38,6 +40,12 @@ class RequestTrack(_GatewayCommand):
     request_id: UUID
     query: TrackQuery
     url: str | None = None
+
+    @property
+    def url_only(self) -> bool:
+        """Only a URL to go on: acquire-svc reads the file's tags (or the page) first, then resolve-svc resolves."""
+        q = self.query
+        return self.url is not None and not (q.recording_mbid or q.isrc or q.artist or q.title)
 
 
 class RetryTrack(_GatewayCommand):
@@ -86,8 +94,39 @@ class ScrobbleSubmitted(_GatewayEvent):
     duration_ms: int | None = Field(default=None, ge=0)
 
 
+class NowPlayingReported(_GatewayEvent):
+    """A Subsonic client said what it is playing (`scrobble` with submission=false). Not a listen: ingest-svc tells
+    the user's ListenBrainz (`playing_now`) and Last.fm (`track.updateNowPlaying`), and nothing is stored."""
+
+    subject: ClassVar[str] = "gateway.nowplaying.reported"
+
+    song_id: str
+    client: str | None = None
+    recording_mbid: UUID | None = None
+    artist: str | None = None
+    title: str | None = None
+    album: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+
+
 class SettingsChanged(_GatewayEvent):
     subject: ClassVar[str] = "gateway.settings.changed"
 
     keys: list[str]
     values: dict[str, Any] = Field(default_factory=dict, description="New values; secrets are never included.")
+
+
+class MatchListen(_GatewayCommand):
+    """Match a recorded play again: the history store's background retry of a play still unmatched."""
+
+    subject: ClassVar[str] = "gateway.listen.match_requested"
+
+    listen_id: UUID = Field(description="The `event_id` of the `ListenRecorded` to match.")
+    source: str
+    artist: str
+    title: str
+    album: str | None = None
+    duration_ms: int | None = Field(default=None, ge=0)
+    recording_mbid: UUID | None = None
+    isrc: str | None = None
+    attempt: int = Field(ge=1, description="This try's number; the first match was attempt 1.")

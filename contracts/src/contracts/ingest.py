@@ -103,6 +103,14 @@ class ListenRecorded(_Ingest):
     source_ids: dict[str, str] = Field(default_factory=dict, description="The source's own ids for this play.")
     raw: dict[str, Any] = Field(default_factory=dict, description="The source's payload, as received.")
 
+    def trusted_mbid(self) -> UUID | None:
+        """The source's own recording MBID when it can be taken as the match without asking MusicBrainz.
+
+        ListenBrainz's `mbid_mapping` and a library track's tag are MusicBrainz's own answer; Last.fm's `mbid` is
+        often a track of another release or a stale id, so it is only evidence to check.
+        """
+        return self.recording_mbid if self.source != ListenSource.LASTFM else None
+
 
 class PollFailureReason(StrEnum):
     RATE_LIMITED = "rate_limited"

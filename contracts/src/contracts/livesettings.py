@@ -11,12 +11,13 @@ Keys:
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import Field
 
 from .base import Model
 
-__all__ = ["PIPELINE_KEY", "SETTINGS_BUCKET", "PipelineSettings", "UserAccounts", "user_key"]
+__all__ = ["PIPELINE_KEY", "SETTINGS_BUCKET", "PipelineSettings", "StreamDefault", "UserAccounts", "user_key"]
 
 SETTINGS_BUCKET = "settings"
 PIPELINE_KEY = "pipeline"
@@ -27,6 +28,15 @@ def user_key(username: str) -> str:
     if not _USER_RE.fullmatch(username):
         raise ValueError(f"user name {username!r}: letters, digits, '_' and '-' only, at most 64")
     return f"user.{username}"
+
+
+class StreamDefault(Model):
+    """A default for the streams of one user and/or one Subsonic client (`*` for any), as Navidrome's players."""
+
+    user: str = Field(default="*", min_length=1, max_length=64)
+    client: str = Field(default="*", min_length=1, max_length=100, description="The `c` parameter clients send.")
+    format: Literal["mp3", "opus", "aac", "raw"] | None = Field(default=None, description="Unset: as asked.")
+    max_bitrate: int = Field(default=0, ge=0, le=2000, description="kbps; 0 for no limit.")
 
 
 class PipelineSettings(Model):
@@ -55,6 +65,12 @@ class PipelineSettings(Model):
         default=None, description="Room name or speaker address → BrainStream user whose listens it plays."
     )
     sonos_default_user: str | None = Field(default=None, description="User of a speaker not in sonos_users.")
+    stream_defaults: list[StreamDefault] | None = Field(
+        default=None,
+        max_length=200,
+        description="Per-user and per-client stream format and bitrate limits of the built-in library (the most "
+        "specific applies); unset: BRAINSTREAM_PLAYER_DEFAULTS.",
+    )
 
 
 class UserAccounts(Model):
@@ -68,3 +84,10 @@ class UserAccounts(Model):
     spotify_client_id: str | None = None
     spotify_client_secret: str | None = None
     spotify_refresh_token: str | None = None
+    lastfm_session_key: str | None = Field(
+        default=None, description="Last.fm session key from the web auth flow: lets BrainStream scrobble for them."
+    )
+    forward_listenbrainz: bool = Field(
+        default=True, description="Send plays from Subsonic clients and speakers on to their ListenBrainz."
+    )
+    forward_lastfm: bool = Field(default=True, description="Send those plays on to their Last.fm.")

@@ -47,9 +47,10 @@ class ConsumerSpec(Model):
     filter_subjects: list[str]
     service: str
     description: str
-    ack_wait_s: float = 60.0
-    """How long a message a crashed process held waits before the server delivers it again. A handler that works
-    longer is not redelivered: the runtime tells the server the work goes on every third of this time."""
+    ack_wait_s: float = 10.0
+    """How long a message a crashed process held waits before the server delivers it again, so the work a killed
+    process held resumes within about this time. A handler that works longer is not redelivered: the runtime tells
+    the server the work goes on every quarter of this time."""
     work_limit_s: float = 300.0
     """Longest one attempt may work. Past it the attempt is cancelled and counts as failed (retry with back-off)."""
     max_deliver: int = 5
@@ -147,6 +148,56 @@ CONSUMERS: list[ConsumerSpec] = [
         work_limit_s=600.0,
     ),
     ConsumerSpec(
+        durable="ingest_forward",
+        stream="INGEST",
+        filter_subjects=["ingest.listen.recorded"],
+        service="ingest-svc",
+        description="Plays from Subsonic clients and speakers sent on to the user's ListenBrainz and Last.fm.",
+        # an upstream that is down delays a play, never loses it: about a day of tries before the dead letters
+        max_deliver=60,
+        backoff_s=[5.0, 30.0, 60.0, 300.0, 900.0, 1800.0],
+    ),
+    ConsumerSpec(
+        durable="ingest_now_playing",
+        stream="GATEWAY",
+        filter_subjects=["gateway.nowplaying.reported"],
+        service="ingest-svc",
+        description="What Subsonic clients play now, told to the user's ListenBrainz and Last.fm (not a listen).",
+        max_deliver=2,  # stale within minutes: one more try, then it is better forgotten
+    ),
+    ConsumerSpec(
+        durable="resolve_listens",
+        stream="INGEST",
+        filter_subjects=["ingest.listen.recorded"],
+        service="resolve-svc",
+        description="Recorded plays to match to a MusicBrainz recording.",
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="resolve_listen_retries",
+        stream="GATEWAY",
+        filter_subjects=["gateway.listen.match_requested"],
+        service="resolve-svc",
+        description="Plays still unmatched, asked again by the history store with back-off.",
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="gateway_history_ingest",
+        stream="INGEST",
+        filter_subjects=["ingest.listen.recorded"],
+        service="gateway",
+        description="The listening-history store, from recorded plays.",
+        backoff_s=[0.5, 2.0, 5.0],
+    ),
+    ConsumerSpec(
+        durable="gateway_history_resolve",
+        stream="RESOLVE",
+        filter_subjects=["resolve.listen.matched", "resolve.listen.unmatched"],
+        service="gateway",
+        description="The listening-history store, from the plays' MusicBrainz matches.",
+        backoff_s=[0.5, 2.0, 5.0],
+    ),
+    ConsumerSpec(
         durable="resolve_candidates",
         stream="INGEST",
         filter_subjects=["ingest.candidate.discovered"],
@@ -161,6 +212,22 @@ CONSUMERS: list[ConsumerSpec] = [
         service="resolve-svc",
         description="Manual requests and rematches to normalize.",
         max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="resolve_url_inspected",
+        stream="ACQUIRE",
+        filter_subjects=["acquire.url.inspected"],
+        service="resolve-svc",
+        description="Requests given only a URL, with what the file or page says it is, to normalize.",
+        max_deliver=8,
+    ),
+    ConsumerSpec(
+        durable="acquire_url_requests",
+        stream="GATEWAY",
+        filter_subjects=["gateway.track.requested"],
+        service="acquire-svc",
+        description="Requests that give only a URL: download it (or read its page) for what track it is.",
+        work_limit_s=600.0,
     ),
     ConsumerSpec(
         durable="acquire_resolved",
@@ -224,6 +291,14 @@ KV_BUCKETS: list[KvSpec] = [
         bucket="listen_gate",
         owner="ingest-svc",
         description="One key per recorded play (user, source, play id), so a play seen twice is one listen.",
+        ttl_s=90 * DAY,
+        max_bytes=128 * MiB,
+    ),
+    KvSpec(
+        bucket="forward_ledger",
+        owner="ingest-svc",
+        description="Per user, target and play: where sending it on stands (sending, sent, refused), so a crash "
+        "or a retry never submits a play twice.",
         ttl_s=90 * DAY,
         max_bytes=128 * MiB,
     ),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,18 +19,27 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from infra.http import ApiClient, HttpSettings
+from infra.internal import library_api_secret
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.ops.deadletters import redrive
+from infra.ratelimit import HOSTS, KvSlotLimiter
 from infra.runtime import ServiceRuntime
+from infra.secretfiles import private_dir
 
 from . import SERVICE, __version__
 from .adapters.kv import RequestGate, SettingsStore
 from .adapters.library import SubsonicLibrary
+from .api.candidates import CandidatesController
 from .api.errors import EXCEPTION_HANDLERS
 from .api.events import EventsController
+from .api.headers import security_headers
+from .api.jsonguard import json_guard
 from .api.library import LibraryController
+from .api.library_media import LibraryMediaController
 from .api.metrics import MetricsController
 from .api.runs import RunsController
 from .api.session import MeController, SessionController
@@ -37,12 +48,21 @@ from .api.sonos import SonosController
 from .api.tracks import RequestsController, TracksController
 from .api.users import UsersController
 from .auth.crypto import SecretBox, load_or_create_key
-from .auth.throttle import FailureThrottle
+from .auth.limiter import GuessLimiter, PasswordSlots
 from .auth.users import Users
 from .browse import LibraryBrowser
 from .db import make_engine
 from .handlers import view_handlers
 from .health import HealthController
+from .history.api import ListensController
+from .history.fold import HistoryFold
+from .history.live import Rematcher, history_handlers
+from .history.merge import MergeConfig
+from .history.nowplaying import PlayingNow
+from .history.page import HistoryPageController
+from .history.replayable import history_path
+from .history.schema import connect as connect_history
+from .history.scrobbling import ScrobblingController
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
@@ -54,6 +74,7 @@ from .subsonic.keepalive import KeepAlivePool
 from .subsonic.proxy import FORWARD_RESPONSE, SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
 from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
+from .ui.favicon import favicon
 from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
@@ -63,11 +84,10 @@ _UI = Path(__file__).parent / "ui"
 
 def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
-    home = settings.data_dir / "gateway"
+    home = private_dir(settings.data_dir / "gateway")  # gateway.db and secret.key: the owner's only
     engine = make_engine(home / "gateway.db")
-    users = Users(
-        engine, SecretBox(load_or_create_key(settings.secret_key, home / "secret.key")), settings.session_days
-    )
+    key = load_or_create_key(settings.secret_key, home / "secret.key")
+    users = Users(engine, SecretBox(key), settings.session_days)
     projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
     chooser = UpstreamChooser(
@@ -77,8 +97,11 @@ def create_app(settings: Settings) -> Litestar:
         settings.navidrome_password,
         lambda: live.pipeline.navidrome_url,
         LiveNavidromeAccount(lambda: live.pipeline, users.box),
+        library_secret=library_api_secret(settings.library_api_secret, settings.data_dir),
     )
     holder: dict[str, aiohttp.ClientSession] = {}
+    # one count for /api/login and /rest: a guess is a guess, whichever door it comes through
+    limiter = GuessLimiter(settings.auth_guesses_per_minute, settings.auth_account_guesses_per_minute)
 
     def http() -> aiohttp.ClientSession:
         return holder["session"]
@@ -90,16 +113,32 @@ def create_app(settings: Settings) -> Litestar:
         report = await redrive(runtime.js, ids)  # the same re-drive as `brainstream dlq redrive ID…`
         return report.published, report.failed
 
-    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js), users, view, redrive_letters)
+    gateway = Gateway(runtime.publish, gate, SettingsStore(lambda: runtime.js, users.box), users, view, redrive_letters)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
         runtime.consume(durable, handler)
+    scrobbles = ScrobblePublisher(runtime.publish)
+    history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
+    for durable, handler in history_handlers(history).items():
+        runtime.consume(durable, handler)
+    # the slots every service takes for these hosts (infra.ratelimit), so reading playing-now and connecting Last.fm
+    # stay inside the one budget per host; bound once the runtime has connected (lifespan)
+    lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
+    lastfm_slots = KvSlotLimiter.unbound(HOSTS["lastfm"], 0.2)
+    lb_client = ApiClient("listenbrainz", settings.listenbrainz_url, HttpSettings(), limiter=lb_slots)
+    playing_now = PlayingNow(lb_client, users.accounts)
+    lastfm_client = ApiClient("lastfm", settings.lastfm_url, HttpSettings(), limiter=lastfm_slots)
+    # readers get their own connection: the fold's holds its write transaction open between statements
+    history_reader = connect_history(history_path(settings))
+    rematcher = Rematcher(
+        history_reader, runtime.publish, base_s=settings.history_retry_base_s, cap_s=settings.history_retry_cap_s
+    )
     proxy = SubsonicProxy(
         users,
         chooser,
-        FailureThrottle(settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s),
+        limiter,
         AuthPolicy(settings.subsonic_allow_plain, settings.subsonic_allow_token),
         http,
-        ScrobblePublisher(runtime.publish),
+        scrobbles,
         KeepAlivePool(FORWARD_RESPONSE - {"content-length"}, timeout_s=settings.proxy_timeout_s),
     )
 
@@ -118,11 +157,17 @@ def create_app(settings: Settings) -> Litestar:
             connector=aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30),
         )
         await runtime.start()
+        for slots in (lb_slots, lastfm_slots):
+            await slots.bind(runtime.js)
         await live.start(runtime.js)
         await _first_admin(settings, users, gateway)
+        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
         try:
             yield
         finally:
+            retries.cancel()
+            await lb_client.aclose()
+            await lastfm_client.aclose()
             await live.stop()
             await runtime.stop()
             await holder["session"].close()
@@ -137,14 +182,20 @@ def create_app(settings: Settings) -> Litestar:
             UsersController,
             SettingsController,
             RequestsController,
+            CandidatesController,
             TracksController,
             RunsController,
             LibraryController,
+            LibraryMediaController,
+            ListensController,
+            ScrobblingController,
             EventsController,
             SonosController,
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
+            favicon,
+            HistoryPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -160,18 +211,37 @@ def create_app(settings: Settings) -> Litestar:
                 "http": http,
                 "library": library,
                 "browser": LibraryBrowser(library, view),
-                "login_throttle": FailureThrottle(
-                    settings.auth_fail_free, settings.auth_fail_window_s, settings.auth_fail_max_delay_s
-                ),
+                "guess_limiter": limiter,
+                "password_slots": PasswordSlots(settings.password_checks),
                 "setup_lock": asyncio.Lock(),
                 "proxy": proxy,
+                "scrobbles": scrobbles,
+                "history": history_reader,
+                "playing_now": playing_now,
+                "lastfm": lastfm_client,
+                # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
+                "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[security_headers, json_guard],  # type: ignore[list-item]
         template_config=TemplateConfig(directory=_UI / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title="BrainStream gateway", version=__version__, path="/schema"),
         logging_config=None,
     )
+
+
+async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime) -> None:
+    """A supervised background loop: a failed round is logged and the next one comes, never a silent death."""
+    beat = runtime.loop_heartbeat("history_retries", stall_after_s=interval_s * 5 + 60)
+    log = logging.getLogger(__name__)
+    while True:
+        try:
+            await work()
+        except Exception:
+            log.exception("history retry round failed; trying again in %.0f s", interval_s)
+        beat.beat()
+        await asyncio.sleep(interval_s)
 
 
 async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> None:
@@ -189,6 +259,9 @@ def front_door(app: Litestar) -> ASGIApp:
 
     Every Subsonic call is a proxy hop; Litestar's routing and middleware around it cost about as much as the hop, so
     the door hands /rest over before Litestar sees it.
+
+    X-Forwarded-For is read only from the proxies in BRAINSTREAM_TRUSTED_PROXIES (uvicorn's own middleware, so the
+    guessing limits count the real client); from anyone else it is ignored, since any caller can write it.
     """
     proxy: SubsonicProxy = app.state.proxy
 
@@ -198,7 +271,10 @@ def front_door(app: Litestar) -> ASGIApp:
         else:
             await app(scope, receive, send)
 
-    return door
+    trusted = [p.strip() for p in app.state.settings.trusted_proxies.split(",") if p.strip()]
+    if not trusted:
+        return door
+    return ProxyHeadersMiddleware(door, trusted_hosts=trusted)  # type: ignore[arg-type,return-value]
 
 
 def main() -> None:
@@ -210,5 +286,6 @@ def main() -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        proxy_headers=False,  # front_door reads X-Forwarded-For, from the trusted proxies only
         timeout_graceful_shutdown=5,
     )

@@ -18,7 +18,9 @@ from .api.library_schemas import (
     LibraryAlbumsOfArtistOut,
     LibraryArtistOut,
     LibraryArtistPageOut,
+    LibraryGenreOut,
     LibrarySearchOut,
+    LibraryTotalsOut,
     LibraryTrackOut,
     LibraryTrackPageOut,
     PipelineLinkOut,
@@ -27,11 +29,24 @@ from .api.library_schemas import (
 from .readmodel.queries import Scope, View
 from .readmodel.rows import TrackRow
 
-__all__ = ["LibraryBrowser", "cover_url"]
+__all__ = ["SORTS", "LibraryBrowser", "cover_url"]
+
+SORTS = {
+    "name": "alphabeticalByName",
+    "artist": "alphabeticalByArtist",
+    "year": "byYear",
+    "added": "newest",
+    "played": "frequent",
+}
+"""The web UI's sorts → getAlbumList2 types (the other types are accepted as they are)."""
 
 
 def cover_url(cover_id: str) -> str:
     return "/api/library/art/" + quote(cover_id, safe="")
+
+
+def stream_url(song_id: str) -> str:
+    return "/api/library/stream/" + quote(song_id, safe="")
 
 
 def _artist(a: Artist) -> LibraryArtistOut:
@@ -49,6 +64,9 @@ def _album(a: Album) -> LibraryAlbumOut:
         duration_s=a.duration_s,
         genre=a.genre,
         cover_url=cover_url(a.cover_id or a.id),
+        starred=a.starred,
+        rating=a.rating,
+        play_count=a.play_count,
     )
 
 
@@ -75,15 +93,39 @@ class LibraryBrowser:
         artist, albums = await self._library.artist(scope.username, artist_id)
         return LibraryAlbumsOfArtistOut(source=self.source, artist=_artist(artist), albums=[_album(a) for a in albums])
 
-    async def albums(self, scope: Scope, order: str, offset: int, limit: int) -> LibraryAlbumPageOut:
+    async def albums(
+        self, scope: Scope, order: str, offset: int, limit: int, *, genre: str | None = None, year: int | None = None
+    ) -> LibraryAlbumPageOut:
+        """A page of albums in `order`; a genre or a year filters instead (Subsonic lists those by name)."""
+        kind, extra = SORTS.get(order, order), []
+        if genre:
+            kind, extra = "byGenre", [("genre", genre)]
+        elif year is not None:
+            kind, extra = "byYear", [("fromYear", str(year)), ("toYear", str(year))]
+        elif kind == "byYear":
+            extra = [("fromYear", "0"), ("toYear", "9999")]
         # one more than asked tells whether another page follows (getAlbumList2 gives no total)
-        found = await self._library.albums(scope.username, order, limit + 1, offset)
+        found = await self._library.albums(scope.username, kind, limit + 1, offset, extra)
         return LibraryAlbumPageOut(
             source=self.source,
             items=[_album(a) for a in found[:limit]],
             offset=offset,
             limit=limit,
             next_offset=offset + limit if len(found) > limit else None,
+        )
+
+    async def totals(self, scope: Scope) -> LibraryTotalsOut:
+        artists, genres, tracks = await asyncio.gather(
+            self._library.artists(scope.username),
+            self._library.genres(scope.username),
+            self._library.song_total(scope.username),
+        )
+        return LibraryTotalsOut(
+            source=self.source,
+            artists=len(artists),
+            albums=sum(a.album_count or 0 for a in artists),
+            tracks=tracks,
+            genres=[LibraryGenreOut(name=g.name, album_count=g.album_count, song_count=g.song_count) for g in genres],
         )
 
     async def album(self, scope: Scope, album_id: str) -> LibraryAlbumDetailOut:
@@ -148,6 +190,9 @@ class LibraryBrowser:
                     recording_mbid=s.recording_mbid,
                     cover_url=cover_url(s.cover_id or s.album_id or s.id),
                     pipeline=_link(row),
+                    starred=s.starred,
+                    rating=s.rating,
+                    stream_url=stream_url(s.id),
                 )
             )
         return out

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, inspect
 from sqlmodel import SQLModel, create_engine
 
+from infra.secretfiles import make_private
+
 __all__ = ["make_engine"]
 
 
 def make_engine(path: Path) -> Engine:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # users, sessions and sealed secrets: readable by the owner only; SQLite gives its -wal and -shm files the
+    # database file's mode
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        make_private(own)
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")

@@ -36,4 +36,6 @@ def view_handlers(
 
         return handle
 
-    return {spec.durable: make(spec.stream) for spec in consumers_of(SERVICE)}
+    return {
+        spec.durable: make(spec.stream) for spec in consumers_of(SERVICE) if spec.durable.startswith("gateway_view_")
+    }

@@ -32,9 +32,10 @@ Redrive = Callable[[list[int]], Awaitable[tuple[int, dict[int, str]]]]
 
 
 class Conflict(Exception):
-    def __init__(self, message: str, existing: dict[str, Any]) -> None:
+    def __init__(self, message: str, existing: dict[str, Any] | None) -> None:
         super().__init__(message)
         self.existing = existing
+        """The request that won, or None when the asker may not see it (another user's)."""
 
 
 class Invalid(ValueError):
@@ -88,7 +89,9 @@ class Gateway:
         }
         existing = await self.gate.claim(request_key(query, url), record)
         if existing is not None:
-            raise Conflict("this track was requested already", existing)
+            # another user's request is theirs: its user name, URL and ids are not shown to the asker
+            mine = existing.get("user") == who.username or who.is_admin
+            raise Conflict("already requested", existing if mine else None)
         await self.publish(
             RequestTrack(request_id=request_id, query=query, url=url, user=who.username, correlation_id=correlation)
         )

@@ -32,6 +32,9 @@ class Settings(RuntimeSettings):
     BRAINSTREAM_DATA_DIR/gateway/secret.key is made on first start."""
     library_api_url: str = Field(default="http://127.0.0.1:4534", validation_alias=_env("LIBRARY_API_URL"))
     """library-svc's OpenSubsonic API, the default /rest upstream (internal network only)."""
+    library_api_secret: str | None = Field(default=None, validation_alias=_env("LIBRARY_API_SECRET"))
+    """Sent with every call to library-svc, which answers nobody else; unset: the secret file under
+    BRAINSTREAM_DATA_DIR/secrets/library-api.key (made at first start, shared with library-svc)."""
     navidrome_url: str | None = Field(default=None, validation_alias=_env("NAVIDROME_URL"))
     """Navidrome as the /rest upstream instead of the built-in API; the `pipeline` live setting overrides it."""
     navidrome_user: str | None = Field(default=None, validation_alias=_env("NAVIDROME_USER"))
@@ -48,17 +51,41 @@ class Settings(RuntimeSettings):
     """Accept `p=` (plain or enc:) passwords on /rest; false answers error 42 to them."""
     subsonic_allow_token: bool = Field(default=True, validation_alias=_env("SUBSONIC_ALLOW_TOKEN"))
     """Accept token+salt on /rest; false answers error 41 to them (for deployments that forbid md5 tokens)."""
-    auth_fail_free: int = Field(default=5, ge=1, validation_alias=_env("AUTH_FAIL_FREE"))
-    """Failed logins one address may make per window before its answers are slowed down."""
-    auth_fail_window_s: float = Field(default=300.0, gt=0, validation_alias=_env("AUTH_FAIL_WINDOW"))
-    """Window in which failed logins from one address are counted."""
-    auth_fail_max_delay_s: float = Field(default=5.0, ge=0, validation_alias=_env("AUTH_FAIL_MAX_DELAY"))
-    """Longest delay added to an answer for an address with many failures (doubling from 0.25 s)."""
+    auth_guesses_per_minute: int = Field(default=20, ge=1, le=10_000, validation_alias=_env("AUTH_GUESSES_PER_MINUTE"))
+    """Wrong passwords, tokens or API keys one address may try per minute (web login and /rest together); past that
+    its attempts are answered "slow down" (429) without being checked."""
+    auth_account_guesses_per_minute: int = Field(
+        default=10, ge=1, le=10_000, validation_alias=_env("AUTH_ACCOUNT_GUESSES_PER_MINUTE")
+    )
+    """Wrong passwords tried at one account per minute, from all addresses together (a spread-out attack)."""
+    password_checks: int = Field(default=2, ge=1, le=64, validation_alias=_env("PASSWORD_CHECKS"))
+    """argon2 hashes or verifications run at once (64 MiB each); further logins wait their turn."""
+    trusted_proxies: str = Field(default="", validation_alias=_env("TRUSTED_PROXIES"))
+    """Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the real client
+    (e.g. `127.0.0.1` or `10.0.0.0/8`); empty: X-Forwarded-For is ignored and the connecting address counts."""
     feed_keep: int = Field(default=10_000, ge=100, le=10_000_000, validation_alias=_env("FEED_KEEP"))
     """Events the live feed keeps for Last-Event-ID resumes (the newest; older ones are pruned as new ones come).
     A client whose cursor is older gets a `reset` event and reads the current state again."""
     proxy_timeout_s: float = Field(default=30.0, gt=0, validation_alias=_env("PROXY_TIMEOUT"))
     """Connect and first-byte timeout of the /rest upstream."""
+    listenbrainz_url: str = Field(default="https://api.listenbrainz.org", validation_alias=_env("LISTENBRAINZ_URL"))
+    """ListenBrainz API, read for what each user is playing now (the History page)."""
+    lastfm_url: str = Field(default="https://ws.audioscrobbler.com/2.0/", validation_alias=_env("LASTFM_URL"))
+    """Last.fm API, asked for a session key when someone connects Last.fm."""
+    lastfm_auth_url: str = Field(default="https://www.last.fm/api/auth/", validation_alias=_env("LASTFM_AUTH_URL"))
+    """Last.fm's page where a person allows BrainStream to scrobble for them."""
+    lastfm_api_key: str | None = Field(default=None, validation_alias=_env("LASTFM_API_KEY"))
+    """Last.fm API key of this installation (the same as ingest-svc's)."""
+    lastfm_api_secret: str | None = Field(default=None, validation_alias=_env("LASTFM_API_SECRET"))
+    """Its shared secret: signs the session request. Never logged."""
+    history_tolerance_s: float = Field(default=60.0, gt=0, le=600, validation_alias=_env("HISTORY_TOLERANCE"))
+    """Largest clock difference between two sources' reports of one play (see gateway/history/merge.py)."""
+    history_retry_base_s: float = Field(default=3600.0, gt=0, validation_alias=_env("HISTORY_RETRY_BASE"))
+    """Wait before an unmatched play is matched again; each further miss waits four times longer."""
+    history_retry_cap_s: float = Field(default=7 * 86400.0, gt=0, validation_alias=_env("HISTORY_RETRY_CAP"))
+    """Longest wait between two tries of an unmatched play."""
+    history_retry_every_s: float = Field(default=60.0, gt=0, validation_alias=_env("HISTORY_RETRY_EVERY"))
+    """How often the gateway looks for unmatched plays whose wait has passed."""
 
     @model_validator(mode="after")
     def _navidrome_needs_an_account(self) -> Settings:

@@ -84,13 +84,14 @@ async def gateway_factory(
             "BRAINSTREAM_ADMIN_USER": ADMIN,
             "BRAINSTREAM_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "BRAINSTREAM_SSE_KEEPALIVE": 0.5,
-            "BRAINSTREAM_AUTH_FAIL_MAX_DELAY": 0.2,
         }
         values.update(overrides)
         settings = Settings(**values)
         app = create_app(settings)
         server = uvicorn.Server(
-            uvicorn.Config(front_door(app), host="127.0.0.1", port=port, log_config=None, lifespan="on")
+            uvicorn.Config(
+                front_door(app), host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False
+            )
         )
         servers.append(server)
         tasks.append(asyncio.create_task(server.serve()))

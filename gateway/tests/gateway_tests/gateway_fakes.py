@@ -93,6 +93,11 @@ class FakeSubsonic:
             "stream",
             "download",
             "getCoverArt",
+            "star",
+            "unstar",
+            "setRating",
+            "getGenres",
+            "getScanStatus",
         ):
             for suffix in ("", ".view"):
                 for method in ("GET", "HEAD"):
@@ -163,6 +168,10 @@ class FakeSubsonic:
                 return _ranged(req)
             if name == "getCoverArt":
                 return Reply.raw(COVER_PNG, content_type="image/png")
+            if name == "getGenres":
+                return self._ok({"genres": {"genre": [{"value": "Electronic", "albumCount": 1, "songCount": 1}]}})
+            if name == "getScanStatus":
+                return self._ok({"scanStatus": {"scanning": False, "count": 1}})
             return self._ok()
 
         return handle

@@ -50,11 +50,18 @@ async def test_request_moves_through_stages_in_the_browser(
         running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library,
         async_playwright() as pw,
     ):
-        gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        gateway = await gateway_factory(
+            BRAINSTREAM_LIBRARY_API_URL=library_url(library),
+            BRAINSTREAM_LIBRARY_API_SECRET=library.settings.api_secret,  # as `brainstream up` shares it
+        )
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
         )
         page = await browser.new_page(viewport={"width": 420, "height": 900})  # a phone
+        # a script or style the Content-Security-Policy blocks, or a script error, shows up here
+        console_errors: list[str] = []
+        page.on("console", lambda m: console_errors.append(f"{m.text} {m.location}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: console_errors.append(str(e)))
         try:
             await page.goto(gateway.url + "/")
             await expect(page).to_have_url(gateway.url + "/login")
@@ -139,6 +146,7 @@ async def test_request_moves_through_stages_in_the_browser(
             # the values in force, from the services themselves (here library-svc's default layout), not blanks
             await expect(page.locator("input[name=path_template]")).to_have_value(DEFAULT_PATH_TEMPLATE)
             await page.screenshot(path=str(SHOTS / "settings.png"), full_page=True)
+            assert console_errors == []
         finally:
             await browser.close()
 

@@ -75,7 +75,10 @@ async def test_scanned_and_imported_tracks_both_show_from_library_svc(
     music = tmp_path / "music"
     scanned_folder(music)
     async with running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library:
-        gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        gw = await gateway_factory(
+            BRAINSTREAM_LIBRARY_API_URL=library_url(library),
+            BRAINSTREAM_LIBRARY_API_SECRET=library.settings.api_secret,  # as `brainstream up` shares it
+        )
         journey, mbid = await request_and_import(gw, nats_endpoint.url, tmp_path / "staging")
         c = await gw.login()
         # the import reaches the gateway's read model over NATS: the journey ends in the library

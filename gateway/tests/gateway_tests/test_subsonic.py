@@ -12,7 +12,8 @@ import nats
 from libopensonic import AsyncConnection
 
 from contracts.gateway import ScrobbleSubmitted
-from gateway.auth.throttle import FailureThrottle
+from gateway.auth.limiter import Guess, GuessLimiter
+from infra.internal import library_api_secret
 
 from .gateway_fakes import AUDIO, FakeSubsonic
 
@@ -40,6 +41,9 @@ async def test_client_library_through_gateway_to_library_api(gateway: Any, fake_
     seen = [r for r in fake_library.web.requests if "getAlbum" in r.path]
     assert seen and all(r.header("x-brainstream-user") == "admin" for r in seen)
     assert all(not ({"u", "p", "t", "s", "apiKey"} & set(r.query)) for r in fake_library.web.requests)
+    # every call, the health ping included, carries the secret library-svc admits the gateway by (made at start)
+    secret = library_api_secret(None, gateway.settings.data_dir)
+    assert len(secret) == 64 and {r.header("x-brainstream-internal") for r in fake_library.web.requests} == {secret}
 
 
 async def test_credentials_never_reach_the_library_however_they_are_spelled(
@@ -136,14 +140,16 @@ async def test_mechanisms_switched_off_answer_41_and_42(gateway_factory: Any, fa
 async def test_wrong_passwords_on_rest_count_against_the_address(
     gateway_factory: Any, fake_library: FakeSubsonic
 ) -> None:
-    gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url, BRAINSTREAM_AUTH_FAIL_FREE=2)
-    throttle = gw.state.proxy.throttle  # two free guesses: the answer after the second one waits
-    await _rest(gw, "ping", u="admin", p="guess")
-    assert throttle.delay("127.0.0.1") == 0
-    await _rest(gw, "ping")  # a malformed request is not a guess
-    await _rest(gw, "ping", u="admin", p="guess")
-    assert throttle.delay("127.0.0.1") > 0
-    assert (await _rest(gw, "ping", u="admin", p=gw.app_password()))["status"] == "ok"  # slowed, not locked out
+    gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=fake_library.base_url, BRAINSTREAM_AUTH_GUESSES_PER_MINUTE=2)
+    good = gw.app_password()
+    assert (await _rest(gw, "ping", u="admin", p=good))["status"] == "ok"  # a right password is not a guess
+    assert (await _rest(gw, "ping", u="admin", p="guess"))["error"]["code"] == 40
+    assert (await _rest(gw, "ping"))["error"]["code"] == 10  # a malformed request is not a guess
+    assert (await _rest(gw, "ping", apiKey="guess"))["error"]["code"] == 44
+    async with httpx.AsyncClient(base_url=gw.url) as c:  # two guesses a minute: the third is not even checked
+        slowed = await c.get("/rest/ping", params={"u": "admin", "p": good, "f": "json"})
+    assert slowed.status_code == 429 and int(slowed.headers["retry-after"]) > 0
+    assert "slow down" in slowed.json()["subsonic-response"]["error"]["message"]
 
 
 async def test_the_gateways_own_answers_honour_jsonp(gateway: Any, fake_library: FakeSubsonic) -> None:
@@ -166,19 +172,22 @@ async def test_the_gateways_own_answers_honour_jsonp(gateway: Any, fake_library:
         assert unsafe.headers["content-type"].startswith("application/xml") and "alert" not in unsafe.text
 
 
-def test_repeated_failures_from_one_address_are_slowed_down() -> None:
+def test_guesses_are_limited_per_address_and_per_account_in_a_sliding_minute() -> None:
     now = [0.0]
-    throttle = FailureThrottle(free=3, window_s=60, max_delay_s=2.0, base_s=0.25, clock=lambda: now[0])
+    limiter = GuessLimiter(per_address=3, per_account=2, window_s=60, clock=lambda: now[0])
     for _ in range(3):
-        assert throttle.delay("10.0.0.1") == 0
-        throttle.failed("10.0.0.1")
-    assert throttle.delay("10.0.0.1") == 0.25
-    for _ in range(5):
-        throttle.failed("10.0.0.1")
-    assert throttle.delay("10.0.0.1") == 2.0
-    assert throttle.delay("10.0.0.2") == 0
-    now[0] = 61.0
-    assert throttle.delay("10.0.0.1") == 0
+        assert isinstance(limiter.try_guess("10.0.0.1", None), Guess)
+    assert limiter.try_guess("10.0.0.1", None) == 60.0  # the address is spent until its first guess ages out
+    first = limiter.try_guess("10.0.0.2", "Ann")
+    assert isinstance(first, Guess)
+    first.took_back()  # it was right: not counted
+    assert isinstance(limiter.try_guess("10.0.0.3", "ann"), Guess)
+    now[0] = 10.0
+    assert isinstance(limiter.try_guess("10.0.0.4", "ANN"), Guess)
+    assert limiter.try_guess("10.0.0.5", "ann") == 50.0  # an account is limited whichever address guesses
+    now[0] = 60.0
+    assert isinstance(limiter.try_guess("10.0.0.1", None), Guess)
+    assert isinstance(limiter.try_guess("10.0.0.5", "ann"), Guess)
 
 
 async def test_stream_ranges_head_and_rotation(gateway: Any) -> None:

@@ -12,6 +12,7 @@ import nats
 from contracts.gateway import SettingsChanged
 from contracts.ingest import PollFailed, PollFailureReason
 from contracts.livesettings import PipelineSettings, UserAccounts
+from infra.secretbox import open_document
 from tests.support.wait import wait_until
 
 from .test_api import publish
@@ -43,7 +44,9 @@ async def test_users_accounts_and_settings_reach_the_settings_bucket(gateway: An
         },
     )
     assert made.status_code == 201 and made.json()["has_listenbrainz_token"]
-    stored = UserAccounts.model_validate_json((await kv.get("user.alice")).value or b"")
+    raw = (await kv.get("user.alice")).value or b""
+    assert raw.startswith(b"fernet:") and b"lb-secret-token" not in raw  # sealed with the gateway's key
+    stored = UserAccounts.model_validate_json(open_document(gateway.state.users.box, raw))
     assert (stored.listenbrainz_user, stored.listenbrainz_token) == ("alice_lb", "lb-secret-token")
     event = SettingsChanged.from_json((await changes.next_msg(timeout=5)).data)
     assert "lb-secret-token" not in event.model_dump_json()

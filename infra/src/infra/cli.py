@@ -6,13 +6,16 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import nats
 import typer
 from rich.console import Console
 
 from . import __version__
+from .natsauth import NatsCredentials, command_connection, redact
 from .ops.cli import register as register_ops_commands
 
 __all__ = ["app", "main"]
@@ -27,14 +30,22 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _nats_url_or_exit() -> str:
-    from .runstate import resolve_nats_url
+def _nats_or_exit() -> tuple[str, NatsCredentials]:
+    from .runstate import no_nats_reason, resolve_nats
 
-    url = resolve_nats_url()
-    if url is None:
-        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+    found = resolve_nats()
+    if found is None:
+        err.print(f"[red]No NATS to talk to:[/] {no_nats_reason()}")
         raise typer.Exit(2)
-    return url
+    return found
+
+
+def _run_or_exit(job: Coroutine[Any, Any, None], url: str) -> None:
+    try:
+        asyncio.run(job)
+    except (OSError, TimeoutError, nats.errors.Error) as exc:  # refused, unreachable, or not signed in
+        err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -79,11 +90,11 @@ def status(
     """Streams with message counts, consumers with pending and ack-pending, and each service's health."""
     from .status import gather_status, render_status
 
-    url = _nats_url_or_exit()
+    url, creds = _nats_or_exit()
     try:
-        result = asyncio.run(gather_status(url))
-    except (OSError, TimeoutError) as exc:
-        err.print(f"[red]Cannot reach NATS at {url}:[/] {exc}")
+        result = asyncio.run(gather_status(url, creds))
+    except (OSError, TimeoutError, nats.errors.Error) as exc:
+        err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
         raise typer.Exit(1) from exc
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
@@ -95,16 +106,25 @@ def status(
 @app.command("provision")
 def provision_cmd() -> None:
     """Create or update the streams, durable consumers and KV buckets from the contracts (idempotent)."""
-    import nats
-
     from .provision import provision
 
-    url = _nats_url_or_exit()
+    url, creds = _nats_or_exit()
+
+    from .runstate import data_dir
+    from .sealing import seal_settings
+    from .secretbox import KeySource, key_file
+    from .secretfiles import private_dir
+
+    box = KeySource(os.environ.get("BRAINSTREAM_SECRET_KEY") or None, key_file(data_dir()))()
 
     async def go() -> None:
-        nc = await nats.connect(url.split(","), name="brainstream-provision")
+        nc = await command_connection(url, creds, "brainstream-provision")
         try:
             report = await provision(nc.jetstream())
+            if box is not None:  # account documents an older version stored in plain text: sealed, plain bytes gone
+                backup = private_dir(data_dir() / "secrets") / "settings-backup.json"
+                if sealed := await seal_settings(nc.jetstream(), box, backup):
+                    console.print(f"sealed {sealed} account document(s) stored in plain text")
         finally:
             await nc.close()
         for label, items in (("created", report.created), ("updated", report.updated)):
@@ -112,7 +132,7 @@ def provision_cmd() -> None:
                 console.print(f"{label}: {item}")
         console.print(f"{len(report.unchanged)} already as declared")
 
-    asyncio.run(go())
+    _run_or_exit(go(), url)
 
 
 @app.command()
@@ -120,15 +140,13 @@ def scan(
     full: Annotated[bool, typer.Option("--full", help="Re-read every file, not only changed ones.")] = False,
 ) -> None:
     """Ask library-svc to scan the music folder (publishes the StartScan command; the outcome is ScanCompleted)."""
-    import nats
-
     from contracts.gateway import StartScan
 
-    url = _nats_url_or_exit()
+    url, creds = _nats_or_exit()
     command = StartScan(full=full)
 
     async def go() -> None:
-        nc = await nats.connect(url.split(","), name="brainstream-scan")
+        nc = await command_connection(url, creds, "brainstream-scan")
         try:
             await nc.jetstream().publish(
                 command.subject, command.to_json(), headers={"Nats-Msg-Id": str(command.event_id)}
@@ -136,7 +154,7 @@ def scan(
         finally:
             await nc.close()
 
-    asyncio.run(go())
+    _run_or_exit(go(), url)
     console.print(f"scan requested ({'full' if full else 'changed files'}): {command.event_id}")
 
 

@@ -278,7 +278,8 @@ class ApiClient:
             if attempt < self.settings.max_retries:
                 self.stats.retries += 1
                 delay = self._backoff(attempt)
-                log.info("%s %s: %s, retry %d in %.1fs", self.service, endpoint, last_reason, attempt + 1, delay)
+                # the caller logs the failure once if the retries do not help; each retry is detail
+                log.debug("%s %s: %s, retry %d in %.1fs", self.service, endpoint, last_reason, attempt + 1, delay)
                 await asyncio.sleep(delay)
         raise SourceUnavailable(self.service, endpoint, last_status, last_reason, last_detail)
 

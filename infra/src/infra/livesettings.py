@@ -2,6 +2,10 @@
 
 A service builds one `LiveSettings`, starts it after connecting, reads `pipeline` / `users` whenever it needs them
 and may register callbacks for changes. A malformed document is logged and ignored (the last good one stays).
+
+A user's accounts hold secrets (tokens, client secrets) and are sealed with the installation's key (see
+`infra.secretbox`); a service that reads them passes its key source, and a plain document from before sealing is
+still read.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pydantic import ValidationError
 
 from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts
 
+from .secretbox import SecretBox, is_sealed, open_document
+
 __all__ = ["LiveSettings"]
 
 log = logging.getLogger(__name__)
@@ -25,7 +31,8 @@ Listener = Callable[[str], Awaitable[None] | None]
 
 
 class LiveSettings:
-    def __init__(self) -> None:
+    def __init__(self, box: Callable[[], SecretBox | None] | None = None) -> None:
+        self._box = box
         self.pipeline = PipelineSettings()
         self.users: dict[str, UserAccounts] = {}
         self._listeners: list[Listener] = []
@@ -69,12 +76,21 @@ class LiveSettings:
                 name = key.removeprefix("user.")
                 if deleted or not value:
                     self.users.pop(name, None)
+                elif self._box is None and is_sealed(value):
+                    log.debug("settings key %s is sealed and this service reads no accounts", key)
+                    return
                 else:
-                    self.users[name] = UserAccounts.model_validate_json(value)
+                    self.users[name] = UserAccounts.model_validate_json(self._open(value))
             else:
                 log.debug("ignoring unknown settings key %s", key)
                 return
         except ValidationError as exc:
             log.error("settings key %s holds an invalid document, keeping the previous value: %s", key, exc)
             return
+        except ValueError as exc:  # sealed, and no key or another key than the gateway's
+            log.error("settings key %s cannot be opened, keeping the previous value: %s", key, exc)
+            return
         log.info("live setting %s %s", key, "removed" if deleted else "changed")
+
+    def _open(self, value: bytes) -> bytes:
+        return open_document(self._box() if self._box is not None else None, value)

@@ -112,7 +112,11 @@ def start_nats_server(
     store_dir.mkdir(parents=True, exist_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     conf = run_dir / "nats-server.conf"
-    conf.write_text(_config(store_dir, max_file_store, max_memory_store, server_name) + extra_config)
+    # it may hold the server's credentials (`extra_config`): the owner's only, rewritten whole at every start
+    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(_config(store_dir, max_file_store, max_memory_store, server_name) + extra_config)
+    os.chmod(conf, 0o600)
     log_file = data_dir / "nats-server.log"
     exe = binary or find_nats_server()
     cmd = [

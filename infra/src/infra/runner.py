@@ -18,10 +18,15 @@ from pathlib import Path
 import nats
 from rich.console import Console
 
+from .internal import library_api_secret
+from .natsauth import NatsCredentials, embedded_credentials, redact, without_credentials
 from .natscluster import NatsCluster, keep_cluster, start_nats_cluster, wait_jetstream_ready
 from .natsserver import NatsServer, NatsServerError, start_nats_server
 from .provision import REPLICAS_ENV, provision, replicas_setting
 from .runstate import RunState, clear_state, read_state, write_state
+from .sealing import seal_settings
+from .secretbox import SecretBox, key_file, load_or_create_key
+from .secretfiles import private_dir
 from .supervisor import SERVICE_MODULES, ProcessSpec, Supervisor, child_env, service_argv
 
 __all__ = ["RunOptions", "parse_replicas", "run"]
@@ -90,24 +95,38 @@ async def run(opts: RunOptions, console: Console) -> int:
     server: NatsServer | None = None
     cluster: NatsCluster | None = None
     if opts.cluster > 1 and not opts.nats_url:
-        cluster = start_nats_cluster(opts.data_dir / "nats-cluster", opts.cluster)
+        # every node admits the same user and password as the one embedded server (nats/auth.json, 0600)
+        creds = embedded_credentials(private_dir(opts.data_dir / "nats")) or NatsCredentials()
+        cluster = start_nats_cluster(
+            private_dir(opts.data_dir / "nats-cluster"), opts.cluster, extra_config=creds.server_config()
+        )
         nats_url = cluster.url
         console.print(f"NATS: a local cluster of {cluster.size} nodes at [bold]{nats_url}[/]")
     elif opts.nats_url:
         nats_url = opts.nats_url
-        console.print(f"NATS: using [bold]{nats_url}[/] (NATS_URL)")
+        creds = NatsCredentials.from_env()  # or none: then the URL carries them, or the server wants none
+        console.print(f"NATS: using [bold]{redact(nats_url)}[/] (NATS_URL)")
     else:
-        server = start_nats_server(opts.data_dir / "nats")
+        # the embedded server admits only the user and password made at first start (nats/auth.json, 0600)
+        nats_dir = private_dir(opts.data_dir / "nats")
+        creds = embedded_credentials(nats_dir) or NatsCredentials()
+        server = start_nats_server(nats_dir, extra_config=creds.server_config())
         nats_url = server.url
         console.print(f"NATS: embedded nats-server at [bold]{nats_url}[/] (data in {server.store_dir})")
+    # secrets every service shares, made before any of them starts so none races another to make them
+    secret_key = os.environ.get("BRAINSTREAM_SECRET_KEY") or None
+    box = SecretBox(load_or_create_key(secret_key, key_file(opts.data_dir)))
+    library_secret = library_api_secret(os.environ.get("BRAINSTREAM_LIBRARY_API_SECRET"), opts.data_dir)
     supervisor: Supervisor | None = None
     try:
         # a cluster keeps three copies of every stream unless BRAINSTREAM_NATS_REPLICAS says otherwise
         stream_copies = min(3, opts.cluster) if cluster and not os.environ.get(REPLICAS_ENV) else replicas_setting()
         if cluster is not None:
-            await wait_jetstream_ready(nats_url)
-        nc = await nats.connect(nats_url.split(","), name="brainstream-up")
+            await wait_jetstream_ready(nats_url, **creds.connect_options())
+        nc = await nats.connect(nats_url.split(","), name="brainstream-up", **creds.connect_options())
         report = await provision(nc.jetstream(), stream_copies)
+        # before any service watches the bucket: account documents of an older version sealed, plain bytes gone
+        await seal_settings(nc.jetstream(), box, private_dir(opts.data_dir / "secrets") / "settings-backup.json")
         await nc.close()
         console.print(
             f"Provisioned streams, consumers and KV: {len(report.created)} created, "
@@ -116,6 +135,8 @@ async def run(opts: RunOptions, console: Console) -> int:
         # library-svc's OpenSubsonic API sits behind the gateway on loopback; any free port will do
         library_port = int(os.environ.get("BRAINSTREAM_LIBRARY_HTTP_PORT") or 0) or _any_free_port()
         env = {
+            **(creds.env() if server is not None or cluster is not None else {}),
+            "BRAINSTREAM_LIBRARY_API_SECRET": library_secret,
             "NATS_URL": nats_url,
             "BRAINSTREAM_DATA_DIR": str(opts.data_dir),
             "BRAINSTREAM_HTTP_HOST": opts.http_host,
@@ -141,10 +162,10 @@ async def run(opts: RunOptions, console: Console) -> int:
         http_url = f"http://{opts.http_host}:{opts.http_port}"
         write_state(
             RunState(
-                nats_url=nats_url,
+                nats_url=without_credentials(nats_url),  # credentials: nats/auth.json or the environment
                 http_url=http_url,
                 pid=os.getpid(),
-                embedded_nats=server is not None,
+                embedded_nats=server is not None or cluster is not None,  # its credentials: nats/auth.json
                 nats_pid=server.pid if server else None,
                 nats_pids=cluster.pids if cluster else [],
                 service_pids=supervisor.pids,
@@ -157,7 +178,7 @@ async def run(opts: RunOptions, console: Console) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         ready = asyncio.create_task(_announce_ready(f"{http_url}/api/health", t0, opts.ready_timeout_s, console))
-        keeper = _NatsKeeper(server, opts.data_dir) if server else None
+        keeper = _NatsKeeper(server, opts.data_dir, creds.server_config()) if server else None
         keeping = asyncio.create_task(keeper.run()) if keeper else None
         if cluster is not None:
 
@@ -191,9 +212,10 @@ async def run(opts: RunOptions, console: Console) -> int:
 class _NatsKeeper:
     """Restart a nats-server that died, on the same port, so services reconnect to the URL they know."""
 
-    def __init__(self, server: NatsServer, data_dir: Path) -> None:
+    def __init__(self, server: NatsServer, data_dir: Path, config: str) -> None:
         self.server = server
         self.data_dir = data_dir
+        self.config = config
         self.port = int(server.url.rsplit(":", 1)[1])
 
     async def run(self) -> None:
@@ -206,7 +228,9 @@ class _NatsKeeper:
                 "nats-server exited with %s; restarting it on port %d", self.server.process.returncode, self.port
             )
             try:
-                self.server = await asyncio.to_thread(start_nats_server, self.data_dir / "nats", port=self.port)
+                self.server = await asyncio.to_thread(
+                    start_nats_server, self.data_dir / "nats", port=self.port, extra_config=self.config
+                )
             except NatsServerError as exc:
                 log.error("nats-server did not come back (%s); retrying in %.0fs", exc, delay)
                 await asyncio.sleep(delay)

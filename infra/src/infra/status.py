@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import nats
 from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 from rich.console import Console
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from contracts.topology import STREAMS
 
+from .natsauth import NatsCredentials, command_connection, redact
 from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status, upstream_summary
 
@@ -33,8 +33,10 @@ def replication(info: StreamInfo) -> dict[str, Any]:
     return {"replicas": replicas, "leader": leader, "lagging": lagging, "healthy": healthy}
 
 
-async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
-    nc = await nats.connect(nats_url.split(","), name="brainstream-status", connect_timeout=3, max_reconnect_attempts=0)
+async def gather_status(
+    nats_url: str, credentials: NatsCredentials | None = None, timeout: float = 1.0
+) -> dict[str, Any]:
+    nc = await command_connection(nats_url, credentials or NatsCredentials(), "brainstream-status")
     try:
         js = nc.jetstream()
         streams: list[dict[str, Any]] = []
@@ -60,7 +62,7 @@ async def gather_status(nats_url: str, timeout: float = 1.0) -> dict[str, Any]:
         upstreams = upstream_summary(services)
         unreplicated = [s["name"] for s in streams if not s.get("missing") and not s["healthy"]]
         return {
-            "nats_url": nats_url,
+            "nats_url": redact(nats_url),
             "status": "degraded" if unreplicated and overall_status(services) == "ok" else overall_status(services),
             "unhealthy_streams": unreplicated,
             "degraded_upstreams": [u["name"] for u in upstreams.values() if u["degraded"]],

@@ -12,6 +12,7 @@ from nats.errors import Error as NatsError
 from pydantic import ValidationError
 
 from contracts.health import HealthStatus
+from contracts.livesettings import UserAccounts
 from infra.http import HttpSettings
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
@@ -19,10 +20,11 @@ from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__, handlers
 from .adapters.http import Clients
-from .adapters.kv import KvCursorStore, KvKnownRecordings, KvLease, KvListenGate
+from .adapters.kv import KvCursorStore, KvForwardLedger, KvKnownRecordings, KvLease, KvListenGate
 from .adapters.lastfm import LastfmFeed
 from .adapters.listen_feeds import ListenBrainzFeed
 from .adapters.listenbrainz import ListenBrainz
+from .adapters.scrobble_targets import LastfmTarget, ListenBrainzTarget
 from .adapters.sonos import SocoNetwork
 from .adapters.spotify import SpotifyFeed
 from .config import Config
@@ -30,6 +32,7 @@ from .health import SourceHealth
 from .ports import ListenFeed
 from .scheduler import Scheduler, supervise
 from .service import ListenService, RecommendationService
+from .service.forwarding import Forwarder
 from .service.sonos import SonosPoller
 from .settings import Settings
 from .sonos_health import SonosHealth
@@ -48,10 +51,11 @@ class Ingest:
         self.runtime = ServiceRuntime(SERVICE, __version__, settings)
         self.clients = Clients.build(settings, http)
         self.health = SourceHealth()
-        self.live = LiveSettings()
+        self.live = LiveSettings(settings.secret_key_source())  # the accounts in the KV are sealed
         self.config = Config(settings, self.live)
         self._ready = asyncio.Event()
         self._listens: ListenService | None = None
+        self._forwarder: Forwarder | None = None
         self.lease: KvLease | None = None
         self._scheduler: Scheduler | None = None
         self._wire_error: str | None = None
@@ -64,6 +68,12 @@ class Ingest:
         self.runtime.consume("ingest_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_library_scrobbles", handlers.on_scrobble(self.listen_service, fallback))
         self.runtime.consume("ingest_runs", handlers.on_start_run(self.scheduler))
+
+        def accounts(user: str) -> UserAccounts | None:
+            return self.config.users().get(user)
+
+        self.runtime.consume("ingest_forward", handlers.on_listen_forward(self.forwarder, accounts))
+        self.runtime.consume("ingest_now_playing", handlers.on_now_playing(self.forwarder, accounts))
 
     def _settings_in_force(self) -> tuple[HealthStatus, dict[str, Any]]:
         """The run settings in force, live or from the environment (the Settings page shows them)."""
@@ -81,6 +91,11 @@ class Ingest:
         await self._ready.wait()
         assert self._listens is not None
         return self._listens
+
+    async def forwarder(self) -> Forwarder:
+        await self._ready.wait()
+        assert self._forwarder is not None
+        return self._forwarder
 
     async def scheduler(self) -> Scheduler:
         await self._ready.wait()
@@ -103,6 +118,13 @@ class Ingest:
             LastfmFeed(self.clients.lastfm, self.settings.lastfm_api_key, self.settings.lastfm_error_retries),
             SpotifyFeed(self.clients.spotify_api, self.clients.spotify_accounts),
         ]
+        self._forwarder = Forwarder(
+            [
+                ListenBrainzTarget(self.clients.listenbrainz_write, __version__),
+                LastfmTarget(self.clients.lastfm_write, self.settings.lastfm_api_key, self.settings.lastfm_api_secret),
+            ],
+            await KvForwardLedger.open(js),
+        )
         self.lease = await KvLease.open(js, self.runtime.instance, self.settings.scheduler_lease_s)
         sonos = SonosPoller(
             SocoNetwork(timeout_s=self.settings.sonos_timeout_s),

@@ -41,6 +41,7 @@ class Config:
             listenbrainz_user=s.listenbrainz_user,
             listenbrainz_token=s.listenbrainz_token,
             lastfm_user=s.lastfm_user,
+            lastfm_session_key=s.lastfm_session_key,
             spotify_client_id=s.spotify_client_id,
             spotify_client_secret=s.spotify_client_secret,
             spotify_refresh_token=s.spotify_refresh_token,

@@ -5,18 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
-from contracts.gateway import ScrobbleSubmitted, StartRun
+from contracts.gateway import NowPlayingReported, ScrobbleSubmitted, StartRun
+from contracts.ingest import ListenRecorded
 from contracts.library import ScrobbleRecorded
-from infra.runtime import Delivery, Handler
+from contracts.livesettings import UserAccounts
+from infra.runtime import Delivery, Handler, UpstreamFault
 
 from .scheduler import Scheduler
 from .service import ListenService
+from .service.forwarding import Forwarder, now_playing_of
 from .service.scrobbles import listen_from_scrobble
 
-__all__ = ["RunFailed", "on_scrobble", "on_start_run"]
+__all__ = ["RunFailed", "on_listen_forward", "on_now_playing", "on_scrobble", "on_start_run"]
 
 
-class RunFailed(RuntimeError):
+class RunFailed(UpstreamFault):
     """Every source of a requested run failed (ListenBrainz unreachable): redeliver the command later."""
 
 
@@ -36,5 +39,25 @@ def on_start_run(scheduler: Callable[[], Awaitable[Scheduler]]) -> Handler:
         failed = [r for r in reports if r.failed]
         if failed:
             raise RunFailed("; ".join(str(e) for r in failed for e in r.errors))
+
+    return handle
+
+
+def on_listen_forward(
+    forwarder: Callable[[], Awaitable[Forwarder]], accounts: Callable[[str], UserAccounts | None]
+) -> Handler:
+    async def handle(event: ListenRecorded, delivery: Delivery) -> None:
+        await (await forwarder()).forward(event, accounts(event.user or ""))
+
+    return handle
+
+
+def on_now_playing(
+    forwarder: Callable[[], Awaitable[Forwarder]], accounts: Callable[[str], UserAccounts | None]
+) -> Handler:
+    async def handle(event: NowPlayingReported, delivery: Delivery) -> None:
+        play = now_playing_of(event)
+        if play is not None:
+            await (await forwarder()).now_playing(event.user or "", play, accounts(event.user or ""))
 
     return handle

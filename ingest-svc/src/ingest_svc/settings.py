@@ -49,6 +49,11 @@ class Settings(RuntimeSettings):
     """Last.fm user name of the first user (listen history)."""
     lastfm_api_key: str | None = Field(default=None, validation_alias=_env("LASTFM_API_KEY"))
     """Last.fm API key of this installation; required as soon as any user has a Last.fm name."""
+    lastfm_api_secret: str | None = Field(default=None, validation_alias=_env("LASTFM_API_SECRET"))
+    """Last.fm shared secret of that key: signs scrobbles sent on for users who connected Last.fm."""
+    lastfm_session_key: str | None = Field(default=None, validation_alias=_env("LASTFM_SESSION_KEY"))
+    """Session key of the environment's user (BRAINSTREAM_LASTFM_USER): their plays from Subsonic clients are
+    scrobbled to Last.fm. People who sign in to the web UI connect Last.fm there instead."""
     spotify_client_id: str | None = Field(default=None, validation_alias=_env("SPOTIFY_CLIENT_ID"))
     """Spotify app client id (refresh-token flow)."""
     spotify_client_secret: str | None = Field(default=None, validation_alias=_env("SPOTIFY_CLIENT_SECRET"))

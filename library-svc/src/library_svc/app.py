@@ -9,24 +9,33 @@ from dataclasses import dataclass
 import uvicorn
 
 from contracts.health import HealthStatus
+from contracts.pathtemplate import template_problem
 from infra.http import ApiClient
 from infra.lease import KvLease
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
+from infra.ratelimit import HOSTS, KvSlotLimiter
 from infra.runtime import CheckResult, ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.catalog import SqlCatalog
 from .adapters.database import create_catalog_engine, create_schema
+from .adapters.extrastore import ExtraStore
 from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
 from .api.asgi import SubsonicApp
+from .api.gatewayonly import GatewayOnly
 from .api.reads import CatalogReader
 from .api.request import ApiContext
 from .api.server import EmbeddedServer, run_server
+from .domain.transcoding import PlayerRule
 from .domain.versions import Versions
 from .handlers import Handlers
+from .info.matching import LibraryMatch
+from .info.service import Info, InfoService
+from .info.sources import ListenBrainzSource, MusicBrainzSource
+from .media.support import Media
 from .ports import ScanTrigger
 from .scanning import Scanner
 from .service import Library, NoTrigger
@@ -47,6 +56,7 @@ class Service:
     live: LiveSettings
     trigger: ScanTrigger
     settings: Settings
+    info: Info | None = None
 
 
 def build(settings: Settings) -> Service:
@@ -71,7 +81,12 @@ def build(settings: Settings) -> Service:
         )
 
     def template() -> str:
-        return live.pipeline.path_template or settings.path_template
+        chosen = live.pipeline.path_template
+        if chosen and (problem := template_problem(chosen)) is not None:
+            # saved before templates were checked, or written to KV by hand: imports go on with the configured one
+            log.warning("live path template %r not used: %s", chosen, problem)
+            chosen = None
+        return chosen or settings.path_template
 
     library = Library(root, catalog, runtime.publish, owned, template, trigger)
     scanner = Scanner(root, catalog, runtime.publish, owned)
@@ -79,11 +94,30 @@ def build(settings: Settings) -> Service:
     runtime.consume("library_tagged", handlers.tagged)
     runtime.consume("library_commands", handlers.command)
     store = UserStore(engine, on_change=versions.bump_user)
+    extras = ExtraStore(engine, on_change=versions.bump_user)
+    media = Media.build(
+        settings.cache_dir,
+        ffmpeg=settings.ffmpeg,
+        transcode_cache_bytes=settings.transcode_cache_mb << 20,
+        cover_cache_bytes=settings.cover_cache_mb << 20,
+        rules=lambda: _player_rules(live, settings),
+        default_format=settings.transcode_format,
+    )
+    info = _info(settings, extras, engine) if settings.info_enabled else None
     ctx = ApiContext(
-        CatalogReader(engine, versions), store, root, scanner, runtime.publish, __version__, versions=versions
+        CatalogReader(engine, versions),
+        store,
+        root,
+        scanner,
+        runtime.publish,
+        __version__,
+        versions=versions,
+        extras=extras,
+        media=media,
+        info=info,
     )
     config = uvicorn.Config(
-        SubsonicApp(ctx),
+        GatewayOnly(SubsonicApp(ctx), settings.api_secret),
         host=settings.http_host,
         port=settings.http_port,
         lifespan="off",
@@ -102,7 +136,42 @@ def build(settings: Settings) -> Service:
     runtime.add_check("library", catalog_check)
     # the value in force, live or from the environment, so the Settings page shows it instead of a blank
     runtime.add_check("settings", lambda: (HealthStatus.OK, {"path_template": template()}))
-    return Service(runtime, library, scanner, http, live, trigger, settings)
+
+    def media_check() -> CheckResult:
+        # no ffmpeg: files still stream as they are, only transcoding is refused, so degraded rather than unhealthy
+        transcoder = media.transcoder
+        detail = {
+            "ffmpeg": transcoder.ffmpeg,
+            "transcodes_running": len(transcoder.running),
+            "transcode_cache_mb": round(transcoder.cache.size / (1 << 20), 1),
+            "cover_cache_mb": round(media.covers.size / (1 << 20), 1),
+            "info_fetched": info.service.fetched if info is not None else None,
+        }
+        return (HealthStatus.OK if transcoder.ffmpeg else HealthStatus.DEGRADED), detail
+
+    runtime.add_check("media", media_check)
+    return Service(runtime, library, scanner, http, live, trigger, settings, info)
+
+
+def _player_rules(live: LiveSettings, settings: Settings) -> list[PlayerRule]:
+    """The live `stream_defaults` (set in the web UI) when there are any, else BRAINSTREAM_PLAYER_DEFAULTS."""
+    chosen = live.pipeline.stream_defaults
+    if chosen is None:
+        return settings.player_defaults
+    return [PlayerRule(user=r.user, client=r.client, format=r.format, max_bitrate=r.max_bitrate) for r in chosen]
+
+
+def _info(settings: Settings, extras: ExtraStore, engine: object) -> Info:
+    # one request per second and host, as both ask, from the same slots every other service takes (infra.ratelimit):
+    # a limiter of library-svc's own would add its requests on top of resolve-svc's and ingest-svc's. The hourly
+    # budget is on top (see InfoService). The slots are bound to NATS in `serve`.
+    mb_slots = KvSlotLimiter.unbound(HOSTS["musicbrainz"], 1.0)
+    lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
+    mb = MusicBrainzSource(ApiClient("musicbrainz", settings.musicbrainz_url, limiter=mb_slots))
+    lb = ListenBrainzSource(ApiClient("listenbrainz", settings.listenbrainz_url, limiter=lb_slots))
+    fetchers = {"mb_artist": mb.artist, "mb_release": mb.release, "lb_top": lb.top_recordings, "lb_radio": lb.radio}
+    service = InfoService(extras, fetchers, budget_per_hour=settings.info_budget_per_hour)
+    return Info(service, LibraryMatch(engine), [mb_slots, lb_slots])  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -120,6 +189,8 @@ async def serve(service: Service, lease: KvLease | None = None) -> None:
     runtime = service.runtime
 
     async def startup() -> None:
+        for slots in service.info.limiters if service.info is not None else []:
+            await slots.bind(runtime.js)
         await service.live.start(runtime.js)
         if service.settings.scan_on_start:
             await service.scanner.scan()

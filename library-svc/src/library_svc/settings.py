@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 
+from contracts.pathtemplate import DEFAULT_PATH_TEMPLATE, template_problem
+from infra.internal import library_api_secret
 from infra.runtime import RuntimeSettings
 
-__all__ = ["DEFAULT_PATH_TEMPLATE", "Settings"]
+from .domain.transcoding import PlayerRule
 
-DEFAULT_PATH_TEMPLATE = "{albumartist}/{album} ({year})/{disc}-{track:02} {title}.{ext}"
+__all__ = ["DEFAULT_PATH_TEMPLATE", "Settings"]
 
 
 def _env(name: str) -> AliasChoices:
@@ -25,10 +27,22 @@ class Settings(RuntimeSettings):
     Default: SQLite (WAL) at $BRAINSTREAM_DATA_DIR/library/catalog.db."""
     path_template: str = Field(default=DEFAULT_PATH_TEMPLATE, validation_alias=_env("BRAINSTREAM_PATH_TEMPLATE"))
     """Where an imported track goes, relative to the root; the live setting `pipeline.path_template` overrides it."""
+
+    @field_validator("path_template")
+    @classmethod
+    def _template_is_usable(cls, value: str) -> str:
+        problem = template_problem(value)
+        if problem is not None:
+            raise ValueError(f"BRAINSTREAM_PATH_TEMPLATE: {problem}")
+        return value
+
     http_host: str = Field(default="127.0.0.1", validation_alias=_env("BRAINSTREAM_LIBRARY_HTTP_HOST"))
     """Address of the OpenSubsonic API (loopback/internal only: the gateway authenticates and fronts it)."""
     http_port: int = Field(default=4534, ge=0, le=65535, validation_alias=_env("BRAINSTREAM_LIBRARY_HTTP_PORT"))
     """Port of the OpenSubsonic API."""
+    api_secret_: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_LIBRARY_API_SECRET"))
+    """The secret the gateway sends with every call to the OpenSubsonic API (anything else is answered 401).
+    Default: $BRAINSTREAM_DATA_DIR/secrets/library-api.key, made at first start (mode 0600)."""
     scan_on_start: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_LIBRARY_SCAN_ON_START"))
     """Scan the music folder when the service starts."""
     writer_lease_s: float = Field(default=10.0, ge=0, validation_alias=_env("BRAINSTREAM_LIBRARY_LEASE"))
@@ -47,6 +61,42 @@ class Settings(RuntimeSettings):
         default=600.0, gt=0, validation_alias=_env("BRAINSTREAM_NAVIDROME_SCAN_TIMEOUT")
     )
     """How long to poll getScanStatus before reporting a timeout."""
+
+    ffmpeg: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_FFMPEG"))
+    """ffmpeg for transcoding; default: `ffmpeg` on PATH, else the binary of the imageio-ffmpeg package."""
+    transcode_format: str = Field(
+        default="mp3", pattern="^(mp3|opus|aac)$", validation_alias=_env("BRAINSTREAM_TRANSCODE_FORMAT")
+    )
+    """Format of a transcode when a bitrate limit applies but no format was asked for."""
+    player_defaults: list[PlayerRule] = Field(
+        default_factory=list, validation_alias=_env("BRAINSTREAM_PLAYER_DEFAULTS")
+    )
+    """Stream defaults per user and client, as JSON: `[{"user": "*", "client": "DSub", "format": "mp3",
+    "max_bitrate": 128}]`; the most specific rule applies, and a request's own maxBitRate can only lower it."""
+    transcode_cache_mb: int = Field(default=1024, ge=0, validation_alias=_env("BRAINSTREAM_TRANSCODE_CACHE_MB"))
+    """Disk kept for finished transcodes (least recently used go first); 0 keeps none."""
+    cover_cache_mb: int = Field(default=256, ge=0, validation_alias=_env("BRAINSTREAM_COVER_CACHE_MB"))
+    """Disk kept for resized covers; 0 keeps none (each resize is redone)."""
+    info_enabled: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_LIBRARY_INFO"))
+    """Fetch artist/album facts, top and similar songs from MusicBrainz and ListenBrainz in the background."""
+    info_budget_per_hour: int = Field(default=600, ge=0, validation_alias=_env("BRAINSTREAM_LIBRARY_INFO_BUDGET"))
+    """External requests per hour the info endpoints may make (each source also keeps 1 request/s)."""
+    musicbrainz_url: str = Field(
+        default="https://musicbrainz.org", validation_alias=_env("BRAINSTREAM_MUSICBRAINZ_URL")
+    )
+    """MusicBrainz WS/2 base URL (a mirror works too)."""
+    listenbrainz_url: str = Field(
+        default="https://api.listenbrainz.org", validation_alias=_env("BRAINSTREAM_LISTENBRAINZ_URL")
+    )
+    """ListenBrainz API root."""
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "library" / "cache"
+
+    @property
+    def api_secret(self) -> str:
+        return library_api_secret(self.api_secret_, self.data_dir)
 
     @property
     def music_dir(self) -> Path:

@@ -34,7 +34,12 @@ WRITER_KEY = "writer.library-svc"
 async def become_writer(settings: Settings) -> KvLease:
     """Block until this process holds the writer lease; a second process waits here as the hot standby."""
     holder = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    nc = await nats.connect(settings.nats_url.split(","), name=f"{holder}-standby", max_reconnect_attempts=-1)
+    nc = await nats.connect(
+        settings.nats_url.split(","),
+        name=f"{holder}-standby",
+        max_reconnect_attempts=-1,
+        **settings.nats_credentials.connect_options(),  # the same sign-in as the service's own connection
+    )
     try:
         try:
             lease = await KvLease.open(nc.jetstream(), WRITER_KEY, holder, settings.writer_lease_s)

@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from faststream.nats import NatsMessage
+
 from contracts.health import HealthStatus
+from contracts.lookup import LOOKUP_QUEUE, LOOKUP_SUBJECT
 from infra.http import ApiClient, HttpSettings
 from infra.logs import configure_logging
 from infra.ratelimit import HOSTS, KvSlotLimiter
@@ -16,7 +19,7 @@ from infra.runtime import Delivery, ServiceRuntime
 
 from . import SERVICE, __version__
 from .adapters.albums import KvAlbumMemory
-from .adapters.cache import KvCache
+from .adapters.cache import KvCache, RefreshCache
 from .adapters.commercial import Deezer, ITunes
 from .adapters.coverart import CoverArtArchive, ImageProbe
 from .adapters.listenbrainz import ListenBrainzMetadata
@@ -24,7 +27,9 @@ from .adapters.musicbrainz import MusicBrainz
 from .chain import AlbumChain
 from .domain.albums import AlbumConfig
 from .domain.scoring import MatchConfig
-from .handlers import Handlers
+from .handlers import Handlers, ListenHandlers
+from .listens import ListenMatcher
+from .lookup import RecordingLookup
 from .service import Resolver
 from .settings import Settings
 
@@ -36,12 +41,14 @@ class Components:
     """Everything built once NATS is connected; tests and benchmarks read the counters."""
 
     handlers: Handlers
+    listens: ListenHandlers
     clients: dict[str, ApiClient]
     limiters: dict[str, KvSlotLimiter]
     cache: KvCache
     metadata: ListenBrainzMetadata
     caa: CoverArtArchive
     chain: AlbumChain
+    lookup: RecordingLookup | None = None
 
     async def aclose(self) -> None:
         await self.metadata.aclose()
@@ -96,8 +103,15 @@ async def wire(runtime: ServiceRuntime, settings: Settings, http: HttpSettings |
         AlbumConfig(),
         KvAlbumMemory(albums_kv),
     )
-    resolver = Resolver(metadata, mb, chain, cache, MatchConfig(max_distance=settings.max_distance))
-    return Components(Handlers(resolver, runtime.publish), clients, limiters, cache, metadata, caa, chain)
+    match = MatchConfig(max_distance=settings.max_distance)
+    resolver = Resolver(metadata, mb, chain, cache, match)
+    fresh = MusicBrainz(clients["musicbrainz"], RefreshCache(cache_kv, ttl, settings.cache_ttl_s))
+    listens = ListenHandlers(ListenMatcher(mb, fresh, cache, match), runtime.publish)
+    components = Components(
+        Handlers(resolver, runtime.publish), listens, clients, limiters, cache, metadata, caa, chain
+    )
+    components.lookup = RecordingLookup(mb, match)
+    return components
 
 
 class _Deferred:
@@ -117,12 +131,33 @@ class _Deferred:
         assert self.components is not None
         await self.components.handlers.request(event, delivery)
 
+    async def inspected(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.handlers.inspected(event, delivery)
+
+    async def lookup(self, msg: NatsMessage) -> bytes:
+        # the raw message: a `bytes` parameter would have FastStream decode the JSON body into a dict first
+        await self.ready.wait()
+        assert self.components is not None and self.components.lookup is not None
+        return await self.components.lookup.answer(msg.body)
+
+    async def listen(self, event: Any, delivery: Delivery) -> None:
+        await self.ready.wait()
+        assert self.components is not None
+        await self.components.listens.listen(event, delivery)
+
 
 def build(settings: Settings, http: HttpSettings | None = None) -> tuple[ServiceRuntime, _Deferred]:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     deferred = _Deferred()
     runtime.consume("resolve_candidates", deferred.candidate)
     runtime.consume("resolve_requests", deferred.request)
+    runtime.consume("resolve_url_inspected", deferred.inspected)
+    # a person choosing what to request (the web UI): core request/reply, one replica answers (see contracts.lookup)
+    runtime.broker.subscriber(LOOKUP_SUBJECT, queue=LOOKUP_QUEUE)(deferred.lookup)
+    runtime.consume("resolve_listens", deferred.listen)
+    runtime.consume("resolve_listen_retries", deferred.listen)
 
     def check() -> tuple[HealthStatus, dict[str, Any]]:
         c = deferred.components

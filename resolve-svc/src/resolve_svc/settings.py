@@ -18,7 +18,7 @@ class Settings(RuntimeSettings):
     """Candidates resolved at once per consumer in one process. Many in flight is what lets ListenBrainz metadata
     go out in batches; the external rate limits, not this number, bound the request rate."""
     fetch_batch: int = Field(default=64, ge=1, le=1000, validation_alias=_env("RESOLVE_FETCH_BATCH"))
-    """Messages pulled per fetch; keep it at least the number of workers."""
+    """Unused while `max_workers` is above 1: a process pulls one message per free worker (infra.runtime.puller)."""
 
     musicbrainz_url: str = Field(default="https://musicbrainz.org", validation_alias=_env("MUSICBRAINZ_URL"))
     """MusicBrainz WS/2 base URL (a mirror of your own works too; raise the rate then)."""

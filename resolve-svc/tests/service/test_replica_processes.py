@@ -93,8 +93,7 @@ async def test_three_processes_share_one_musicbrainz_budget(
     fakes.unlimited_stores()  # this test is about MusicBrainz: the stores must not be what it waits for
     env = {**os.environ, **fakes.env(nats_endpoint.url, **fakes.store_rates), "BRAINSTREAM_LOG_LEVEL": "WARNING"}
     # a contact of its own per replica, so the fake can tell who sent what. One message at a time per process: with
-    # several workers, FastStream's concurrent pull keeps fetching while handlers wait, so one replica could take in
-    # every message before the others ask.
+    # many workers, the replica that starts first could take in every message before the others ask.
     own = {"BRAINSTREAM_RESOLVE_FETCH_BATCH": "1", "BRAINSTREAM_RESOLVE_WORKERS": "1"}
     replicas = [
         start_replica({**env, **own, "BRAINSTREAM_CONTACT": f"replica-{n}@example.org"}, tmp_path) for n in range(3)

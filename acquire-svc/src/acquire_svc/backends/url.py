@@ -25,13 +25,22 @@ from infra.http import SourceUnavailable
 from ..ports import Candidate, CandidateRefused, Progress, Wanted
 from . import AUDIO_SUFFIXES
 
-__all__ = ["UnsafeUrl", "UrlBackend", "check_url"]
+__all__ = ["APage", "UnsafeUrl", "UrlBackend", "check_url", "embedded_ipv4"]
 
 _MAX_REDIRECTS = 5
+_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 class UnsafeUrl(ValueError):
     """The URL may not be fetched (scheme, or a private/loopback/link-local target)."""
+
+
+class APage(CandidateRefused):
+    """The URL answers with a web page, not a file: yt-dlp may know what plays on it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(RejectionReason.DOWNLOAD_FAILED, "a web page, not an audio file")
+        self.url = url
 
 
 async def check_url(url: str, *, allow_private: bool) -> None:
@@ -49,10 +58,30 @@ async def check_url(url: str, *, allow_private: bool) -> None:
         raise UnsafeUrl(f"{host} does not resolve: {exc}") from exc
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if not address.is_global or address.is_multicast:
-            raise UnsafeUrl(f"{host} resolves to {address}, a private, loopback or link-local address")
+        for checked in (address, *embedded_ipv4(address)):
+            if not checked.is_global or checked.is_multicast:
+                raise UnsafeUrl(f"{host} resolves to {address}, a private, loopback or link-local address")
+
+
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, and reaches through a translator or tunnel.
+
+    `[::ffff:127.0.0.1]` (mapped), `[::127.0.0.1]` (IPv4-compatible), `[64:ff9b::7f00:1]` (NAT64),
+    `[2002:7f00:1::]` (6to4) and Teredo all end at the IPv4 inside them, so that address is what must be public."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    if address.teredo is not None:
+        found += list(address.teredo)
+    value = int(address)
+    if value >> 32 == 0 and value > 1:  # ::a.b.c.d, IPv4-compatible (:: and ::1 are themselves not global)
+        found.append(ipaddress.IPv4Address(value))
+    if any(address in net for net in _NAT64):
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return found
 
 
 class UrlBackend:
@@ -85,6 +114,8 @@ class UrlBackend:
                         raise SourceUnavailable("url", url, resp.status_code, "unavailable")
                     if resp.status_code >= 400:
                         raise CandidateRefused(RejectionReason.DOWNLOAD_FAILED, f"HTTP {resp.status_code}")
+                    if resp.headers.get("content-type", "").split(";")[0].strip().lower() in _PAGE_TYPES:
+                        raise APage(url)  # never downloaded and validated as if it were audio
                     declared = int(resp.headers.get("content-length") or 0)
                     if declared > self.max_bytes:
                         raise CandidateRefused(RejectionReason.TOO_LARGE, f"{declared} bytes > {self.max_bytes}")

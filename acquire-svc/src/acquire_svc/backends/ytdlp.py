@@ -25,7 +25,7 @@ from infra.upstreams import UPSTREAMS, Failure
 from ..domain.matching import rank
 from ..ports import Candidate, CandidateRefused, Progress, Wanted
 
-__all__ = ["Searcher", "YtDlpBackend", "ytdlp_searcher"]
+__all__ = ["PageReader", "Searcher", "YtDlpBackend", "ytdlp_page_reader", "ytdlp_searcher"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,29 @@ def ytdlp_searcher(prefix: str, socket_timeout_s: float, cookies: Path | None) -
         return await asyncio.to_thread(run, query, n)
 
     return search
+
+
+PageReader = Callable[[str], Awaitable[dict[str, Any]]]
+"""A page's URL → yt-dlp's metadata of what plays on it (`track`, `artist`, `album`, `title`, `uploader`, …).
+Raises `CandidateRefused` when yt-dlp cannot read the page."""
+
+
+def ytdlp_page_reader(socket_timeout_s: float, cookies: Path | None, timeout_s: float = 120.0) -> PageReader:
+    """The production reader: yt-dlp's extractors, metadata only (nothing is downloaded)."""
+
+    def run(url: str) -> dict[str, Any]:
+        opts = _base_options(socket_timeout_s, cookies) | {"skip_download": True}
+        with yt_dlp.YoutubeDL(opts) as ydl:
+            return dict(ydl.extract_info(url, download=False) or {})
+
+    async def read(url: str) -> dict[str, Any]:
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(run, url), timeout_s)
+        except yt_dlp.utils.DownloadError as exc:
+            detail = str(exc).removeprefix("ERROR: ")[:300]
+            raise CandidateRefused(RejectionReason.DOWNLOAD_FAILED, f"yt-dlp reads nothing to play: {detail}") from exc
+
+    return read
 
 
 def _outputs(work: Path) -> list[Path]:
@@ -137,7 +160,11 @@ class YtDlpBackend:
         )
         for r in ranked:
             log.info("yt-dlp candidate %s %r: %s", r.key, by_key[r.key].title, r.explain())
-        return [by_key[r.key] for r in ranked if r.dropped is None]
+        found = [by_key[r.key] for r in ranked if r.dropped is None]
+        if want.source_url:  # the page the person gave comes first, whatever the search thinks of its title
+            given = Candidate(self.name, want.source_url, f"{want.artist} - {want.title}", ref=want.source_url)
+            found = [given, *(c for c in found if c.ref != want.source_url)]
+        return found
 
     def _options(self, work: Path, hook: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         opts = _base_options(self.socket_timeout_s, self.cookies) | {

@@ -1,4 +1,8 @@
-"""The gateway's KV buckets: live settings (`settings`) and the manual-request gate (`request_gate`)."""
+"""The gateway's KV buckets: live settings (`settings`) and the manual-request gate (`request_gate`).
+
+A user's accounts (ListenBrainz token, Spotify secret and refresh token ...) go into `settings` sealed with the
+gateway's key, as in gateway.db; ingest-svc opens them with the same key. Documents written before that are sealed
+at provisioning (`infra.sealing`)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 
 from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts, user_key
+from infra.secretbox import SecretBox, seal_document
 
 __all__ = ["RequestGate", "SettingsStore"]
 
@@ -46,8 +51,9 @@ class RequestGate:
 
 
 class SettingsStore:
-    def __init__(self, js: Callable[[], JetStreamContext]) -> None:
+    def __init__(self, js: Callable[[], JetStreamContext], box: SecretBox) -> None:
         self._js = js  # the runtime's context exists only once it is connected
+        self._box = box
 
     async def pipeline(self) -> PipelineSettings:
         kv = await self._js().key_value(SETTINGS_BUCKET)
@@ -63,7 +69,7 @@ class SettingsStore:
 
     async def put_accounts(self, accounts: UserAccounts) -> None:
         kv = await self._js().key_value(SETTINGS_BUCKET)
-        await kv.put(user_key(accounts.username), accounts.model_dump_json().encode())
+        await kv.put(user_key(accounts.username), seal_document(self._box, accounts.model_dump_json().encode()))
 
     async def delete_accounts(self, username: str) -> None:
         kv = await self._js().key_value(SETTINGS_BUCKET)

@@ -20,6 +20,7 @@ __all__ = [
     "ALBUM_ORDERS",
     "Album",
     "Artist",
+    "Genre",
     "LibraryUnavailable",
     "NotInLibrary",
     "Song",
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ALBUM_ORDERS = ("alphabeticalByName", "alphabeticalByArtist", "newest", "recent", "frequent", "starred", "random")
 """getAlbumList2 `type`s that need no further parameter."""
+_STREAM_HEADERS = ("content-type", "content-length", "content-range", "accept-ranges", "x-content-duration")
 _CLIENT = "brainstream-web"
 _NOT_FOUND = 70
 
@@ -65,6 +67,9 @@ class Album:
     duration_s: int | None
     genre: str | None
     cover_id: str | None
+    starred: bool = False
+    rating: int | None = None
+    play_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,15 @@ class Song:
     path: str | None
     recording_mbid: str | None
     cover_id: str | None
+    starred: bool = False
+    rating: int | None = None
+
+
+@dataclass(frozen=True)
+class Genre:
+    name: str
+    album_count: int
+    song_count: int
 
 
 def _int(value: Any) -> int | None:
@@ -120,6 +134,9 @@ def album_of(d: dict[str, Any]) -> Album:
         duration_s=_int(d.get("duration")),
         genre=_str(d.get("genre")),
         cover_id=_str(d.get("coverArt")),
+        starred=bool(d.get("starred")),
+        rating=_int(d.get("userRating")),
+        play_count=_int(d.get("playCount")),
     )
 
 
@@ -139,6 +156,8 @@ def song_of(d: dict[str, Any]) -> Song:
         path=_str(d.get("path")),
         recording_mbid=_str(d.get("musicBrainzId")),
         cover_id=_str(d.get("coverArt")),
+        starred=bool(d.get("starred")),
+        rating=_int(d.get("userRating")),
     )
 
 
@@ -165,14 +184,23 @@ class SubsonicLibrary:
         found = (await self._call(user, "getArtist", [("id", artist_id)])).get("artist") or {}
         return artist_of(found), [album_of(a) for a in _list(found.get("album"))]
 
-    async def albums(self, user: str, order: str, size: int, offset: int) -> list[Album]:
-        params = [("type", order), ("size", str(size)), ("offset", str(offset))]
+    async def albums(
+        self, user: str, order: str, size: int, offset: int, extra: list[tuple[str, str]] | None = None
+    ) -> list[Album]:
+        """getAlbumList2; `extra` carries what byGenre (genre) and byYear (fromYear, toYear) need."""
+        params = [("type", order), ("size", str(size)), ("offset", str(offset)), *(extra or [])]
         body = await self._call(user, "getAlbumList2", params)
         return [album_of(a) for a in _list((body.get("albumList2") or {}).get("album"))]
 
     async def album(self, user: str, album_id: str) -> tuple[Album, list[Song]]:
         found = (await self._call(user, "getAlbum", [("id", album_id)])).get("album") or {}
         return album_of(found), [song_of(s) for s in _list(found.get("song"))]
+
+    async def album_of_song(self, user: str, song_id: str) -> str | None:
+        """The album a library song is on (`getSong`), for links to it."""
+        found = (await self._call(user, "getSong", [("id", song_id)])).get("song") or {}
+        album = found.get("albumId") or found.get("parent")
+        return str(album) if album else None
 
     async def search(
         self, user: str, query: str, *, artists: int, albums: int, songs: int, song_offset: int = 0
@@ -191,6 +219,60 @@ class SubsonicLibrary:
             [album_of(a) for a in _list(found.get("album"))][:albums],
             [song_of(s) for s in _list(found.get("song"))][:songs],
         )
+
+    async def genres(self, user: str) -> list[Genre]:
+        found = _list((await self._call(user, "getGenres")).get("genres", {}).get("genre"))
+        return [
+            Genre(
+                str(g.get("value") or g.get("name") or ""),
+                _int(g.get("albumCount")) or 0,
+                _int(g.get("songCount")) or 0,
+            )
+            for g in found
+            if g.get("value") or g.get("name")
+        ]
+
+    async def song_total(self, user: str) -> int | None:
+        """Tracks in the library, as getScanStatus counts them (both servers keep the number)."""
+        return _int(((await self._call(user, "getScanStatus")).get("scanStatus") or {}).get("count"))
+
+    async def star(self, user: str, item_id: str, starred: bool) -> None:
+        await self._call(user, "star" if starred else "unstar", [("id", item_id)])
+
+    async def scrobble(self, user: str, song_id: str, submission: bool, at_ms: int) -> None:
+        flag = "true" if submission else "false"
+        await self._call(user, "scrobble", [("id", song_id), ("submission", flag), ("time", str(at_ms))])
+
+    async def rate(self, user: str, item_id: str, rating: int) -> None:
+        await self._call(user, "setRating", [("id", item_id), ("rating", str(rating))])
+
+    async def open_stream(
+        self, user: str, song_id: str, params: list[tuple[str, str]], range_header: str | None
+    ) -> tuple[aiohttp.ClientResponse, list[tuple[str, str]]]:
+        """The upstream's `stream` answer, open, and the headers worth passing on; the caller releases it."""
+        upstream = self._chooser.current()
+        query = upstream.params([("id", song_id), *params, ("v", "1.16.1"), ("c", _CLIENT)])
+        headers = self._headers(upstream, user)
+        if range_header:
+            headers["Range"] = range_header
+        try:
+            resp = await self._http().get(upstream.url("stream"), params=query, headers=headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("library upstream %s unreachable: %s", upstream.base_url, exc)
+            raise LibraryUnavailable(
+                503, f"The music library is unavailable right now ({_server(upstream)} did not answer)"
+            ) from exc
+        kind = resp.headers.get("content-type", "")
+        if resp.status == 416:  # a range past the end: the browser's to handle, as from the library itself
+            return resp, [(k, resp.headers[k]) for k in _STREAM_HEADERS if k in resp.headers]
+        if resp.status >= 400 or not (kind.startswith("audio/") or kind.startswith("application/octet")):
+            # a Subsonic error travels as HTTP 200 with a JSON or XML body
+            body = await resp.read()
+            resp.release()
+            if b'"code":70' in body.replace(b" ", b"") or b'code="70"' in body:
+                raise NotInLibrary(f"no song {song_id}")
+            raise LibraryUnavailable(502, f"{_server(upstream)} did not stream {song_id} (HTTP {resp.status})")
+        return resp, [(k, resp.headers[k]) for k in _STREAM_HEADERS if k in resp.headers]
 
     async def cover(self, user: str, cover_id: str, size: int) -> tuple[bytes, str] | None:
         """The image, or None when the upstream has none (it answers a Subsonic error instead of an image)."""

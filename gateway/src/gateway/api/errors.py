@@ -10,6 +10,7 @@ from litestar.response import Template
 from litestar.types import ExceptionHandlersMap
 
 from ..adapters.library import LibraryUnavailable, NotInLibrary
+from ..auth.limiter import Busy
 from ..auth.users import UserError
 from ..service import Conflict, Invalid, Missing, Unavailable
 
@@ -17,11 +18,18 @@ __all__ = ["EXCEPTION_HANDLERS"]
 
 
 def _conflict(_: Request[Any, Any, Any], exc: Conflict) -> Response[Any]:
-    return Response({"detail": str(exc), "existing": exc.existing}, status_code=409, media_type=MediaType.JSON)
+    body: dict[str, Any] = {"detail": str(exc)}
+    if exc.existing is not None:
+        body["existing"] = exc.existing
+    return Response(body, status_code=409, media_type=MediaType.JSON)
 
 
 def _invalid(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return Response({"detail": str(exc)}, status_code=400, media_type=MediaType.JSON)
+
+
+def _busy(_: Request[Any, Any, Any], exc: Busy) -> Response[Any]:
+    return Response({"detail": str(exc)}, status_code=503, media_type=MediaType.JSON, headers={"Retry-After": "1"})
 
 
 def _missing(_: Request[Any, Any, Any], exc: Missing) -> Response[Any]:
@@ -69,4 +77,5 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     Invalid: _invalid,
     UserError: _invalid,
     Missing: _missing,
+    Busy: _busy,
 }

@@ -45,7 +45,20 @@ _UPSTREAM_ERRORS = {
     503: ResponseSpec(LibraryErrorOut, description="The library server did not answer."),
 }
 _NOT_FOUND = {404: ResponseSpec(LibraryErrorOut, description="No such item in the library.")}
-Order = Literal["alphabeticalByName", "alphabeticalByArtist", "newest", "recent", "frequent", "starred", "random"]
+Order = Literal[
+    "alphabeticalByName",
+    "alphabeticalByArtist",
+    "newest",
+    "recent",
+    "frequent",
+    "starred",
+    "random",
+    "name",
+    "artist",
+    "year",
+    "added",
+    "played",
+]
 Offset = Annotated[int, QueryParameter(ge=0, le=10_000_000, description="Items to skip.")]
 Id = Annotated[str, PathParameter(min_length=1, max_length=200)]
 
@@ -92,7 +105,8 @@ class LibraryController(Controller):
     @get(
         "/albums",
         operation_id="listLibraryAlbums",
-        summary="Albums of the library, a page at a time (`next_offset` is null on the last page)",
+        summary="Albums of the library, a page at a time (`next_offset` is null on the last page); `genre` or `year` "
+        "filters (listed by name)",
         responses=_UPSTREAM_ERRORS,
     )
     async def albums(
@@ -102,9 +116,11 @@ class LibraryController(Controller):
         offset: Offset = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 60,
         order: FromQuery[Order] = "alphabeticalByName",
+        genre: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
+        year: Annotated[int | None, QueryParameter(ge=0, le=9999)] = None,
     ) -> LibraryAlbumPageOut:
         browser: LibraryBrowser = state.browser
-        return await browser.albums(_scope(who), order, offset, limit)
+        return await browser.albums(_scope(who), order, offset, limit, genre=genre, year=year)
 
     @get(
         "/albums/{album_id:str}",

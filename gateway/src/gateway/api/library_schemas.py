@@ -14,7 +14,12 @@ __all__ = [
     "LibraryArtistOut",
     "LibraryArtistPageOut",
     "LibraryErrorOut",
+    "LibraryGenreOut",
+    "LibraryRatingIn",
+    "LibraryScrobbleIn",
     "LibrarySearchOut",
+    "LibraryStarIn",
+    "LibraryTotalsOut",
     "LibraryTrackOut",
     "LibraryTrackPageOut",
     "PipelineLinkOut",
@@ -54,6 +59,9 @@ class LibraryAlbumOut(BaseModel):
     duration_s: int | None
     genre: str | None
     cover_url: str
+    starred: bool = Field(default=False, description="Starred by the asking user (as their Subsonic clients see).")
+    rating: int | None = Field(default=None, description="The asking user's rating, 1 to 5.")
+    play_count: int | None = Field(default=None, description="Plays by the asking user, where the server counts.")
 
 
 class LibraryTrackOut(BaseModel):
@@ -72,6 +80,9 @@ class LibraryTrackOut(BaseModel):
     recording_mbid: str | None
     cover_url: str
     pipeline: PipelineLinkOut | None = Field(description="Set when the pipeline brought this track in.")
+    starred: bool = False
+    rating: int | None = None
+    stream_url: str = Field(default="", description="Plays in a browser: the gateway relays the library's `stream`.")
 
 
 class LibraryArtistPageOut(BaseModel):
@@ -115,3 +126,31 @@ class LibrarySearchOut(BaseModel):
     artists: list[LibraryArtistOut]
     albums: list[LibraryAlbumOut]
     tracks: list[LibraryTrackOut]
+
+
+class LibraryGenreOut(BaseModel):
+    name: str
+    album_count: int
+    song_count: int
+
+
+class LibraryTotalsOut(BaseModel):
+    source: Source
+    artists: int
+    albums: int
+    tracks: int | None = Field(description="Null when the server does not say.")
+    genres: list[LibraryGenreOut]
+
+
+class LibraryStarIn(BaseModel):
+    starred: bool
+
+
+class LibraryRatingIn(BaseModel):
+    rating: int = Field(ge=0, le=5, description="1 to 5; 0 clears the rating.")
+
+
+class LibraryScrobbleIn(BaseModel):
+    submission: bool = Field(
+        default=True, description="True: the song was played (a listen); false: it is playing now."
+    )

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from contracts.livesettings import PipelineSettings
+from contracts.livesettings import PipelineSettings, StreamDefault
+from contracts.pathtemplate import preview, template_problem
 
 __all__ = [
     "AccountsIn",
@@ -133,6 +134,15 @@ class PipelineSettingsIn(_In):
     sonos_interval_s: float | None = Field(default=None, ge=1, le=3600)
     sonos_users: dict[_Place, _Username] | None = Field(default=None, max_length=64)
     sonos_default_user: _Username | None = None
+    stream_defaults: list[StreamDefault] | None = Field(default=None, max_length=200)
+
+    @field_validator("path_template")
+    @classmethod
+    def _usable_template(cls, value: str | None) -> str | None:
+        problem = template_problem(value) if value else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class PipelineSettingsOut(PipelineSettings):
@@ -140,11 +150,16 @@ class PipelineSettingsOut(PipelineSettings):
 
     navidrome_password_sealed: SkipJsonSchema[None] = Field(default=None, exclude=True)
     navidrome_password_set: bool = False
+    path_preview: str | None = Field(
+        default=None, description="Where a sample track would go under path_template (unset: library-svc's own)."
+    )
 
     @classmethod
     def of(cls, settings: PipelineSettings) -> PipelineSettingsOut:
         shown = settings.model_dump(exclude={"navidrome_password_sealed"})
-        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed))
+        template = settings.path_template
+        shown_preview = preview(template) if template and template_problem(template) is None else None
+        return cls(**shown, navidrome_password_set=bool(settings.navidrome_password_sealed), path_preview=shown_preview)
 
 
 class RequestIn(_In):

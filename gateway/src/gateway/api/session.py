@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie, State
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.params import FromPath, JSONBody
 
 from ..auth.guard import SESSION_COOKIE, principal
-from ..auth.throttle import FailureThrottle
+from ..auth.limiter import GuessLimiter, PasswordSlots, retry_after
 from ..auth.users import Principal, Users
 from .schemas import LoginIn, MeOut, SetupIn, SubsonicPasswordOut, TokenIn, TokenOut
 
@@ -48,13 +53,21 @@ class SessionController(Controller):
 
     @post("/login", operation_id="login", summary="Log in; sets the session cookie and returns the CSRF token")
     async def login(self, data: JSONBody[LoginIn], request: Request[Any, Any, Any], state: State) -> Response[MeOut]:
-        throttle: FailureThrottle = state.login_throttle
-        address = _client(request)
-        await asyncio.sleep(throttle.delay(address))
-        row = await asyncio.to_thread(state.users.check_password, data.username, data.password)
+        limiter: GuessLimiter = state.guess_limiter
+        slots: PasswordSlots = state.password_slots
+        guess = limiter.try_guess(_client(request), data.username)
+        if isinstance(guess, float):
+            raise TooManyRequestsException(
+                "too many wrong passwords: slow down", headers={"Retry-After": retry_after(guess)}
+            )
+        try:
+            row = await slots.run(state.users.check_password, data.username, data.password)
+        except BaseException:
+            guess.took_back()  # never checked: not a guess
+            raise
         if row is None:
-            throttle.failed(address)
             raise NotAuthorizedException("wrong user name or password")
+        guess.took_back()
         return _session_response(state, row.username, row.is_admin)
 
     @post("/logout", operation_id="logout", summary="End this session", status_code=204)
@@ -70,7 +83,8 @@ class SessionController(Controller):
         async with state.setup_lock:
             if users.count() > 0:
                 raise PermissionDeniedException("setup is done: an administrator exists")
-            row = await asyncio.to_thread(users.create, data.username, data.password, is_admin=True)
+            slots: PasswordSlots = state.password_slots
+            row = await slots.run(functools.partial(users.create, data.username, data.password, is_admin=True))
         await state.gateway.settings.put_accounts(users.accounts(row.username))
         return _session_response(state, row.username, True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
@@ -11,6 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, JSONBody
 
 from ..auth.guard import admin_principal
+from ..auth.limiter import PasswordSlots
 from ..auth.rows import UserRow
 from ..auth.users import Principal, UserError, Users
 from ..service import Gateway, Invalid
@@ -45,7 +46,10 @@ class UsersController(Controller):
 
     @post(operation_id="createUser", summary="Add a user (gets a fresh Subsonic app-password)", status_code=201)
     async def create_user(self, who: NamedDependency[Principal], data: JSONBody[UserIn], state: State) -> UserOut:
-        row = await asyncio.to_thread(state.users.create, data.username, data.password, is_admin=data.is_admin)
+        slots: PasswordSlots = state.password_slots
+        row = await slots.run(
+            functools.partial(state.users.create, data.username, data.password, is_admin=data.is_admin)
+        )
         gateway: Gateway = state.gateway
         await gateway.set_accounts(who, row.username, data.accounts.model_dump() if data.accounts else {})
         return user_out(state.users, row)
@@ -57,15 +61,23 @@ class UsersController(Controller):
             raise NotFoundException(f"no user {username}")
         return user_out(state.users, row)
 
-    @patch("/{username:str}", operation_id="updateUser", summary="Change a password, admin flag or enable a user")
+    @patch(
+        "/{username:str}",
+        operation_id="updateUser",
+        summary="Change a password (ends the user's sessions, revokes their API tokens and replaces their Subsonic "
+        "app-password), the admin flag, or enable a user",
+    )
     async def update_user(
         self, who: NamedDependency[Principal], username: FromPath[str], data: JSONBody[UserPatchIn], state: State
     ) -> UserOut:
         if username == who.username and (data.is_admin is False or data.enabled is False):
             raise Invalid("you cannot demote or disable yourself")
         try:
-            row = await asyncio.to_thread(
-                state.users.update, username, password=data.password, is_admin=data.is_admin, enabled=data.enabled
+            slots: PasswordSlots = state.password_slots
+            row = await slots.run(
+                functools.partial(
+                    state.users.update, username, password=data.password, is_admin=data.is_admin, enabled=data.enabled
+                )
             )
         except KeyError:
             raise NotFoundException(f"no user {username}") from None

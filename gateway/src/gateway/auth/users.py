@@ -100,7 +100,11 @@ class Users:
                 if len(password) < 8:
                     raise UserError("a password needs at least 8 characters")
                 row.password_hash = self._passwords.hash(password)
+                # a new password is how a person locks out whoever had the old one: every credential derived from
+                # it goes too (sessions, API tokens, the Subsonic app-password, which gets a fresh value)
                 s.exec(delete(SessionRow).where(col(SessionRow.username) == username))
+                s.exec(delete(TokenRow).where(col(TokenRow.username) == username))
+                row.app_password_enc = self._box.seal(new_app_password())
             if is_admin is not None:
                 row.is_admin = is_admin
             if enabled is not None:
@@ -108,7 +112,8 @@ class Users:
             s.add(row)
             s.commit()
             s.refresh(row)
-            return row
+        self.forget_cached()
+        return row
 
     def delete(self, username: str) -> None:
         with Session(self._engine) as s:

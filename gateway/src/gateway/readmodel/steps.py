@@ -80,6 +80,16 @@ def step_for(event: Message) -> Step | None:
             why = ", ".join(p.name for p in e.top_penalties[:3])
             reason = f"unresolved: {e.reason.value}" + (f" ({why})" if why else "")
             return Step("unresolved", "failed", failure=reason, detail=f"{e.candidate_count} candidates")
+        case acquire.UrlInspected(query=q, source=source):
+            facts = {k: v for k, v in (("artist", q.artist), ("title", q.title), ("album", q.album)) if v}
+            if q.recording_mbid:
+                facts["recording_mbid"] = str(q.recording_mbid)
+            where = "the file's tags" if source is acquire.UrlMetadataSource.FILE_TAGS else "the page"
+            named = " - ".join(x for x in (q.artist, q.title) if x) or str(q.recording_mbid)
+            return Step("inspected", None, facts=facts, detail=f"{where} say {named}")
+        case acquire.UrlRejected() as e:
+            reason = f"URL rejected: {e.reason.value}" + (f" ({e.detail})" if e.detail else "")
+            return Step("url_rejected", "failed", failure=reason, detail=e.url)
         case acquire.AcquisitionSkipped() as e:
             return Step("skipped", "skipped", failure=f"skipped: {e.reason.value}")
         case acquire.TrackDownloaded() as e:

@@ -2,25 +2,25 @@
 
 `f=json`, `f=xml` (the default) and `f=jsonp&callback=name`, answered as the built-in API and Navidrome answer them:
 jsonp is the JSON envelope wrapped in `name(...);` as application/javascript. A jsonp request without a callback, or
-with one that is not a plain JavaScript name (`cb`, `jQuery123_456`, `ns.cb`), gets XML, as if `f` were missing: the
-callback is written into a script the browser runs, so anything else in it would be script injection.
+with one that is not a plain JavaScript name (`cb`, `jQuery123_456`, `ns.cb`), is answered with error 10 in XML
+(`jsonp_problem`, before anything is relayed): the rule is `contracts.jsonp`, the one library-svc applies too.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
+from contracts.jsonp import callback_problem, wrap
+
 from .. import __version__
 
-__all__ = ["API_VERSION", "Format", "envelope", "error"]
+__all__ = ["API_VERSION", "Format", "envelope", "error", "jsonp_problem"]
 
 API_VERSION = "1.16.1"
-_CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +37,17 @@ class Format:
             return _JSON
         if asked == "jsonp":
             callback = params.get("callback")
-            if callback and len(callback) <= 128 and _CALLBACK.fullmatch(callback):
+            if callback_problem(callback) is None:
                 return cls("jsonp", callback)
         return _XML
 
 
 _JSON, _XML = Format("json"), Format("xml")
+
+
+def jsonp_problem(params: Mapping[str, str]) -> str | None:
+    """The text of error 10 for `f=jsonp` with a missing or unsafe callback; None for any other request."""
+    return callback_problem(params.get("callback")) if params.get("f") == "jsonp" else None
 
 
 def envelope(fmt: Format | str, status: str, extra: dict[str, Any] | None = None) -> tuple[bytes, str]:
@@ -59,8 +64,7 @@ def envelope(fmt: Format | str, status: str, extra: dict[str, Any] | None = None
     if fmt.kind == "json":
         return json.dumps({"subsonic-response": body}).encode(), "application/json"
     if fmt.kind == "jsonp" and fmt.callback:
-        text = json.dumps({"subsonic-response": body})
-        return f"{fmt.callback}({text});".encode(), "application/javascript"
+        return wrap(fmt.callback, json.dumps({"subsonic-response": body})), "application/javascript"
     attrs = " ".join(
         f"{k}={quoteattr(str(v).lower() if isinstance(v, bool) else str(v))}"
         for k, v in body.items()

@@ -1,4 +1,5 @@
-"""Health of the /rest upstream: does it answer at all (any HTTP answer counts; credentials are not the point)."""
+"""Health of the /rest upstream: does it answer at all (any HTTP answer counts, except library-svc refusing the
+gateway's internal secret: then no /rest call can work)."""
 
 from __future__ import annotations
 
@@ -25,13 +26,18 @@ def upstream_check(
             async with session().get(
                 upstream.url("ping"),
                 params=upstream.params([("f", "json")]),
+                headers=upstream.headers(None),
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as resp:
                 await resp.read()
                 status = HealthStatus.OK if resp.status < 500 else HealthStatus.DEGRADED
+                detail: dict[str, Any] = {"upstream": kind, "reachable": True, "http_status": resp.status}
                 if upstream.navidrome:
                     _note_navidrome(resp.status)
-                return status, {"upstream": kind, "reachable": True, "http_status": resp.status}
+                elif resp.status == 401:  # /rest cannot work until the secrets agree
+                    status = HealthStatus.DEGRADED
+                    detail["error"] = "library-svc refused the gateway: BRAINSTREAM_LIBRARY_API_SECRET differs"
+                return status, detail
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = {"upstream": kind, "reachable": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
             if upstream.navidrome:

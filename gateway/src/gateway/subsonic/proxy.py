@@ -20,10 +20,10 @@ from urllib.parse import quote, unquote_plus, urlencode
 import aiohttp
 from yarl import URL
 
-from ..auth.throttle import FailureThrottle
+from ..auth.limiter import GuessLimiter, retry_after
 from ..auth.users import Users
 from .auth import AuthFailure, AuthPolicy, authenticate
-from .envelope import Format, envelope, error
+from .envelope import Format, envelope, error, jsonp_problem
 from .keepalive import KeepAlivePool, UpstreamError
 from .upstream import CLIENT_CREDENTIALS, Upstream, UpstreamChooser
 
@@ -70,6 +70,9 @@ _SMALL = 256 * 1024
 _URL_SAFE = re.compile(r"[A-Za-z0-9\-._~%!$'()*+,;=:@/?&]*")
 """A query made of these alone can go upstream as the client wrote it; anything else is decoded and re-encoded."""
 _EXTENSIONS = [{"name": "apiKeyAuthentication", "versions": [1]}, {"name": "formPost", "versions": [1]}]
+ADMIN_METHODS = frozenset({"createInternetRadioStation", "updateInternetRadioStation", "deleteInternetRadioStation"})
+"""Changes to what every user shares: administrators only, whichever upstream serves /rest (Navidrome would take
+them from anyone, as the gateway signs in there with one account)."""
 
 
 def _pairs(raw: str) -> list[tuple[str, str]]:
@@ -102,13 +105,13 @@ class SubsonicProxy:
         self,
         users: Users,
         chooser: UpstreamChooser,
-        throttle: FailureThrottle,
+        limiter: GuessLimiter,
         policy: AuthPolicy,
         session: Callable[[], aiohttp.ClientSession],
         on_scrobble: Scrobbled | None = None,
         pool: KeepAlivePool | None = None,
     ) -> None:
-        self._users, self._chooser, self.throttle, self._policy = users, chooser, throttle, policy
+        self._users, self._chooser, self.limiter, self._policy = users, chooser, limiter, policy
         self._session = session
         self.pool = pool or KeepAlivePool(FORWARD_RESPONSE - {"content-length"})
         self._on_scrobble = on_scrobble
@@ -124,22 +127,41 @@ class SubsonicProxy:
         params = _pairs(raw)
         first = {k: v for k, v in reversed(params)}
         fmt = Format.of(first)
+        problem = jsonp_problem(first)
+        if problem is not None:  # never relayed: the upstream (Navidrome too) might echo the callback
+            await _reply(send, 200, *error(fmt, 10, problem))
+            return
         method, segment = _segment(scope.get("path", ""))
         upstream = self._chooser.current()
         if method == "getOpenSubsonicExtensions":
             await self._extensions(upstream, fmt, send)
             return
         address = (scope.get("client") or ("?", 0))[0]
-        delay = self.throttle.delay(address)
-        if delay:
-            await asyncio.sleep(delay)
+        guess = self.limiter.try_guess(address, None if "apiKey" in first else first.get("u"))
+        if isinstance(guess, float):
+            message = f"Too many failed attempts: slow down and try again in {retry_after(guess)} s"
+            await _reply(send, 429, *error(fmt, 0, message), retry=retry_after(guess))
+            return
         who = authenticate(first, self._users.app_password, self._users.user_by_app_password, self._policy)
         if isinstance(who, AuthFailure):
-            if who.counts_as_guess:
-                self.throttle.failed(address)
+            if not who.counts_as_guess:  # a malformed request is not a guess at a secret
+                guess.took_back()
             await _reply(send, 200, *error(fmt, who.code, who.message))
             return
+        guess.took_back()
+        if method == "startScan" and first.get("fullScan", "").lower() == "true" and not self._is_admin(who):
+            # a full scan re-reads every file of the library: an administrator's decision
+            await _reply(send, 200, *error(fmt, 50, "User is not authorized for the given operation: fullScan"))
+        if method == "tokenInfo":  # the key was checked here: its owner is the answer, whoever serves /rest
+            await _reply(send, 200, *envelope(fmt, "ok", {"tokenInfo": {"username": who}}))
+            return
         forwarded = [(name, value) for name, value in scope.get("headers", []) if name in _FORWARD_REQUEST]
+        if method in ADMIN_METHODS:
+            row = self._users.get(who)
+            if row is None or not row.is_admin:
+                await _reply(send, 200, *error(fmt, 50, "Only an administrator may change internet radio stations"))
+                return
+            forwarded.append((b"x-brainstream-admin", b"1"))
         http_method = scope.get("method", "GET")
         if upstream.navidrome or not _URL_SAFE.fullmatch(raw):
             query = urlencode(upstream.params(params))
@@ -155,12 +177,17 @@ class SubsonicProxy:
             target = URL(f"{upstream.url(segment)}?{query}", encoded=True)
             relayed = await self._relay(receive, send, upstream, http_method == "HEAD", target, headers, fmt)
         submitted = first.get("submission", "true").lower() != "false"
-        if relayed and method == "scrobble" and submitted and upstream.navidrome and self._on_scrobble is not None:
+        # a submitted play through the built-in API is recorded by library-svc itself; "now playing" never is
+        if relayed and method == "scrobble" and (upstream.navidrome or not submitted) and self._on_scrobble is not None:
             try:
                 await self._on_scrobble(who, upstream, params, self._session())
             except Exception:
                 # the client already has its answer; the play is lost to ingest, so say so loudly
                 log.exception("scrobble by %s relayed to Navidrome but not published", who)
+
+    def _is_admin(self, username: str) -> bool:
+        row = self._users.get(username)
+        return bool(row and row.is_admin)
 
     async def _answer(
         self,
@@ -252,7 +279,9 @@ class SubsonicProxy:
         found = list(_EXTENSIONS)
         try:
             async with self._session().get(
-                upstream.url("getOpenSubsonicExtensions"), params=upstream.params([("f", "json")])
+                upstream.url("getOpenSubsonicExtensions"),
+                params=upstream.params([("f", "json")]),
+                headers=upstream.headers(None),
             ) as resp:
                 body = await resp.json(content_type=None)
             for ext in body["subsonic-response"].get("openSubsonicExtensions", []):
@@ -286,12 +315,9 @@ async def _until_disconnect(receive: Receive) -> None:
             return
 
 
-async def _reply(send: Send, status: int, body: bytes, content_type: str) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _reply(send: Send, status: int, body: bytes, content_type: str, retry: str | None = None) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    if retry is not None:
+        headers.append((b"retry-after", retry.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -1,4 +1,5 @@
-"""With Navidrome upstream, a submitted scrobble becomes `ScrobbleSubmitted` so ingest-svc records the listen."""
+"""With Navidrome upstream, a submitted scrobble becomes `ScrobbleSubmitted` so ingest-svc records the listen; with
+either upstream, a "now playing" report (submission=false) becomes `NowPlayingReported`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from uuid import UUID
 import aiohttp
 
 from contracts.base import Message
-from contracts.gateway import ScrobbleSubmitted
+from contracts.gateway import NowPlayingReported, ScrobbleSubmitted
 
 from .upstream import Upstream
 
@@ -49,6 +50,10 @@ class ScrobblePublisher:
         ids = [v for k, v in params if k == "id"]
         times = [v for k, v in params if k == "time"]
         client = next((v for k, v in params if k == "c"), None)
+        if next((v for k, v in params if k == "submission"), "true").lower() == "false":
+            if ids:
+                await self._now_playing(user, upstream, ids[0], client, session)
+            return
         for i, song_id in enumerate(ids):
             at = _played_at(times[i] if i < len(times) else None)
             song = await self._song(upstream, song_id, session)
@@ -70,11 +75,33 @@ class ScrobblePublisher:
                 )
             )
 
+    async def _now_playing(
+        self, user: str, upstream: Upstream, song_id: str, client: str | None, session: aiohttp.ClientSession
+    ) -> None:
+        song = await self._song(upstream, song_id, session, user)
+        duration = song.get("duration")
+        await self._publish(
+            NowPlayingReported(
+                user=user,
+                song_id=song_id,
+                client=client,
+                recording_mbid=_mbid(song.get("musicBrainzId")),
+                artist=song.get("artist"),
+                title=song.get("title"),
+                album=song.get("album"),
+                duration_ms=int(duration) * 1000 if isinstance(duration, int) and duration >= 0 else None,
+            )
+        )
+
     @staticmethod
-    async def _song(upstream: Upstream, song_id: str, session: aiohttp.ClientSession) -> dict[str, Any]:
+    async def _song(
+        upstream: Upstream, song_id: str, session: aiohttp.ClientSession, user: str | None = None
+    ) -> dict[str, Any]:
         try:
             async with session.get(
-                upstream.url("getSong"), params=upstream.params([("id", song_id), ("f", "json")])
+                upstream.url("getSong"),
+                params=upstream.params([("id", song_id), ("f", "json")]),
+                headers=upstream.headers(user),  # the built-in API knows the user by this header
             ) as resp:
                 body = await resp.json(content_type=None)
             song: dict[str, Any] = body["subsonic-response"]["song"]

@@ -1,4 +1,5 @@
-"""Where /rest goes: library-svc's built-in API (with X-Brainstream-User) or Navidrome (with its own credentials)."""
+"""Where /rest goes: library-svc's built-in API (with X-Brainstream-User and the internal secret) or Navidrome (with
+its own credentials)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contracts.livesettings import PipelineSettings
+from infra.internal import INTERNAL_HEADER
 
 from ..auth.crypto import SecretBox
 
@@ -25,7 +27,9 @@ class Upstream:
     base_url: str
     navidrome: bool
     navidrome_user: str | None = None
-    navidrome_password: str | None = None
+    navidrome_password: str | None = field(default=None, repr=False)
+    internal_secret: str | None = field(default=None, repr=False)
+    """What admits the gateway to library-svc (see infra.internal)."""
 
     def url(self, method_path: str) -> str:
         return f"{self.base_url.rstrip('/')}/rest/{method_path}"
@@ -42,9 +46,12 @@ class Upstream:
         return kept + extra
 
     def headers(self, user: str | None) -> dict[str, str]:
-        if self.navidrome or user is None:
+        if self.navidrome:
             return {}
-        return {"X-Brainstream-User": user}
+        out = {INTERNAL_HEADER: self.internal_secret} if self.internal_secret else {}
+        if user is not None:
+            out["X-Brainstream-User"] = user
+        return out
 
 
 class UpstreamChooser:
@@ -60,8 +67,9 @@ class UpstreamChooser:
         navidrome_password: str | None,
         live_navidrome_url: Callable[[], str | None] = lambda: None,
         live_navidrome_account: Callable[[], tuple[str, str] | None] = lambda: None,
+        library_secret: str | None = None,
     ) -> None:
-        self._library = Upstream(library_url, navidrome=False)
+        self._library = Upstream(library_url, navidrome=False, internal_secret=library_secret)
         self._env_navidrome = navidrome_url
         self._user, self._password = navidrome_user, navidrome_password
         self._live = live_navidrome_url

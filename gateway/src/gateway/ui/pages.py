@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get
 from litestar.datastructures import CacheControlHeader, State
@@ -20,12 +22,14 @@ from infra.runtime import ServiceRuntime, collect_health
 from ..adapters.library import ALBUM_ORDERS, LibraryUnavailable, NotInLibrary
 from ..auth.guard import optional_principal
 from ..auth.users import Principal
-from ..browse import LibraryBrowser
+from ..browse import SORTS, LibraryBrowser
 from ..readmodel.queries import Scope, View
 from ..readmodel.rows import TrackRow
 from ..readmodel.steps import STAGES
 
 __all__ = ["UI_CONTROLLERS"]
+
+log = logging.getLogger(__name__)
 
 Page = Template | Redirect
 _ALBUMS_PER_PAGE = 48
@@ -148,22 +152,43 @@ class PagesController(Controller):
         state: State,
         q: Annotated[str, QueryParameter(max_length=200)] = "",
         page: Annotated[int, QueryParameter(ge=1, le=100_000)] = 1,
-        order: FromQuery[str] = "alphabeticalByName",
+        order: FromQuery[str] = "name",
+        genre: Annotated[str, QueryParameter(max_length=200)] = "",
+        year_text: Annotated[str, QueryParameter(name="year", max_length=4, pattern=r"^\d*$")] = "",
     ) -> Page:
         if (go := _gate(who, state)) or who is None:
             return go or Redirect("/login")
         browser: LibraryBrowser = state.browser
         scope = Scope(who.username, who.is_admin)
-        order = order if order in ALBUM_ORDERS else "alphabeticalByName"
+        order = order if order in SORTS or order in ALBUM_ORDERS else "name"
+        year = int(year_text) if year_text else None  # the form sends an empty year for "any"
         try:
             if q.strip():
                 found = await browser.search(scope, q.strip(), 30)
                 return _page("library.html", who, view="search", q=q, found=found, source=found.source)
-            albums = await browser.albums(scope, order, (page - 1) * _ALBUMS_PER_PAGE, _ALBUMS_PER_PAGE)
+            offset = (page - 1) * _ALBUMS_PER_PAGE
+            albums = await browser.albums(scope, order, offset, _ALBUMS_PER_PAGE, genre=genre or None, year=year)
         except LibraryUnavailable as exc:
             return _library_down(who, exc, q=q)
+        try:
+            totals = await browser.totals(scope)
+        except LibraryUnavailable as exc:  # the albums are there: show them without the counts
+            log.warning("library totals unavailable: %s", exc)
+            totals = None
+        filters = urlencode({"order": order, **({"genre": genre} if genre else {}), **({"year": year} if year else {})})
         return _page(
-            "library.html", who, view="albums", q="", albums=albums, page=page, order=order, source=albums.source
+            "library.html",
+            who,
+            view="albums",
+            q="",
+            albums=albums,
+            page=page,
+            order=order,
+            genre=genre,
+            year=year,
+            filters=filters,
+            totals=totals,
+            source=albums.source,
         )
 
     @get("/library/artists")

@@ -27,18 +27,20 @@ dlq_app = typer.Typer(help="Dead letters: list them, show one, put them back on 
 
 
 def _run(job: Callable[[NatsClient], Awaitable[T]]) -> T:
-    from ..runstate import resolve_nats_url
+    from ..natsauth import command_connection, redact
+    from ..runstate import no_nats_reason, resolve_nats
 
-    url = resolve_nats_url()
-    if url is None:
-        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+    found = resolve_nats()
+    if found is None:
+        err.print(f"[red]No NATS to talk to:[/] {no_nats_reason()}")
         raise typer.Exit(2)
+    url, creds = found
 
     async def go() -> T:
         try:
-            nc = await nats.connect(url.split(","), name="brainstream-ops", connect_timeout=3, max_reconnect_attempts=0)
+            nc = await command_connection(url, creds, "brainstream-ops")
         except (OSError, TimeoutError, nats.errors.Error) as exc:
-            err.print(f"[red]Cannot reach NATS at {url}:[/] {exc}")
+            err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
             raise typer.Exit(1) from exc
         try:
             return await job(nc)

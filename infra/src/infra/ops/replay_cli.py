@@ -190,7 +190,8 @@ def replay_cmd(
     health request; a running one makes the command refuse). From the start, the model is built in a scratch file
     beside the live store and copied in with one transaction at the end.
     """
-    from ..runstate import resolve_nats_url
+    from ..natsauth import command_connection, redact
+    from ..runstate import no_nats_reason, resolve_nats
 
     try:
         chosen = load(projection)
@@ -209,18 +210,17 @@ def replay_cmd(
     own = chosen.live_store()
     if into is not None and own is not None and into.resolve() == own.resolve():
         into = None  # "into the live store" is the default, with its rules: not under a running service
-    url = resolve_nats_url()
-    if url is None:
-        err.print("[red]No NATS to talk to:[/] start the stack with `brainstream up` or set NATS_URL.")
+    found = resolve_nats()
+    if found is None:
+        err.print(f"[red]No NATS to talk to:[/] {no_nats_reason()}")
         raise typer.Exit(2)
+    url, creds = found
 
     async def go() -> ReplayResult:
         try:
-            nc = await nats.connect(
-                url.split(","), name="brainstream-replay", connect_timeout=3, max_reconnect_attempts=0
-            )
+            nc = await command_connection(url, creds, "brainstream-replay")
         except (OSError, TimeoutError, nats.errors.Error) as exc:
-            err.print(f"[red]Cannot reach NATS at {url}:[/] {exc}")
+            err.print(f"[red]Cannot reach NATS at {redact(url)}:[/] {exc}")
             raise typer.Exit(1) from exc
         try:
             return await _run(nc, chosen, into, opts, show=not as_json)

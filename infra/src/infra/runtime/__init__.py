@@ -1,6 +1,6 @@
 """The shell every BrainStream service process runs in."""
 
-from .delivery import Defer, Delivery, Handler, Outcome, dispatch
+from .delivery import Defer, Delivery, Handler, Outcome, UpstreamFault, dispatch
 from .health import collect_health, overall_status, upstream_summary
 from .service import Check, CheckResult, ServiceRuntime
 from .settings import RuntimeSettings
@@ -14,6 +14,7 @@ __all__ = [
     "Outcome",
     "RuntimeSettings",
     "ServiceRuntime",
+    "UpstreamFault",
     "collect_health",
     "dispatch",
     "overall_status",

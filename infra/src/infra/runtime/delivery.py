@@ -8,9 +8,10 @@ FastStream's own reject-on-error would silently drop a message on a MusicBrainz 
 - the last allowed attempt raises, or an earlier final attempt never acked → dead-letter stream, then ack;
 - bytes that do not decode into the subject's contract → dead-letter at once (retrying cannot help).
 
-While a handler works, the server is told every third of `ack_wait` that the work goes on, so a long download is not
-redelivered, while a message a crashed process held comes back after `ack_wait` alone. An attempt that works longer
-than the spec's `work_limit_s` is cancelled and counts as failed.
+While a handler works, the server is told every quarter of `ack_wait` that the work goes on, so a long download is
+not redelivered, while a message a crashed process held comes back after `ack_wait` alone (10 s by default, so work
+a killed process held resumes within seconds; a process fetches only what it starts at once, see `puller`). An
+attempt that works longer than the spec's `work_limit_s` is cancelled and counts as failed.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from contracts.catalog import CATALOG
 from contracts.deadletter import DeadLetterHeader, DeadLetterReason, dead_letter_subject
 from contracts.topology import ConsumerSpec
 
+from ..http import ExternalError
 from ..logs import correlation
 from ..metrics import EVENT_SECONDS, EVENTS_FAILED, EVENTS_HANDLED
 from .facts import FactPublisher, attempt_failed, dead_lettered, tell
 
-__all__ = ["Defer", "Delivery", "Handler", "Outcome", "Publisher", "dispatch"]
+__all__ = ["Defer", "Delivery", "Handler", "Outcome", "Publisher", "UpstreamFault", "dispatch"]
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +142,16 @@ async def dispatch(
             return Outcome.DEAD_LETTERED
         except Exception as exc:
             EVENT_SECONDS.labels(spec.service, spec.durable, subject).observe(time.perf_counter() - started)
+            expected = _is_expected(exc)  # an upstream that failed is a line with its reason; a bug, a traceback
             if attempt >= spec.max_deliver:
-                log.exception("%s #%d failed on its last attempt %d; dead-lettering", subject, seq, attempt)
+                log.error(
+                    "%s #%d failed on its last attempt %d; dead-lettering: %s",
+                    subject,
+                    seq,
+                    attempt,
+                    _describe(exc),
+                    exc_info=not expected,
+                )
                 await _dead_letter(
                     spec,
                     msg,
@@ -162,7 +172,9 @@ async def dispatch(
                 spec.max_deliver,
                 delay,
                 _describe(exc),
-                exc_info=not isinstance(exc, _EXPECTED_FAULTS),
+                exc_info=not expected,
+                # many messages failing for one reason (MusicBrainz down) are one failure, summarised
+                extra={"repeat_key": _repeat_key(spec, exc)},
             )
             EVENTS_FAILED.labels(spec.service, spec.durable, subject, "error").inc()
             await tell(facts, attempt_failed(spec, msg, event, attempt, delay, exc))
@@ -175,9 +187,11 @@ async def dispatch(
 
 
 async def _keep_alive(spec: ConsumerSpec, msg: Msg, work: Awaitable[None]) -> None:
-    """Await the handler within `work_limit_s`, sending an in-progress signal every `ack_wait_s / 3` meanwhile."""
+    """Await the handler within `work_limit_s`, sending an in-progress signal every `ack_wait_s / 4` meanwhile.
+
+    A quarter, not a half: an event loop busy for a few seconds (a big tag write) must not let the message go."""
     loop = asyncio.get_running_loop()
-    period = spec.ack_wait_s / 3
+    period = spec.ack_wait_s / 4
     signals: set[asyncio.Task[None]] = set()
     timer: asyncio.TimerHandle | None = None
 
@@ -209,7 +223,25 @@ async def _signal_in_progress(msg: Msg) -> None:
 
 
 _DELIVERY_STREAM = "DELIVERY"
-_EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError)
+
+
+class UpstreamFault(Exception):
+    """Raised by a handler when the outside world failed it (every source down): retried, logged as one line."""
+
+
+_EXPECTED_FAULTS: tuple[type[BaseException], ...] = (TimeoutError, ConnectionError, ExternalError, UpstreamFault)
+
+
+def _is_expected(exc: BaseException) -> bool:
+    """A fault of the outside world, reported as such: an upstream down, slow or refusing. Anything else is a bug."""
+    return isinstance(exc, _EXPECTED_FAULTS)
+
+
+def _repeat_key(spec: ConsumerSpec, exc: BaseException) -> str:
+    """One failure, whichever message met it: an upstream's reason without the path (it names the track)."""
+    if isinstance(exc, ExternalError):
+        return f"{spec.durable}: {exc.service} {exc.status} {exc.reason}"
+    return f"{spec.durable}: {_describe(exc)}"
 
 
 def _raw_correlation(data: bytes) -> str | None:

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
@@ -31,6 +31,7 @@ from contracts.topology import CONSUMERS, ConsumerSpec
 from ..metrics import exposition, metrics_subject, set_process_service
 from ..upstreams import UPSTREAMS
 from .delivery import Handler, dispatch
+from .puller import Puller
 from .settings import RuntimeSettings
 from .watch import ConsumerWatch, Heartbeat
 
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 CheckResult = tuple[HealthStatus, dict[str, Any]]
 Check = Callable[[], CheckResult | Awaitable[CheckResult]]
+STOP_GRACE_S = 8.0
+"""On SIGTERM, how long handlers at work may go on to finish and ack (the runner's own grace is 10 s)."""
 _RANK = {HealthStatus.OK: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2, HealthStatus.MISSING: 2}
 
 
@@ -51,6 +54,7 @@ class ServiceRuntime:
         self.instance = f"{service}-{uuid.uuid4().hex[:8]}"
         self.broker = NatsBroker(
             self.settings.nats_url.split(","),
+            security=self.settings.nats_credentials.broker_security(),
             name=self.instance,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
@@ -62,6 +66,7 @@ class ServiceRuntime:
         self._stop = asyncio.Event()
         self._heartbeats: dict[str, Heartbeat] = {}
         self._lag_task: asyncio.Task[None] | None = None
+        self._pullers: list[Puller] = []
         self.watch = ConsumerWatch(service, self.settings.idle_lag_s)
         set_process_service(service)
         self.broker.subscriber(health_subject(service))(self._health)
@@ -79,23 +84,20 @@ class ServiceRuntime:
         if spec.service != self.service:
             raise ValueError(f"consumer {durable} belongs to {spec.service}, not {self.service}")
 
-        async def on_message(msg: NatsMessage) -> None:
+        async def on_message(msg: Msg) -> None:
             self.watch.started(spec.durable)
             try:
-                await dispatch(spec, msg.raw_message, handler, self.publish_raw, self.publish)
+                await dispatch(spec, msg, handler, self.publish_raw, self.publish)
+            except (NatsError, OSError) as exc:  # the ack or dead letter did not reach NATS: ack_wait brings it back
+                log.warning("%s: %s not settled, NATS went away: %s", spec.durable, msg.subject, exc)
+            except Exception:  # dispatch settles handler errors; anything reaching here is a bug to see
+                log.exception("%s: settling %s failed", spec.durable, msg.subject)
             finally:
                 self.watch.finished(spec.durable)
 
-        self.broker.subscriber(
-            spec.filter_subjects[0],
-            stream=JStream(spec.stream, declare=False),
-            durable=spec.durable,
-            pull_sub=PullSub(batch_size=self.settings.fetch_batch, timeout=5.0),
-            ack_policy=AckPolicy.MANUAL,
-            max_workers=self.settings.max_workers if self.settings.max_workers > 1 else None,
-            title=f"{self.service}:{spec.durable}",
-            description=spec.description,
-        )(on_message)
+        # with one worker, as many messages as a fetch batch are handled at once (as the batch always was)
+        workers = self.settings.max_workers if self.settings.max_workers > 1 else self.settings.fetch_batch
+        self._pullers.append(Puller(spec, on_message, workers=workers))
         self._consumers.append(durable)
         self.watch.track(spec.durable, spec.stream)
         self._checks.setdefault("consumers", self.watch.check)
@@ -202,6 +204,8 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await self.broker.start()
+        for puller in self._pullers:
+            await puller.start(self.js)
         if self.watch.durables and self._lag_task is None:
             beat = self.loop_heartbeat("consumer_lag", stall_after_s=max(30.0, 4 * self.settings.lag_refresh_s))
             self._lag_task = asyncio.create_task(self._watch_lag(beat), name=f"{self.instance}:lag")
@@ -213,6 +217,8 @@ class ServiceRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag_task
             self._lag_task = None
+        for puller in self._pullers:
+            await puller.stop(STOP_GRACE_S)
         try:
             await self.broker.stop()  # drains: in-flight handlers finish and ack before the connection closes
         except (NatsError, OSError) as exc:

@@ -24,6 +24,10 @@ class Clients:
     lastfm: ApiClient
     spotify_api: ApiClient
     spotify_accounts: ApiClient
+    listenbrainz_write: ApiClient
+    """Submissions: the same rate budget as the reads, and no retry of its own (a timed-out POST may have landed;
+    the forwarder asks the target before sending again)."""
+    lastfm_write: ApiClient
     extra: list[ApiClient] = field(default_factory=list)
     shared: list[KvSlotLimiter] = field(default_factory=list)
     """The cross-service limiters, bound to the `rate_limits` bucket by `bind` before the first request."""
@@ -39,11 +43,15 @@ class Clients:
         margin = settings.rate_margin_s if lb_interval > 0 else 0.0  # no limit asked for: no margin either
         lb = KvSlotLimiter.unbound(HOSTS["listenbrainz"], lb_interval, margin_s=margin)
         lastfm = KvSlotLimiter.unbound(HOSTS["lastfm"], settings.lastfm_min_interval_s)
+        # forwarding sends once per attempt: a retry is the delivery's, after the ledger was checked
+        once = http.model_copy(update={"max_retries": 0})
         return cls(
             listenbrainz=ApiClient("listenbrainz", settings.listenbrainz_url, http, limiter=lb),
             lastfm=ApiClient("lastfm", settings.lastfm_url, http, limiter=lastfm),
             spotify_api=ApiClient("spotify", settings.spotify_api_url, http, limiter=IntervalLimiter(0.0)),
             spotify_accounts=ApiClient("spotify-accounts", settings.spotify_accounts_url, http),
+            listenbrainz_write=ApiClient("listenbrainz", settings.listenbrainz_url, once, limiter=lb),
+            lastfm_write=ApiClient("lastfm", settings.lastfm_url, once, limiter=lastfm),
             shared=[lb, lastfm],
         )
 
@@ -52,5 +60,13 @@ class Clients:
             await limiter.bind(js)
 
     async def aclose(self) -> None:
-        for client in (self.listenbrainz, self.lastfm, self.spotify_api, self.spotify_accounts, *self.extra):
+        for client in (
+            self.listenbrainz,
+            self.lastfm,
+            self.spotify_api,
+            self.spotify_accounts,
+            self.listenbrainz_write,
+            self.lastfm_write,
+            *self.extra,
+        ):
             await client.aclose()

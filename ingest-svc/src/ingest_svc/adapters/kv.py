@@ -21,7 +21,7 @@ from ..domain.recommendations import CfCursor, Marker
 from ..domain.sonos_plays import LoggedPlay
 from ..ports import GateState
 
-__all__ = ["KvCursorStore", "KvKnownRecordings", "KvLease", "KvListenGate"]
+__all__ = ["KvCursorStore", "KvForwardLedger", "KvKnownRecordings", "KvLease", "KvListenGate"]
 
 _PENDING = b"pending"
 _DONE = b"done"
@@ -189,3 +189,21 @@ class KvLease:
             entry = await self.kv.get(self.KEY)
             if json.loads(entry.value or b"{}").get("holder") == self.me:
                 await self.kv.delete(self.KEY, last=entry.revision)
+
+
+class KvForwardLedger:
+    """`forward_ledger`: where sending a play on to one target stands (see service/forwarding.py)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, js: JetStreamContext) -> KvForwardLedger:
+        return cls(await js.key_value("forward_ledger"))
+
+    async def state(self, key: str) -> str | None:
+        raw = await _get(self.kv, key)
+        return raw.decode() if raw else None
+
+    async def mark(self, key: str, state: str) -> None:
+        await self.kv.put(key, state.encode())

@@ -1,7 +1,6 @@
 """Cover images: a picture file beside the track, else the picture embedded in the file.
 
-Images are served as stored: resizing would need an imaging library (Pillow) that the service does not otherwise
-need, and every Subsonic client scales covers itself.
+Found as stored; `getCoverArt&size=N` resizes them (media/covers.py) and keeps the result in the cover cache.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import SQLModel
 
-from . import tables  # noqa: F401 — registers the tables on SQLModel.metadata
+from . import extra_tables, tables  # noqa: F401 — registers the tables on SQLModel.metadata
 
 __all__ = ["create_catalog_engine", "create_schema", "is_sqlite"]
 
@@ -41,3 +41,6 @@ def create_catalog_engine(url: str) -> Engine:
 
 def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for statement in extra_tables.EXTRA_INDEXES:
+            conn.execute(text(statement))

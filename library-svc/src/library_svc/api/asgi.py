@@ -8,6 +8,7 @@ done by hand anyway. Nothing a router adds is used, and each request skips its p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
-from . import browse, personal
+from contracts.jsonp import callback_problem
+
+from . import browse, extras, media, personal
 from .render import SubsonicError, envelope, render
-from .request import ApiContext, BytesReply, Endpoint, FileReply, Request
+from .request import ApiContext, BytesReply, Endpoint, FileReply, Request, StreamReply
 
 __all__ = ["ENDPOINTS", "SubsonicApp", "parse_range"]
 
@@ -27,7 +30,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-ENDPOINTS: dict[str, Endpoint] = {**browse.ENDPOINTS, **personal.ENDPOINTS}
+ENDPOINTS: dict[str, Endpoint] = {**browse.ENDPOINTS, **personal.ENDPOINTS, **media.ENDPOINTS, **extras.ENDPOINTS}
 USER_HEADER = "x-brainstream-user"
 _CHUNK = 256 * 1024
 
@@ -71,6 +74,10 @@ class SubsonicApp:
                 params.setdefault(key, []).append(value)
         fmt = (params.get("f") or ["xml"])[0]
         callback = params["callback"][0] if params.get("callback") else None
+        problem = callback_problem(callback) if fmt == "jsonp" else None
+        if problem is not None:  # refused before any work: the callback would be written into a script
+            await self._payload(send, {"error": {"code": 10, "message": problem}}, "xml", None, True)
+            return
         path = scope["path"]
         name = path.rsplit("/", 1)[-1].removesuffix(".view")
         user = headers.get(USER_HEADER) or (params.get("u") or [""])[0]
@@ -91,6 +98,8 @@ class SubsonicApp:
         head = scope["method"] == "HEAD"
         if isinstance(reply, FileReply):
             await self._file(send, reply, headers.get("range"), head)
+        elif isinstance(reply, StreamReply):
+            await _stream(receive, send, reply, head)
         elif isinstance(reply, BytesReply):
             await _respond(send, 200, reply.content_type, reply.data, head=head)
         else:
@@ -161,6 +170,65 @@ def _open_range(
     except BaseException:
         fh.close()
         raise
+
+
+async def _stream(receive: Receive, send: Send, reply: StreamReply, head: bool) -> None:
+    """Relay a body made on the fly; a client that hangs up stops it at once (uvicorn's `send` goes quiet after a
+    disconnect instead of raising, so the request's `receive` is watched for it)."""
+    headers = [(b"content-type", reply.content_type.encode()), *((k.encode(), v.encode()) for k, v in reply.headers)]
+    if reply.length is not None:
+        headers.append((b"content-length", str(reply.length).encode()))
+    if head:
+        await reply.chunks.aclose()  # type: ignore[attr-defined]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+
+    async def pump() -> None:
+        started = False
+        left = reply.length
+        try:
+            async for chunk in reply.chunks:
+                if not started:
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
+                    started = True
+                if left is not None:  # the promised length, and not a byte more
+                    chunk, left = chunk[:left], max(0, left - len(chunk))
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if left == 0:
+                    break
+        except Exception:
+            log.exception("a stream failed while it was sent")
+            if not started:  # nothing sent yet: an honest error status instead of an empty song
+                await _respond(send, 500, "text/plain", b"transcoding failed")
+                return
+        if not started:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+        while left:  # shorter than estimated: zeros up to the promised length
+            pad = min(left, _CHUNK)
+            left -= pad
+            await send({"type": "http.response.body", "body": bytes(pad), "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    relay = asyncio.create_task(pump())
+    watch = asyncio.create_task(_until_disconnect(receive))
+    try:
+        done, _ = await asyncio.wait({relay, watch}, return_when=asyncio.FIRST_COMPLETED)
+        if relay not in done:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+        else:
+            relay.result()
+    finally:
+        watch.cancel()
+        await reply.chunks.aclose()  # type: ignore[attr-defined]
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _read_body(receive: Receive) -> bytes:

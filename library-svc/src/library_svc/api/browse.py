@@ -22,6 +22,7 @@ _WORD_SEARCH_STEPS = 50_000
 _EXTENSIONS = [
     {"name": "formPost", "versions": [1]},
     {"name": "songLyrics", "versions": [1]},
+    {"name": "transcodeOffset", "versions": [1]},
 ]
 
 
@@ -261,13 +262,6 @@ async def search2(ctx: ApiContext, req: Request) -> Reply:
     }
 
 
-def _empty(key: str) -> Endpoint:
-    async def answer(ctx: ApiContext, req: Request) -> Reply:
-        return {key: {}}
-
-    return answer
-
-
 ENDPOINTS: dict[str, Endpoint] = {
     "ping": ping,
     "getLicense": get_license,
@@ -289,13 +283,4 @@ ENDPOINTS: dict[str, Endpoint] = {
     "getGenres": get_genres,
     "search3": search3,
     "search2": search2,
-    "getBookmarks": _empty("bookmarks"),
-    "getArtistInfo2": _empty("artistInfo2"),
-    "getArtistInfo": _empty("artistInfo"),
-    "getAlbumInfo2": _empty("albumInfo"),
-    "getAlbumInfo": _empty("albumInfo"),
-    "getTopSongs": _empty("topSongs"),
-    "getSimilarSongs2": _empty("similarSongs2"),
-    "getSimilarSongs": _empty("similarSongs"),
-    "getInternetRadioStations": _empty("internetRadioStations"),
 }

@@ -1,4 +1,4 @@
-"""Media, favourites, plays, playlists, play queue and lyrics endpoints."""
+"""Favourites, plays, playlists, play queue and lyrics endpoints."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from typing import Any
 
 from contracts.library import ScrobbleRecorded
 
-from ..adapters.covers import find_cover
 from ..adapters.files import PathEscapes, resolve_inside
 from ..adapters.lyrics import read_lyrics
 from .render import SubsonicError
-from .request import ApiContext, BytesReply, Endpoint, FileReply, Reply, Request
+from .request import ApiContext, Endpoint, Reply, Request
 from .shapes import album_child, album_id3, artist_id3, rfc3339, song
 
 __all__ = ["ENDPOINTS"]
@@ -39,31 +38,6 @@ def _file(ctx: ApiContext, relpath: str) -> Any:
     if not path.is_file():
         raise SubsonicError(70, "The file is gone from the music folder; a scan will notice")
     return path
-
-
-async def stream(ctx: ApiContext, req: Request) -> Reply:
-    # No transcoding: maxBitRate and format are accepted and the original file is sent, with byte ranges.
-    track = await _track(ctx, req.need("id"))
-    return FileReply(_file(ctx, track.path), track.content_type)
-
-
-async def get_cover_art(ctx: ApiContext, req: Request) -> Reply:
-    item_id = req.need("id")
-    track_id = None
-    album = await ctx.read(ctx.reader.album, item_id)
-    if album is not None:
-        track_id = album.cover_track_id
-    else:
-        artist_albums = await ctx.read(ctx.reader.artist_albums, item_id)
-        track_id = artist_albums[0].cover_track_id if artist_albums else item_id
-    track = await ctx.read(ctx.reader.track, track_id) if track_id else None
-    if track is None:
-        raise SubsonicError(70, "Cover art not found")
-    found = await ctx.run(find_cover, _file(ctx, track.path))
-    if found is None:
-        raise SubsonicError(70, "Cover art not found")
-    # `size` is accepted; the stored image is sent as is (see adapters/covers.py)
-    return BytesReply(found[0], found[1])
 
 
 async def scrobble(ctx: ApiContext, req: Request) -> Reply:
@@ -303,9 +277,6 @@ async def get_lyrics_by_song_id(ctx: ApiContext, req: Request) -> Reply:
 
 
 ENDPOINTS: dict[str, Endpoint] = {
-    "stream": stream,
-    "download": stream,
-    "getCoverArt": get_cover_art,
     "scrobble": scrobble,
     "star": star,
     "unstar": unstar,

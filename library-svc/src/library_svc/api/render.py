@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contracts.jsonp import callback_problem, wrap
+
 __all__ = ["API_VERSION", "ERRORS", "Lazy", "SubsonicError", "envelope", "escape", "render"]
 
 API_VERSION = "1.16.1"
@@ -151,9 +153,9 @@ def render(body: dict[str, Any], fmt: str, callback: str | None) -> tuple[bytes,
     """(bytes, content type) of a `subsonic-response` body in the requested format."""
     if fmt == "json":
         return json.dumps({"subsonic-response": _strip_none(body)}, ensure_ascii=False).encode(), "application/json"
-    if fmt == "jsonp" and callback:
+    if fmt == "jsonp" and callback_problem(callback) is None:
         text = json.dumps({"subsonic-response": _strip_none(body)}, ensure_ascii=False)
-        return f"{callback}({text});".encode(), "application/javascript"
+        return wrap(str(callback), text), "application/javascript"
     out = ['<?xml version="1.0" encoding="UTF-8"?>']
     attrs = {"xmlns": _NS, **body}
     _xml_element("subsonic-response", attrs, out)

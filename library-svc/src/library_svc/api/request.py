@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,7 +12,7 @@ from ..domain.versions import Versions
 from .reads import OverBudget
 from .render import SubsonicError, envelope, render
 
-__all__ = ["ApiContext", "BytesReply", "Endpoint", "FileReply", "Reply", "Request"]
+__all__ = ["ApiContext", "BytesReply", "Endpoint", "FileReply", "Reply", "Request", "StreamReply"]
 
 T = TypeVar("T")
 
@@ -72,7 +72,19 @@ class BytesReply:
     content_type: str
 
 
-Reply = dict[str, Any] | FileReply | BytesReply
+@dataclass(frozen=True)
+class StreamReply:
+    """A body made while it is sent (a transcode): no ranges. The server closes `chunks` when the client goes away,
+    which stops the work behind it. With a `length` (Subsonic's estimateContentLength) exactly that many bytes are
+    sent: cut short (the rest is not made) or padded with zeros, which decoders skip."""
+
+    chunks: AsyncIterator[bytes]
+    content_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+    length: int | None = None
+
+
+Reply = dict[str, Any] | FileReply | BytesReply | StreamReply
 
 
 @dataclass
@@ -87,6 +99,12 @@ class ApiContext:
     server_version: str
     now_playing: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: Versions = field(default_factory=Versions)
+    extras: Any = None
+    """`adapters.extrastore.ExtraStore`: bookmarks, internet radio stations, the info cache."""
+    media: Any = None
+    """`media.support.Media`: transcoder, cover cache, player rules (None: files and covers as stored)."""
+    info: Any = None
+    """`info.service.Info`: artist/album info, top and similar songs (None: empty answers)."""
     _cache: dict[tuple[Any, ...], asyncio.Future[BytesReply]] = field(default_factory=dict)
 
     async def cached(self, req: Request, build: Callable[[], Awaitable[dict[str, Any]]]) -> BytesReply:

@@ -16,7 +16,7 @@ from typing import Any
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-__all__ = ["KvCache", "cache_key"]
+__all__ = ["KvCache", "RefreshCache", "cache_key"]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +64,11 @@ class KvCache:
         value = await load()
         await self.put(key, {"x": value})
         return value
+
+
+class RefreshCache(KvCache):
+    """Reads nothing and writes through: a retry asks the source again and stores what it says now."""
+
+    async def get(self, key: str) -> Any | None:
+        self.misses += 1
+        return None

@@ -10,7 +10,12 @@ async function api(method, url, body) {
   const text = await resp.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text }; }
-  if (!resp.ok) { const err = new Error((data && data.detail) || resp.statusText); err.status = resp.status; err.data = data; throw err; }
+  if (!resp.ok) {
+    // a validation error names the field and the reason in `extra` (a refused path template says why)
+    const reasons = Array.isArray(data?.extra) ? data.extra.map((e) => e.message).filter(Boolean).join("; ") : "";
+    const detail = (data && data.detail) || resp.statusText;
+    const err = new Error(reasons ? `${detail}: ${reasons}` : detail); err.status = resp.status; err.data = data; throw err;
+  }
   return data;
 }
 
@@ -74,6 +79,13 @@ function settingValue(name, v) {
   if (name === "run_size") return parseInt(v, 10);
   if (name === "acquire_backends") return v.split(",").map((s) => s.trim()).filter(Boolean);
   if (name === "tag_album_mbid") return v === "true";
+  if (name === "stream_defaults") {
+    // one rule a line: user client format kbps ("-" for the source's format, 0 for no limit)
+    return v.split("\n").map((l) => l.trim()).filter(Boolean).map((line) => {
+      const [user, client, format, kbps] = line.split(/\s+/);
+      return { user, client: client || "*", format: !format || format === "-" ? null : format, max_bitrate: parseInt(kbps || "0", 10) || 0 };
+    });
+  }
   return v;
 }
 
@@ -86,12 +98,12 @@ onSubmit("settings-form", async (form) => {
     body[el.name] = v === "" ? null : settingValue(el.name, v);
   }
   if (!Object.keys(body).length) { toast("Nothing changed"); return; }
-  await api("PUT", "/api/settings", body);
+  const saved = await api("PUT", "/api/settings", body);
   for (const el of form.elements) {
     if (el.tagName === "SELECT") for (const o of el.options) o.defaultSelected = o.selected;
     else if (el.name && el.type !== "password") el.defaultValue = el.value;
   }
-  toast("Saved: every service picks it up now");
+  toast("Saved: every service picks it up now" + (saved.path_preview ? `. A track goes to ${saved.path_preview}` : ""));
 });
 
 onSubmit("sonos-form", async (form) => {
@@ -194,7 +206,8 @@ async function refreshTrack(id) {
     img.hidden = false;
   }
   stateEl.textContent = t.state;
-  document.getElementById("track-title").textContent = t.title || t.recording_mbid || "Waiting for the pipeline…";
+  const unnamed = t.state === "failed" ? "Not identified" : "Waiting for the pipeline…";  // the reason says why
+  document.getElementById("track-title").textContent = t.title || t.recording_mbid || unnamed;
   const credit = [t.artist, t.album].filter(Boolean).join(" · ");
   document.getElementById("track-credit").textContent = credit + (t.year ? ` (${t.year})` : "");
   document.getElementById("track-reason").textContent = t.failure_reason || (t.retry ? t.retry.error || "" : "");
@@ -340,8 +353,42 @@ function live() {
   });
 }
 
+function forwardingForm() {
+  const form = document.getElementById("forwarding-form");
+  if (!form) return;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("PUT", "/api/me/scrobbling", { listenbrainz: form.listenbrainz.checked, lastfm: form.lastfm.checked });
+      toast("Saved: ingest applies it now");
+    } catch (e) { toast(e.message); }
+  });
+}
+
+async function playingNow() {
+  const box = document.querySelector("[data-playing-now]");
+  if (!box) return;
+  const text = box.querySelector("[data-playing-now-text]");
+  const tick = async () => {
+    try {
+      const resp = await fetch("/api/listens/now-playing", { headers: { accept: "application/json" } });
+      if (!resp.ok) return;
+      const body = await resp.json();
+      box.hidden = !body.playing;
+      if (body.playing) {
+        text.textContent = `${body.playing.artist} – ${body.playing.title}` +
+          (body.playing.release ? ` (${body.playing.release})` : "") + " · from ListenBrainz";
+      }
+    } catch (err) { /* offline for a moment: the next tick tries again */ }
+  };
+  await tick();
+  setInterval(tick, 15000);
+}
+
 live();
 refreshHealth();
 refreshSpeakers();
 if (document.getElementById("speakers")) setInterval(() => refreshSpeakers().catch(() => {}), 10000);
 setInterval(() => refreshHealth().catch(() => {}), 15000);
+playingNow();
+forwardingForm();

@@ -1,0 +1,1 @@
+"""Media the API serves beyond the files themselves: transcodes (ffmpeg) and resized covers (Pillow)."""
