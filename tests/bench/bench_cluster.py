@@ -73,7 +73,7 @@ async def leader_losses(root: Path) -> list[tuple[float, float]]:
     cluster = start_nats_cluster(root, 3, max_file_store=8 * 1024**3)
     out: list[tuple[float, float]] = []
     try:
-        await wait_jetstream_ready(cluster.url)
+        await wait_jetstream_ready(cluster.url, replicas=3)
         nc = await nats.connect(cluster.urls, max_reconnect_attempts=-1, reconnect_time_wait=0.05)
         js = nc.jetstream()
         await provision(js, 3)

@@ -16,7 +16,7 @@ __all__ = ["nats_cluster", "stream_healthy"]
 async def nats_cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
     cluster = start_nats_cluster(tmp_path / "cluster", 3, max_file_store=8 * 1024 * 1024 * 1024)
     try:
-        await wait_jetstream_ready(cluster.url, timeout=60)
+        await wait_jetstream_ready(cluster.url, timeout=60, replicas=3)
         yield cluster
     finally:
         cluster.stop()

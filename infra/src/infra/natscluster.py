@@ -21,6 +21,7 @@ from typing import Any
 
 import nats
 from nats.errors import Error as NatsError
+from nats.js.api import StorageType, StreamConfig
 
 from .natsserver import NatsServer, NatsServerError, start_nats_server
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 CLUSTER_NAME = "brainstream"
 MiB = 1024 * 1024
+_PROBE = "PLACEMENT_PROBE"
 
 
 def _free_ports(count: int) -> list[int]:
@@ -135,9 +137,11 @@ def start_nats_cluster(
     return cluster
 
 
-async def wait_jetstream_ready(urls: str | list[str], timeout: float = 60.0, **connect_options: Any) -> None:
-    """Until JetStream answers an account request: in a cluster that needs an elected meta leader, not only open
-    ports."""
+async def wait_jetstream_ready(
+    urls: str | list[str], timeout: float = 60.0, replicas: int = 1, **connect_options: Any
+) -> None:
+    """Until JetStream can place a stream of `replicas` copies: in a cluster that needs an elected meta leader and
+    enough peers known to it, not only open ports. A small in-memory probe stream is made and removed to prove it."""
     servers = urls.split(",") if isinstance(urls, str) else urls
     deadline = time.monotonic() + timeout
     last: Exception | None = None
@@ -149,10 +153,18 @@ async def wait_jetstream_ready(urls: str | list[str], timeout: float = 60.0, **c
             await asyncio.sleep(0.2)
             continue
         try:
-            await nc.jetstream().account_info()
+            js = nc.jetstream()
+            await js.account_info()
+            if replicas > 1:
+                probe = StreamConfig(
+                    name=_PROBE, subjects=[f"_brainstream.{_PROBE.lower()}"], storage=StorageType.MEMORY,
+                    num_replicas=replicas, max_bytes=1024,
+                )  # fmt: skip
+                await js.add_stream(probe)
+                await js.delete_stream(_PROBE)
             return
         except (NatsError, TimeoutError) as exc:
-            last = exc
+            last = exc  # "no suitable peers for placement" while the other nodes are still joining
         finally:
             await nc.close()
         await asyncio.sleep(0.2)

@@ -122,7 +122,7 @@ async def run(opts: RunOptions, console: Console) -> int:
         # a cluster keeps three copies of every stream unless BRAINSTREAM_NATS_REPLICAS says otherwise
         stream_copies = min(3, opts.cluster) if cluster and not os.environ.get(REPLICAS_ENV) else replicas_setting()
         if cluster is not None:
-            await wait_jetstream_ready(nats_url, **creds.connect_options())
+            await wait_jetstream_ready(nats_url, replicas=stream_copies, **creds.connect_options())
         nc = await nats.connect(nats_url.split(","), name="brainstream-up", **creds.connect_options())
         report = await provision(nc.jetstream(), stream_copies)
         # before any service watches the bucket: account documents of an older version sealed, plain bytes gone
