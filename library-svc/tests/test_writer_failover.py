@@ -31,6 +31,7 @@ from contracts.topology import CONSUMERS, ConsumerSpec
 from infra.natscluster import NatsCluster
 from infra.provision import consumer_config, provision
 from tests.support.audio import make_audio
+from tests.support.nats import NatsEndpoint
 from tests.support.natscluster import nats_cluster
 from tests.support.stack import free_port
 from tests.support.wait import wait_until
@@ -61,16 +62,20 @@ def pg_schema() -> Iterator[str]:
 def start_library(tmp_path: Path) -> Iterator[Any]:
     procs: list[subprocess.Popen[bytes]] = []
 
-    def start(nats_url: str, db_url: str, name: str) -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTREAM_")} | {
-            "NATS_URL": nats_url,
-            "BRAINSTREAM_DATA_DIR": str(tmp_path / name),
-            "BRAINSTREAM_MUSIC_DIR": str(tmp_path / "music"),  # one library folder, as on a shared volume
-            "BRAINSTREAM_LIBRARY_DB_URL": db_url,
-            "BRAINSTREAM_LIBRARY_HTTP_PORT": str(free_port()),
-            "BRAINSTREAM_LIBRARY_LEASE": "6",
-            "BRAINSTREAM_LOG_LEVEL": "WARNING",
-        }
+    def start(nats_url: str, db_url: str, name: str, **extra: str) -> subprocess.Popen[bytes]:
+        env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("BRAINSTREAM_")}
+            | {
+                "NATS_URL": nats_url,
+                "BRAINSTREAM_DATA_DIR": str(tmp_path / name),
+                "BRAINSTREAM_MUSIC_DIR": str(tmp_path / "music"),  # one library folder, as on a shared volume
+                "BRAINSTREAM_LIBRARY_DB_URL": db_url,
+                "BRAINSTREAM_LIBRARY_HTTP_PORT": str(free_port()),
+                "BRAINSTREAM_LIBRARY_LEASE": "6",
+                "BRAINSTREAM_LOG_LEVEL": "WARNING",
+            }
+            | extra
+        )
         log = (tmp_path / f"{name}.log").open("wb")
         proc = subprocess.Popen([sys.executable, "-m", "library_svc"], env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -175,5 +180,24 @@ async def test_the_standby_takes_over_within_15s_and_the_catalog_equals_the_disk
         assert sorted(rows) == on_disk  # the catalog equals the disk
         assert len(on_disk) == tracks  # every track once: none lost, none doubled
         assert not list(staging.glob("*.mp3"))  # every staging file moved in
+    finally:
+        await nc.close()
+
+
+async def test_a_writer_restarted_in_its_slot_takes_its_lease_back_at_once(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, start_library: Any, tmp_path: Path
+) -> None:
+    nc = await nats.connect(nats_endpoint.url)
+    try:
+        slot = {"BRAINSTREAM_REPLICA_SLOT": "library-svc", "BRAINSTREAM_LIBRARY_LEASE": "60"}
+        db = f"sqlite:///{tmp_path / 'catalog.db'}"
+        first = start_library(nats_endpoint.url, db, "slot", **slot)
+        assert await wait_until(lambda: _writer_pid(nc), timeout=60, interval=0.2) == first.pid
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait()
+        killed_at = time.monotonic()
+        again = start_library(nats_endpoint.url, db, "slot", **slot)  # what the supervisor does
+        await wait_until(lambda: _writer_pid(nc), timeout=50, interval=0.2, predicate=lambda pid: pid == again.pid)
+        assert time.monotonic() - killed_at < 30  # well inside the 60 s a different process would wait
     finally:
         await nc.close()

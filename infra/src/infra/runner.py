@@ -150,7 +150,9 @@ async def run(opts: RunOptions, console: Console) -> int:
             count = opts.replicas.get(service, 1)
             for i in range(count):
                 name = service if count == 1 else f"{service}#{i + 1}"
-                specs.append(ProcessSpec(name, service_argv(module), child_env(env)))
+                # the replica's slot: a process restarted in it is the same writer (library-svc's lease)
+                slot = {"BRAINSTREAM_REPLICA_SLOT": name}
+                specs.append(ProcessSpec(name, service_argv(module), child_env(env | slot)))
 
         def record_pids() -> None:  # keep the run state true for `status`, tests and operators after a restart
             state = read_state(opts.data_dir)

@@ -11,9 +11,13 @@ scale by the catalog database, not by writers.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
+import socket
 import uuid
+from pathlib import Path
+from typing import IO
 
 import nats
 from nats.js.errors import BucketNotFoundError
@@ -29,11 +33,49 @@ __all__ = ["WRITER_KEY", "become_writer", "keep_writing"]
 log = logging.getLogger(__name__)
 
 WRITER_KEY = "writer.library-svc"
+_HELD: list[IO[bytes]] = []
+
+
+def _identity(settings: Settings) -> tuple[str, Path | None]:
+    """Who this process is as a writer, and the lock file that keeps that identity to one live process.
+
+    A process restarted in the same replica slot (`brainstream up` sets BRAINSTREAM_REPLICA_SLOT; a container keeps
+    its host name) on the same data directory is the same writer: it takes its lease back at once instead of waiting
+    out the TTL of the one that crashed. The lock (released by the kernel when a process dies) makes a second live
+    process with that identity wait as a standby instead of writing alongside.
+    """
+    slot = os.environ.get("BRAINSTREAM_REPLICA_SLOT")
+    if not slot:
+        return f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:6]}", None
+    data = settings.data_dir.resolve()
+    return f"{SERVICE}@{socket.gethostname()}:{data}:{slot}", data / "run" / f"writer-{slot.replace('#', '-')}.lock"
+
+
+def _lock(path: Path) -> IO[bytes] | None:
+    """The slot's lock, or None while another live process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+async def _wait_for_lock(path: Path) -> IO[bytes]:
+    while True:  # until the live process of this slot is gone
+        lock = _lock(path)
+        if lock is not None:
+            return lock
+        await asyncio.sleep(1.0)
 
 
 async def become_writer(settings: Settings) -> KvLease:
     """Block until this process holds the writer lease; a second process waits here as the hot standby."""
-    holder = f"{SERVICE}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    holder, lock_path = _identity(settings)
+    if lock_path is not None:
+        _HELD.append(await _wait_for_lock(lock_path))  # held, open, for the life of the process
     nc = await nats.connect(
         settings.nats_url.split(","),
         name=f"{holder}-standby",
