@@ -16,7 +16,7 @@ from nats.js.kv import KeyValue
 
 from contracts.topology import KV_BUCKETS, STREAMS
 from infra.natscluster import NatsCluster
-from infra.provision import REPLICAS_ENV, provision, replicas_setting
+from infra.provision import REPLICAS_ENV, ProvisionError, provision, replicas_setting
 from infra.status import gather_status
 from tests.support.natscluster import nats_cluster, stream_healthy
 from tests.support.wait import wait_until
@@ -123,5 +123,14 @@ async def test_provision_raises_replicas_in_place_and_a_lost_node_loses_nothing(
         rest = [m for m in await sub.fetch(100, timeout=5)]
         assert len(rest) == 50  # the consumer remembered its acks across the loss: nothing doubled, nothing lost
         assert sorted(json.loads(m.data)["n"] for m in rest) == list(range(10, 60))
+    finally:
+        await nc.close()
+
+
+async def test_more_replicas_than_nodes_is_refused_with_what_to_change(nats_cluster: NatsCluster) -> None:
+    nc = await _connect(nats_cluster)
+    try:
+        with pytest.raises(ProvisionError, match=r"5 replicas.*at least 5 JetStream nodes"):
+            await provision(nc.jetstream(), 5)
     finally:
         await nc.close()

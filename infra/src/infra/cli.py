@@ -105,8 +105,10 @@ def status(
 
 @app.command("provision")
 def provision_cmd() -> None:
-    """Create or update the streams, durable consumers and KV buckets from the contracts (idempotent)."""
-    from .provision import provision
+    """Create or update the streams, durable consumers and KV buckets from the contracts (idempotent).
+
+    Raising BRAINSTREAM_NATS_REPLICAS and running this again changes every stream's copies in place."""
+    from .provision import ProvisionError, provision
 
     url, creds = _nats_or_exit()
 
@@ -120,7 +122,11 @@ def provision_cmd() -> None:
     async def go() -> None:
         nc = await command_connection(url, creds, "brainstream-provision")
         try:
-            report = await provision(nc.jetstream())
+            try:
+                report = await provision(nc.jetstream())
+            except (ProvisionError, ValueError) as exc:  # too many replicas for the cluster, or a bad setting
+                err.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from exc
             if box is not None:  # account documents an older version stored in plain text: sealed, plain bytes gone
                 backup = private_dir(data_dir() / "secrets") / "settings-backup.json"
                 if sealed := await seal_settings(nc.jetstream(), box, backup):

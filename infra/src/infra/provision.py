@@ -11,11 +11,19 @@ from dataclasses import dataclass, field
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, KeyValueConfig, StorageType
 from nats.js.api import StreamConfig as NatsStreamConfig
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
 
 from contracts.topology import CONSUMERS, KV_BUCKETS, STREAMS, ConsumerSpec, KvSpec, StreamSpec
 
-__all__ = ["REPLICAS_ENV", "ProvisionReport", "consumer_config", "provision", "replicas_setting", "stream_config"]
+__all__ = [
+    "REPLICAS_ENV",
+    "ProvisionError",
+    "ProvisionReport",
+    "consumer_config",
+    "provision",
+    "replicas_setting",
+    "stream_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,10 @@ def replicas_setting() -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= 5:
         raise ValueError(f"{REPLICAS_ENV} must be a whole number from 1 to 5 (got {raw!r})")
     return int(raw)
+
+
+class ProvisionError(RuntimeError):
+    """JetStream refused a stream, bucket or consumer; the message says what to change."""
 
 
 @dataclass
@@ -89,12 +101,21 @@ async def provision(js: JetStreamContext, replicas: int | None = None) -> Provis
     deployment up without losing a message."""
     report = ProvisionReport()
     count = replicas_setting() if replicas is None else replicas
-    for spec in STREAMS:
-        await _ensure_stream(js, spec, report, count)
-    for kv in KV_BUCKETS:
-        await _ensure_kv(js, kv, report, count)
-    for consumer in CONSUMERS:
-        await _ensure_consumer(js, consumer, report, count)
+    try:
+        for spec in STREAMS:
+            await _ensure_stream(js, spec, report, count)
+        for kv in KV_BUCKETS:
+            await _ensure_kv(js, kv, report, count)
+        for consumer in CONSUMERS:
+            await _ensure_consumer(js, consumer, report, count)
+    except APIError as exc:
+        if count == 1:
+            raise
+        # "replicas > 1 not supported in non-clustered mode", "no suitable peers for placement", ...
+        raise ProvisionError(
+            f"JetStream refused {count} replicas: {exc.description}. {REPLICAS_ENV}={count} needs a cluster of at "
+            f"least {count} JetStream nodes, all up; lower it or add nodes"
+        ) from exc
     log.info(
         "provisioned: %d created, %d updated, %d unchanged",
         len(report.created),
