@@ -83,3 +83,13 @@ async def test_up_cluster_runs_on_three_nodes_and_survives_losing_one(
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 0
     await wait_until(lambda: [p for p in pids if alive(p)], timeout=10, predicate=lambda left: left == [])
+
+
+def test_up_on_one_server_refuses_three_replicas_and_says_what_to_do(tmp_path: Path) -> None:
+    env = stack_env(str(tmp_path / "data"), free_port()) | {"BRAINSTREAM_NATS_REPLICAS": "3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "up"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 2
+    out = " ".join(done.stdout.split())
+    assert "BRAINSTREAM_NATS_REPLICAS=3 needs a cluster of at least 3" in out and "--cluster 3" in out

@@ -22,7 +22,7 @@ from .internal import library_api_secret
 from .natsauth import NatsCredentials, embedded_credentials, redact, without_credentials
 from .natscluster import NatsCluster, keep_cluster, start_nats_cluster, wait_jetstream_ready
 from .natsserver import NatsServer, NatsServerError, start_nats_server
-from .provision import REPLICAS_ENV, provision, replicas_setting
+from .provision import REPLICAS_ENV, ProvisionError, provision, replicas_setting
 from .runstate import RunState, clear_state, read_state, write_state
 from .sealing import seal_settings
 from .secretbox import SecretBox, key_file, load_or_create_key
@@ -124,7 +124,12 @@ async def run(opts: RunOptions, console: Console) -> int:
         if cluster is not None:
             await wait_jetstream_ready(nats_url, replicas=stream_copies, **creds.connect_options())
         nc = await nats.connect(nats_url.split(","), name="brainstream-up", **creds.connect_options())
-        report = await provision(nc.jetstream(), stream_copies)
+        try:
+            report = await provision(nc.jetstream(), stream_copies)
+        except ProvisionError as exc:  # BRAINSTREAM_NATS_REPLICAS=3 on one server, say
+            await nc.close()
+            console.print(f"[red]{exc}[/] (`brainstream up --cluster 3` starts a local cluster of three)")
+            return 2
         # before any service watches the bucket: account documents of an older version sealed, plain bytes gone
         await seal_settings(nc.jetstream(), box, private_dir(opts.data_dir / "secrets") / "settings-backup.json")
         await nc.close()
