@@ -21,11 +21,19 @@ from library_svc.settings import Settings
 from .audio import EXTENSIONS, make_audio
 from .stack import free_port
 
-__all__ = ["library_url", "running_library_svc", "tagged_event"]
+__all__ = ["library_env", "library_url", "running_library_svc", "tagged_event"]
 
 
 def library_url(service: Service) -> str:
     return f"http://127.0.0.1:{service.settings.http_port}"
+
+
+def library_env(service: Service) -> dict[str, str]:
+    """A gateway's settings for this library-svc: its address and the internal secret, as `brainstream up` shares it."""
+    return {
+        "BRAINSTREAM_LIBRARY_API_URL": library_url(service),
+        "BRAINSTREAM_LIBRARY_API_SECRET": service.settings.api_secret,
+    }
 
 
 @contextlib.asynccontextmanager

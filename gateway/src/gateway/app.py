@@ -74,7 +74,6 @@ from .subsonic.keepalive import KeepAlivePool
 from .subsonic.proxy import FORWARD_RESPONSE, SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
 from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
-from .ui.favicon import favicon
 from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
@@ -194,7 +193,6 @@ def create_app(settings: Settings) -> Litestar:
             rest,
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
-            favicon,
             HistoryPageController,
         ],
         lifespan=[lifespan],

@@ -13,8 +13,9 @@ import httpx
 from mutagen.mp3 import MP3
 from playwright.async_api import async_playwright, expect
 
+from infra.internal import INTERNAL_HEADER
 from tests.support.audio import make_audio
-from tests.support.librarysvc import library_url, running_library_svc
+from tests.support.librarysvc import library_env, library_url, running_library_svc
 
 from .conftest import ADMIN, ADMIN_PASSWORD
 from .test_browser import CHROMIUM, SHOTS, _need_chromium
@@ -48,10 +49,21 @@ def _collection(music: Path) -> None:
 
 async def _rest(library: Any, method: str, **params: Any) -> dict[str, Any]:
     # library-svc runs in this test's event loop: a blocking call would wait on itself
-    async with httpx.AsyncClient(base_url=library_url(library), headers={"X-Brainstream-User": ADMIN}) as c:
+    headers = {"X-Brainstream-User": ADMIN, INTERNAL_HEADER: library.settings.api_secret}
+    async with httpx.AsyncClient(base_url=library_url(library), headers=headers) as c:
         resp = await c.get(f"/rest/{method}", params={"f": "json", **params})
     body: dict[str, Any] = resp.json()["subsonic-response"]
     return body
+
+
+async def _until_playing(page: Any) -> None:
+    # polled from here: a page-side `wait_for_function` evaluates a string, which the UI's CSP (no eval) forbids
+    audio = page.locator("#player-audio")
+    for _ in range(200):
+        if await audio.evaluate("a => a.src.includes('/api/library/stream/') && a.currentTime > 0"):
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError("the player's <audio> never started playing a library stream")
 
 
 async def test_play_sort_filter_star_and_rate(
@@ -64,7 +76,7 @@ async def test_play_sort_filter_star_and_rate(
         running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library,
         async_playwright() as pw,
     ):
-        gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        gateway = await gateway_factory(**library_env(library))
         browser = await pw.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
@@ -115,17 +127,13 @@ async def test_play_sort_filter_star_and_rate(
             await page.click("[data-play-all]")
             await expect(page.locator("#player")).to_be_visible()
             await expect(page.locator("#player-title")).to_have_text("Black Cat · Broadcast")
-            await page.wait_for_function("document.getElementById('player-audio').currentTime > 0", timeout=20_000)
+            await _until_playing(page)
             await expect(page.locator("#player-position")).not_to_have_text("0:00 / 0:00", timeout=10_000)
             await expect(page.locator("#player-queue li")).to_have_count(2)
             await page.click("[data-player=next]")
             await expect(page.locator("#player-title")).to_have_text("Tears in the Typing Pool · Broadcast")
             await expect(page.locator("#player-queue li.now")).to_have_text("Tears in the Typing Pool · Broadcast")
-            await page.wait_for_function(
-                "document.getElementById('player-audio').src.includes('/api/library/stream/')"
-                " && document.getElementById('player-audio').currentTime > 0",
-                timeout=20_000,
-            )
+            await _until_playing(page)
             await page.screenshot(path=str(SHOTS / "library-player.png"), full_page=True)
             # played past half: a listen for this user, as a client's scrobble gives (library-svc counts the play)
             second = await page.locator("tr[data-library-track]").nth(1).get_attribute("data-library-track")

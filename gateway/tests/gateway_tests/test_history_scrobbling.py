@@ -14,6 +14,7 @@ import nats.errors
 import pytest
 
 from contracts.livesettings import UserAccounts
+from infra.secretbox import open_document
 from tests.support.fakeweb import FakeWeb, Reply, Request
 from tests.support.nats import NatsEndpoint
 
@@ -70,11 +71,12 @@ async def test_connect_lastfm_and_switch_forwarding(gateway_factory: Any, nats_e
             assert (await anonymous.put("/api/me/scrobbling", json={"lastfm": True})).status_code == 401
             assert (await anonymous.get("/api/listens")).status_code == 401
 
-    # ingest-svc reads the key from the settings bucket, like the ListenBrainz token
+    # ingest-svc reads the key from the settings bucket, like the ListenBrainz token: sealed there, opened with the key
     nc = await nats.connect(nats_endpoint.url)
     try:
         entry = await (await nc.jetstream().key_value("settings")).get("user.admin")
-        accounts = UserAccounts.model_validate_json(entry.value or b"")
+        assert b"sk-from-lastfm" not in (entry.value or b"")
+        accounts = UserAccounts.model_validate_json(open_document(gw.state.users.box, entry.value or b""))
         assert accounts.lastfm_session_key == "sk-from-lastfm" and accounts.forward_lastfm is False
     finally:
         await nc.close()

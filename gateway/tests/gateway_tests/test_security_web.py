@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.support.librarysvc import library_url, running_library_svc
+from tests.support.librarysvc import library_env, library_url, running_library_svc
 
 from .conftest import RunningGateway
 from .test_library import scanned_folder
@@ -49,7 +49,7 @@ async def test_jsonp_callbacks_through_the_gateway_to_the_real_library(
     music = tmp_path / "music"
     scanned_folder(music)
     async with running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library:
-        gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        gw = await gateway_factory(**library_env(library))
         auth = {"u": "admin", "p": gw.app_password()}
         async with httpx.AsyncClient(base_url=gw.url) as c:
             for method in ("ping", "getArtists", "getOpenSubsonicExtensions"):
@@ -77,7 +77,7 @@ async def test_full_scans_are_for_administrators(
     music = tmp_path / "music"
     scanned_folder(music)
     async with running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library:
-        gw = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        gw = await gateway_factory(**library_env(library))
         await (await _add_user(gw, "bob")).aclose()
         bob = {"u": "bob", "p": gw.app_password("bob"), "f": "json"}
         admin = {"u": "admin", "p": gw.app_password(), "f": "json"}

@@ -12,7 +12,7 @@ import httpx
 from mutagen.mp3 import MP3
 
 from tests.support.audio import make_audio
-from tests.support.librarysvc import library_url, running_library_svc
+from tests.support.librarysvc import library_env, running_library_svc
 from tests.support.wait import wait_until
 
 from .conftest import ADMIN
@@ -26,8 +26,8 @@ async def test_hang_up_through_the_gateway_kills_ffmpeg(
     make_audio(music / "Cold Harbour" / "Long Drive" / "01 Long Tide.flac", "flac", 600.0, tags=tags)
     make_audio(music / "Cold Harbour" / "Short" / "01 Short.flac", "flac", 3.0, tags={**tags, "title": "Short"})
     async with running_library_svc(nats_endpoint.url, tmp_path / "library-data", music) as library:
-        transcoder = library.http.config.app.ctx.media.transcoder
-        gateway = await gateway_factory(BRAINSTREAM_LIBRARY_API_URL=library_url(library))
+        transcoder = library.http.config.app.app.ctx.media.transcoder
+        gateway = await gateway_factory(**library_env(library))
         auth = {"u": ADMIN, "p": gateway.app_password(), "f": "json"}
         async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as c:
             found = (await c.get("/rest/search3", params={**auth, "query": "tide"})).json()

@@ -152,6 +152,7 @@ class SubsonicProxy:
         if method == "startScan" and first.get("fullScan", "").lower() == "true" and not self._is_admin(who):
             # a full scan re-reads every file of the library: an administrator's decision
             await _reply(send, 200, *error(fmt, 50, "User is not authorized for the given operation: fullScan"))
+            return
         if method == "tokenInfo":  # the key was checked here: its owner is the answer, whoever serves /rest
             await _reply(send, 200, *envelope(fmt, "ok", {"tokenInfo": {"username": who}}))
             return
