@@ -36,7 +36,10 @@ def test_the_replicas_setting_is_one_by_default_and_refuses_nonsense(monkeypatch
 
 
 async def _status_streams(url: str) -> dict[str, dict[str, Any]]:
-    status = await gather_status(url, timeout=0.2)
+    try:
+        status = await gather_status(url, timeout=0.2)
+    except (NatsError, OSError, TimeoutError):
+        return {}  # a node just went: the cluster's answer can take a moment; the caller polls
     return {s["name"]: s for s in status["streams"]}
 
 
@@ -90,9 +93,9 @@ async def test_provision_raises_replicas_in_place_and_a_lost_node_loses_nothing(
 
         streams = await wait_until(
             lambda: _status_streams(nats_cluster.url),
-            timeout=30,
+            timeout=60,
             interval=0.2,
-            predicate=lambda ss: all(stream_healthy(ss[s.name]) for s in STREAMS),
+            predicate=lambda ss: bool(ss) and all(stream_healthy(ss[s.name]) for s in STREAMS),
         )
         leader = streams["INGEST"]["leader"]
         victim = int(leader.rsplit("-", 1)[1]) - 1
@@ -108,16 +111,24 @@ async def test_provision_raises_replicas_in_place_and_a_lost_node_loses_nothing(
             await js.publish("ingest.test.recorded", json.dumps({"n": i}).encode(), timeout=10)
         gate = await wait_until(lambda: _bucket(js, "pipeline_gate"), timeout=30, interval=0.2)
         await gate.create(f"k{uuid.uuid4().hex}", b"x")  # the KV gate works on the two nodes left
-        degraded = await _status_streams(nats_cluster.url)
-        assert degraded["INGEST"]["leader"] != leader
-        assert any(p["name"] == leader for p in degraded["INGEST"]["lagging"])  # status names the lost peer
+        # status names the new leader, and the lost node as a peer that is offline or behind
+        await wait_until(
+            lambda: _status_streams(nats_cluster.url),
+            timeout=60,
+            interval=0.5,
+            predicate=lambda ss: (
+                "INGEST" in ss
+                and ss["INGEST"]["leader"] not in (None, leader)
+                and any(p["name"] == leader for p in ss["INGEST"]["lagging"])
+            ),
+        )
 
         nats_cluster.start_node(victim)
         await wait_until(
             lambda: _status_streams(nats_cluster.url),
             timeout=60,
             interval=0.2,
-            predicate=lambda ss: all(stream_healthy(ss[s.name]) for s in STREAMS),
+            predicate=lambda ss: bool(ss) and all(stream_healthy(ss[s.name]) for s in STREAMS),
         )
         assert (await js.stream_info("INGEST")).state.messages == 60
         rest = [m for m in await sub.fetch(100, timeout=5)]
