@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nats.errors import Error as NatsError
 from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 from rich.console import Console
@@ -15,7 +16,10 @@ from .natsauth import NatsCredentials, command_connection, redact
 from .ops.unconsumed import unconsumed_subjects
 from .runtime.health import collect_health, overall_status, upstream_summary
 
-__all__ = ["gather_status", "render_status", "replication"]
+__all__ = ["SILENT_AFTER_S", "gather_status", "render_status", "replication"]
+
+SILENT_AFTER_S = 5.0
+"""A stream's peer not heard from for this long is shown as lagging (a lost node, before the leader marks it)."""
 
 
 def replication(info: StreamInfo) -> dict[str, Any]:
@@ -23,10 +27,11 @@ def replication(info: StreamInfo) -> dict[str, Any]:
     replicas = info.config.num_replicas or 1
     cluster = info.cluster
     leader = cluster.leader if cluster else None
+    # a killed node still counts as current until the leader gives up on it; silence says it sooner
     lagging = [
-        {"name": p.name, "offline": bool(p.offline), "lag": p.lag or 0}
+        {"name": p.name, "offline": bool(p.offline), "lag": p.lag or 0, "silent_s": round((p.active or 0) / 1e9, 1)}
         for p in ((cluster.replicas or []) if cluster else [])
-        if p.offline or not p.current
+        if p.offline or not p.current or (p.active or 0) > SILENT_AFTER_S * 1e9
     ]
     # a single server answers without cluster info: its one copy is its own leader
     healthy = (leader is not None or cluster is None or cluster.name is None) and not lagging
@@ -47,11 +52,19 @@ async def gather_status(
             except NotFoundError:
                 streams.append({"name": spec.name, "missing": True})
                 continue
+            except (NatsError, TimeoutError) as exc:
+                # a node of a cluster just went and the stream it led has no leader yet: say so, go on
+                streams.append({"name": spec.name, "unavailable": f"{type(exc).__name__}: {exc}", "healthy": False})
+                continue
             streams.append(
                 {"name": spec.name, "messages": info.state.messages, "bytes": info.state.bytes,
                  "first_seq": info.state.first_seq, "last_seq": info.state.last_seq, **replication(info)}
             )  # fmt: skip
-            for c in await js.consumers_info(spec.name):
+            try:
+                listed = await js.consumers_info(spec.name)
+            except (NatsError, TimeoutError):
+                listed = []  # the stream answered but its consumers not yet: the next status shows them
+            for c in listed:
                 consumers.append(
                     {"stream": spec.name, "durable": c.name, "pending": c.num_pending,
                      "ack_pending": c.num_ack_pending, "redelivered": c.num_redelivered,
@@ -91,6 +104,8 @@ def render_status(status: dict[str, Any], console: Console) -> None:
     for s in status["streams"]:
         if s.get("missing"):
             st.add_row(s["name"], "[red]missing[/]", "", "", "", "", "")
+        elif s.get("unavailable"):
+            st.add_row(s["name"], "[red]no answer[/]", "", "", "", "[red]none yet[/]", s["unavailable"])
         else:
             lagging = ", ".join(_peer(p) for p in s["lagging"])
             leader = s["leader"] or ("[red]none[/]" if s["replicas"] > 1 else "—")
@@ -137,7 +152,11 @@ def render_status(status: dict[str, Any], console: Console) -> None:
 
 
 def _peer(peer: dict[str, Any]) -> str:
-    return f"{peer['name']} (offline)" if peer["offline"] else f"{peer['name']} ({peer['lag']} behind)"
+    if peer["offline"]:
+        return f"{peer['name']} (offline)"
+    if peer.get("silent_s", 0) > SILENT_AFTER_S:
+        return f"{peer['name']} (silent {peer['silent_s']:.0f}s)"
+    return f"{peer['name']} ({peer['lag']} behind)"
 
 
 def _when(iso: str | None) -> str:
