@@ -68,11 +68,17 @@ def _status(stack: LoopStack) -> dict[str, Any] | None:
 
 @pytest.fixture(scope="module")
 async def chaos(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
+    # the kills land mid-run, on a stack that is up: every service healthy first (a service still starting when a
+    # node goes is another test's subject)
+    await wait_until(
+        lambda: health(stack.port), timeout=180, interval=0.5, predicate=lambda h: bool(h) and h["status"] == "ok"
+    )
     await wait_until(
         lambda: subject_counts(js, "INGEST"), timeout=120, predicate=lambda c: c.get("ingest.candidate.discovered", 0)
     )
     n = stack.world.n
     t0 = time.monotonic()
+    before = sum((await _terminal(js)).get(s, 0) for s in TERMINAL)  # how far the run was when the node went
     info = await js.stream_info("INGEST")
     assert info.config.num_replicas == 3 and info.cluster is not None and info.cluster.leader
     leader = int(info.cluster.leader.rsplit("-", 1)[1]) - 1
@@ -105,7 +111,10 @@ async def chaos(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
     await wait_until(
         lambda: health(stack.port), timeout=120, interval=0.5, predicate=lambda h: bool(h) and h["status"] == "ok"
     )
-    print(f"\ncluster chaos, {n} tracks: killed {kills}, all terminal after {elapsed:.1f}s; {counts}")
+    print(
+        f"\ncluster chaos, {n} tracks: {before} terminal when the node went; killed {kills}, all terminal after "
+        f"{elapsed:.1f}s; {counts}"
+    )
     return {"counts": counts, "kills": kills}
 
 
