@@ -78,7 +78,8 @@ async def chaos(stack: LoopStack, js: JetStreamContext) -> dict[str, Any]:
     )
     n = stack.world.n
     t0 = time.monotonic()
-    before = sum((await _terminal(js)).get(s, 0) for s in TERMINAL)  # how far the run was when the node went
+    so_far = await _terminal(js)
+    before = sum(so_far.get(s, 0) for s in TERMINAL)  # how far the run was when the node went
     info = await js.stream_info("INGEST")
     assert info.config.num_replicas == 3 and info.cluster is not None and info.cluster.leader
     leader = int(info.cluster.leader.rsplit("-", 1)[1]) - 1
