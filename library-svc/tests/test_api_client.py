@@ -13,10 +13,10 @@ import httpx
 import pytest
 from libopensonic import Connection
 from libopensonic.errors import SonicError
+from library_engines import ENGINES, open_engine
 from library_fakes import MemoryOwned, RecordingPublisher
 from library_server import ApiServer
 
-from conftest import ENGINES, open_engine
 from contracts.library import ScrobbleRecorded
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.scanning import Scanner

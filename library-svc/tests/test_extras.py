@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from libopensonic import Connection
+from library_engines import ENGINES, open_engine
 from library_fakes import MemoryOwned, RecordingPublisher
 from library_server import ApiServer
 from opensubsonic_schema import validate
 
-from conftest import ENGINES, open_engine
 from infra.http import ApiClient, HttpSettings
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.extrastore import ExtraStore

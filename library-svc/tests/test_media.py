@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 from libopensonic import Connection
+from library_engines import open_engine
 from library_fakes import MemoryOwned, RecordingPublisher
 from library_server import ApiServer
 from mutagen.mp3 import MP3
 from mutagen.oggopus import OggOpus
 from PIL import Image
 
-from conftest import open_engine
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.domain.transcoding import PlayerRule
 from library_svc.media.support import Media

@@ -89,7 +89,7 @@ async def test_retrying_shows_attempts_health_names_musicbrainz_and_recovery_imp
     assert any(e["stage"] == "retrying" and "attempt 1 of 8 failed" in e["detail"] for e in track["timeline"])
 
     body = await wait_until(
-        lambda: health(stack.port),
+        lambda: health(stack.port, admin=(ADMIN_USER, ADMIN_PASSWORD)),  # `upstreams` is for administrators
         timeout=60,
         interval=0.3,
         predicate=lambda h: h is not None and any(d["upstream"] == "musicbrainz" for d in h.get("degraded", [])),

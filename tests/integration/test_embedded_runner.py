@@ -19,9 +19,9 @@ import httpx
 import nats
 import pytest
 
-from ..support.stack import STACK_LOGIN, health, stack_env
 from ..support.stack import alive as _alive
 from ..support.stack import free_port as _free_port
+from ..support.stack import health, stack_env
 from ..support.wait import wait_until
 
 ADMIN, ADMIN_PASSWORD = "owner", "owner-password-1"
@@ -29,7 +29,7 @@ ADMIN, ADMIN_PASSWORD = "owner", "owner-password-1"
 
 def _health(port: int) -> dict[str, Any] | None:
     """As the stack's administrator sees it: with pids and consumers."""
-    return health(port, admin=STACK_LOGIN)
+    return health(port, admin=(ADMIN, ADMIN_PASSWORD))
 
 
 @pytest.fixture

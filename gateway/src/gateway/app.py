@@ -63,6 +63,11 @@ from .history.page import HistoryPageController
 from .history.replayable import history_path
 from .history.schema import connect as connect_history
 from .history.scrobbling import ScrobblingController
+from .insights.api import InsightsController, Prefs, TimezoneController, server_zone
+from .insights.hitrate import ensure_index as ensure_timeline_index
+from .insights.page import InsightsPageController
+from .insights.rollup import tune_reader
+from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
@@ -131,6 +136,14 @@ def create_app(settings: Settings) -> Litestar:
     rematcher = Rematcher(
         history_reader, runtime.publish, base_s=settings.history_retry_base_s, cap_s=settings.history_retry_cap_s
     )
+    llm = (
+        LlmConfig(settings.llm_url, settings.llm_model, settings.llm_api_key, settings.llm_timeout_s)
+        if settings.llm_url
+        else None
+    )
+    summarizer = Summarizer(SummaryStore(history_reader), llm)
+    ensure_timeline_index(engine)
+    tune_reader(history_reader)
     proxy = SubsonicProxy(
         users,
         chooser,
@@ -165,6 +178,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             retries.cancel()
+            await summarizer.aclose()
             await lb_client.aclose()
             await lastfm_client.aclose()
             await live.stop()
@@ -194,6 +208,9 @@ def create_app(settings: Settings) -> Litestar:
             create_static_files_router("/static", directories=[_UI / "static"], include_in_schema=False),
             *UI_CONTROLLERS,
             HistoryPageController,
+            InsightsController,
+            TimezoneController,
+            InsightsPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -216,6 +233,9 @@ def create_app(settings: Settings) -> Litestar:
                 "scrobbles": scrobbles,
                 "history": history_reader,
                 "playing_now": playing_now,
+                "view_engine": engine,
+                "insight_prefs": Prefs(history_reader, server_zone(settings.timezone)),
+                "summarizer": summarizer,
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
                 "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),

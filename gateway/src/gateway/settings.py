@@ -86,6 +86,17 @@ class Settings(RuntimeSettings):
     """Longest wait between two tries of an unmatched play."""
     history_retry_every_s: float = Field(default=60.0, gt=0, validation_alias=_env("HISTORY_RETRY_EVERY"))
     """How often the gateway looks for unmatched plays whose wait has passed."""
+    timezone: str | None = Field(default=None, validation_alias=_env("TIMEZONE"))
+    """Time zone of insights for people who have not chosen one (IANA name); unset: TZ, then the system's zone."""
+    llm_url: str | None = Field(default=None, validation_alias=_env("LLM_URL"))
+    """An OpenAI-compatible API (its base, e.g. http://ollama:11434/v1) that writes the insights summary; unset: the
+    summary is templated from the facts alone."""
+    llm_model: str = Field(default="llama3.1", validation_alias=_env("LLM_MODEL"))
+    """Model name sent to BRAINSTREAM_LLM_URL."""
+    llm_api_key: str | None = Field(default=None, validation_alias=_env("LLM_API_KEY"))
+    """Bearer key of BRAINSTREAM_LLM_URL, if it needs one. Never logged."""
+    llm_timeout_s: float = Field(default=60.0, gt=0, le=600, validation_alias=_env("LLM_TIMEOUT"))
+    """How long a summary may take before the page says the LLM did not answer."""
 
     @model_validator(mode="after")
     def _navidrome_needs_an_account(self) -> Settings:

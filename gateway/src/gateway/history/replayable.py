@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from contracts.catalog import CATALOG
-from infra.ops.projections import Decoded, Source, copy_tables
+from infra.ops.projections import Decoded, Source
 from infra.ops.scan import Stored
 
 from .. import SERVICE
+from ..insights.rollup import install_built
 from ..settings import Settings
 from .fold import HistoryFold
 from .schema import TABLES, connect
@@ -75,7 +76,8 @@ class HistoryProjection:
 
     def install(self, built: Path, live: Path) -> None:
         connect(live).close()
-        copy_tables(built, live, list(TABLES))
+        # copies the roll-ups as built, with their triggers off for the copy (insights/rollup.py)
+        install_built(built, live, list(TABLES))
 
     def dump(self, store: Path) -> dict[str, list[tuple[Any, ...]]]:
         conn = connect(store)

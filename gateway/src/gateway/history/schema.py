@@ -13,9 +13,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..insights.rollup import ROLLUP_TABLES
+from ..insights.rollup import install as install_rollups
+
 __all__ = ["TABLES", "connect"]
 
-TABLES = ("history_sightings", "history_matches", "history_plays", "history_checkpoints")
+# the roll-ups come last: a replay's install replaces them after the plays whose triggers touched them
+TABLES = ("history_sightings", "history_matches", "history_plays", "history_checkpoints", *ROLLUP_TABLES)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history_sightings (
@@ -87,4 +91,5 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.executescript(_SCHEMA)
+    install_rollups(conn)  # insights: kept in step with history_plays by triggers
     return conn

@@ -195,12 +195,14 @@ class SqlCatalog:
         rows: list[tuple[Any, ...]],
         keep: Sequence[str],
         known: Sequence[str] = (),
+        least: Sequence[str] = (),
     ) -> None:
         """Insert or update by primary key rows of the `given` columns (tuples in that order); `keep` columns are
-        never updated, `known` ones not set back to NULL."""
+        never updated, `known` ones not set back to NULL, `least` ones keep the smaller of the two values (so the
+        result does not depend on the order rows arrive in)."""
         if not rows:
             return
-        cache_key = (table.name, given, tuple(keep), tuple(known))
+        cache_key = (table.name, given, tuple(keep), tuple(known), tuple(least))
         stmt = self._upserts.get(cache_key)
         if stmt is None:  # built once per shape: `excluded` copies every column of the table each time
             insert = self._insert(table)
@@ -208,6 +210,8 @@ class SqlCatalog:
             updates = {c: insert.excluded[c] for c in given if c not in key and c not in keep}
             for c in known:
                 updates[c] = func.coalesce(insert.excluded[c], table.c[c])
+            for c in least:  # SQLite's two-argument min() is PostgreSQL's least()
+                updates[c] = (func.least if self._pg else func.min)(insert.excluded[c], table.c[c])
             stmt = self._upserts[cache_key] = insert.on_conflict_do_update(index_elements=key, set_=updates)
         if self._pg:
             conn.execute(stmt, [dict(zip(given, r, strict=True)) for r in rows])
@@ -284,7 +288,9 @@ class SqlCatalog:
             (al_id, name, sort_key(name), aa_id, aa, sort_key(aa), year, genre, created, mbid, search_text(name, aa))
             for al_id, (name, aa, aa_id, year, genre, created, mbid) in albums.items()
         ]
-        self._upsert_rows(conn, album_t, ALBUM_COLS, album_rows, keep=("created",))
+        # an album was added when its first track was: the earliest, whatever order concurrent imports (or replicas)
+        # are handled in, so a replay in stream order gives the same catalog as the live one
+        self._upsert_rows(conn, album_t, ALBUM_COLS, album_rows, keep=(), least=("created",))
         for chunk in _chunks(tracks, 500):
             self._upsert_rows(conn, track_t, TRACK_COLS, list(chunk), keep=("created",))
         album_ids = set(albums) | {r[0] for r in old_refs}

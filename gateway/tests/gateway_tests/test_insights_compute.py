@@ -1,0 +1,213 @@
+"""Insights on a generated history with known answers: exact at the range's edges, across a daylight-saving change
+in the user's zone, equal to a plain recount of the raw plays, with roll-ups that follow every change of a play and
+query plans that use the indexes."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.history.schema import connect
+from gateway.insights.compute import compute
+from gateway.insights.ranges import buckets, midnight, resolve_range
+from tests.support.listening import Play, generate, insert
+
+BERLIN = ZoneInfo("Europe/Berlin")
+KOLKATA = ZoneInfo("Asia/Kolkata")  # +05:30: the raw-plays path
+
+
+def _play(i: int, at: datetime, artist: str = "Cold Harbour", title: str = "Tidewater", **kw: Any) -> Play:
+    fields: dict[str, Any] = {
+        "album": "Fog",
+        "duration_ms": 200_000,
+        "sources": "listenbrainz",
+        "client": None,
+        "recording_mbid": None,
+    }
+    return Play(f"p{i}", "ana", at.timestamp(), artist, title, **(fields | kw))
+
+
+def _local(*args: int, tz: ZoneInfo = BERLIN) -> datetime:
+    return datetime(*args, tzinfo=tz)  # type: ignore[misc]
+
+
+def test_a_week_across_the_spring_change_is_exact_at_its_edges(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "h.db")
+    # the week of Monday 23 March 2026; clocks go from 02:00 to 03:00 on Sunday 29 March in Berlin
+    plays = [
+        _play(1, _local(2026, 3, 22, 23, 59, 59), artist="Before"),  # one second before the week
+        _play(2, _local(2026, 3, 23, 0, 0, 0)),  # its first second
+        _play(3, _local(2026, 3, 28, 3, 30)),  # Saturday 03:30 CET (02:30 UTC)
+        _play(4, _local(2026, 3, 29, 3, 30)),  # Sunday 03:30 CEST (01:30 UTC)
+        _play(5, _local(2026, 3, 29, 23, 59, 59), artist="Last Second"),  # its last second
+        _play(6, _local(2026, 3, 30, 0, 0, 0), artist="After"),  # the next week
+        _play(7, _local(2026, 3, 17, 10, 0)),  # the previous week
+    ]
+    insert(conn, plays)
+    rng = resolve_range("week", date(2026, 3, 26), BERLIN, None, None, None)
+    assert rng.start == _local(2026, 3, 23) and rng.start.astimezone(UTC) == datetime(2026, 3, 22, 23, tzinfo=UTC)
+    assert rng.end.astimezone(UTC) == datetime(2026, 3, 29, 22, tzinfo=UTC)  # 167 hours later
+    got = compute(conn, "ana", rng)
+    assert got["totals"]["plays"] == 4
+    assert [(a["artist"], a["plays"]) for a in got["top_artists"]] == [("Cold Harbour", 3), ("Last Second", 1)]
+    assert got["top_artists"][0]["listening_ms"] == 600_000
+    clock = got["clock"]["plays"]
+    assert clock[0][0] == 1  # Monday 00h
+    assert clock[5][3] == 1 and clock[6][3] == 1  # 03h on Saturday (CET) and on Sunday (CEST)
+    assert clock[6][23] == 1
+    assert sum(map(sum, clock)) == 4
+    assert [b["plays"] for b in got["trend"]["buckets"]] == [1, 0, 0, 0, 0, 1, 2]
+    assert got["trend"]["previous"]["plays"] == 2  # the 17th and the second before Monday
+    assert got["trend"]["previous"]["change_pct"] == 100
+    assert got["discovery"]["new_artists"] == 1  # "Last Second"; Cold Harbour was heard the week before
+    assert got["discovery"]["new_artist_plays"] == 1
+    assert got["exact_hours"] is True
+
+
+def _oracle(plays: list[Play], user: str, lo: float, hi: float, tz: ZoneInfo, edges: list[float]) -> dict[str, Any]:
+    """The same answers counted play by play from the raw rows."""
+    inside = [p for p in plays if p.user == user and lo <= p.ts < hi]
+    artists: Counter[str] = Counter(p.artist for p in inside)
+    ms: Counter[str] = Counter()
+    for p in inside:
+        ms[p.artist] += p.duration_ms or 0
+    clock = [[0] * 24 for _ in range(7)]
+    for p in inside:
+        t = datetime.fromtimestamp(p.ts, UTC).astimezone(tz)
+        clock[t.weekday()][t.hour] += 1
+    trend = [sum(1 for p in inside if a <= p.ts < b) for a, b in itertools.pairwise(edges)]
+    first: dict[str, float] = defaultdict(lambda: float("inf"))
+    for p in plays:
+        if p.user == user:
+            first[p.artist] = min(first[p.artist], p.ts)
+    new = {a for a, t in first.items() if lo <= t < hi}
+    top = sorted(artists.items(), key=lambda kv: (-kv[1], -ms[kv[0]], kv[0]))[:10]
+    sources: Counter[str] = Counter()
+    for p in inside:
+        for s in p.sources.split(","):
+            sources[s] += 1
+    return {
+        "plays": len(inside),
+        "top": [(a, n, ms[a]) for a, n in top],
+        "clock": clock,
+        "trend": trend,
+        "new": len(new),
+        "new_plays": sum(artists[a] for a in new),
+        "sources": dict(sources),
+    }
+
+
+@pytest.mark.parametrize("tz", [BERLIN, KOLKATA, ZoneInfo("America/New_York")], ids=lambda z: z.key)
+def test_every_range_equals_a_recount_of_the_raw_plays(tmp_path: Path, tz: ZoneInfo) -> None:
+    conn = connect(tmp_path / "h.db")
+    start, end = datetime(2024, 6, 1, tzinfo=UTC).timestamp(), datetime(2026, 4, 10, tzinfo=UTC).timestamp()
+    plays = list(generate("ana", 4000, start, end, seed=3, artists=60))
+    plays += list(generate("ben", 500, start, end, seed=4, artists=60))  # someone else's plays never count
+    insert(conn, plays)
+    today = date(2026, 4, 8)
+    cases = [
+        resolve_range("week", today, tz, None, None, None),
+        resolve_range("month", date(2026, 3, 15), tz, None, None, None),
+        resolve_range("year", date(2025, 7, 1), tz, None, None, None),
+        resolve_range("all", today, tz, date(2024, 5, 31), None, None, date(2026, 4, 10)),
+        resolve_range("custom", today, tz, None, date(2025, 10, 20), date(2025, 11, 3)),  # the autumn change
+    ]
+    for rng in cases:
+        got = compute(conn, "ana", rng)
+        b = buckets(rng.start_day, rng.end_day)
+        edges = [midnight(d, tz).timestamp() for d in b.starts]
+        want = _oracle(plays, "ana", rng.start.timestamp(), rng.end.timestamp(), tz, edges)
+        assert got["totals"]["plays"] == want["plays"], rng
+        assert [(a["artist"], a["plays"], a["listening_ms"]) for a in got["top_artists"]] == want["top"], rng
+        assert got["clock"]["plays"] == want["clock"], rng
+        assert [x["plays"] for x in got["trend"]["buckets"]] == want["trend"], rng
+        assert got["discovery"]["new_artists"] == want["new"], rng
+        assert got["discovery"]["new_artist_plays"] == want["new_plays"], rng
+        assert {s["source"]: s["plays"] for s in got["sources"]} == want["sources"], rng
+        assert got["exact_hours"] is (tz is not KOLKATA)
+
+
+def test_roll_ups_follow_replaced_and_deleted_plays(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "h.db")
+    insert(conn, list(generate("ana", 800, 1.7e9, 1.7e9 + 90 * 86400, seed=9, artists=20)))
+    # the fold re-clusters: a play replaced under the same id, moved, given another source; another deleted
+    insert(conn, [_play(1, datetime.fromtimestamp(1.7e9 + 5 * 86400, UTC), sources="lastfm,subsonic")])
+    conn.execute(
+        "UPDATE history_plays SET played_ts = played_ts + 86400 * 3, artist = 'Moved' WHERE play_id = ?", ("ana-9-5",)
+    )
+    conn.execute("DELETE FROM history_plays WHERE play_id IN ('ana-9-7', 'ana-9-8')")
+    insert(conn, [_play(1, datetime.fromtimestamp(1.7e9 + 6 * 86400, UTC), artist="Replaced")])
+    by_artist = dict(conn.execute("SELECT artist, COUNT(*) FROM history_plays GROUP BY artist").fetchall())
+    assert dict(conn.execute("SELECT artist, plays FROM insight_artists").fetchall()) == by_artist
+    firsts = dict(conn.execute("SELECT artist, MIN(played_ts) FROM history_plays GROUP BY artist").fetchall())
+    assert dict(conn.execute("SELECT artist, first_ts FROM insight_artists").fetchall()) == firsts
+    hours = dict(
+        conn.execute("SELECT CAST(played_ts / 3600 AS INTEGER), COUNT(*) FROM history_plays GROUP BY 1").fetchall()
+    )
+    assert dict(conn.execute("SELECT hour, plays FROM insight_hours").fetchall()) == hours
+    days = conn.execute(
+        "SELECT CAST(played_ts / 86400 AS INTEGER), sources, COALESCE(client, ''), COUNT(*) FROM history_plays "
+        "GROUP BY 1, 2, 3"
+    ).fetchall()
+    assert sorted(conn.execute("SELECT day, sources, client, plays FROM insight_source_days").fetchall()) == sorted(
+        days
+    )
+
+
+def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "h.db")
+    insert(conn, list(generate("ana", 300, 1.7e9, 1.7e9 + 40 * 86400, seed=2)))
+    conn.execute("ANALYZE")
+    seen: list[str] = []
+    real = conn
+
+    class Spy:
+        def execute(self, sql: str, args: Any = ()) -> Any:
+            if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                plan = real.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
+                seen.extend(f"{row[-1]}" for row in plan)
+            return real.execute(sql, args)
+
+    for kind in ("week", "month", "year", "all"):
+        compute(Spy(), "ana", resolve_range(kind, date(2023, 11, 20), BERLIN, date(2023, 11, 1), None, None))  # type: ignore[arg-type]
+    # a table is only read through its key or an index (the VALUES lists of buckets are scanned, and are tiny)
+    scans = [
+        s
+        for s in seen
+        if s.startswith("SCAN ")
+        and "USING" not in s
+        and s.split()[1] not in ("b", "p", "u")
+        and "CONSTANT ROW" not in s
+        and "json_each" not in s
+    ]
+    assert not scans, scans
+    assert "SEARCH insight_artist_days USING PRIMARY KEY (user=? AND day>? AND day<?)" in seen
+    assert (
+        "SEARCH history_plays USING INDEX ix_history_plays_user_time (user=? AND played_ts>? AND played_ts<?)" in seen
+    )
+    assert "SEARCH h USING PRIMARY KEY (user=? AND hour>? AND hour<?)" in seen  # the hourly roll-up, per bucket
+    assert "SEARCH h USING PRIMARY KEY (user=? AND day>? AND day<?)" in seen  # the daily one, for trends
+    assert "SEARCH h USING PRIMARY KEY (user=? AND block>? AND block<?)" in seen  # the clock of a year
+    assert "SEARCH a USING COVERING INDEX ix_insight_artists_first (user=? AND first_ts>? AND first_ts<?)" in seen
+
+
+def test_a_replay_installs_its_roll_ups_and_the_triggers_keep_working(tmp_path: Path) -> None:
+    from gateway.history.replayable import HistoryProjection
+
+    built, live = connect(tmp_path / "built.db"), connect(tmp_path / "live.db")
+    insert(built, list(generate("ana", 500, 1.7e9, 1.7e9 + 30 * 86400, seed=5, artists=15)))
+    insert(live, list(generate("ana", 200, 1.6e9, 1.6e9 + 30 * 86400, seed=6, artists=15)))
+    built.close()
+    HistoryProjection().install(tmp_path / "built.db", tmp_path / "live.db")
+    insert(live, [_play(1, datetime.fromtimestamp(1.7e9 + 86400, UTC), artist="After The Replay")])
+    counted = dict(live.execute("SELECT artist, COUNT(*) FROM history_plays GROUP BY artist").fetchall())
+    assert sum(counted.values()) == 501
+    assert dict(live.execute("SELECT artist, plays FROM insight_artists").fetchall()) == counted
+    assert live.execute("SELECT SUM(plays) FROM insight_hours").fetchone()[0] == 501
+    assert live.execute("SELECT SUM(plays) FROM insight_days").fetchone()[0] == 501

@@ -1,0 +1,155 @@
+"""Insights at scale: one heavy listener with 1,000,000 plays over 15 years and 20 other users with 100,000 each.
+
+1. Replay: the plays go into a fresh history store in batches of 20,000 (one transaction each, as a replay's fold
+   commits), once without the roll-up triggers and once with them; the difference is the cost of building the
+   roll-ups during a replay.
+2. Insights: `build()` (everything `GET /api/insights` returns: top lists, trends against the previous period, the
+   listening clock, sources, discovery, the hit rate over 2,000 acquired tracks, the summary's facts) and its JSON,
+   for each range (this week, this month, this year, all time, a custom quarter), in Europe/Berlin; p50 and p95.
+   The HTTP hop (Litestar, session check) adds about a millisecond and is measured by bench_gateway.
+
+`BENCH_INSIGHTS_SCALE` scales every size. The default, 0.2 (200,000 plays and 20 x 20,000), runs in about four
+minutes for `make bench`; `BENCH_INSIGHTS_SCALE=1` is the full size of docs/benchmarks/insights.md (about 10 minutes
+on a quiet 2-core machine, mostly building the 3,000,000 plays' store). `BENCH_INSIGHTS_RUNS` sets the requests per
+range (default 40).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from gateway.db import make_engine
+from gateway.history.schema import connect
+from gateway.insights.api import Prefs, build
+from gateway.insights.hitrate import ensure_index
+from gateway.insights.rollup import tune_reader
+from gateway.readmodel.rows import TimelineRow, TrackRow
+from tests.support.listening import generate, insert
+
+SCALE = float(os.environ.get("BENCH_INSIGHTS_SCALE", "0.2"))
+RUNS = int(os.environ.get("BENCH_INSIGHTS_RUNS", "40"))
+HEAVY = int(1_000_000 * SCALE)
+OTHERS, OTHER_PLAYS = 20, int(100_000 * SCALE)
+END = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
+START = END - timedelta(days=365 * 15)
+TZ = ZoneInfo("Europe/Berlin")
+
+
+def _plays(user: str, n: int, seed: int) -> list:  # type: ignore[type-arg]
+    return list(generate(user, n, START.timestamp(), END.timestamp(), seed=seed, artists=5000, tracks_per_artist=12))
+
+
+def _timed_insert(path: Path, plays: list, triggers: bool) -> float:  # type: ignore[type-arg]
+    conn = connect(path)
+    if not triggers:
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+    t = time.perf_counter()
+    insert(conn, plays)
+    took = time.perf_counter() - t
+    conn.close()
+    return took
+
+
+def _acquired(engine_path: Path, n: int) -> SimpleNamespace:
+    engine = make_engine(engine_path)
+    with Session(engine) as s:
+        for i in range(n):
+            at = START + timedelta(seconds=(END - START).total_seconds() * i / n)
+            tid = f"t{i}"
+            mbid = str(uuid.UUID(int=(i % 5000) * 1000 + i % 12 + 1))  # recordings the generator plays
+            origin = ("cf", "radio", "manual")[i % 3]
+            s.add(
+                TrackRow(
+                    id=tid,
+                    user="heavy",
+                    origin=origin,
+                    state="imported",
+                    recording_mbid=mbid,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            s.add(
+                TimelineRow(
+                    track_id=tid, stream="LIBRARY", seq=i + 1, subject="library.track.imported", stage="imported", at=at
+                )
+            )
+        s.commit()
+    ensure_index(engine)
+    return SimpleNamespace(engine=engine)
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+        f"sqlite {sqlite3.sqlite_version}; scale {SCALE}"
+    )
+    t = time.perf_counter()
+    heavy = _plays("heavy", HEAVY, 1)
+    print(f"generated {len(heavy):,} plays of one user in {time.perf_counter() - t:.1f} s")
+
+    plain = _timed_insert(tmp / "plain.db", heavy, triggers=False)
+    rolled = _timed_insert(tmp / "history.db", heavy, triggers=True)
+    print(
+        f"replay of {len(heavy):,} plays: {plain:.1f} s without roll-ups ({len(heavy) / plain:,.0f} plays/s), "
+        f"{rolled:.1f} s with them ({len(heavy) / rolled:,.0f} plays/s): roll-ups cost {rolled - plain:.1f} s"
+    )
+    (tmp / "plain.db").unlink()
+    t = time.perf_counter()
+    for u in range(OTHERS):
+        conn = connect(tmp / "history.db")
+        insert(conn, _plays(f"user{u:02d}", OTHER_PLAYS, 100 + u))
+        conn.close()
+    print(f"{OTHERS} more users x {OTHER_PLAYS:,} plays stored with roll-ups in {time.perf_counter() - t:.1f} s")
+
+    conn = connect(tmp / "history.db")
+    conn.execute("ANALYZE")
+    tune_reader(conn)  # as the gateway sets its reader
+    view = _acquired(tmp / "gateway.db", 2000)
+    state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=view.engine)
+    now = END
+    ranges = {
+        "week": ("week", None, None),
+        "month": ("month", None, None),
+        "year": ("year", None, None),
+        "all": ("all", None, None),
+        "custom quarter": ("custom", (now.date() - timedelta(days=120)).isoformat(), date(2026, 9, 30).isoformat()),
+    }
+    rows = []
+    for label, (kind, a, b) in ranges.items():
+        times = []
+        for _ in range(RUNS):
+            t = time.perf_counter()
+            out = build(state, "heavy", kind, a, b, None, now)  # type: ignore[arg-type]
+            json.dumps(out)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
+        rows.append((label, out["totals"]["plays"], p50, p95))
+        print(f"{label:>15}: {out['totals']['plays']:>9,} plays in range   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+    worst = max(r[3] for r in rows)
+    print(f"worst p95 {worst:.1f} ms (goal 100 ms)")
+    size = (tmp / "history.db").stat().st_size
+    print(f"history.db with roll-ups: {size / 1e6:,.0f} MB for {HEAVY + OTHERS * OTHER_PLAYS:,} plays")
+
+
+if __name__ == "__main__":
+    main()
