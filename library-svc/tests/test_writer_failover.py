@@ -19,12 +19,12 @@ from typing import Any
 import nats
 import pytest
 from library_builders import tagged
+from library_engines import _PG_URL
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from sqlalchemy import create_engine, text
 
-from conftest import _PG_URL
 from contracts.acquire import TrackTagged
 from contracts.health import health_subject
 from contracts.topology import CONSUMERS, ConsumerSpec
