@@ -166,6 +166,7 @@ def loop_stack(
     extra_env: dict[str, str] | None = None,
     env_accounts: bool = True,
     latency_s: float = 0.0,
+    up_args: tuple[str, ...] = (),
 ) -> Iterator[LoopStack]:
     """Fakes up, inbox filled, `brainstream up` started; everything stopped afterwards (SIGINT, as Ctrl-C).
 
@@ -196,7 +197,7 @@ def loop_stack(
         log_path = stack_root / "up.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "infra.cli", "up"],
+                [sys.executable, "-m", "infra.cli", "up", *up_args],  # `--cluster 3`, `--replicas …`
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -106,7 +106,7 @@ def stack_nats_url(data_dir: Path) -> str | None:
         auth = json.loads((data_dir / "nats" / "auth.json").read_text())
     except (OSError, ValueError, KeyError):
         return None
-    return url.replace("nats://", f"nats://{auth['user']}:{auth['password']}@", 1)
+    return url.replace("nats://", f"nats://{auth['user']}:{auth['password']}@")  # every node of a cluster
 
 
 def gateway_env(data_dir: Path, nats_url: str, port: int, upstream: str) -> dict[str, str]:

@@ -340,6 +340,12 @@ KV_BUCKETS: list[KvSpec] = [
         max_bytes=128 * MiB,
     ),
     KvSpec(
+        bucket="leases",
+        owner="infra",
+        description="Single-writer leases (holder and expiry per key): the writer of library-svc holds one, and its "
+        "hot standby takes over when it is not renewed.",
+    ),
+    KvSpec(
         bucket="acquire_negative",
         owner="acquire-svc",
         description="Candidates (backend + id) that failed validation, so they are never downloaded again.",

@@ -56,6 +56,9 @@ def up(
     http_port: Annotated[
         int | None, typer.Option(help="Gateway port [env BRAINSTREAM_HTTP_PORT, default 8080].")
     ] = None,
+    cluster: Annotated[
+        int, typer.Option(help="Start a local NATS cluster of this many nodes (3: streams kept on three).", min=0)
+    ] = 0,
 ) -> None:
     """Start everything on this machine: nats-server, provisioning, every service, the web UI."""
     from .logs import configure_logging
@@ -75,6 +78,7 @@ def up(
         http_port=port,
         nats_url=os.environ.get("NATS_URL") or None,
         replicas=counts,
+        cluster=cluster,
     )
     raise typer.Exit(asyncio.run(run(opts, console)))
 
@@ -101,8 +105,10 @@ def status(
 
 @app.command("provision")
 def provision_cmd() -> None:
-    """Create or update the streams, durable consumers and KV buckets from the contracts (idempotent)."""
-    from .provision import provision
+    """Create or update the streams, durable consumers and KV buckets from the contracts (idempotent).
+
+    Raising BRAINSTREAM_NATS_REPLICAS and running this again changes every stream's copies in place."""
+    from .provision import ProvisionError, provision
 
     url, creds = _nats_or_exit()
 
@@ -116,7 +122,11 @@ def provision_cmd() -> None:
     async def go() -> None:
         nc = await command_connection(url, creds, "brainstream-provision")
         try:
-            report = await provision(nc.jetstream())
+            try:
+                report = await provision(nc.jetstream())
+            except (ProvisionError, ValueError) as exc:  # too many replicas for the cluster, or a bad setting
+                err.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from exc
             if box is not None:  # account documents an older version stored in plain text: sealed, plain bytes gone
                 backup = private_dir(data_dir() / "secrets") / "settings-backup.json"
                 if sealed := await seal_settings(nc.jetstream(), box, backup):

@@ -79,9 +79,9 @@ class NatsServer:
         self._stopped = True
 
 
-def _config(store_dir: Path, max_file_store: int, max_memory_store: int) -> str:
+def _config(store_dir: Path, max_file_store: int, max_memory_store: int, server_name: str) -> str:
     return (
-        "server_name: brainstream\n"
+        f"server_name: {json.dumps(server_name)}\n"
         "jetstream {\n"
         f"  store_dir: {json.dumps(str(store_dir))}\n"
         f"  max_file_store: {max_file_store}\n"
@@ -100,10 +100,12 @@ def start_nats_server(
     timeout: float = 15.0,
     binary: Path | None = None,
     extra_config: str = "",
+    server_name: str = "brainstream",
 ) -> NatsServer:
     """Start nats-server with JetStream under `data_dir` and wait until it accepts connections.
 
-    `extra_config` is appended to the server's configuration (an `authorization { ... }` block, say)."""
+    `extra_config` is appended to the server's configuration (an `authorization { ... }` block, or the `cluster`
+    block of a node, see infra.natscluster). Every node of a cluster needs its own `server_name`."""
     data_dir = data_dir.resolve()
     store_dir = data_dir / "jetstream"
     run_dir = data_dir / "run"
@@ -113,7 +115,7 @@ def start_nats_server(
     # it may hold the server's credentials (`extra_config`): the owner's only, rewritten whole at every start
     fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
-        out.write(_config(store_dir, max_file_store, max_memory_store) + extra_config)
+        out.write(_config(store_dir, max_file_store, max_memory_store, server_name) + extra_config)
     os.chmod(conf, 0o600)
     log_file = data_dir / "nats-server.log"
     exe = binary or find_nats_server()

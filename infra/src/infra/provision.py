@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, KeyValueConfig, StorageType
 from nats.js.api import StreamConfig as NatsStreamConfig
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
 
 from contracts.topology import CONSUMERS, KV_BUCKETS, STREAMS, ConsumerSpec, KvSpec, StreamSpec
 
-__all__ = ["ProvisionReport", "consumer_config", "provision", "stream_config"]
+__all__ = [
+    "REPLICAS_ENV",
+    "ProvisionError",
+    "ProvisionReport",
+    "consumer_config",
+    "provision",
+    "replicas_setting",
+    "stream_config",
+]
 
 log = logging.getLogger(__name__)
+
+REPLICAS_ENV = "BRAINSTREAM_NATS_REPLICAS"
+"""Copies of every stream and KV bucket: 1 on one machine, 3 on a three-node cluster (survives losing one node)."""
+
+
+def replicas_setting() -> int:
+    """BRAINSTREAM_NATS_REPLICAS, 1 when unset. JetStream accepts 1 to 5, and needs at least that many nodes."""
+    raw = os.environ.get(REPLICAS_ENV, "").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise ValueError(f"{REPLICAS_ENV} must be a whole number from 1 to 5 (got {raw!r})")
+    return int(raw)
+
+
+class ProvisionError(RuntimeError):
+    """JetStream refused a stream, bucket or consumer; the message says what to change."""
 
 
 @dataclass
@@ -24,7 +50,7 @@ class ProvisionReport:
     unchanged: list[str] = field(default_factory=list)
 
 
-def stream_config(spec: StreamSpec) -> NatsStreamConfig:
+def stream_config(spec: StreamSpec, replicas: int = 1) -> NatsStreamConfig:
     return NatsStreamConfig(
         name=spec.name,
         subjects=list(spec.subjects),
@@ -34,11 +60,11 @@ def stream_config(spec: StreamSpec) -> NatsStreamConfig:
         max_age=spec.max_age_s,
         discard=DiscardPolicy.OLD,
         duplicate_window=spec.duplicate_window_s,
-        num_replicas=1,
+        num_replicas=replicas,
     )
 
 
-def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
+def consumer_config(spec: ConsumerSpec, replicas: int = 1) -> ConsumerConfig:
     filters = list(spec.filter_subjects)
     return ConsumerConfig(
         durable_name=spec.durable,
@@ -51,10 +77,13 @@ def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
         max_ack_pending=1000,
         filter_subject=filters[0] if len(filters) == 1 else None,
         filter_subjects=filters if len(filters) > 1 else None,
+        # explicit: a consumer made on an R1 stream stays R1 when the stream is scaled up, and its delivery state
+        # (what is acked, what is pending) would die with its one node
+        num_replicas=replicas,
     )
 
 
-def _kv_config(spec: KvSpec) -> KeyValueConfig:
+def _kv_config(spec: KvSpec, replicas: int) -> KeyValueConfig:
     return KeyValueConfig(
         bucket=spec.bucket,
         description=spec.description,
@@ -62,17 +91,31 @@ def _kv_config(spec: KvSpec) -> KeyValueConfig:
         ttl=spec.ttl_s or None,
         max_bytes=spec.max_bytes,
         storage=StorageType.FILE,
+        replicas=replicas,
     )
 
 
-async def provision(js: JetStreamContext) -> ProvisionReport:
+async def provision(js: JetStreamContext, replicas: int | None = None) -> ProvisionReport:
+    """Create what is missing and update what differs, replicas included: JetStream changes a stream's (and a KV
+    bucket's) replica count in place, so raising BRAINSTREAM_NATS_REPLICAS and provisioning again scales a running
+    deployment up without losing a message."""
     report = ProvisionReport()
-    for spec in STREAMS:
-        await _ensure_stream(js, spec, report)
-    for kv in KV_BUCKETS:
-        await _ensure_kv(js, kv, report)
-    for consumer in CONSUMERS:
-        await _ensure_consumer(js, consumer, report)
+    count = replicas_setting() if replicas is None else replicas
+    try:
+        for spec in STREAMS:
+            await _ensure_stream(js, spec, report, count)
+        for kv in KV_BUCKETS:
+            await _ensure_kv(js, kv, report, count)
+        for consumer in CONSUMERS:
+            await _ensure_consumer(js, consumer, report, count)
+    except APIError as exc:
+        if count == 1:
+            raise
+        # "replicas > 1 not supported in non-clustered mode", "no suitable peers for placement", ...
+        raise ProvisionError(
+            f"JetStream refused {count} replicas: {exc.description}. {REPLICAS_ENV}={count} needs a cluster of at "
+            f"least {count} JetStream nodes, all up; lower it or add nodes"
+        ) from exc
     log.info(
         "provisioned: %d created, %d updated, %d unchanged",
         len(report.created),
@@ -82,8 +125,8 @@ async def provision(js: JetStreamContext) -> ProvisionReport:
     return report
 
 
-async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, report: ProvisionReport) -> None:
-    wanted = stream_config(spec)
+async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, report: ProvisionReport, replicas: int) -> None:
+    wanted = stream_config(spec, replicas)
     try:
         info = await js.stream_info(spec.name)
     except NotFoundError:
@@ -97,24 +140,49 @@ async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, report: Provisi
         or (current.max_age or 0) != (wanted.max_age or 0)
         or current.duplicate_window != wanted.duplicate_window
         or current.description != wanted.description
+        or (current.num_replicas or 1) != replicas
     ):
         await js.update_stream(wanted)
+        if (current.num_replicas or 1) != replicas:
+            await _await_peers(js, spec.name, replicas)
         report.updated.append(f"stream {spec.name}")
     else:
         report.unchanged.append(f"stream {spec.name}")
 
 
-async def _ensure_kv(js: JetStreamContext, spec: KvSpec, report: ProvisionReport) -> None:
+async def _await_peers(js: JetStreamContext, stream: str, replicas: int, timeout: float = 30.0) -> None:
+    """A replica change is carried out by the cluster after the update answers; the stream's consumers can only
+    follow once its new peer set exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = await js.stream_info(stream)
+        peers = 1 + len((info.cluster.replicas or []) if info.cluster else [])
+        if peers == replicas:
+            return
+        await asyncio.sleep(0.1)
+    log.warning("stream %s not at %d replicas after %.0fs; the cluster goes on with it", stream, replicas, timeout)
+
+
+async def _ensure_kv(js: JetStreamContext, spec: KvSpec, report: ProvisionReport, replicas: int) -> None:
     try:
         await js.key_value(spec.bucket)
-        report.unchanged.append(f"kv {spec.bucket}")
     except BucketNotFoundError:
-        await js.create_key_value(_kv_config(spec))
+        await js.create_key_value(_kv_config(spec, replicas))
         report.created.append(f"kv {spec.bucket}")
+        return
+    # A bucket is the stream KV_<bucket>; only its replica count is changed here, the rest stays as created.
+    info = await js.stream_info(f"KV_{spec.bucket}")
+    if (info.config.num_replicas or 1) != replicas:
+        info.config.num_replicas = replicas
+        await js.update_stream(info.config)
+        await _await_peers(js, info.config.name or f"KV_{spec.bucket}", replicas)
+        report.updated.append(f"kv {spec.bucket}")
+    else:
+        report.unchanged.append(f"kv {spec.bucket}")
 
 
-async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, report: ProvisionReport) -> None:
-    wanted = consumer_config(spec)
+async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, report: ProvisionReport, replicas: int) -> None:
+    wanted = consumer_config(spec, replicas)
     try:
         info = await js.consumer_info(spec.stream, spec.durable)
     except NotFoundError:
@@ -128,6 +196,7 @@ async def _ensure_consumer(js: JetStreamContext, spec: ConsumerSpec, report: Pro
         or current.ack_wait != wanted.ack_wait
         or current.max_deliver != wanted.max_deliver
         or current.description != wanted.description
+        or (current.num_replicas or 1) != replicas  # 0 (as the stream) on an R1 stream is one copy
     ):
         # add_consumer with an existing durable name updates the editable fields in place
         await js.add_consumer(spec.stream, wanted)

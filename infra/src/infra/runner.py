@@ -20,8 +20,9 @@ from rich.console import Console
 
 from .internal import library_api_secret
 from .natsauth import NatsCredentials, embedded_credentials, redact, without_credentials
+from .natscluster import NatsCluster, keep_cluster, start_nats_cluster, wait_jetstream_ready
 from .natsserver import NatsServer, NatsServerError, start_nats_server
-from .provision import provision
+from .provision import REPLICAS_ENV, ProvisionError, provision, replicas_setting
 from .runstate import RunState, clear_state, read_state, write_state
 from .sealing import seal_settings
 from .secretbox import SecretBox, key_file, load_or_create_key
@@ -43,6 +44,8 @@ class RunOptions:
     nats_url: str | None
     replicas: dict[str, int]
     ready_timeout_s: float = 60.0
+    cluster: int = 0
+    """Nodes of a local NATS cluster to start instead of one embedded server (0: one server)."""
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -90,7 +93,16 @@ async def run(opts: RunOptions, console: Console) -> int:
         )
         return 2
     server: NatsServer | None = None
-    if opts.nats_url:
+    cluster: NatsCluster | None = None
+    if opts.cluster > 1 and not opts.nats_url:
+        # every node admits the same user and password as the one embedded server (nats/auth.json, 0600)
+        creds = embedded_credentials(private_dir(opts.data_dir / "nats")) or NatsCredentials()
+        cluster = start_nats_cluster(
+            private_dir(opts.data_dir / "nats-cluster"), opts.cluster, extra_config=creds.server_config()
+        )
+        nats_url = cluster.url
+        console.print(f"NATS: a local cluster of {cluster.size} nodes at [bold]{nats_url}[/]")
+    elif opts.nats_url:
         nats_url = opts.nats_url
         creds = NatsCredentials.from_env()  # or none: then the URL carries them, or the server wants none
         console.print(f"NATS: using [bold]{redact(nats_url)}[/] (NATS_URL)")
@@ -107,8 +119,17 @@ async def run(opts: RunOptions, console: Console) -> int:
     library_secret = library_api_secret(os.environ.get("BRAINSTREAM_LIBRARY_API_SECRET"), opts.data_dir)
     supervisor: Supervisor | None = None
     try:
+        # a cluster keeps three copies of every stream unless BRAINSTREAM_NATS_REPLICAS says otherwise
+        stream_copies = min(3, opts.cluster) if cluster and not os.environ.get(REPLICAS_ENV) else replicas_setting()
+        if cluster is not None:
+            await wait_jetstream_ready(nats_url, replicas=stream_copies, **creds.connect_options())
         nc = await nats.connect(nats_url.split(","), name="brainstream-up", **creds.connect_options())
-        report = await provision(nc.jetstream())
+        try:
+            report = await provision(nc.jetstream(), stream_copies)
+        except ProvisionError as exc:  # BRAINSTREAM_NATS_REPLICAS=3 on one server, say
+            await nc.close()
+            console.print(f"[red]{exc}[/] (`brainstream up --cluster 3` starts a local cluster of three)")
+            return 2
         # before any service watches the bucket: account documents of an older version sealed, plain bytes gone
         await seal_settings(nc.jetstream(), box, private_dir(opts.data_dir / "secrets") / "settings-backup.json")
         await nc.close()
@@ -119,7 +140,7 @@ async def run(opts: RunOptions, console: Console) -> int:
         # library-svc's OpenSubsonic API sits behind the gateway on loopback; any free port will do
         library_port = int(os.environ.get("BRAINSTREAM_LIBRARY_HTTP_PORT") or 0) or _any_free_port()
         env = {
-            **(creds.env() if server is not None else {}),
+            **(creds.env() if server is not None or cluster is not None else {}),
             "BRAINSTREAM_LIBRARY_API_SECRET": library_secret,
             "NATS_URL": nats_url,
             "BRAINSTREAM_DATA_DIR": str(opts.data_dir),
@@ -134,7 +155,9 @@ async def run(opts: RunOptions, console: Console) -> int:
             count = opts.replicas.get(service, 1)
             for i in range(count):
                 name = service if count == 1 else f"{service}#{i + 1}"
-                specs.append(ProcessSpec(name, service_argv(module), child_env(env)))
+                # the replica's slot: a process restarted in it is the same writer (library-svc's lease)
+                slot = {"BRAINSTREAM_REPLICA_SLOT": name}
+                specs.append(ProcessSpec(name, service_argv(module), child_env(env | slot)))
 
         def record_pids() -> None:  # keep the run state true for `status`, tests and operators after a restart
             state = read_state(opts.data_dir)
@@ -149,8 +172,9 @@ async def run(opts: RunOptions, console: Console) -> int:
                 nats_url=without_credentials(nats_url),  # credentials: nats/auth.json or the environment
                 http_url=http_url,
                 pid=os.getpid(),
-                embedded_nats=server is not None,
+                embedded_nats=server is not None or cluster is not None,  # its credentials: nats/auth.json
                 nats_pid=server.pid if server else None,
+                nats_pids=cluster.pids if cluster else [],
                 service_pids=supervisor.pids,
             ),
             opts.data_dir,
@@ -163,6 +187,14 @@ async def run(opts: RunOptions, console: Console) -> int:
         ready = asyncio.create_task(_announce_ready(f"{http_url}/api/health", t0, opts.ready_timeout_s, console))
         keeper = _NatsKeeper(server, opts.data_dir, creds.server_config()) if server else None
         keeping = asyncio.create_task(keeper.run()) if keeper else None
+        if cluster is not None:
+
+            def record_nodes() -> None:
+                state = read_state(opts.data_dir)
+                if state is not None and cluster is not None:
+                    write_state(state.model_copy(update={"nats_pids": cluster.pids}), opts.data_dir)
+
+            keeping = asyncio.create_task(keep_cluster(cluster, record_nodes))
         await stop.wait()
         for task in (ready, keeping):
             if task is not None:
@@ -178,6 +210,8 @@ async def run(opts: RunOptions, console: Console) -> int:
             await supervisor.stop()
         if server is not None:
             server.stop()
+        if cluster is not None:
+            cluster.stop()
         clear_state(opts.data_dir)
         console.print("Stopped.")
 

@@ -21,6 +21,8 @@ class RunState(BaseModel):
     pid: int
     embedded_nats: bool
     nats_pid: int | None = None
+    nats_pids: list[int | None] = []
+    """The nodes of a local cluster (`brainstream up --cluster N`), in order; None for a node that is down."""
     service_pids: dict[str, int | None] = {}
 
 

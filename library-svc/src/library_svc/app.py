@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from contracts.health import HealthStatus
 from contracts.pathtemplate import template_problem
 from infra.http import ApiClient
+from infra.lease import KvLease
 from infra.livesettings import LiveSettings
 from infra.logs import configure_logging
 from infra.ratelimit import HOSTS, KvSlotLimiter
@@ -41,6 +42,7 @@ from .ports import ScanTrigger
 from .scanning import Scanner
 from .service import Library, NoTrigger
 from .settings import Settings
+from .writer import WRITER_KEY, become_writer, keep_writing
 
 __all__ = ["Service", "build", "main"]
 
@@ -181,11 +183,16 @@ def _info(settings: Settings, extras: ExtraStore, engine: object) -> Info:
 
 def main() -> None:
     configure_logging(SERVICE)
-    service = build(Settings())
-    asyncio.run(serve(service))
+    asyncio.run(run(Settings()))
 
 
-async def serve(service: Service) -> None:
+async def run(settings: Settings) -> None:
+    """Wait as the hot standby until this process holds the writer lease (at once when alone), then serve."""
+    lease = await become_writer(settings) if settings.writer_lease_s > 0 else None
+    await serve(build(settings), lease)
+
+
+async def serve(service: Service, lease: KvLease | None = None) -> None:
     runtime = service.runtime
 
     async def connect(js: JetStreamContext) -> None:
@@ -208,6 +215,12 @@ async def serve(service: Service) -> None:
         await run_server(service.http)
 
     jobs = [startup, http]
+    if lease is not None:
+
+        async def writer() -> None:
+            await keep_writing(runtime, lease, WRITER_KEY)
+
+        jobs.append(writer)
     if isinstance(service.trigger, NavidromeScanTrigger):
         jobs.append(service.trigger.run)
     await runtime.run(*jobs)

@@ -45,6 +45,10 @@ class Settings(RuntimeSettings):
     Default: $BRAINSTREAM_DATA_DIR/secrets/library-api.key, made at first start (mode 0600)."""
     scan_on_start: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_LIBRARY_SCAN_ON_START"))
     """Scan the music folder when the service starts."""
+    writer_lease_s: float = Field(default=10.0, ge=0, validation_alias=_env("BRAINSTREAM_LIBRARY_LEASE"))
+    """library-svc is single-writer: of several processes, the one holding this lease (in the KV bucket `leases`)
+    moves files in and writes the catalog, and the others wait as hot standbys, taking over within this many seconds
+    of the writer's crash. 0 turns the lease off (one process only)."""
     navidrome_url: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_NAVIDROME_URL"))
     """Navidrome base URL; with user and password set, its scan is triggered after imports settle."""
     navidrome_user: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_NAVIDROME_USER"))
