@@ -10,9 +10,16 @@ import asyncio
 import json
 from typing import Any
 
+import hypothesis.stateful  # noqa: F401
 import requests
 import schemathesis
+import schemathesis.specs.openapi.schemas
 from hypothesis import HealthCheck, Phase, given, settings
+
+# The two imports above are what `from_uri` would otherwise import lazily inside the worker thread below. pytest
+# rewrites hypothesis' modules on import with `ast.parse`, and CPython 3.11's parser state is not safe against the
+# gateway compiling templates on the event loop's thread at the same moment ("AST constructor recursion depth
+# mismatch"): importing here, at collection, keeps the parse on one thread.
 
 
 def _broken_bodies(body: Any) -> list[tuple[bytes, str]]:
