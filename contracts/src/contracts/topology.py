@@ -198,6 +198,14 @@ CONSUMERS: list[ConsumerSpec] = [
         backoff_s=[0.5, 2.0, 5.0],
     ),
     ConsumerSpec(
+        durable="gateway_history_library",
+        stream="LIBRARY",
+        filter_subjects=["library.track.imported"],
+        service="gateway",
+        description="The listening-history store, from the library's genres per recording (insights' top genres).",
+        backoff_s=[0.5, 2.0, 5.0],
+    ),
+    ConsumerSpec(
         durable="resolve_candidates",
         stream="INGEST",
         filter_subjects=["ingest.candidate.discovered"],

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo
 from contracts.base import Message
 from contracts.common import CandidateSource
 from contracts.ingest import CandidateDiscovered, ListenRecorded
-from contracts.library import TrackImported
+from contracts.library import CatalogEntry, TrackImported
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CF1, CF2, RADIO1 = (uuid.UUID(int=i) for i in (0xC1, 0xC2, 0xA1))
 IMPORTED = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 RUN = uuid.UUID(int=77)
+# the library's genres per recording, from the imports' catalog entries; CF2's import carries no entry (no genres)
+GENRES = {CF1: ["Ambient", "Dream Pop"], RADIO1: ["Ambient"]}
 
 
 def _at(*args: int) -> datetime:
@@ -38,6 +40,12 @@ def _play(n: int, at: datetime, artist: str, title: str, mbid: uuid.UUID | None 
     )
 
 
+def _entry(genres: list[str]) -> CatalogEntry:
+    return CatalogEntry(
+        title="t", artist="a", album="Fog", album_artist="a", genres=genres, added_at=IMPORTED, mtime_ns=0
+    )
+
+
 def events() -> list[Message]:
     out: list[Message] = []
     for mbid, source in ((CF1, CandidateSource.CF), (CF2, CandidateSource.CF), (RADIO1, CandidateSource.RADIO)):
@@ -53,6 +61,7 @@ def events() -> list[Message]:
                 path=f"x/{mbid.int}.flac",
                 size_bytes=1,
                 occurred_at=IMPORTED,
+                entry=_entry(GENRES[mbid]) if mbid in GENRES else None,
             )
         )
     plays = [
@@ -80,4 +89,6 @@ WEEK_PLAYS = 8
 WEEK_TOP = [("Cold Harbour", 5), ("Tidewell", 2), ("Night Ferry", 1)]
 WEEK_DAILY = [1, 1, 1, 1, 1, 1, 2]  # Mon..Sun
 PREVIOUS_PLAYS = 3  # 17th, 18th, and the second before Monday
+# the week's plays of CF1 (Monday 00:00:00, Sunday 03:30; not the second before Monday) and of RADIO1 (Thursday)
+WEEK_GENRES = [("Ambient", 3, 600_000), ("Dream Pop", 2, 400_000)]
 TWO_WEEKS = {"range": "custom", "from": "2026-03-16", "to": "2026-03-29"}  # holds the imports

@@ -17,6 +17,7 @@ import nats
 from contracts.base import Message
 from contracts.gateway import MatchListen
 from contracts.ingest import ListenRecorded
+from contracts.library import CatalogEntry, TrackImported
 from contracts.resolve import ListenUnmatched, ListenUnmatchedReason
 from gateway.history.replayable import HistoryProjection, history_path
 from tests.support.fakeweb import FakeWeb, Reply
@@ -82,6 +83,17 @@ async def test_history_api_scopes_pages_and_replays(
             user="admin", listen_id=lastfm_only.event_id, reason=ListenUnmatchedReason.NOT_FOUND, occurred_at=T0
         )
     )
+    # the library's genres of the recording: folded by the history store's own LIBRARY consumer, and replayed
+    entry = CatalogEntry(
+        title="Northern Light",
+        artist="Cold Harbour",
+        album="Fog",
+        album_artist="Cold Harbour",
+        genres=["Dream Pop", "Ambient"],
+        added_at=T0,
+        mtime_ns=0,
+    )
+    events.append(TrackImported(recording_mbid=MBID, track_id="tr-1", path="a/b.flac", size_bytes=1, entry=entry))
     await publish_all(nats_endpoint.url, events)
     nc = await nats.connect(nats_endpoint.url)
     try:  # the library holds the recording (as library-svc keeps `library_owned`)
@@ -174,7 +186,10 @@ async def test_history_api_scopes_pages_and_replays(
 
     live = history_path(gw.settings)
     projection = HistoryProjection(gw.settings)
-    dump = await asyncio.to_thread(projection.dump, live)
+    dump = await wait_until(
+        lambda: asyncio.to_thread(projection.dump, live), timeout=30, predicate=lambda d: bool(d["history_genres"])
+    )
+    assert dump["history_genres"] == [(str(MBID), "Ambient"), (str(MBID), "Dream Pop")]
     env = {"NATS_URL": nats_endpoint.url, "BRAINSTREAM_DATA_DIR": str(gw.settings.data_dir)}
     fresh = tmp_path / "rebuilt-history.db"
     code, out, err = await brainstream(env, "replay", "history", "--into", str(fresh), "--json")

@@ -16,7 +16,17 @@ from tests.support.fakeweb import FakeWeb, Reply
 from tests.support.nats import NatsEndpoint
 from tests.support.wait import wait_until
 
-from .insights_scenario import PREVIOUS_PLAYS, TOTAL_PLAYS, TWO_WEEKS, WEEK, WEEK_DAILY, WEEK_PLAYS, WEEK_TOP, events
+from .insights_scenario import (
+    PREVIOUS_PLAYS,
+    TOTAL_PLAYS,
+    TWO_WEEKS,
+    WEEK,
+    WEEK_DAILY,
+    WEEK_GENRES,
+    WEEK_PLAYS,
+    WEEK_TOP,
+    events,
+)
 from .test_history_live import publish_all
 
 
@@ -34,6 +44,12 @@ async def _ready(admin: httpx.AsyncClient) -> None:
         lambda: admin.get("/api/insights", params=TWO_WEEKS),
         timeout=40,
         predicate=lambda r: r.json()["hit_rate"]["total"]["acquired"] == 3,
+    )
+    # the genres come from the LIBRARY stream through the history store's own consumer
+    await wait_until(
+        lambda: admin.get("/api/insights", params={"range": "all"}),
+        timeout=40,
+        predicate=lambda r: len(r.json()["top_genres"]) == 2,
     )
 
 
@@ -59,6 +75,11 @@ async def test_insights_of_a_known_week(gateway_factory: Any, nats_endpoint: Nat
             ("Tidewell", "Fog", 2),
             ("Night Ferry", "Fog", 1),
         ]
+        assert [(g["genre"], g["plays"], g["listening_ms"]) for g in d["top_genres"]] == WEEK_GENRES
+        assert [
+            (g["genre"], g["plays"])
+            for g in (await admin.get("/api/insights", params={"range": "all"})).json()["top_genres"]
+        ] == [("Ambient", 6), ("Dream Pop", 5)]  # CF1 5 times (one the week before), RADIO1 once
         assert [b["plays"] for b in d["trend"]["buckets"]] == WEEK_DAILY
         assert d["trend"]["previous"]["plays"] == PREVIOUS_PLAYS
         assert d["trend"]["previous"]["change_pct"] == round((WEEK_PLAYS - PREVIOUS_PLAYS) * 100 / PREVIOUS_PLAYS)

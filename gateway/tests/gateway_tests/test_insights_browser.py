@@ -44,7 +44,11 @@ async def test_insights_page_in_the_browser(gateway_factory: Any, nats_endpoint:
         await wait_until(
             lambda: admin.get("/api/insights", params={"range": "custom", "from": "2026-03-16", "to": "2026-03-29"}),
             timeout=40,
-            predicate=lambda r: r.json()["totals"]["plays"] == 11 and r.json()["hit_rate"]["total"]["acquired"] == 3,
+            predicate=lambda r: (
+                r.json()["totals"]["plays"] == 11
+                and r.json()["hit_rate"]["total"]["acquired"] == 3
+                and len(r.json()["top_genres"]) == 2
+            ),
         )
         await admin.aclose()
         async with async_playwright() as pw:
@@ -98,6 +102,11 @@ async def test_insights_page_in_the_browser(gateway_factory: Any, nats_endpoint:
                 assert by_label["played within 7 days"] == [1, 0, 0]
                 assert by_label["played 3+ times within 30 days"] == [1, 0, 0]
                 await expect(page.locator("#table-hits tbody tr").first).to_contain_text("CF21111")
+                # the library's genres of the played recordings: CF1 (Ambient, Dream Pop) 5 plays, RADIO1 (Ambient) 1
+                genres = page.locator("#table-genres tbody tr")
+                await expect(genres).to_have_count(2)
+                await expect(genres.nth(0)).to_have_text("Ambient60.3")
+                await expect(genres.nth(1)).to_have_text("Dream Pop50.3")
 
                 await expect(page.locator("#summary-prose")).to_have_text(prose, timeout=20_000)
                 await page.screenshot(path=str(SHOTS / "insights.png"), full_page=True)

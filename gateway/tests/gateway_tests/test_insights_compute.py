@@ -5,6 +5,7 @@ query plans that use the indexes."""
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -176,13 +177,14 @@ def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> 
 
     for kind in ("week", "month", "year", "all"):
         compute(Spy(), "ana", resolve_range(kind, date(2023, 11, 20), BERLIN, date(2023, 11, 1), None, None))  # type: ignore[arg-type]
-    # a table is only read through its key or an index (the VALUES lists of buckets are scanned, and are tiny)
+    # a table is only read through its key or an index (the VALUES lists of buckets are scanned, and are tiny; so is
+    # `r`, the range's plays grouped by recording, materialized from the time index before the genres are joined)
     scans = [
         s
         for s in seen
         if s.startswith("SCAN ")
         and "USING" not in s
-        and s.split()[1] not in ("b", "p", "u")
+        and s.split()[1] not in ("b", "p", "u", "r")
         and "CONSTANT ROW" not in s
         and "json_each" not in s
     ]
@@ -194,6 +196,7 @@ def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> 
     assert "SEARCH h USING PRIMARY KEY (user=? AND hour>? AND hour<?)" in seen  # the hourly roll-up, per bucket
     assert "SEARCH h USING PRIMARY KEY (user=? AND day>? AND day<?)" in seen  # the daily one, for trends
     assert "SEARCH h USING PRIMARY KEY (user=? AND block>? AND block<?)" in seen  # the clock of a year
+    assert "SEARCH g USING PRIMARY KEY (recording_mbid=?)" in seen  # the library's genres of each recording
     assert "SEARCH a USING COVERING INDEX ix_insight_artists_first (user=? AND first_ts>? AND first_ts<?)" in seen
 
 
@@ -211,3 +214,66 @@ def test_a_replay_installs_its_roll_ups_and_the_triggers_keep_working(tmp_path: 
     assert dict(live.execute("SELECT artist, plays FROM insight_artists").fetchall()) == counted
     assert live.execute("SELECT SUM(plays) FROM insight_hours").fetchone()[0] == 501
     assert live.execute("SELECT SUM(plays) FROM insight_days").fetchone()[0] == 501
+
+
+def _imported(mbid: str, genres: list[str] | None) -> Any:
+    from contracts.library import CatalogEntry, TrackImported
+
+    entry = None
+    if genres is not None:
+        entry = CatalogEntry(
+            title="t", artist="a", album="Fog", album_artist="a", genres=genres, added_at=datetime.now(UTC), mtime_ns=0
+        )
+    return TrackImported(
+        recording_mbid=mbid, track_id="t", path="x.flac", size_bytes=1, entry=entry, correlation_id=uuid.uuid4()
+    )
+
+
+def test_top_genres_join_plays_to_the_library_genres_by_recording(tmp_path: Path) -> None:
+    from gateway.history.fold import HistoryFold
+
+    conn = connect(tmp_path / "h.db")
+    a, b, c = (str(uuid.UUID(int=n)) for n in (1, 2, 3))
+    fold = HistoryFold(conn)
+    fold.apply(
+        [
+            (_imported(a, ["Rock", "Post-Punk"]), "LIBRARY", 1),
+            (_imported(b, ["Jazz"]), "LIBRARY", 2),
+            (_imported(b, ["Jazz", " Soul ", ""]), "LIBRARY", 3),  # a re-import replaces the genres
+            (_imported(c, ["Folk"]), "LIBRARY", 4),
+            (_imported(c, None), "LIBRARY", 5),  # no catalog entry: says nothing, keeps Folk
+        ]
+    )
+    assert fold.apply([(_imported(a, ["Noise"]), "LIBRARY", 3)]) == 0  # at or below the checkpoint: skipped
+    start = _local(2024, 3, 25)  # Monday of the week holding the spring change
+    plays = [
+        _play(1, start, recording_mbid=a),  # the first second: in
+        _play(2, _local(2024, 3, 24, 23, 59, 59), recording_mbid=a),  # the second before: out
+        _play(3, _local(2024, 3, 31, 23, 59, 59), recording_mbid=b, duration_ms=100_000),  # the last second: in
+        _play(4, _local(2024, 4, 1), recording_mbid=b),  # next week: out
+        _play(5, _local(2024, 3, 27, 12), recording_mbid=c, duration_ms=None),
+        _play(6, _local(2024, 3, 28, 12), recording_mbid=a),
+        _play(7, _local(2024, 3, 28, 13), recording_mbid=None),  # unmatched: no genre
+        _play(8, _local(2024, 3, 28, 14), recording_mbid=str(uuid.UUID(int=9))),  # not in the library
+    ]
+    insert(conn, plays)
+    week = compute(conn, "ana", resolve_range("week", date(2024, 3, 27), BERLIN, None, None, None))
+    assert [(g["genre"], g["plays"], g["listening_ms"]) for g in week["top_genres"]] == [
+        ("Post-Punk", 2, 400_000),
+        ("Rock", 2, 400_000),
+        ("Jazz", 1, 100_000),
+        ("Soul", 1, 100_000),
+        ("Folk", 1, 0),
+    ]
+    everything = compute(conn, "ana", resolve_range("all", date(2024, 4, 2), BERLIN, date(2024, 3, 1), None, None))
+    assert [(g["genre"], g["plays"]) for g in everything["top_genres"]] == [
+        ("Post-Punk", 3),
+        ("Rock", 3),
+        ("Jazz", 2),
+        ("Soul", 2),
+        ("Folk", 1),
+    ]
+    assert (
+        compute(conn, "bo", resolve_range("all", date(2024, 4, 2), BERLIN, date(2024, 3, 1), None, None))["top_genres"]
+        == []
+    )

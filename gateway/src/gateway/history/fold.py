@@ -1,4 +1,5 @@
-"""Fold `ListenRecorded`, `ListenMatched` and `ListenUnmatched` into the history store.
+"""Fold `ListenRecorded`, `ListenMatched` and `ListenUnmatched` into the history store, and the library's genres per
+recording from `TrackImported`.
 
 Each batch is one transaction with the new stream positions; a sequence at or below its stream's checkpoint was
 applied before and is skipped, so redelivery and replay change nothing twice. Plays are derived from sightings by
@@ -18,6 +19,7 @@ from typing import Any
 
 from contracts.base import Message
 from contracts.ingest import ListenRecorded
+from contracts.library import TrackImported
 from contracts.resolve import ListenMatched, ListenUnmatched
 
 from .merge import MergeConfig, Sighting, chain_bounds, cluster, track_key
@@ -98,6 +100,22 @@ class HistoryFold:
                 self._match(str(e.listen_id), e.attempt, e.occurred_at, mbid=str(e.recording_mbid), method=e.method)
             case ListenUnmatched() as e:
                 self._match(str(e.listen_id), e.attempt, e.occurred_at, reason=e.reason, detail=e.detail)
+            case TrackImported() as e:
+                self._genres(e)
+
+    def _genres(self, e: TrackImported) -> None:
+        """The recording's genres as the library last imported them (a re-import replaces them). An event without
+        its catalog entry (written before entries existed) says nothing about genres and changes nothing; a removed
+        track keeps its genres, since its plays still happened."""
+        if e.entry is None:
+            return
+        mbid = str(e.recording_mbid)
+        genres = sorted({g.strip() for g in e.entry.genres if g.strip()})
+        self.conn.execute("DELETE FROM history_genres WHERE recording_mbid = ?", (mbid,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO history_genres (recording_mbid, genre) VALUES (?, ?)", [(mbid, g) for g in genres]
+        )
+        self.counts["genres"] += 1
 
     def _sighting(self, e: ListenRecorded) -> None:
         listen_id = str(e.event_id)

@@ -1,4 +1,4 @@
-"""The history store kept live: its two consumers, and the background retry of plays still unmatched."""
+"""The history store kept live: its three consumers, and the background retry of plays still unmatched."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ from .fold import HistoryFold
 
 __all__ = ["HISTORY_DURABLES", "Rematcher", "history_handlers", "retry_delay_s"]
 
-HISTORY_DURABLES = {"gateway_history_ingest": "INGEST", "gateway_history_resolve": "RESOLVE"}
+HISTORY_DURABLES = {
+    "gateway_history_ingest": "INGEST",
+    "gateway_history_resolve": "RESOLVE",
+    "gateway_history_library": "LIBRARY",
+}
 _NS = uuid.UUID("0b9d1c3e-7f64-4c1a-a0d2-5e8f3b6c9a71")
 
 

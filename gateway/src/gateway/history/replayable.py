@@ -1,7 +1,8 @@
 """The listening history as a replayable projection: `brainstream replay history`.
 
-It folds `ingest.listen.recorded` and the `resolve.listen.*` answers, merged by when they happened, through the same
-`HistoryFold` the live consumers use. The store is its own file, so `install` replaces every table of it.
+It folds `ingest.listen.recorded`, the `resolve.listen.*` answers and the library's genres (`library.track.imported`)
+through the same `HistoryFold` the live consumers use. The store is its own file, so `install` replaces every table
+of it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .schema import TABLES, connect
 
 __all__ = ["SUBJECTS", "HistoryProjection", "projection"]
 
-SUBJECTS = ("ingest.listen.recorded", "resolve.listen.matched", "resolve.listen.unmatched")
+SUBJECTS = ("ingest.listen.recorded", "resolve.listen.matched", "resolve.listen.unmatched", "library.track.imported")
 
 
 def history_path(settings: Settings) -> Path:
@@ -59,7 +60,11 @@ class HistoryProjection:
     description = "listening history: one row per play, every source that saw it, its MusicBrainz match"
     # the fold gives the same store in any order (merge.py), so each stream is read in its own order
     by_time = False
-    sources = (Source("INGEST", "ingest.listen.recorded"), Source("RESOLVE", "resolve.listen.*"))
+    sources = (
+        Source("INGEST", "ingest.listen.recorded"),
+        Source("RESOLVE", "resolve.listen.*"),
+        Source("LIBRARY", "library.track.imported"),
+    )
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings

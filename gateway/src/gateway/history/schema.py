@@ -5,6 +5,8 @@ Three tables of facts and one of positions, all written by the fold alone:
 - `history_matches`: the latest match answer per sighting (`ListenMatched` / `ListenUnmatched`);
 - `history_plays`: one row per real play per user, derived from the two above by the merge rule (merge.py). This is
   the table readers use: indexed by (user, played_ts) for the history and for insights, by recording for counts;
+- `history_genres`: the library's genres per recording, from `TrackImported` (the entry's genres); plays join it by
+  recording MBID for the top genres of insights;
 - `history_checkpoints`: the last stream sequence applied, per stream, written in the same transaction as the rows.
 """
 
@@ -19,7 +21,14 @@ from ..insights.rollup import install as install_rollups
 __all__ = ["TABLES", "connect"]
 
 # the roll-ups come last: a replay's install replaces them after the plays whose triggers touched them
-TABLES = ("history_sightings", "history_matches", "history_plays", "history_checkpoints", *ROLLUP_TABLES)
+TABLES = (
+    "history_sightings",
+    "history_matches",
+    "history_plays",
+    "history_genres",
+    "history_checkpoints",
+    *ROLLUP_TABLES,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS history_sightings (
@@ -77,6 +86,11 @@ CREATE INDEX IF NOT EXISTS ix_history_plays_user_time ON history_plays (user, pl
 CREATE INDEX IF NOT EXISTS ix_history_plays_time ON history_plays (played_ts, play_id);
 CREATE INDEX IF NOT EXISTS ix_history_plays_recording ON history_plays (user, recording_mbid);
 CREATE INDEX IF NOT EXISTS ix_history_plays_state ON history_plays (match_state, last_try_ts);
+CREATE TABLE IF NOT EXISTS history_genres (
+    recording_mbid TEXT NOT NULL,
+    genre TEXT NOT NULL,
+    PRIMARY KEY (recording_mbid, genre)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history_checkpoints (
     stream TEXT PRIMARY KEY,
     seq INTEGER NOT NULL

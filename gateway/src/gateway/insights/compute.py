@@ -213,6 +213,7 @@ def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = 
         else _source_rows(conn, w)
     )
 
+    genres = _genres(conn, w, everything)
     plays = sum(r[-2] for r in artists)
     ms = sum(r[-1] for r in artists)
     trend = _trend(conn, user, rng, unit, by_hour)
@@ -236,6 +237,7 @@ def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = 
         "top_artists": listing(artists, ("artist",)),
         "top_tracks": listing([r[1:] for r in tracks], ("artist", "title")),
         "top_albums": listing(albums, ("artist", "album")),
+        "top_genres": listing(genres, ("genre",)),
         "trend": trend,
         "clock": {"weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "plays": clock},
         "sources": [{"source": s, "plays": n} for s, n in sorted(by_source.items(), key=lambda x: (-x[1], x[0]))],
@@ -255,6 +257,20 @@ def _merge_tracks(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         else:
             merged[key] = [key, artist, title, p, m]
     return [tuple(v) for v in merged.values()]
+
+
+def _genres(conn: sqlite3.Connection, w: Window, everything: bool) -> list[tuple[Any, ...]]:
+    """(genre, plays, ms): the range's plays grouped by recording, joined to the library's genres of each recording
+    (`history_genres`). A play of a recording with two genres counts for both; plays without a recording MBID, or of
+    recordings the library has no genre for, count for none."""
+    when = "" if everything else " AND played_ts >= ? AND played_ts < ?"
+    args: list[Any] = [w.user] if everything else [w.user, w.lo, w.hi]
+    return conn.execute(
+        "SELECT g.genre, SUM(r.n), SUM(r.ms) FROM (SELECT recording_mbid AS mbid, COUNT(*) AS n, "
+        "SUM(COALESCE(duration_ms, 0)) AS ms FROM history_plays WHERE user = ? AND recording_mbid IS NOT NULL"
+        f"{when} GROUP BY recording_mbid) r JOIN history_genres g ON g.recording_mbid = r.mbid GROUP BY g.genre",
+        args,
+    ).fetchall()
 
 
 def _source_rows(conn: sqlite3.Connection, w: Window) -> list[tuple[str, str, int]]:

@@ -27,6 +27,10 @@ class AlbumOut(_Counted):
     album: str
 
 
+class GenreOut(_Counted):
+    genre: str = Field(description="A genre of the played recordings in the library (a play counts for each genre)")
+
+
 class BucketOut(_Counted):
     start: str = Field(description="First local day of the bucket")
 
@@ -125,6 +129,7 @@ class InsightsOut(BaseModel):
     top_artists: list[ArtistOut]
     top_tracks: list[TrackOut]
     top_albums: list[AlbumOut]
+    top_genres: list[GenreOut]
     trend: TrendOut
     clock: ClockOut
     sources: list[SourceOut]

@@ -116,6 +116,7 @@
 
     fill("table-tracks", d.top_tracks.map((x) => [`${x.artist} – ${x.title}`, x.plays, hours(x.listening_ms)]));
     fill("table-albums", d.top_albums.map((x) => [`${x.artist} – ${x.album}`, x.plays, hours(x.listening_ms)]));
+    fill("table-genres", d.top_genres.map((x) => [x.genre, x.plays, hours(x.listening_ms)]));
     fill("table-sources", [
       ...d.sources.map((s) => [`source: ${s.source}`, s.plays]),
       ...d.clients.map((c) => [`player: ${c.client}`, c.plays]),
