@@ -159,6 +159,45 @@ def test_roll_ups_follow_replaced_and_deleted_plays(tmp_path: Path) -> None:
     assert sorted(conn.execute("SELECT day, sources, client, plays FROM insight_source_days").fetchall()) == sorted(
         days
     )
+    _assert_recording_roll_ups(conn)
+    # a play matched later (its recording changes under the same id) moves between recordings
+    conn.execute("UPDATE history_plays SET recording_mbid = 'later' WHERE play_id = 'ana-9-11'")
+    _assert_recording_roll_ups(conn)
+
+
+def _assert_recording_roll_ups(conn: Any) -> None:
+    per_day = conn.execute(
+        "SELECT user, CAST(played_ts / 86400 AS INTEGER), recording_mbid, COUNT(*), SUM(COALESCE(duration_ms, 0)) "
+        "FROM history_plays WHERE recording_mbid IS NOT NULL GROUP BY 1, 2, 3"
+    ).fetchall()
+    assert sorted(conn.execute("SELECT * FROM insight_recording_days").fetchall()) == sorted(per_day)
+    total = conn.execute(
+        "SELECT user, recording_mbid, COUNT(*), SUM(COALESCE(duration_ms, 0)) FROM history_plays "
+        "WHERE recording_mbid IS NOT NULL GROUP BY 1, 2"
+    ).fetchall()
+    assert sorted(conn.execute("SELECT * FROM insight_recordings").fetchall()) == sorted(total)
+
+
+def test_a_store_from_before_the_recording_roll_ups_gets_them_filled_and_kept(tmp_path: Path) -> None:
+    from gateway.insights.rollup import TRIGGERS
+
+    conn = connect(tmp_path / "h.db")
+    insert(conn, list(generate("ana", 400, 1.7e9, 1.7e9 + 30 * 86400, seed=4, artists=10)))
+    # as such a store was: no recording roll-ups, and triggers that did not know them
+    conn.execute("DROP TABLE insight_recording_days")
+    conn.execute("DROP TABLE insight_recordings")
+    for name, body in TRIGGERS.items():
+        conn.execute(f"DROP TRIGGER {name}")
+        head, statements = body.split(" BEGIN ", 1)
+        kept = ";".join(x for x in statements.removesuffix(" END").split(";") if "insight_recording" not in x)
+        conn.execute(f"CREATE TRIGGER {name} {head.replace(', recording_mbid ON', ' ON')} BEGIN {kept} END")
+    conn.close()
+    conn = connect(tmp_path / "h.db")
+    _assert_recording_roll_ups(conn)
+    insert(conn, list(generate("ana", 50, 1.71e9, 1.71e9 + 86400, seed=8, artists=10)))
+    conn.execute("DELETE FROM history_plays WHERE play_id = 'ana-4-3'")
+    _assert_recording_roll_ups(conn)
+    assert conn.execute("SELECT SUM(plays) FROM insight_recordings").fetchone()[0] == 449
 
 
 def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> None:

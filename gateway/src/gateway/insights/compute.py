@@ -260,16 +260,25 @@ def _merge_tracks(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 def _genres(conn: sqlite3.Connection, w: Window, everything: bool) -> list[tuple[Any, ...]]:
-    """(genre, plays, ms): the range's plays grouped by recording, joined to the library's genres of each recording
-    (`history_genres`). A play of a recording with two genres counts for both; plays without a recording MBID, or of
-    recordings the library has no genre for, count for none."""
-    when = "" if everything else " AND played_ts >= ? AND played_ts < ?"
-    args: list[Any] = [w.user] if everything else [w.user, w.lo, w.hi]
+    """(genre, plays, ms): the range's plays per recording (the recording roll-ups, the raw plays at the edges),
+    joined to the library's genres of each recording (`history_genres`). A play of a recording with two genres
+    counts for both; plays without a recording MBID, or of recordings the library has no genre for, count for none."""
+    if everything:
+        return conn.execute(
+            "SELECT g.genre, SUM(r.plays), SUM(r.ms) FROM insight_recordings r "
+            "JOIN history_genres g ON g.recording_mbid = r.recording_mbid WHERE r.user = ? GROUP BY g.genre",
+            (w.user,),
+        ).fetchall()
+    per = _grouped(
+        conn, w, "insight_recording_days", "recording_mbid", "recording_mbid", " AND recording_mbid IS NOT NULL"
+    )
+    if not per:
+        return []
+    cte, param = _rows("mbid, plays, ms", [x for r in per for x in r], 3)
     return conn.execute(
-        "SELECT g.genre, SUM(r.n), SUM(r.ms) FROM (SELECT recording_mbid AS mbid, COUNT(*) AS n, "
-        "SUM(COALESCE(duration_ms, 0)) AS ms FROM history_plays WHERE user = ? AND recording_mbid IS NOT NULL"
-        f"{when} GROUP BY recording_mbid) r JOIN history_genres g ON g.recording_mbid = r.mbid GROUP BY g.genre",
-        args,
+        f"WITH r{cte} SELECT g.genre, SUM(r.plays), SUM(r.ms) FROM r "
+        "JOIN history_genres g ON g.recording_mbid = r.mbid GROUP BY g.genre",
+        [param],
     ).fetchall()
 
 

@@ -13,7 +13,10 @@ clock hours at read time, and read the few raw plays at the edges of a range tha
   artist / track / album / (sources, client) (the top lists and sources of a range);
 - `insight_artists`, `insight_tracks`, `insight_albums`, `insight_sources`: all-time totals per user, and each
   artist's first play
-  (discovery: which artists were first heard in a range).
+  (discovery: which artists were first heard in a range);
+- `insight_recording_days`, `insight_recordings`: per user (and UTC day) and recording MBID, joined to the library's
+  genres (`history_genres`) for the top genres. A store made before they existed gets them filled from its plays
+  when it is opened (`install`), in the transaction that makes them and renews the triggers.
 """
 
 from __future__ import annotations
@@ -36,6 +39,22 @@ ROLLUP_TABLES = (
     "insight_tracks",
     "insight_albums",
     "insight_sources",
+    "insight_recording_days",
+    "insight_recordings",
+)
+
+_RECORDINGS = (
+    "CREATE TABLE IF NOT EXISTS insight_recording_days (user TEXT NOT NULL, day INTEGER NOT NULL, "
+    "recording_mbid TEXT NOT NULL, plays INTEGER NOT NULL, ms INTEGER NOT NULL, "
+    "PRIMARY KEY (user, day, recording_mbid)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS insight_recordings (user TEXT NOT NULL, recording_mbid TEXT NOT NULL, "
+    "plays INTEGER NOT NULL, ms INTEGER NOT NULL, PRIMARY KEY (user, recording_mbid)) WITHOUT ROWID",
+)
+_BACKFILL = (
+    "INSERT INTO insight_recording_days SELECT user, CAST(played_ts / 86400 AS INTEGER), recording_mbid, COUNT(*), "
+    "SUM(COALESCE(duration_ms, 0)) FROM history_plays WHERE recording_mbid IS NOT NULL GROUP BY 1, 2, 3",
+    "INSERT INTO insight_recordings SELECT user, recording_mbid, COUNT(*), SUM(COALESCE(duration_ms, 0)) "
+    "FROM history_plays WHERE recording_mbid IS NOT NULL GROUP BY 1, 2",
 )
 
 _TABLES = """
@@ -119,6 +138,12 @@ def _add(r: str) -> str:
     INSERT INTO insight_albums SELECT {r}.user, {r}.artist, {r}.album, 1, {ms}
         WHERE COALESCE({r}.album, '') != ''
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_recording_days SELECT {r}.user, {day}, {r}.recording_mbid, 1, {ms}
+        WHERE {r}.recording_mbid IS NOT NULL
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    INSERT INTO insight_recordings SELECT {r}.user, {r}.recording_mbid, 1, {ms}
+        WHERE {r}.recording_mbid IS NOT NULL
+        ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
 """
 
 
@@ -148,6 +173,12 @@ def _take(r: str) -> str:
         ("insight_artists", f"user = {r}.user AND artist = {r}.artist", True),
         ("insight_tracks", f"user = {r}.user AND track_key = {r}.track_key", True),
         ("insight_albums", f"user = {r}.user AND artist = {r}.artist AND album = {r}.album", True),
+        (
+            "insight_recording_days",
+            f"user = {r}.user AND day = {day} AND recording_mbid = {r}.recording_mbid",
+            True,
+        ),
+        ("insight_recordings", f"user = {r}.user AND recording_mbid = {r}.recording_mbid", True),
     )
     for table, where, has_ms in keyed:
         sets = "plays = plays - 1" + (f", ms = ms - {ms}" if has_ms else "")
@@ -161,7 +192,7 @@ def _take(r: str) -> str:
     return "\n    ".join(out)
 
 
-_COUNTED = "user, played_ts, artist, title, album, duration_ms, sources, client, track_key"
+_COUNTED = "user, played_ts, artist, title, album, duration_ms, sources, client, track_key, recording_mbid"
 
 TRIGGERS = {
     "insight_play_added": f"AFTER INSERT ON history_plays BEGIN {_add('NEW')} END",
@@ -175,8 +206,30 @@ def install(conn: sqlite3.Connection) -> None:
     first: with recursive triggers on, that removal fires `insight_play_removed` like a DELETE does."""
     conn.execute("PRAGMA recursive_triggers = ON")
     conn.executescript(_TABLES)
-    for name, body in TRIGGERS.items():
-        conn.execute(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+    stale = [
+        name
+        for name, body in TRIGGERS.items()
+        if body not in (conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone() or ("",))[0]
+    ]
+    missing = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'insight_recordings'").fetchone() is None
+    if not stale and not missing:
+        return
+    # a store from before the recording roll-ups (or a new one): make them, fill them from the plays and renew the
+    # triggers in one transaction, so no play is counted twice or missed
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        missing = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'insight_recordings'").fetchone() is None
+        for name in TRIGGERS:
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        if missing:
+            for sql in (*_RECORDINGS, *_BACKFILL):
+                conn.execute(sql)
+        for name, body in TRIGGERS.items():
+            conn.execute(f"CREATE TRIGGER {name} {body}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def tune_reader(conn: sqlite3.Connection, cache_mb: int = 64, mmap_mb: int = 512) -> None:

@@ -161,6 +161,9 @@ class Summarizer:
         stored = await asyncio.to_thread(self.store.get, user, key)
         if not self.configured:
             return stored
+        if stored is not None and stored["state"] == "pending" and (user, key) not in self._running:
+            # read again: a writer that ended after the first read has stored its answer before leaving _running
+            stored = await asyncio.to_thread(self.store.get, user, key)
         # pending with nothing writing it: the gateway stopped while the LLM was asked; ask again
         orphaned = stored is not None and stored["state"] == "pending"
         if (stored is None or again or orphaned) and (user, key) not in self._running:
