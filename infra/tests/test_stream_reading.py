@@ -19,12 +19,14 @@ from nats.js import JetStreamContext
 from infra.natsauth import NatsCredentials
 from infra.natsserver import find_nats_server, start_nats_server
 from infra.ops.scan import Stored, position, scan_batches, scan_stream
+from infra.provision import create_when_store_ready
 
 STREAM = "READBACK"
 
 
 async def _stream(js: JetStreamContext) -> None:
-    await js.add_stream(name=STREAM, subjects=["readback.>"])
+    # the same name as the previous test's stream, deleted a moment ago
+    await create_when_store_ready(lambda: js.add_stream(name=STREAM, subjects=["readback.>"]))
 
 
 async def _publish(js: JetStreamContext, n: int, subject: str = "readback.a", first: int = 0) -> None:

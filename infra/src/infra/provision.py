@@ -6,12 +6,14 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, KeyValueConfig, StorageType
 from nats.js.api import StreamConfig as NatsStreamConfig
-from nats.js.errors import APIError, BucketNotFoundError, NotFoundError
+from nats.js.errors import APIError, BucketNotFoundError, NotFoundError, ServerError
 
 from contracts.topology import CONSUMERS, KV_BUCKETS, STREAMS, ConsumerSpec, KvSpec, StreamSpec
 
@@ -20,12 +22,15 @@ __all__ = [
     "ProvisionError",
     "ProvisionReport",
     "consumer_config",
+    "create_when_store_ready",
     "provision",
     "replicas_setting",
     "stream_config",
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 REPLICAS_ENV = "BRAINSTREAM_NATS_REPLICAS"
 """Copies of every stream and KV bucket: 1 on one machine, 3 on a three-node cluster (survives losing one node)."""
@@ -125,12 +130,30 @@ async def provision(js: JetStreamContext, replicas: int | None = None) -> Provis
     return report
 
 
+_STORE_NOT_READY = 10049
+"""JetStream's "error creating store for stream": the store of a stream of that name, deleted a moment ago, is still
+being removed (seen under load when a stream or bucket is deleted and made again at once)."""
+
+
+async def create_when_store_ready(make: Callable[[], Awaitable[T]], *, timeout: float = 10.0) -> T:
+    """Run `make` (an add_stream or create_key_value), trying again while the server's old store is not gone yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await make()
+        except ServerError as exc:
+            if exc.err_code != _STORE_NOT_READY or time.monotonic() >= deadline:
+                raise
+            log.info("JetStream store not ready yet (%s); trying again", exc.description)
+            await asyncio.sleep(0.2)
+
+
 async def _ensure_stream(js: JetStreamContext, spec: StreamSpec, report: ProvisionReport, replicas: int) -> None:
     wanted = stream_config(spec, replicas)
     try:
         info = await js.stream_info(spec.name)
     except NotFoundError:
-        await js.add_stream(wanted)
+        await create_when_store_ready(lambda: js.add_stream(wanted))
         report.created.append(f"stream {spec.name}")
         return
     current = info.config
@@ -167,7 +190,7 @@ async def _ensure_kv(js: JetStreamContext, spec: KvSpec, report: ProvisionReport
     try:
         await js.key_value(spec.bucket)
     except BucketNotFoundError:
-        await js.create_key_value(_kv_config(spec, replicas))
+        await create_when_store_ready(lambda: js.create_key_value(_kv_config(spec, replicas)))
         report.created.append(f"kv {spec.bucket}")
         return
     # A bucket is the stream KV_<bucket>; only its replica count is changed here, the rest stays as created.
