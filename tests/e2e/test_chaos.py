@@ -22,21 +22,19 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
 
 from contracts.deadletter import DeadLetterHeader
 
-from ..support.loopstack import ADMIN_USER, LoopStack, loop_stack, service_pids, subject_counts
+from ..support.librarycheck import AUDIO_SUFFIXES, assert_library_matches_the_world
+from ..support.loopstack import LoopStack, loop_stack, service_pids, subject_counts
 from ..support.loopworld import LoopWorld
 from ..support.stack import alive, health
-from ..support.tagread import read_file_tags
 from ..support.wait import wait_until
 
 SERVICES = ("ingest-svc", "resolve-svc", "acquire-svc", "library-svc", "gateway")
-AUDIO_SUFFIXES = {".mp3", ".flac", ".ogg", ".opus", ".m4a"}
 TERMINAL = ("library.track.imported", "acquire.track.failed", "resolve.track.unresolved")
 
 
@@ -172,30 +170,7 @@ async def test_every_track_ends_in_a_terminal_state(
 async def test_library_files_are_unique_fully_tagged_and_match_the_catalog(
     stack: LoopStack, chaos: dict[str, Any]
 ) -> None:
-    files = sorted(p for p in stack.music_dir.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    by_mbid = stack.world.by_mbid()
-    mbids: Counter[str | None] = Counter()
-    bad: list[str] = []
-    for path in files:
-        tags = read_file_tags(path)
-        mbids[tags.recording_mbid] += 1
-        t = by_mbid.get(str(tags.recording_mbid))
-        if t is None:
-            bad.append(f"{path}: unknown recording {tags.recording_mbid}")
-            continue
-        if (tags.title, tags.artist, tags.album, tags.albumartist) != (t.title, t.artist, t.album, t.album_artist):
-            bad.append(f"{path.name}: {(tags.title, tags.artist, tags.album, tags.albumartist)}")
-        if len(tags.pictures) != 1 or tags.pictures[0] not in t.covers.values():
-            bad.append(f"{path.name}: {len(tags.pictures)} pictures, not the album's cover")
-    assert bad == []
-    assert [m for m, c in mbids.items() if c > 1] == []  # no recording twice
-    # the catalog lists exactly the files on disk
-    params = {"u": ADMIN_USER, "f": "json", "query": "", "songCount": 1000, "artistCount": 0, "albumCount": 0}
-    async with httpx.AsyncClient(timeout=10) as http:
-        reply = await http.get(f"{stack.library_url}/rest/search3", params=params, headers=stack.library_headers())
-    songs = reply.json()["subsonic-response"]["searchResult3"].get("song", [])
-    on_disk = {p.relative_to(stack.music_dir).as_posix() for p in files}
-    assert {s["path"] for s in songs} == on_disk
+    await assert_library_matches_the_world(stack)
 
 
 async def test_no_staging_file_is_left(stack: LoopStack, chaos: dict[str, Any]) -> None:

@@ -17,25 +17,23 @@ import os
 import signal
 import sqlite3
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 import pytest
 from nats.js import JetStreamContext
 
 from contracts.deadletter import DeadLetterHeader
 
-from ..support.loopstack import ADMIN_USER, LoopStack, loop_stack, service_pids, subject_counts
+from ..support.librarycheck import assert_library_matches_the_world, audio_files
+from ..support.loopstack import LoopStack, loop_stack, service_pids, subject_counts
 from ..support.loopworld import LoopWorld
 from ..support.natscluster import stream_healthy
 from ..support.stack import alive, health
-from ..support.tagread import read_file_tags
 from ..support.wait import wait_until
-from .test_chaos import AUDIO_SUFFIXES, TERMINAL, _events, _state, _terminal
+from .test_chaos import TERMINAL, _events, _state, _terminal
 
 LONG = pytest.param(100, marks=[pytest.mark.slow, pytest.mark.timeout(900)])
 
@@ -142,27 +140,8 @@ async def test_every_track_is_terminal_and_the_streams_are_healthy_again(
 async def test_files_are_unique_fully_tagged_and_the_catalog_equals_the_disk(
     stack: LoopStack, chaos: dict[str, Any]
 ) -> None:
-    files = sorted(p for p in stack.music_dir.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    by_mbid = stack.world.by_mbid()
-    mbids: Counter[str | None] = Counter()
-    bad: list[str] = []
-    for path in files:
-        tags = read_file_tags(path)
-        mbids[tags.recording_mbid] += 1
-        t = by_mbid.get(str(tags.recording_mbid))
-        if t is None or (tags.title, tags.artist, tags.album) != (t.title, t.artist, t.album):
-            bad.append(f"{path.name}: {(tags.recording_mbid, tags.title, tags.artist, tags.album)}")
-        elif len(tags.pictures) != 1:
-            bad.append(f"{path.name}: {len(tags.pictures)} pictures")
-    assert bad == []
-    assert [m for m, c in mbids.items() if c > 1] == []
-    params = {"u": ADMIN_USER, "f": "json", "query": "", "songCount": 1000, "artistCount": 0, "albumCount": 0}
-    async with httpx.AsyncClient(timeout=10) as http:
-        reply = await http.get(f"{stack.library_url}/rest/search3", params=params, headers=stack.library_headers())
-    songs = reply.json()["subsonic-response"]["searchResult3"].get("song", [])
-    assert {s["path"] for s in songs} == {p.relative_to(stack.music_dir).as_posix() for p in files}
-    left = [p for p in stack.staging_dir.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES]
-    assert left == []
+    await assert_library_matches_the_world(stack)
+    assert audio_files(stack.staging_dir) == []
 
 
 async def test_every_dead_letter_is_explained(stack: LoopStack, js: JetStreamContext, chaos: dict[str, Any]) -> None:
