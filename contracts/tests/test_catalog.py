@@ -43,8 +43,8 @@ def test_naming_follows_kind(cls: type[Message]) -> None:
     # events are past tense facts, commands imperative requests
     assert issubclass(cls, (Event, Command))
     if issubclass(cls, Event):
-        # "Redriven": irregular participles end in -en
-        assert cls.__name__.endswith(("ed", "en", "Failed")), cls.__name__
+        # "Redriven", "Kept", "Sent": irregular participles
+        assert cls.__name__.endswith(("ed", "en", "Failed", "Kept", "Sent")), cls.__name__
     else:
         assert not cls.__name__.endswith("ed"), cls.__name__
 

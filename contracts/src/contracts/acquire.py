@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import Field
 
 from .base import Event
-from .common import TrackMetadata, TrackQuery
+from .common import CandidateSource, TrackMetadata, TrackQuery
 
 __all__ = [
     "AcquisitionFailed",
@@ -101,6 +101,9 @@ class TrackTagged(_Acquire):
     format: str = Field(description="'mp3', 'flac', 'ogg', 'opus' or 'm4a'.")
     size_bytes: int = Field(ge=0)
     sha256: str
+    origin: CandidateSource | None = Field(
+        default=None, description="Why the track was wanted (CF, radio, playlists, manual), from the resolve step."
+    )
 
 
 class AcquisitionFailureReason(StrEnum):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import acquire, delivery, gateway, ingest, library, resolve
+from . import acquire, delivery, discovery, gateway, ingest, library, resolve
 from .base import Message
 
 __all__ = ["CATALOG", "MESSAGE_TYPES", "message_type"]
@@ -43,6 +43,22 @@ MESSAGE_TYPES: tuple[type[Message], ...] = (
     library.ScanCompleted,
     library.ScanFailed,
     library.ScrobbleRecorded,
+    discovery.OwnedTrackRecommended,
+    discovery.CandidateExcluded,
+    discovery.FeedbackSent,
+    discovery.FeedbackReceived,
+    discovery.KeepDiscovery,
+    discovery.HateDiscovery,
+    discovery.RestoreDiscovery,
+    discovery.ArtistExcluded,
+    discovery.DiscoveryAdded,
+    discovery.DiscoveryKept,
+    discovery.DiscoveryHated,
+    discovery.DiscoveryExpired,
+    discovery.DiscoveryRestored,
+    discovery.DiscoveryPurged,
+    discovery.DiscoveryRunsPaused,
+    discovery.DiscoveryRunsResumed,
     delivery.AttemptFailed,
     delivery.MessageDeadLettered,
     delivery.DeadLetterRedriven,

@@ -31,6 +31,8 @@ class CandidateSource(StrEnum):
     """ListenBrainz LB Radio, seeded from the user's top artists."""
     MANUAL = "manual"
     """A person asked for it through the gateway."""
+    PLAYLISTS = "playlists"
+    """ListenBrainz playlists generated for the user (Weekly Exploration, Weekly Jams: `createdfor`)."""
 
 
 class ListenSource(StrEnum):

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from .base import Event, Model
+from .common import CandidateSource
 
 __all__ = [
     "CatalogEntry",
@@ -63,6 +64,11 @@ class TrackImported(_Library):
         default=None,
         description="The catalog row's values; absent in events written before it existed (a replay then reads "
         "the file).",
+    )
+    origin: CandidateSource | None = Field(
+        default=None,
+        description="Why it was wanted: a recommendation (CF, radio, playlists) makes it a discovery of `user`; "
+        "absent for manual requests before this field existed and for files found by a scan.",
     )
 
 

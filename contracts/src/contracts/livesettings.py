@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import Field
 
 from .base import Model
+from .discovery import DiscoveryRules
 
 __all__ = ["PIPELINE_KEY", "SETTINGS_BUCKET", "PipelineSettings", "StreamDefault", "UserAccounts", "user_key"]
 
@@ -42,6 +43,13 @@ class StreamDefault(Model):
 class PipelineSettings(Model):
     run_interval_s: float | None = Field(default=None, gt=0, description="Seconds between recommendation runs.")
     cf_ratio: float | None = Field(default=None, ge=0, le=1, description="Share of CF in a run; the rest is radio.")
+    playlists_ratio: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of a run taken from the user's ListenBrainz generated playlists (Weekly Exploration, "
+        "Weekly Jams); CF and radio share the rest by cf_ratio.",
+    )
     run_size: int | None = Field(default=None, ge=1, le=1000, description="Candidates per run and user.")
     acquire_backends: list[str] | None = Field(default=None, description="Download backends, in order.")
     path_template: str | None = Field(default=None, description="Library path template.")
@@ -71,6 +79,9 @@ class PipelineSettings(Model):
         description="Per-user and per-client stream format and bitrate limits of the built-in library (the most "
         "specific applies); unset: BRAINSTREAM_PLAYER_DEFAULTS.",
     )
+    discovery: DiscoveryRules | None = Field(
+        default=None, description="Keep and expiry rules of discoveries for every user (a user's own win)."
+    )
 
 
 class UserAccounts(Model):
@@ -91,3 +102,9 @@ class UserAccounts(Model):
         default=True, description="Send plays from Subsonic clients and speakers on to their ListenBrainz."
     )
     forward_lastfm: bool = Field(default=True, description="Send those plays on to their Last.fm.")
+    discovery: DiscoveryRules | None = Field(default=None, description="This user's own keep and expiry rules.")
+    excluded_artists: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Artists never to recommend to this user (display names, compared folded).",
+    )

@@ -253,6 +253,45 @@ CONSUMERS: list[ConsumerSpec] = [
         description="Tagged staging files to move into the library.",
     ),
     ConsumerSpec(
+        durable="library_discovery_plays",
+        stream="INGEST",
+        filter_subjects=[
+            "ingest.listen.recorded",
+            "ingest.feedback.received",
+            "ingest.candidate.recommended_again",
+        ],
+        service="library-svc",
+        description="The discovery lifecycle: plays that keep a discovery, ListenBrainz feedback read back, and "
+        "owned tracks recommended again.",
+    ),
+    ConsumerSpec(
+        durable="library_discovery_matches",
+        stream="RESOLVE",
+        filter_subjects=["resolve.listen.matched"],
+        service="library-svc",
+        description="The discovery lifecycle: which recording each play was.",
+    ),
+    ConsumerSpec(
+        durable="library_discovery_commands",
+        stream="GATEWAY",
+        filter_subjects=[
+            "gateway.discovery.keep_requested",
+            "gateway.discovery.hate_requested",
+            "gateway.discovery.restore_requested",
+        ],
+        service="library-svc",
+        description="Keep, hate and restore from the Discoveries page.",
+    ),
+    ConsumerSpec(
+        durable="ingest_feedback",
+        stream="LIBRARY",
+        filter_subjects=["library.discovery.kept", "library.discovery.hated", "library.discovery.restored"],
+        service="ingest-svc",
+        description="Discovery decisions sent to the user's ListenBrainz as recording feedback (+1 / -1).",
+        max_deliver=60,
+        backoff_s=[5.0, 30.0, 60.0, 300.0, 900.0, 1800.0],
+    ),
+    ConsumerSpec(
         durable="library_commands",
         stream="GATEWAY",
         filter_subjects=["gateway.track.removal_requested", "gateway.scan.requested"],
@@ -346,6 +385,20 @@ KV_BUCKETS: list[KvSpec] = [
         description="Recording MBIDs the library holds (value: track id and path), kept by library-svc from its "
         "catalog, so ingest and acquire can skip what is already owned without reading another service's tables.",
         max_bytes=128 * MiB,
+    ),
+    KvSpec(
+        bucket="discovery_gate",
+        owner="library-svc",
+        description="Per user, the recordings never to offer again (tombstones of expired and hated discoveries), "
+        "and `paused` while the disk budget stops runs; ingest-svc reads it before each run.",
+        max_bytes=64 * MiB,
+    ),
+    KvSpec(
+        bucket="feedback_ledger",
+        owner="ingest-svc",
+        description="Per user, recording and score: where sending ListenBrainz feedback stands (sending, sent), so "
+        "a crash or a retry never sends it twice.",
+        ttl_s=90 * DAY,
     ),
     KvSpec(
         bucket="leases",
