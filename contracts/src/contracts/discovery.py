@@ -258,15 +258,23 @@ class _GatewayDiscovery(Command):
 
 
 class KeepDiscovery(_GatewayDiscovery):
+    """Keep a discovery: the Keep button, or (with Navidrome serving /rest) a star, rating or playlist the gateway saw
+    the user make there."""
+
     subject: ClassVar[str] = "gateway.discovery.keep_requested"
 
     track_id: str
+    reason: KeepReason = KeepReason.KEPT_IN_UI
+    detail: str = ""
 
 
 class HateDiscovery(_GatewayDiscovery):
+    """Hate a discovery: the Hate button, or (with Navidrome serving /rest) a 1-star rating made there."""
+
     subject: ClassVar[str] = "gateway.discovery.hate_requested"
 
     track_id: str
+    how: str = Field(default="ui", description="'ui' or 'rating'.")
 
 
 class RestoreDiscovery(_GatewayDiscovery):
