@@ -133,7 +133,7 @@ def main() -> None:
     conn.execute("ANALYZE")
     tune_reader(conn)  # as the gateway sets its reader
     view = _acquired(tmp / "gateway.db", 2000)
-    state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=view.engine)
+    state = SimpleNamespace(history=conn, insight_prefs=Prefs(view.engine, TZ), view_engine=view.engine)
     now = END
     ranges = {
         "week": ("week", None, None),

@@ -20,6 +20,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from nats.js import JetStreamContext
+from sqlalchemy.exc import IntegrityError
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra.http import ApiClient, HttpSettings
@@ -51,9 +52,9 @@ from .api.tracks import RequestsController, TracksController
 from .api.users import UsersController
 from .auth.crypto import SecretBox, load_or_create_key
 from .auth.limiter import GuessLimiter, PasswordSlots
-from .auth.users import Users
+from .auth.users import UserError, Users
 from .browse import LibraryBrowser
-from .db import make_engine
+from .db import make_accounts_engine, make_engine
 from .handlers import view_handlers
 from .health import HealthController
 from .history.api import ListensController
@@ -73,6 +74,7 @@ from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
+from .replicas import ReplicaConsumers, read_model_dir
 from .service import Gateway
 from .settings import Settings
 from .subsonic.auth import AuthPolicy
@@ -91,9 +93,12 @@ _UI = Path(__file__).parent / "ui"
 def create_app(settings: Settings) -> Litestar:
     runtime = ServiceRuntime(SERVICE, __version__, settings)
     home = private_dir(settings.data_dir / "gateway")  # gateway.db and secret.key: the owner's only
-    engine = make_engine(home / "gateway.db")
+    # what people own is shared by every replica; the read model is this process's own (one file when alone)
+    accounts = make_accounts_engine(settings.db_url, home / "gateway.db")
+    own = read_model_dir(settings)
+    engine = accounts if own == home and settings.db_url is None else make_engine(private_dir(own) / "gateway.db")
     key = load_or_create_key(settings.secret_key, home / "secret.key")
-    users = Users(engine, SecretBox(key), settings.session_days)
+    users = Users(accounts, SecretBox(key), settings.session_days, cache_s=5.0 if settings.replica_id else None)
     projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
     chooser = UpstreamChooser(
@@ -120,12 +125,13 @@ def create_app(settings: Settings) -> Litestar:
         return report.published, report.failed
 
     gateway = Gateway(runtime.publish, gate, settings_store, users, view, redrive_letters)
+    consumers = ReplicaConsumers(settings.replica_id, settings.replica_inactive_s)
     for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
-        runtime.consume(durable, handler)
+        runtime.consume(durable, handler, spec=consumers.specs[durable])
     scrobbles = ScrobblePublisher(runtime.publish)
     history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
     for durable, handler in history_handlers(history).items():
-        runtime.consume(durable, handler)
+        runtime.consume(durable, handler, spec=consumers.specs[durable])
     # the slots every service takes for these hosts (infra.ratelimit), so reading playing-now and connecting Last.fm
     # stay inside the one budget per host; bound by the on-connect hook
     lb_slots = KvSlotLimiter.unbound(HOSTS["listenbrainz"], 1.0)
@@ -135,6 +141,7 @@ def create_app(settings: Settings) -> Litestar:
     lastfm_client = ApiClient("lastfm", settings.lastfm_url, HttpSettings(), limiter=lastfm_slots)
 
     async def connect(js: JetStreamContext) -> None:
+        await consumers.ensure(js)
         await gate.bind(js)
         await settings_store.bind(js)
         for slots in (lb_slots, lastfm_slots):
@@ -179,7 +186,16 @@ def create_app(settings: Settings) -> Litestar:
             timeout=aiohttp.ClientTimeout(sock_connect=settings.proxy_timeout_s, sock_read=settings.proxy_timeout_s),
             connector=aiohttp.TCPConnector(limit=256, limit_per_host=128, keepalive_timeout=30),
         )
-        await runtime.start()
+        try:
+            await asyncio.wait_for(runtime.start(), settings.start_timeout_s)
+        except TimeoutError:
+            # raised out of the lifespan, the server exits non-zero: a supervisor restarts the process, where
+            # waiting on would leave it up and serving nothing
+            await runtime.stop()
+            raise RuntimeError(
+                f"NATS or JetStream not ready within {settings.start_timeout_s:.0f} s "
+                f"(BRAINSTREAM_START_TIMEOUT): {runtime.wiring_error or 'no answer'}"
+            ) from None
         await _first_admin(settings, users, gateway)
         retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
         try:
@@ -242,7 +258,7 @@ def create_app(settings: Settings) -> Litestar:
                 "history": history_reader,
                 "playing_now": playing_now,
                 "view_engine": engine,
-                "insight_prefs": Prefs(history_reader, server_zone(settings.timezone)),
+                "insight_prefs": Prefs(accounts, server_zone(settings.timezone), legacy=history_reader),
                 "summarizer": summarizer,
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
@@ -276,7 +292,12 @@ async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> No
         return
     if not settings.admin_password:
         raise SystemExit("BRAINSTREAM_ADMIN_USER is set but BRAINSTREAM_ADMIN_PASSWORD is missing")
-    row = await asyncio.to_thread(users.create, settings.admin_user, settings.admin_password, is_admin=True)
+    try:
+        row = await asyncio.to_thread(users.create, settings.admin_user, settings.admin_password, is_admin=True)
+    except (UserError, IntegrityError):
+        if users.get(settings.admin_user) is None:
+            raise
+        return  # another replica starting at the same moment made it
     await gateway.settings.put_accounts(users.accounts(row.username))
 
 

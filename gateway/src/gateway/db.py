@@ -1,4 +1,5 @@
-"""The gateway's own SQLite database (users, sessions, tokens and the read model) under BRAINSTREAM_DATA_DIR."""
+"""The gateway's own SQLite database (users, sessions, tokens and the read model) under BRAINSTREAM_DATA_DIR, and the
+accounts database replicas share (`make_accounts_engine`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlmodel import SQLModel, create_engine
 
 from infra.secretfiles import make_private
 
-__all__ = ["make_engine"]
+__all__ = ["make_accounts_engine", "make_engine"]
 
 
 def make_engine(path: Path) -> Engine:
@@ -21,6 +22,35 @@ def make_engine(path: Path) -> Engine:
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         make_private(own)
+    engine = _sqlite(path)
+    from .auth import rows as _auth_rows  # noqa: F401  (registers the tables)
+    from .readmodel import rows as _view_rows  # noqa: F401
+
+    SQLModel.metadata.create_all(engine)
+    _add_new_columns(engine)
+    # create_all adds no index to a table that already exists; a database made before the library browser matched
+    # tracks by path needs this one
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_view_tracks_path ON view_tracks (path)")
+    return engine
+
+
+def make_accounts_engine(url: str | None, path: Path) -> Engine:
+    """People, sessions, API tokens and insight time zones: the one database every gateway replica shares.
+
+    `url` (BRAINSTREAM_GATEWAY_DB_URL, e.g. PostgreSQL for replicas on several hosts), else the SQLite file at `path`
+    (replicas on one host, or a volume they share)."""
+    if url is None or url.startswith("sqlite:///"):
+        return make_engine(Path(url.removeprefix("sqlite:///")) if url else path)
+    engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+    from .auth import rows as auth_rows
+
+    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[name] for name in auth_rows.TABLES])
+    _add_new_columns(engine)
+    return engine
+
+
+def _sqlite(path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -33,15 +63,6 @@ def make_engine(path: Path) -> Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
-    from .auth import rows as _auth_rows  # noqa: F401  (registers the tables)
-    from .readmodel import rows as _view_rows  # noqa: F401
-
-    SQLModel.metadata.create_all(engine)
-    _add_new_columns(engine)
-    # create_all adds no index to a table that already exists; a database made before the library browser matched
-    # tracks by path needs this one
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_view_tracks_path ON view_tracks (path)")
     return engine
 
 

@@ -30,7 +30,7 @@ def view_handlers(
                 # out of the library: a new request for it is no longer a duplicate
                 key = view.gate_key(item.track_id)
                 if key:
-                    await gate.release(key)
+                    await gate.release(key, item.track_id)
             if item is not None:
                 broadcaster.publish(item)
 

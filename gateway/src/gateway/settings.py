@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_validator
+import hashlib
+import re
+import socket
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from infra.runtime import RuntimeSettings
 
@@ -97,6 +101,43 @@ class Settings(RuntimeSettings):
     """Bearer key of BRAINSTREAM_LLM_URL, if it needs one. Never logged."""
     llm_timeout_s: float = Field(default=60.0, gt=0, le=600, validation_alias=_env("LLM_TIMEOUT"))
     """How long a summary may take before the page says the LLM did not answer."""
+
+    replica_id: str | None = Field(default=None, validation_alias=_env("REPLICA_ID"))
+    """Set when several gateways serve one deployment behind a load balancer: this process's own name (1-8 of
+    a-z, 0-9, `-`, `_`), or `host` for one derived from the host name (a container's). Each replica then folds every
+    event into its own read model (journeys, history, insights) under BRAINSTREAM_DATA_DIR/gateway/replicas/<id>/,
+    through durable consumers of its own (`gateway_view_ingest_<id>` ...). Unset: one gateway, the shared durables."""
+    replica_inactive_s: float = Field(default=86_400.0, ge=60, validation_alias=_env("REPLICA_INACTIVE"))
+    """A replica's durable consumers that nobody pulled from for this long are removed by the server, so replicas
+    that are gone (a container replaced) do not pile up; a replica back after longer folds from the start again."""
+    db_url: str | None = Field(default=None, validation_alias=_env("GATEWAY_DB_URL"))
+    """SQLAlchemy URL of the accounts database (people, web sessions, API tokens, insight time zones), which every
+    replica must share: `postgresql+psycopg://...` across hosts; unset: BRAINSTREAM_DATA_DIR/gateway/gateway.db."""
+    start_timeout_s: float = Field(default=120.0, gt=0, validation_alias=_env("START_TIMEOUT"))
+    """Longest the start may wait for NATS and JetStream (connect, KV buckets, consumers). Past it the process exits
+    non-zero, so a supervisor restarts it, instead of staying up without serving."""
+
+    @field_validator("replica_id")
+    @classmethod
+    def _replica_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value == "host":
+            return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+        if not re.fullmatch(r"[a-z0-9_-]{1,8}", value):
+            raise ValueError("BRAINSTREAM_REPLICA_ID: 1 to 8 of a-z, 0-9, '-', '_' (it ends durable names) or 'host'")
+        return value
+
+    @field_validator("db_url")
+    @classmethod
+    def _psycopg(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        for plain in ("postgresql://", "postgres://"):  # psycopg 3 is the driver shipped
+            if value.startswith(plain):
+                return "postgresql+psycopg://" + value.removeprefix(plain)
+        return value
 
     @model_validator(mode="after")
     def _navidrome_needs_an_account(self) -> Settings:

@@ -53,12 +53,21 @@ class RequestGate(_Bound):
             return None
         raise RuntimeError(f"request gate key {key} keeps changing; try again")
 
-    async def release(self, key: str) -> None:
+    async def release(self, key: str, track_id: str | None = None) -> None:
+        """Free `key` for a new request; with `track_id`, only while the entry is still that journey's (a replica
+        folding a removal late must not free a newer request for the same track)."""
         kv = await self._js().key_value("request_gate")
         try:
-            await kv.delete(key)
-        except KeyNotFoundError:
-            return
+            if track_id is None:
+                await kv.delete(key)
+                return
+            entry = await kv.get(key)
+            owner = json.loads(entry.value or b"{}").get("track_id")
+            if owner is not None and owner != track_id:
+                return
+            await kv.delete(key, last=entry.revision)
+        except (KeyNotFoundError, KeyWrongLastSequenceError):
+            return  # gone already, or claimed again meanwhile: nothing of this journey's left to free
 
 
 class SettingsStore(_Bound):

@@ -1,4 +1,4 @@
-"""SQL rows of people, their sessions and their API tokens."""
+"""SQL rows of people, their sessions, their API tokens and their insight time zones: the accounts database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["SessionRow", "TokenRow", "UserRow"]
+__all__ = ["TABLES", "InsightPrefRow", "SessionRow", "TokenRow", "UserRow"]
 
 
 class UserRow(SQLModel, table=True):
@@ -41,3 +41,16 @@ class TokenRow(SQLModel, table=True):
     username: str = Field(index=True, foreign_key="users.username", ondelete="CASCADE")
     name: str
     created_at: datetime
+
+
+class InsightPrefRow(SQLModel, table=True):
+    """A person's own time zone for insights (none: the server's)."""
+
+    __tablename__ = "insight_zones"
+
+    username: str = Field(primary_key=True)
+    timezone: str
+
+
+TABLES = ("users", "sessions", "api_tokens", "insight_zones")
+"""The accounts database's tables, which every gateway replica shares."""

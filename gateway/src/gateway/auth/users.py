@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -40,7 +41,9 @@ def _now() -> datetime:
 
 
 class Users:
-    def __init__(self, engine: Engine, box: SecretBox, session_days: float = 30.0) -> None:
+    def __init__(
+        self, engine: Engine, box: SecretBox, session_days: float = 30.0, *, cache_s: float | None = None
+    ) -> None:
         self.box = box
         """Seals the secrets the gateway must read back; also used for the Navidrome password in live settings."""
         self._engine = engine
@@ -48,6 +51,12 @@ class Users:
         self._passwords = Passwords()
         self._session_ttl = timedelta(days=session_days)
         self._app_passwords: dict[str, str] | None = None
+        self._cache_s = cache_s
+        """None: the app-passwords are read once and after each change made here. Replicas change them behind each
+        other's back, so each reads them again when the copy is this old (decrypting only the ones that changed)."""
+        self._read_at = 0.0
+        self._opened: dict[str, str] = {}
+        """Sealed app-password -> plain, so a re-read decrypts only what changed."""
 
     # people ---------------------------------------------------------------------------------------------------
 
@@ -158,10 +167,14 @@ class Users:
 
     def _secrets(self) -> dict[str, str]:
         """Every enabled user's app-password, decrypted once: /rest checks one on every request."""
-        if self._app_passwords is None:
+        stale = self._cache_s is not None and time.monotonic() - self._read_at > self._cache_s
+        if self._app_passwords is None or stale:
             with Session(self._engine) as s:
                 rows = s.exec(select(UserRow).where(col(UserRow.enabled))).all()
-            self._app_passwords = {r.username: self._box.open(r.app_password_enc) for r in rows}
+            opened = {r.app_password_enc: self._opened.get(r.app_password_enc) for r in rows}
+            self._opened = {k: v if v is not None else self._box.open(k) for k, v in opened.items()}
+            self._app_passwords = {r.username: self._opened[r.app_password_enc] for r in rows}
+            self._read_at = time.monotonic()
         return self._app_passwords
 
     def app_password(self, username: str) -> str | None:

@@ -17,6 +17,7 @@ from infra.ops.scan import Stored
 
 from .. import SERVICE
 from ..insights.rollup import install_built
+from ..replicas import read_model_dir
 from ..settings import Settings
 from .fold import HistoryFold
 from .schema import TABLES, connect
@@ -27,7 +28,7 @@ SUBJECTS = ("ingest.listen.recorded", "resolve.listen.matched", "resolve.listen.
 
 
 def history_path(settings: Settings) -> Path:
-    return settings.data_dir / "gateway" / "history.db"
+    return read_model_dir(settings) / "history.db"
 
 
 class _Fold:

@@ -16,8 +16,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.params import JSONBody, QueryParameter
 from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+from sqlmodel import Session
 
 from ..auth.guard import principal
+from ..auth.rows import InsightPrefRow
 from ..auth.users import Principal
 from .compute import compute, play_days
 from .hitrate import acquired, hit_rate
@@ -47,21 +50,43 @@ def server_zone(configured: str | None) -> ZoneInfo:
 
 
 class Prefs:
-    """Per-user insight settings (the time zone), in the history file beside the roll-ups; a replay keeps them."""
+    """Per-user insight settings (the time zone), in the accounts database every gateway replica shares.
 
-    def __init__(self, conn: sqlite3.Connection, default: ZoneInfo) -> None:
-        self.conn, self.default = conn, default
-        conn.execute("CREATE TABLE IF NOT EXISTS insight_prefs (user TEXT PRIMARY KEY, timezone TEXT NOT NULL)")
+    `legacy`: the history file that held them before; its rows are taken over once, where the user has none."""
+
+    def __init__(self, engine: Engine, default: ZoneInfo, legacy: sqlite3.Connection | None = None) -> None:
+        self.engine, self.default = engine, default
+        if legacy is not None:
+            self._take_over(legacy)
+
+    def _take_over(self, legacy: sqlite3.Connection) -> None:
+        found = legacy.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'insight_prefs'")
+        if found.fetchone() is None:
+            return
+        with Session(self.engine) as s:
+            for user, zone in legacy.execute("SELECT user, timezone FROM insight_prefs").fetchall():
+                if s.get(InsightPrefRow, user) is None:
+                    s.add(InsightPrefRow(username=user, timezone=zone))
+            s.commit()
+        legacy.execute("DROP TABLE insight_prefs")
 
     def zone(self, user: str) -> ZoneInfo:
-        row = self.conn.execute("SELECT timezone FROM insight_prefs WHERE user = ?", (user,)).fetchone()
-        return ZoneInfo(row[0]) if row else self.default
+        with Session(self.engine) as s:
+            row = s.get(InsightPrefRow, user)
+        return ZoneInfo(row.timezone) if row else self.default
 
     def set_zone(self, user: str, name: str | None) -> None:
-        if name is None:
-            self.conn.execute("DELETE FROM insight_prefs WHERE user = ?", (user,))
-        else:
-            self.conn.execute("INSERT OR REPLACE INTO insight_prefs VALUES (?, ?)", (user, name))
+        with Session(self.engine) as s:
+            row = s.get(InsightPrefRow, user)
+            if name is None:
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(InsightPrefRow(username=user, timezone=name))
+            else:
+                row.timezone = name
+                s.add(row)
+            s.commit()
 
 
 def _zone(name: str) -> ZoneInfo:

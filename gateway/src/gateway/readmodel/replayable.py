@@ -25,6 +25,7 @@ from infra.ops.scan import Stored
 
 from .. import SERVICE
 from ..db import make_engine
+from ..replicas import read_model_dir
 from ..settings import Settings
 from .projection import Projection
 from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
@@ -88,7 +89,7 @@ class GatewayProjection:
 
     def live_store(self) -> Path | None:
         settings = self._settings or Settings()
-        return settings.data_dir / "gateway" / "gateway.db"
+        return read_model_dir(settings) / "gateway.db"
 
     def open(self, store: Path, *, fresh: bool) -> GatewayFold:
         engine = make_engine(store)

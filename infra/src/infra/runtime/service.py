@@ -141,6 +141,11 @@ class ServiceRuntime:
         return self._nc
 
     @property
+    def wiring_error(self) -> str | None:
+        """Why the wiring after connect last failed, while it is being retried; None once wired."""
+        return self._wiring_error
+
+    @property
     def js(self) -> JetStreamContext:
         return self.nc.jetstream()
 
