@@ -101,7 +101,7 @@ class ServiceRuntime:
         # with one worker, as many messages as a fetch batch are handled at once (as the batch always was)
         workers = self.settings.max_workers if self.settings.max_workers > 1 else self.settings.fetch_batch
         self._pullers.append(Puller(spec, on_message, workers=workers))
-        self._consumers.append(durable)
+        self._consumers.append(spec.durable)
         self.watch.track(spec.durable, spec.stream)
         self._checks.setdefault("consumers", self.watch.check)
 
