@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from contracts.topology import CONSUMERS, STREAMS
 from infra.cli import app
-from infra.runner import parse_replicas
+from infra.runner import parse_replicas, slot_env
 from infra.runstate import RunState, write_state
 from infra.status import gather_status
 from tests.support.nats import NatsEndpoint
@@ -24,7 +24,7 @@ def test_parse_replicas_accepts_short_and_full_names() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("resolver=2", "unknown service 'resolver'"), ("resolve=0", "at least 1"), ("gateway=2", "runs once")],
+    [("resolver=2", "unknown service 'resolver'"), ("resolve=0", "at least 1"), ("gateway=10", "at most 9")],
 )
 def test_parse_replicas_rejects_bad_input_with_a_reason(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -78,3 +78,12 @@ def test_status_json_output(monkeypatch: pytest.MonkeyPatch, nats_endpoint: Nats
     body = json.loads(result.stdout)
     assert body["nats_url"] == nats_endpoint.url
     assert result.exit_code == 1  # degraded: no services are running here
+
+
+def test_gateway_replicas_get_a_port_and_a_read_model_each() -> None:
+    assert parse_replicas("gateway=2") == {"gateway": 2}
+    first, second = (slot_env("gateway", i, 2, 8080) for i in range(2))
+    assert (first["BRAINSTREAM_HTTP_PORT"], second["BRAINSTREAM_HTTP_PORT"]) == ("8080", "8081")
+    assert first["BRAINSTREAM_REPLICA_ID"] != second["BRAINSTREAM_REPLICA_ID"]
+    assert slot_env("gateway", 0, 1, 8080) == {"BRAINSTREAM_REPLICA_SLOT": "gateway"}  # one gateway: as before
+    assert "BRAINSTREAM_HTTP_PORT" not in slot_env("resolve-svc", 1, 2, 8080)

@@ -51,7 +51,11 @@ def _run_or_exit(job: Coroutine[Any, Any, None], url: str) -> None:
 @app.command()
 def up(
     replicas: Annotated[
-        str, typer.Option(help="Processes per service, e.g. resolve=3,acquire=2 (they share durable consumers).")
+        str,
+        typer.Option(
+            help="Processes per service, e.g. resolve=3,acquire=2 (they share durable consumers); gateway=2 serves "
+            "on the HTTP port and the next, each gateway with its own read model."
+        ),
     ] = "",
     http_port: Annotated[
         int | None, typer.Option(help="Gateway port [env BRAINSTREAM_HTTP_PORT, default 8080].")

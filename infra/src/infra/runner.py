@@ -29,7 +29,7 @@ from .secretbox import SecretBox, key_file, load_or_create_key
 from .secretfiles import private_dir
 from .supervisor import SERVICE_MODULES, ProcessSpec, Supervisor, child_env, service_argv
 
-__all__ = ["RunOptions", "parse_replicas", "run"]
+__all__ = ["RunOptions", "parse_replicas", "run", "slot_env"]
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,21 @@ def parse_replicas(text: str) -> dict[str, int]:
             raise ValueError(f"unknown service {name!r} in --replicas; known: {', '.join(sorted(_ALIASES))}")
         if not count.strip().isdigit() or int(count) < 1:
             raise ValueError(f"--replicas {part!r}: the count must be a whole number of at least 1")
-        if service == "gateway" and int(count) != 1:
-            raise ValueError("the gateway owns the HTTP port and runs once")
+        if service == "gateway" and int(count) > 9:
+            raise ValueError("--replicas gateway: at most 9 (one HTTP port each, from BRAINSTREAM_HTTP_PORT on)")
         out[service] = int(count)
     return out
+
+
+def slot_env(service: str, index: int, count: int, http_port: int) -> dict[str, str]:
+    """What sets one process of `count` apart. A replica's slot name keeps a restarted process the same writer
+    (library-svc's lease); gateway replicas also get their own HTTP port (BRAINSTREAM_HTTP_PORT, +1, +2 ...) and
+    replica id, so each folds every event into its own read model (see gateway/replicas.py)."""
+    name = service if count == 1 else f"{service}#{index + 1}"
+    env = {"BRAINSTREAM_REPLICA_SLOT": name}
+    if service == "gateway" and count > 1:
+        env |= {"BRAINSTREAM_HTTP_PORT": str(http_port + index), "BRAINSTREAM_REPLICA_ID": f"gw{index + 1}"}
+    return env
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -154,10 +165,8 @@ async def run(opts: RunOptions, console: Console) -> int:
         for service, module in SERVICE_MODULES.items():
             count = opts.replicas.get(service, 1)
             for i in range(count):
-                name = service if count == 1 else f"{service}#{i + 1}"
-                # the replica's slot: a process restarted in it is the same writer (library-svc's lease)
-                slot = {"BRAINSTREAM_REPLICA_SLOT": name}
-                specs.append(ProcessSpec(name, service_argv(module), child_env(env | slot)))
+                slot = slot_env(service, i, count, opts.http_port)
+                specs.append(ProcessSpec(slot["BRAINSTREAM_REPLICA_SLOT"], service_argv(module), child_env(env | slot)))
 
         def record_pids() -> None:  # keep the run state true for `status`, tests and operators after a restart
             state = read_state(opts.data_dir)
