@@ -20,7 +20,10 @@ import pytest
 from nats.js import JetStreamContext
 
 from contracts.ingest import ListenRecorded
+from contracts.topology import consumers_of
 from gateway.adapters.kv import RequestGate
+from gateway.history.live import HISTORY_DURABLES
+from gateway.replicas import OnceAcrossReplicas
 from infra.natsserver import find_nats_server
 
 from ..support.nats import NatsEndpoint
@@ -192,3 +195,26 @@ async def test_a_late_removal_frees_only_its_own_request(provisioned: JetStreamC
     assert kept is not None and kept["track_id"] == "journey-2"
     await gate.release("cold-harbour-lanterns", "journey-2")
     assert await gate.claim("cold-harbour-lanterns", {"track_id": "journey-3", "user": ADMIN}) is None
+
+
+async def test_the_rematch_round_runs_on_one_replica_and_only_once_it_has_caught_up(
+    provisioned: JetStreamContext,
+) -> None:
+    runs: list[str] = []
+    reads = [spec for spec in consumers_of("gateway") if spec.durable in HISTORY_DURABLES]
+    replicas = {}
+    for name in ("a", "b"):
+
+        async def job(name: str = name) -> None:
+            runs.append(name)
+
+        replicas[name] = OnceAcrossReplicas(job, reads, "gateway.rematch", 60.0)
+        await replicas[name].bind(provisioned, name)
+    assert [await replicas[n].round() for n in ("a", "b", "a", "b")] == [True, False, True, False]
+    assert runs == ["a", "a"]
+    # a play not folded yet: the holder waits instead of asking for plays it has not seen answered
+    play = ListenRecorded(
+        user=ADMIN, source="lastfm", listened_at=datetime(2026, 5, 1, tzinfo=UTC), artist="A", title="T"
+    )
+    await provisioned.publish(play.subject, play.to_json())
+    assert await replicas["a"].round() is False and runs == ["a", "a"]

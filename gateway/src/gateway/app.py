@@ -59,7 +59,7 @@ from .handlers import view_handlers
 from .health import HealthController
 from .history.api import ListensController
 from .history.fold import HistoryFold
-from .history.live import Rematcher, history_handlers
+from .history.live import HISTORY_DURABLES, Rematcher, history_handlers
 from .history.merge import MergeConfig
 from .history.nowplaying import PlayingNow
 from .history.page import HistoryPageController
@@ -74,7 +74,7 @@ from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection
 from .readmodel.queries import View
-from .replicas import ReplicaConsumers, read_model_dir
+from .replicas import OnceAcrossReplicas, ReplicaConsumers, read_model_dir
 from .service import Gateway
 from .settings import Settings
 from .subsonic.auth import AuthPolicy
@@ -142,6 +142,7 @@ def create_app(settings: Settings) -> Litestar:
 
     async def connect(js: JetStreamContext) -> None:
         await consumers.ensure(js)
+        await rematch.bind(js, f"{settings.replica_id}:{runtime.instance}" if settings.replica_id else None)
         await gate.bind(js)
         await settings_store.bind(js)
         for slots in (lb_slots, lastfm_slots):
@@ -159,6 +160,8 @@ def create_app(settings: Settings) -> Litestar:
         if settings.llm_url
         else None
     )
+    history_reads = [consumers.specs[d] for d in HISTORY_DURABLES]
+    rematch = OnceAcrossReplicas(rematcher.round, history_reads, "gateway.rematch", settings.history_retry_every_s)
     summarizer = Summarizer(SummaryStore(history_reader), llm)
     ensure_timeline_index(engine)
     tune_reader(history_reader)
@@ -197,7 +200,7 @@ def create_app(settings: Settings) -> Litestar:
                 f"(BRAINSTREAM_START_TIMEOUT): {runtime.wiring_error or 'no answer'}"
             ) from None
         await _first_admin(settings, users, gateway)
-        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
+        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematch.round, runtime))
         try:
             yield
         finally:

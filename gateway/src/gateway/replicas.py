@@ -9,26 +9,31 @@ zones) is in the one accounts database they share (`Settings.db_url`).
 
 What must happen once whatever the number of replicas:
 - commands come from HTTP requests, and each request reaches one replica;
-- the re-match of unmatched plays is asked with an id made from the play and its attempt, which every replica
-  computes alike from the same fold, so the stream's duplicate window stores it once;
+- the re-match of unmatched plays runs on one replica (the holder of a lease in the `leases` bucket), and only once
+  its history has read every play and answer so far: a replica still folding old events would ask again for plays
+  answered long ago. Its id is made from the play and its attempt, so a round repeated by a new holder within the
+  stream's duplicate window is stored once;
 - a removed track's request-gate entry is released only while it still belongs to that journey, so a replica
   folding late never frees a newer request for the same track.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from contracts.topology import ConsumerSpec, consumers_of
+from infra.lease import KvLease
 from infra.provision import consumer_config, replicas_setting
 
 from . import SERVICE
 from .settings import Settings
 
-__all__ = ["ReplicaConsumers", "read_model_dir"]
+__all__ = ["OnceAcrossReplicas", "ReplicaConsumers", "read_model_dir"]
 
 
 def read_model_dir(settings: Settings) -> Path:
@@ -61,3 +66,34 @@ class ReplicaConsumers:
                 await js.consumer_info(spec.stream, spec.durable)
             except NotFoundError:
                 await js.add_consumer(spec.stream, wanted)
+
+
+class OnceAcrossReplicas:
+    """A periodic job that one replica runs, once its read model has caught up with the streams it reads.
+
+    The lease lives three rounds: its holder renews it every round, and another replica takes over within three
+    rounds of the holder's death. With one gateway (no replica id) there is no lease, only the catch-up check."""
+
+    def __init__(
+        self, job: Callable[[], Awaitable[object]], reads: list[ConsumerSpec], key: str, every_s: float
+    ) -> None:
+        self.job, self.reads, self.key, self.every_s = job, reads, key, every_s
+        self._lease: KvLease | None = None
+        self._js: JetStreamContext | None = None
+
+    async def bind(self, js: JetStreamContext, holder: str | None) -> None:
+        """`holder`: this replica's name; None for one gateway."""
+        self._js = js
+        self._lease = await KvLease.open(js, self.key, holder, 3 * self.every_s) if holder else None
+
+    async def round(self) -> bool:
+        """Run the job if this process is the one to; True when it ran."""
+        if self._js is None or (self._lease is not None and not await self._lease.hold()):
+            return False
+        for spec in self.reads:
+            info = await self._js.consumer_info(spec.stream, spec.durable)
+            if info.num_pending or info.num_ack_pending:
+                logging.getLogger(__name__).info("%s waits: %s still folding", self.key, spec.durable)
+                return False
+        await self.job()
+        return True
