@@ -162,7 +162,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     history_reads = [consumers.specs[d] for d in HISTORY_DURABLES]
     rematch = OnceAcrossReplicas(rematcher.round, history_reads, "gateway.rematch", settings.history_retry_every_s)
-    summarizer = Summarizer(SummaryStore(history_reader), llm)
+    summarizer = Summarizer(SummaryStore(accounts), llm)
     ensure_timeline_index(engine)
     tune_reader(history_reader)
     proxy = SubsonicProxy(

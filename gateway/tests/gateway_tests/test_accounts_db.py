@@ -16,6 +16,7 @@ from gateway.auth.crypto import SecretBox
 from gateway.auth.users import Users
 from gateway.db import make_accounts_engine
 from gateway.insights.api import Prefs
+from gateway.insights.summary import SummaryStore
 from gateway.settings import Settings
 from infra.secretbox import load_or_create_key
 
@@ -88,3 +89,15 @@ def test_two_replicas_share_people_sessions_app_passwords_and_time_zones(
     assert pb.zone("ana") == ZoneInfo("Europe/Berlin")
     pb.set_zone("ana", None)
     assert pa.zone("ana") == ZoneInfo("UTC")
+
+
+def test_an_insights_summary_written_through_one_replica_is_read_by_the_other(
+    two_engines: tuple[Engine, Engine],
+) -> None:
+    a, b = (SummaryStore(e) for e in two_engines)
+    a.put("ana", "week:2026-05-04", {"plays": 12}, "pending", model="llama3.1")
+    assert b.get("ana", "week:2026-05-04") is not None  # b sees it pending: it does not ask the LLM a second time
+    b.put("ana", "week:2026-05-04", {"plays": 12}, "done", prose="A quiet week.", model="llama3.1")
+    done = a.get("ana", "week:2026-05-04")
+    assert done is not None and done["state"] == "done" and done["prose"] == "A quiet week."
+    assert done["facts"] == {"plays": 12}

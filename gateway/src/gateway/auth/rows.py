@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-__all__ = ["TABLES", "InsightPrefRow", "SessionRow", "TokenRow", "UserRow"]
+__all__ = ["TABLES", "InsightPrefRow", "InsightSummaryRow", "SessionRow", "TokenRow", "UserRow"]
 
 
 class UserRow(SQLModel, table=True):
@@ -52,5 +52,23 @@ class InsightPrefRow(SQLModel, table=True):
     timezone: str
 
 
-TABLES = ("users", "sessions", "api_tokens", "insight_zones")
+class InsightSummaryRow(SQLModel, table=True):
+    """The written summary of a person's insights for one range: one LLM answer, whichever replica asked."""
+
+    __tablename__ = "insight_summaries"
+
+    username: str = Field(primary_key=True)
+    range_key: str = Field(primary_key=True)
+    facts: str
+    """The facts (JSON) the prose was written from."""
+    state: str
+    """pending, done or failed."""
+    prose: str | None = None
+    reason: str | None = None
+    model: str | None = None
+    at: float
+    """When it was stored (unix seconds)."""
+
+
+TABLES = ("users", "sessions", "api_tokens", "insight_zones", "insight_summaries")
 """The accounts database's tables, which every gateway replica shares."""

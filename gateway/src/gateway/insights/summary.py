@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Engine
+from sqlmodel import Session
+
 from infra.http import ApiClient, ExternalError, HttpSettings
+
+from ..auth.rows import InsightSummaryRow
 
 __all__ = ["LlmConfig", "Summarizer", "SummaryStore", "facts_of", "templated"]
 
@@ -89,47 +93,35 @@ class LlmConfig:
 
 
 class SummaryStore:
-    """`insight_summaries` in the history file (not a projection: a replay keeps it)."""
+    """The written summaries, in the accounts database every gateway replica shares (not a projection: a replay
+    keeps them), so one replica's LLM answer serves every replica."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS insight_summaries (user TEXT NOT NULL, range_key TEXT NOT NULL, "
-            "facts TEXT NOT NULL, state TEXT NOT NULL, prose TEXT, reason TEXT, model TEXT, at REAL NOT NULL, "
-            "PRIMARY KEY (user, range_key))"
-        )
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def get(self, user: str, key: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT facts, state, prose, reason, model, at FROM insight_summaries WHERE user = ? AND range_key = ?",
-            (user, key),
-        ).fetchone()
+        with Session(self.engine) as s:
+            row = s.get(InsightSummaryRow, (user, key))
         if row is None:
             return None
         return {
-            "facts": json.loads(row[0]),
-            "state": row[1],
-            "prose": row[2],
-            "reason": row[3],
-            "model": row[4],
-            "at": row[5],
+            "facts": json.loads(row.facts),
+            "state": row.state,
+            "prose": row.prose,
+            "reason": row.reason,
+            "model": row.model,
+            "at": row.at,
         }
 
     def put(self, user: str, key: str, facts: dict[str, Any], state: str, **kw: Any) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO insight_summaries (user, range_key, facts, state, prose, reason, model, at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                user,
-                key,
-                json.dumps(facts, sort_keys=True),
-                state,
-                kw.get("prose"),
-                kw.get("reason"),
-                kw.get("model"),
-                time.time(),
-            ),
-        )
+        with Session(self.engine) as s:
+            row = s.get(InsightSummaryRow, (user, key)) or InsightSummaryRow(
+                username=user, range_key=key, facts="", state=state, at=0.0
+            )
+            row.facts, row.state, row.at = json.dumps(facts, sort_keys=True), state, time.time()
+            row.prose, row.reason, row.model = kw.get("prose"), kw.get("reason"), kw.get("model")
+            s.add(row)
+            s.commit()
 
 
 class Summarizer:
@@ -164,8 +156,14 @@ class Summarizer:
         if stored is not None and stored["state"] == "pending" and (user, key) not in self._running:
             # read again: a writer that ended after the first read has stored its answer before leaving _running
             stored = await asyncio.to_thread(self.store.get, user, key)
-        # pending with nothing writing it: the gateway stopped while the LLM was asked; ask again
-        orphaned = stored is not None and stored["state"] == "pending"
+        # pending with nothing writing it: the gateway stopped while the LLM was asked; ask again. Another replica
+        # may be writing it: only once the answer is overdue
+        orphaned = (
+            stored is not None
+            and stored["state"] == "pending"
+            and self.cfg is not None
+            and time.time() - float(stored["at"]) > self.cfg.timeout_s + 10
+        )
         if (stored is None or again or orphaned) and (user, key) not in self._running:
             await asyncio.to_thread(self.store.put, user, key, facts, "pending", model=self.cfg and self.cfg.model)
             task = asyncio.create_task(self._write(user, key, facts))
