@@ -54,7 +54,7 @@ from .auth.crypto import SecretBox, load_or_create_key
 from .auth.limiter import GuessLimiter, PasswordSlots
 from .auth.users import UserError, Users
 from .browse import LibraryBrowser
-from .db import make_accounts_engine, make_engine
+from .db import adopt_local_accounts, make_accounts_engine, make_engine
 from .handlers import view_handlers
 from .health import HealthController
 from .history.api import ListensController
@@ -95,6 +95,8 @@ def create_app(settings: Settings) -> Litestar:
     home = private_dir(settings.data_dir / "gateway")  # gateway.db and secret.key: the owner's only
     # what people own is shared by every replica; the read model is this process's own (one file when alone)
     accounts = make_accounts_engine(settings.db_url, home / "gateway.db")
+    if settings.db_url is not None:
+        adopt_local_accounts(accounts, home / "gateway.db")
     own = read_model_dir(settings)
     engine = accounts if own == home and settings.db_url is None else make_engine(private_dir(own) / "gateway.db")
     key = load_or_create_key(settings.secret_key, home / "secret.key")

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, event, inspect
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import Session, SQLModel, create_engine, select
 
 from infra.secretfiles import make_private
 
-__all__ = ["make_accounts_engine", "make_engine"]
+__all__ = ["adopt_local_accounts", "make_accounts_engine", "make_engine"]
 
 
 def make_engine(path: Path) -> Engine:
@@ -48,6 +48,31 @@ def make_accounts_engine(url: str | None, path: Path) -> Engine:
     SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[name] for name in auth_rows.TABLES])
     _add_new_columns(engine)
     return engine
+
+
+def adopt_local_accounts(accounts: Engine, local: Path) -> int:
+    """Moving to a shared accounts database (BRAINSTREAM_GATEWAY_DB_URL): while it has nobody yet, the people,
+    sessions, tokens and time zones of this host's `gateway.db` are copied into it, so an upgrade keeps every login.
+    Returns the number of people copied."""
+    from .auth import rows as auth_rows
+
+    if not local.exists() or accounts.url.database == str(local):
+        return 0
+    with Session(accounts) as s:
+        if s.exec(select(auth_rows.UserRow.username)).first() is not None:
+            return 0
+    source = make_engine(local)
+    try:
+        with Session(source) as old, Session(accounts) as new:
+            users = list(old.exec(select(auth_rows.UserRow)).all())
+            for kind in (auth_rows.UserRow, auth_rows.SessionRow, auth_rows.TokenRow, auth_rows.InsightPrefRow):
+                for row in old.exec(select(kind)).all():  # type: ignore[call-overload]
+                    new.merge(kind.model_validate(row.model_dump()))
+                new.flush()  # people before what refers to them
+            new.commit()
+    finally:
+        source.dispose()
+    return len(users)
 
 
 def _sqlite(path: Path) -> Engine:

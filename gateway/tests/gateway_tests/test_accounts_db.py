@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from gateway.auth.crypto import SecretBox
 from gateway.auth.users import Users
-from gateway.db import make_accounts_engine
+from gateway.db import adopt_local_accounts, make_accounts_engine, make_engine
 from gateway.insights.api import Prefs
 from gateway.insights.summary import SummaryStore
 from gateway.settings import Settings
@@ -101,3 +101,29 @@ def test_an_insights_summary_written_through_one_replica_is_read_by_the_other(
     done = a.get("ana", "week:2026-05-04")
     assert done is not None and done["state"] == "done" and done["prose"] == "A quiet week."
     assert done["facts"] == {"plays": 12}
+
+
+def test_moving_to_a_shared_accounts_database_keeps_every_login(
+    two_engines: tuple[Engine, Engine], tmp_path: Path
+) -> None:
+    box = SecretBox(load_or_create_key(None, tmp_path / "secret.key"))
+    local = make_engine(tmp_path / "one-host" / "gateway.db")  # what a lone gateway kept so far
+    before = Users(local, box)
+    before.create("ana", "ana-password-1", is_admin=True)
+    before.create("ben", "ben-password-1")
+    cookie, _ = before.open_session("ben")
+    token = before.create_token("ana", "scripts")[1]
+    Prefs(local, ZoneInfo("UTC")).set_zone("ana", "Europe/Berlin")
+    local.dispose()
+
+    shared = two_engines[0]
+    assert adopt_local_accounts(shared, tmp_path / "one-host" / "gateway.db") == 2
+    after = Users(shared, box)
+    assert after.check_password("ben", "ben-password-1") is not None
+    seen = after.session_principal(cookie)
+    assert seen is not None and seen.username == "ben"
+    by_token = after.token_principal(token)
+    assert by_token is not None and by_token.username == "ana" and by_token.is_admin
+    assert Prefs(shared, ZoneInfo("UTC")).zone("ana") == ZoneInfo("Europe/Berlin")
+    # once the shared database has people, a host's old file is never copied over them again
+    assert adopt_local_accounts(shared, tmp_path / "one-host" / "gateway.db") == 0
