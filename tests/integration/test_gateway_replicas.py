@@ -208,7 +208,7 @@ async def test_the_rematch_round_runs_on_one_replica_and_only_once_it_has_caught
         async def job(name: str = name) -> None:
             runs.append(name)
 
-        replicas[name] = OnceAcrossReplicas(job, reads, "gateway.rematch", 60.0)
+        replicas[name] = OnceAcrossReplicas(job, reads, "gateway.rematch", 60.0, slack=0)
         await replicas[name].bind(provisioned, name)
     assert [await replicas[n].round() for n in ("a", "b", "a", "b")] == [True, False, True, False]
     assert runs == ["a", "a"]
