@@ -195,7 +195,7 @@ class FakeListenBrainz:
     def _give_feedback(self, req: Request) -> Reply:
         import json
 
-        user, refused = self._auth(req, required=True)
+        _, refused = self._auth(req, required=True)
         if refused:
             return refused
         if self.before:
