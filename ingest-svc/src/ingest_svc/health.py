@@ -79,7 +79,10 @@ class SourceHealth:
         if self.standby is not None:
             return HealthStatus.OK, {"users": self.users, "note": f"standby: {self.standby} runs the scheduled polls"}
         if not self.sources:
-            return HealthStatus.OK, {"users": self.users, "note": "no user account configured: nothing to poll"}
+            out: dict[str, Any] = {"users": self.users, "note": "no user account configured: nothing to poll"}
+            if self.runs_paused:
+                out["runs_paused"] = dict(sorted(self.runs_paused.items()))
+            return HealthStatus.OK, out
         now = self._clock()
         worst = HealthStatus.OK
         detail: dict[str, Any] = {}
@@ -99,7 +102,7 @@ class SourceHealth:
             }
             if waiting:
                 detail[key]["paused"] = self.runs_paused[user]
-        out: dict[str, Any] = {"users": self.users, "sources": detail}
+        out = {"users": self.users, "sources": detail}
         if self.runs_paused:
             out["runs_paused"] = dict(sorted(self.runs_paused.items()))
         return worst, out

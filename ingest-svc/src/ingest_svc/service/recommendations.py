@@ -3,8 +3,8 @@ generated for the user (Weekly Exploration, Weekly Jams), and LB Radio seeded fr
 by recording MBID across the three and against what is wanted, in flight or owned.
 
 The shares: the generated playlists take `playlists_ratio` of the run, CF and radio share the rest by `cf_ratio`.
-A source that falls short is made up by the others: an exhausted CF and a short playlist pick by the radio, and a
-radio that falls short too by the playlists' remaining tracks.
+A source that falls short is made up by the others: an exhausted CF and a short (or failed) playlist pick by the
+radio, and a radio that falls short too by the playlists' remaining tracks.
 
 Before a candidate is offered it is screened for its user (the discovery lifecycle):
 - a recording with a tombstone in `discovery_gate` (expired unkept, or hated) is left out: `CandidateExcluded`;
@@ -214,10 +214,11 @@ class RecommendationService:
                 errors.append(exc)
                 failures.append(f"playlists: {describe_failure(exc).text}")
                 await self._failed(user, "playlists", interval_s, exc)
+                pl_short = pl_quota
             else:
                 self.health.success(user, "playlists", interval_s, len(playlists))
                 pl_short = pl_quota - len(playlists)
-        # the radio makes up for an exhausted CF and a short playlist pick
+        # the radio makes up for an exhausted CF and a short or failed playlist pick
         radio_target = radio_quota + (cf_quota - len(cf) if exhausted else 0) + pl_short
         radio: list[Recommendation] = []
         if radio_target > 0:
