@@ -14,7 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NoKeysError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from contracts.discovery import DISCOVERY_BUCKET, pause_key, tombstone_key
@@ -198,16 +198,18 @@ class KvDiscoveryGate:
         return {m: _tombstone(raw) for m, raw in zip(mbids, raws, strict=True) if raw is not None}
 
     async def hated_artists(self, user: str) -> set[str]:
+        # one watch of the user's tombstones, values included: the server filters by subject, no get per key
+        watcher = await self.kv.watch(tombstone_key(user, "*"), ignore_deletes=True)
+        out: set[str] = set()
         try:
-            keys = await self.kv.keys(filters=[tombstone_key(user, "*")])
-        except NoKeysError:
-            return set()
-        raws = await asyncio.gather(*(_get(self.kv, k) for k in keys))
-        out = set()
-        for raw in raws:
-            stone = _tombstone(raw) if raw is not None else None
-            if stone and stone.reason == "hated" and stone.artist:
-                out.add(stone.artist)
+            async for entry in watcher:
+                if entry is None:  # the end of what is stored now
+                    break
+                stone = _tombstone(entry.value or b"")
+                if stone.reason == "hated" and stone.artist:
+                    out.add(stone.artist)
+        finally:
+            await watcher.stop()
         return out
 
 
