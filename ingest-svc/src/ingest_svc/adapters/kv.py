@@ -209,7 +209,7 @@ class KvDiscoveryGate:
                 if stone.reason == "hated" and stone.artist:
                     out.add(stone.artist)
         finally:
-            await watcher.stop()
+            await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
         return out
 
 
