@@ -17,7 +17,7 @@ Reading back: on each run of a user, the feedback given on the website (`/1/feed
 newest first, one score at a time) is published as `FeedbackReceived` once each: the event id is derived from
 (user, recording, score, created), and the `ingest_cursors` entry `feedback.<user>` keeps the newest `created` seen
 (and the recordings seen at that second), so a later run publishes only what is newer. Feedback this service sent
-itself (its ledger says `sent`) is not read back as the user's.
+itself (its ledger says `sending` or `sent`) is not read back as the user's.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class FeedbackReader:
             return 0
         published = 0
         for item in sorted(fresh, key=lambda f: f.created):
-            if await self.ledger.state(ledger_key(user, item.recording_mbid, item.score)) == "sent":
+            if await self.ledger.state(ledger_key(user, item.recording_mbid, item.score)) in ("sent", "sending"):
                 continue  # ours, sent from a decision made here: not the user's word on the website
             await self.publisher.publish(
                 FeedbackReceived(
