@@ -140,6 +140,8 @@ class FakeListenBrainz:
     before: list[Reply] = field(default_factory=list)
     hang_after_accept_s: float = 0.0
     """Accept a feedback submission, then answer this late (a process killed while it waits never hears back)."""
+    names: dict[uuid.UUID, str] = field(default_factory=dict)
+    """Artist credits of recordings, as `/1/metadata/recording/` answers them."""
 
     def __post_init__(self) -> None:
         w, u, lim = self.web, self.user, self.limit
@@ -152,6 +154,16 @@ class FakeListenBrainz:
         w.route("POST", "/1/feedback/recording-feedback", self._give_feedback, limit=lim)
         w.route("GET", "/1/feedback/user/{user}/get-feedback", self._get_feedback, limit=lim)
         w.route("GET", "/1/feedback/user/{user}/get-feedback-for-recordings", self._feedback_for, limit=lim)
+        w.route("GET", "/1/metadata/recording/", self._metadata, limit=lim)
+
+    def _metadata(self, req: Request) -> Reply:
+        wanted = req.query.get("recording_mbids", [""])[0].split(",")
+        body = {
+            m: {"artist": {"name": self.names[uuid.UUID(m)], "artists": []}, "recording": {"name": f"Song {m[:4]}"}}
+            for m in wanted
+            if m and uuid.UUID(m) in self.names
+        }
+        return Reply(json=body)
 
     # --- auth, as ListenBrainz checks it -------------------------------------------------------------------------
     def _auth(self, req: Request, *, required: bool) -> tuple[str | None, Reply | None]:

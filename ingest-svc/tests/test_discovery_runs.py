@@ -120,6 +120,7 @@ async def test_the_mix_holds_across_cf_radio_and_playlists(fake_web: FakeWeb, lb
     assert ids == {"100"}
     fetched = {r.path for r in fake_web.requests if r.path.startswith("/1/playlist/")}
     assert len(fetched) == 2  # this week's two, not last week's nor the Daily Jams
+    assert fake_web.requests_for("GET", "/1/metadata/recording/") == []  # no artist rules: CF is not named
 
 
 async def test_playlists_known_by_title_when_no_algorithm_is_named(fake_web: FakeWeb, lb_client: ApiClient) -> None:
@@ -219,6 +220,33 @@ async def test_tombstones_and_excluded_artists_are_not_offered(fake_web: FakeWeb
     assert [len(got[s]) for s in (CandidateSource.CF, CandidateSource.RADIO, CandidateSource.PLAYLISTS)] == [13, 3, 4]
     (done,) = pub.of(RecommendationRunCompleted)
     assert done.excluded == 3
+
+
+async def test_cf_candidates_are_named_for_the_artist_rules(fake_web: FakeWeb, lb_client: ApiClient) -> None:
+    names = {mbid(i): f"Band {i}" for i in range(30)}
+    names[mbid(1)] = "Daft Punk"
+    names[mbid(2)] = "Nickelback"
+    FakeListenBrainz(fake_web, cf=[mbid(i) for i in range(30)], radio=[], names=names)
+    gate = MemoryDiscoveryGate()
+    gate.stones[("alice", mbid(99))] = Tombstone(artist="Nickelback", reason="hated")
+    svc, pub = make(lb_client, gate=gate)
+    alice = ALICE.model_copy(update={"excluded_artists": ["daft punk"]})
+    await svc.run("alice", alice, cfg(run_size=5, cf_ratio=1.0, playlists_ratio=0.0))
+    cf = by_source(pub)[CandidateSource.CF]
+    assert cf == [mbid(0), mbid(3), mbid(4), mbid(5), mbid(6)]  # Nickelback's waits: CF had enough without it
+    (excluded,) = pub.of(CandidateExcluded)
+    assert (excluded.recording_mbid, excluded.source, excluded.reason, excluded.artist) == (
+        mbid(1),
+        CandidateSource.CF,
+        "artist_excluded",
+        "Daft Punk",
+    )
+    assert {e.artist for e in pub.of(CandidateDiscovered)} == {"Band 0", "Band 3", "Band 4", "Band 5", "Band 6"}
+    # a CF with nothing else left offers the hated artist's recording last
+    svc, pub = make(lb_client, gate=gate)
+    FakeListenBrainz(fake_web, cf=[mbid(i) for i in range(4)], radio=[], names=names)
+    await svc.run("alice", alice, cfg(run_size=5, cf_ratio=1.0, playlists_ratio=0.0))
+    assert by_source(pub)[CandidateSource.CF] == [mbid(0), mbid(3), mbid(2)]
 
 
 async def test_a_hated_artist_comes_after_every_other_candidate(fake_web: FakeWeb, lb_client: ApiClient) -> None:

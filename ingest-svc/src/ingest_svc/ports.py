@@ -95,6 +95,12 @@ class RecommendationSource(Protocol):
 
     async def playlist_tracks(self, playlist: UUID, token: str | None = None) -> list[Recommendation]: ...
 
+    async def recording_names(
+        self, mbids: list[UUID], token: str | None = None, batch: int = 50
+    ) -> dict[UUID, tuple[str, str | None]]:
+        """(artist credit, title) by recording MBID, for candidates whose source names no artist (CF)."""
+        ...
+
     async def feedback(
         self, user: str, score: int, offset: int, count: int, token: str | None = None
     ) -> FeedbackPage: ...

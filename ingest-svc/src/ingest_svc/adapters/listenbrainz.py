@@ -198,6 +198,28 @@ class ListenBrainz:
         ]
         return FeedbackPage(items=items, complete=len(p.feedback) < count)
 
+    async def recording_names(
+        self, mbids: list[UUID], token: str | None = None, batch: int = 50
+    ) -> dict[UUID, tuple[str, str | None]]:
+        """(artist credit, title) of each recording ListenBrainz knows (`/1/metadata/recording/`, `batch` a request)."""
+        path = "/1/metadata/recording/"
+        out: dict[UUID, tuple[str, str | None]] = {}
+        for start in range(0, len(mbids), batch):
+            chunk = mbids[start : start + batch]
+            params = {"recording_mbids": ",".join(str(m) for m in chunk), "inc": "artist"}
+            body = await self.client.get_json(path, params, headers=self._headers(token))
+            if body is None:
+                continue
+            if not isinstance(body, dict):
+                raise BadResponse("listenbrainz", path, 200, "unexpected_shape", type(body).__name__)
+            for key, doc in body.items():
+                artist = (doc.get("artist") or {}).get("name") if isinstance(doc, dict) else None
+                mbid = _uuid_or_none(key)
+                if mbid is not None and artist:
+                    title = (doc.get("recording") or {}).get("name")
+                    out[mbid] = (str(artist), str(title) if title else None)
+        return out
+
     async def listens(self, user: str, min_ts: int, count: int, token: str | None = None) -> ListenPage:
         """The `count` oldest listens after `min_ts` (ListenBrainz answers them newest first)."""
         path = f"/1/user/{user}/listens"

@@ -13,7 +13,8 @@ Before a candidate is offered it is screened for its user (the discovery lifecyc
   discovery playlist (it still counts as a duplicate, not towards the run's size);
 - a recording by an artist the user hated (the artist of a tombstone of reason `hated`) goes after every other
   candidate of its source: it is offered only when the source has nothing else left.
-CF recommendations carry no artist names, so the artist rules apply to the radio's and playlists' candidates.
+CF recommendations carry no artist names: when the user has artist rules, ListenBrainz's recording metadata names
+them (`/1/metadata/recording/`, one request per CF page), and a hated artist's CF candidates wait for the end of CF.
 While `discovery_gate` holds `paused` (the disk budget), a run fetches nothing and fails with reason `paused`."""
 
 from __future__ import annotations
@@ -432,26 +433,53 @@ class RecommendationService:
                 page = refetched if refetched is not None else CfPage(offset=0, items=[])
         cursor = replace(cursor, marker=marker or cursor.marker)
         chosen: list[Recommendation] = []
+        deferred: list[Recommendation] = []  # by hated artists: taken only once CF has nothing else in this run
         pages = 1
         while True:
-            # CF names no artists: only tombstones and what is known or owned screen its candidates
-            picked, consumed, _ = await self._pick(
-                lb_user, page.items, quota - len(chosen), selection, screen, CandidateSource.CF
+            items = await self._named(page.items, token, screen)
+            picked, consumed, held = await self._pick(
+                lb_user, items, quota - len(chosen), selection, screen, CandidateSource.CF, fill_deferred=False
             )
             chosen += picked
+            deferred += held
             cursor = replace(cursor, offset=page.offset + consumed)
             at_end = len(page.items) < cfg.cf_page_size or (page.total is not None and cursor.offset >= page.total)
             if len(chosen) >= quota:
                 return chosen, cursor, False, retrain is not None
-            if at_end:
-                return chosen, cursor, True, retrain is not None
-            if pages >= cfg.cf_max_pages:
-                return chosen, cursor, False, retrain is not None
+            if at_end or pages >= cfg.cf_max_pages:
+                break
             next_page = await self.source.cf_page(lb_user, cursor.offset, cfg.cf_page_size, token)
             pages += 1
             if next_page is None or not next_page.items:
-                return chosen, cursor, True, retrain is not None
+                at_end = True
+                break
             page = next_page
+        for item in deferred:
+            if len(chosen) >= quota:
+                break
+            if selection.admit(item.recording_mbid, False):
+                chosen.append(item)
+        return chosen, cursor, at_end and len(chosen) < quota, retrain is not None
+
+    async def _named(self, items: list[Recommendation], token: str | None, screen: _Screen) -> list[Recommendation]:
+        """CF names no artists: when the user has artist rules, ListenBrainz's metadata names them (a failure to
+        name them leaves them unnamed: tombstones and the dedupe still apply)."""
+        if not (screen.excluded_artists or screen.hated_artists) or not items:
+            return items
+        unnamed = [i.recording_mbid for i in items if not i.artist]
+        if not unnamed:
+            return items
+        try:
+            names = await self.source.recording_names(unnamed, token)
+        except ExternalError as exc:
+            log.warning("artists of %d CF candidates of %s unknown: %s", len(unnamed), screen.user, exc)
+            return items
+        return [
+            replace(i, artist=names[i.recording_mbid][0], title=i.title or names[i.recording_mbid][1])
+            if not i.artist and i.recording_mbid in names
+            else i
+            for i in items
+        ]
 
     async def _radio(
         self,
@@ -512,6 +540,8 @@ class RecommendationService:
         selection: Selection,
         screen: _Screen,
         source: CandidateSource,
+        *,
+        fill_deferred: bool = True,
     ) -> tuple[list[Recommendation], int, list[Recommendation]]:
         """Take up to `quota` of `items` in order, screened for the user. Returns the pick, how many items were
         looked at, and the hated artists' items looked at and left (they come last: taken only once the others
@@ -547,7 +577,7 @@ class RecommendationService:
                 continue
             if selection.admit(m, m in known):
                 chosen.append(item)
-        if consumed == len(items):
+        if fill_deferred and consumed == len(items):
             while deferred and len(chosen) < quota:
                 item = deferred.pop(0)
                 if selection.admit(item.recording_mbid, False):
