@@ -205,6 +205,8 @@ class KvDiscoveryGate:
             async for entry in watcher:
                 if entry is None:  # the end of what is stored now
                     break
+                if b"hated" not in (entry.value or b""):
+                    continue  # most tombstones are expiries: not worth decoding
                 stone = _tombstone(entry.value or b"")
                 if stone.reason == "hated" and stone.artist:
                     out.add(stone.artist)
