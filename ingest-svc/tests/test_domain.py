@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest_svc.adapters.listenbrainz import generated_kind
 from ingest_svc.domain.listens import Listen, ListenCursor, listen_event_id, play_key, poll_window_start
 from ingest_svc.domain.recommendations import (
     CfCursor,
@@ -18,7 +19,6 @@ from ingest_svc.domain.recommendations import (
     split_run,
     split_run3,
 )
-from ingest_svc.adapters.listenbrainz import generated_kind
 
 from .fakes import generated_playlist, mbid
 
