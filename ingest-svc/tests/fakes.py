@@ -23,6 +23,7 @@ __all__ = [
     "MemoryGate",
     "MemoryKnown",
     "RecordingPublisher",
+    "generated_playlist",
     "lb_listen",
     "mbid",
     "stream_events",
@@ -56,9 +57,69 @@ def lb_listen(ts: int, n: int, user: str = "alice", *, recording_mbid: uuid.UUID
     }
 
 
+JSPF_PLAYLIST = "https://musicbrainz.org/doc/jspf#playlist"
+
+
+def generated_playlist(
+    kind: str,
+    tracks: list[tuple[uuid.UUID, str]],
+    *,
+    user: str = "alice",
+    date: str = "2026-12-07T00:00:00.000000+00:00",
+    patch: bool = True,
+) -> dict[str, Any]:
+    """A playlist ListenBrainz generated for `user` (JSPF, as `/1/playlist/{mbid}` answers it): `kind` is the
+    troi patch ('weekly-exploration', 'weekly-jams', 'daily-jams', ...); `patch=False` leaves the algorithm
+    metadata out (older playlists), so only the title says what it is. Tracks are (recording MBID, artist)."""
+    titles = {"weekly-exploration": "Weekly Exploration", "weekly-jams": "Weekly Jams", "daily-jams": "Daily Jams"}
+    week = date[:10]
+    mbid = uuid.uuid5(uuid.NAMESPACE_URL, f"playlist:{user}:{kind}:{date}")
+    meta: dict[str, Any] = {"expires_at": "2027-01-04T00:00:00+00:00"}
+    if patch:
+        meta["algorithm_metadata"] = {"source_patch": kind}
+    return {
+        "annotation": f"<p>This playlist was made for {user} by the ListenBrainz recommendation engine.</p>",
+        "creator": "listenbrainz",
+        "date": date,
+        "identifier": f"https://listenbrainz.org/playlist/{mbid}",
+        "title": f"{titles.get(kind, kind)} for {user}, week of {week} Mon",
+        "extension": {
+            JSPF_PLAYLIST: {
+                "additional_metadata": meta,
+                "created_for": user,
+                "creator": "listenbrainz",
+                "last_modified_at": date,
+                "public": True,
+            }
+        },
+        "track": [
+            {
+                "identifier": [f"https://musicbrainz.org/recording/{rec}"],
+                "title": f"Song {i}",
+                "creator": artist,
+                "album": f"Album {i}",
+                "extension": {
+                    "https://musicbrainz.org/doc/jspf#track": {
+                        "added_at": date,
+                        "added_by": "listenbrainz",
+                        "additional_metadata": {"caa_id": None, "caa_release_mbid": None},
+                        "artist_identifiers": [],
+                    }
+                },
+            }
+            for i, (rec, artist) in enumerate(tracks)
+        ],
+    }
+
+
 @dataclass
 class FakeListenBrainz:
-    """CF recommendations, user statistics, LB Radio and listens for one user."""
+    """CF recommendations, user statistics, LB Radio, listens, the playlists generated for the user
+    (`createdfor`, `/1/playlist/{mbid}`) and recording feedback (sent, listed, looked up), for one user.
+
+    Like ListenBrainz: an unknown user is a 404 `Cannot find user`, a token that is not valid a 401 (reads work
+    without any token), and `before` answers the next feedback submissions instead (429 with
+    `X-RateLimit-Reset-In`, 503)."""
 
     web: FakeWeb
     user: str = "alice"
@@ -71,6 +132,16 @@ class FakeListenBrainz:
     radio: list[uuid.UUID] = field(default_factory=list)
     listens: list[dict[str, Any]] = field(default_factory=list)
     limit: RateLimit | None = None
+    playlists: list[dict[str, Any]] = field(default_factory=list)
+    """Generated for the user, as JSPF playlists (see `generated_playlist`)."""
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    """The user's feedback: {recording_mbid, score, created}, in the order it was given."""
+    tokens: dict[str, str] = field(default_factory=lambda: {"lb-token-alice": "alice"})
+    before: list[Reply] = field(default_factory=list)
+    hang_after_accept_s: float = 0.0
+    """Accept a feedback submission, then answer this late (a process killed while it waits never hears back)."""
+    names: dict[uuid.UUID, str] = field(default_factory=dict)
+    """Artist credits of recordings, as `/1/metadata/recording/` answers them."""
 
     def __post_init__(self) -> None:
         w, u, lim = self.web, self.user, self.limit
@@ -78,6 +149,123 @@ class FakeListenBrainz:
         w.route("GET", f"/1/stats/user/{u}/artists", self._artists, limit=lim)
         w.route("GET", "/1/explore/lb-radio", self._radio, limit=lim)
         w.route("GET", f"/1/user/{u}/listens", self._listens, limit=lim)
+        w.route("GET", "/1/user/{user}/playlists/createdfor", self._createdfor, limit=lim)
+        w.route("GET", "/1/playlist/{mbid}", self._playlist, limit=lim)
+        w.route("POST", "/1/feedback/recording-feedback", self._give_feedback, limit=lim)
+        w.route("GET", "/1/feedback/user/{user}/get-feedback", self._get_feedback, limit=lim)
+        w.route("GET", "/1/feedback/user/{user}/get-feedback-for-recordings", self._feedback_for, limit=lim)
+        w.route("GET", "/1/metadata/recording/", self._metadata, limit=lim)
+
+    def _metadata(self, req: Request) -> Reply:
+        wanted = req.query.get("recording_mbids", [""])[0].split(",")
+        body = {
+            m: {"artist": {"name": self.names[uuid.UUID(m)], "artists": []}, "recording": {"name": f"Song {m[:4]}"}}
+            for m in wanted
+            if m and uuid.UUID(m) in self.names
+        }
+        return Reply(json=body)
+
+    # --- auth, as ListenBrainz checks it -------------------------------------------------------------------------
+    def _auth(self, req: Request, *, required: bool) -> tuple[str | None, Reply | None]:
+        header = req.header("Authorization")
+        if not header:
+            if required:
+                return None, Reply(401, json={"code": 401, "error": "You need to provide an Authorization header."})
+            return None, None
+        user = self.tokens.get(header.removeprefix("Token ").strip()) if header.startswith("Token ") else None
+        if user is None:
+            return None, Reply(401, json={"code": 401, "error": "Invalid authorization token."})
+        return user, None
+
+    def _unknown(self, name: str) -> Reply | None:
+        if name != self.user:
+            return Reply(404, json={"code": 404, "error": f"Cannot find user: {name}"})
+        return None
+
+    def _createdfor(self, req: Request) -> Reply:
+        _, refused = self._auth(req, required=False)
+        if refused or (refused := self._unknown(req.params["user"])):
+            return refused
+        offset = int(req.query.get("offset", ["0"])[0])
+        count = int(req.query.get("count", ["25"])[0])
+        chosen = self.playlists[offset : offset + count]
+        # the listing carries each playlist without its tracks
+        entries = [{"playlist": {k: v for k, v in p.items() if k != "track"} | {"track": []}} for p in chosen]
+        return Reply(
+            json={"count": len(entries), "offset": offset, "playlist_count": len(self.playlists), "playlists": entries}
+        )
+
+    def _playlist(self, req: Request) -> Reply:
+        _, refused = self._auth(req, required=False)
+        if refused:
+            return refused
+        for p in self.playlists:
+            if p["identifier"].endswith(req.params["mbid"]):
+                return Reply(json={"playlist": p})
+        return Reply(404, json={"code": 404, "error": "Cannot find playlist: " + req.params["mbid"]})
+
+    def _give_feedback(self, req: Request) -> Reply:
+        import json
+
+        _, refused = self._auth(req, required=True)
+        if refused:
+            return refused
+        if self.before:
+            return self.before.pop(0)
+        body = json.loads(req.body)
+        if "recording_mbid" not in body or "score" not in body or set(body) - {"recording_mbid", "score"}:
+            return Reply(400, json={"code": 400, "error": "JSON document must contain recording_mbid and score"})
+        if body["score"] not in (-1, 0, 1):
+            return Reply(400, json={"code": 400, "error": "Score can have a value of 1, 0 or -1."})
+        self.feedback = [f for f in self.feedback if f["recording_mbid"] != body["recording_mbid"]]
+        if body["score"] != 0:
+            created = max((f["created"] for f in self.feedback), default=1_764_000_000) + 1
+            self.feedback.append({"recording_mbid": body["recording_mbid"], "score": body["score"], "created": created})
+        return Reply(json={"status": "ok"}, delay_s=self.hang_after_accept_s)
+
+    def _api_feedback(self, f: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "created": f["created"],
+            "recording_mbid": f["recording_mbid"],
+            "recording_msid": None,
+            "score": f["score"],
+            "track_metadata": None,
+            "user_id": self.user,
+        }
+
+    def _get_feedback(self, req: Request) -> Reply:
+        if refused := self._unknown(req.params["user"]):
+            return refused
+        score = int(req.query["score"][0]) if "score" in req.query else None
+        offset = int(req.query.get("offset", ["0"])[0])
+        count = min(100, int(req.query.get("count", ["25"])[0]))
+        chosen = [f for f in self.feedback if score is None or f["score"] == score]
+        chosen.sort(key=lambda f: -f["created"])  # newest first
+        page = [self._api_feedback(f) for f in chosen[offset : offset + count]]
+        return Reply(json={"feedback": page, "count": len(page), "total_count": len(self.feedback), "offset": offset})
+
+    def _feedback_for(self, req: Request) -> Reply:
+        if refused := self._unknown(req.params["user"]):
+            return refused
+        wanted = req.query.get("recording_mbids", [""])[0].split(",")
+        given = {f["recording_mbid"]: f for f in self.feedback}
+        out = [
+            self._api_feedback(given[m])
+            if m in given
+            else self._api_feedback({"recording_mbid": m, "score": 0, "created": None})
+            for m in wanted
+            if m
+        ]
+        return Reply(json={"feedback": out})
+
+    def feedback_posts(self) -> list[dict[str, Any]]:
+        import json
+
+        return [
+            json.loads(r.body)
+            for r in self.web.requests
+            if r.method == "POST" and r.path == "/1/feedback/recording-feedback"
+        ]
 
     def retrain(self, new_list: list[uuid.UUID], model: str) -> None:
         self.cf, self.model = new_list, model
@@ -256,6 +444,7 @@ class MemoryCursors:
     def __init__(self) -> None:
         self.cf_cursors: dict[str, CfCursor] = {}
         self.listen_cursors: dict[tuple[str, str], ListenCursor] = {}
+        self.feedback_cursors: dict[str, tuple[int, set[str]]] = {}
 
     async def cf(self, user: str) -> CfCursor:
         return self.cf_cursors.get(user, CfCursor())
@@ -268,6 +457,12 @@ class MemoryCursors:
 
     async def save_listens(self, user: str, source: str, cursor: ListenCursor) -> None:
         self.listen_cursors[(user, source)] = cursor
+
+    async def feedback(self, user: str) -> tuple[int, set[str]]:
+        return self.feedback_cursors.get(user, (0, set()))
+
+    async def save_feedback(self, user: str, newest: int, keys: set[str]) -> None:
+        self.feedback_cursors[user] = (newest, set(keys))
 
 
 class MemoryGate:
@@ -285,11 +480,17 @@ class MemoryGate:
 
 
 class MemoryKnown:
-    def __init__(self, known: Sequence[uuid.UUID] = ()) -> None:
-        self.mbids = set(known)
+    """Wanted, in flight or owned; `owned` maps the library's recordings to their track ids."""
+
+    def __init__(self, known: Sequence[uuid.UUID] = (), owned: dict[uuid.UUID, str] | None = None) -> None:
+        self.mbids = set(known) | set(owned or {})
+        self.tracks = dict(owned or {})
 
     async def known(self, mbids: list[uuid.UUID]) -> set[uuid.UUID]:
         return {m for m in mbids if m in self.mbids}
+
+    async def owned(self, mbids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        return {m: self.tracks[m] for m in mbids if m in self.tracks}
 
 
 class RecordingPublisher:

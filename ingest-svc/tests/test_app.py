@@ -101,7 +101,8 @@ async def test_no_user_starts_healthy_then_a_live_user_is_picked_up(
     assert fake_web.requests == []
 
     settings_kv = await provisioned.key_value("settings")
-    await settings_kv.put(PIPELINE_KEY, PipelineSettings(run_size=10, cf_ratio=0.7).model_dump_json().encode())
+    live = PipelineSettings(run_size=10, cf_ratio=0.7, playlists_ratio=0.0)
+    await settings_kv.put(PIPELINE_KEY, live.model_dump_json().encode())
     await settings_kv.put(
         user_key("alice"), UserAccounts(username="alice", listenbrainz_user="alice").model_dump_json().encode()
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest_svc.adapters.listenbrainz import generated_kind
 from ingest_svc.domain.listens import Listen, ListenCursor, listen_event_id, play_key, poll_window_start
 from ingest_svc.domain.recommendations import (
     CfCursor,
@@ -16,9 +17,10 @@ from ingest_svc.domain.recommendations import (
     detect_retrain,
     marker_of,
     split_run,
+    split_run3,
 )
 
-from .fakes import mbid
+from .fakes import generated_playlist, mbid
 
 
 @pytest.mark.parametrize(
@@ -38,6 +40,33 @@ def test_split_run_is_within_one_candidate_of_the_ratio(size: int, ratio: float,
     cf, radio = split_run(size, ratio)
     assert (cf, radio) == expected
     assert abs(cf - size * ratio) <= 0.5 + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("size", "cf_ratio", "playlists_ratio", "expected"),
+    [
+        (20, 0.8, 0.2, (13, 3, 4)),
+        (20, 0.8, 0.0, (16, 4, 0)),
+        (10, 0.8, 0.25, (6, 1, 3)),
+        (5, 1.0, 1.0, (0, 0, 5)),
+        (1, 0.8, 0.2, (1, 0, 0)),
+    ],
+)
+def test_the_playlists_take_their_share_first_and_cf_and_radio_split_the_rest(
+    size: int, cf_ratio: float, playlists_ratio: float, expected: tuple[int, int, int]
+) -> None:
+    assert split_run3(size, cf_ratio, playlists_ratio) == expected
+    assert sum(expected) == size
+
+
+def test_generated_playlists_are_known_by_their_algorithm_then_their_title() -> None:
+    assert generated_kind(generated_playlist("weekly-exploration", [])) == "weekly-exploration"
+    assert generated_kind(generated_playlist("weekly-jams", [], patch=False)) == "weekly-jams"
+    assert generated_kind(generated_playlist("daily-jams", [])) is None
+    # a named algorithm wins over a title that looks like ours
+    renamed = generated_playlist("top-discoveries-for-year", []) | {"title": "Weekly Jams, kind of"}
+    assert generated_kind(renamed) is None
+    assert generated_kind({"title": "My weekly jams"}) is None
 
 
 def test_marker_prefers_model_id_then_last_updated_then_first_mbid() -> None:

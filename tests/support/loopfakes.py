@@ -80,6 +80,19 @@ class LoopFakes:
         self.lb.route("GET", f"/1/user/{u}/listens", self._listens, limit=lim)
         self.lb.route("GET", f"/1/user/{u}/playing-now", self._playing_now, limit=lim)
         self.lb.route("GET", "/1/metadata/recording/", self._lb_metadata, limit=lim)
+        # no generated playlists and no feedback in this world, answered as ListenBrainz answers a user without them
+        self.lb.route(
+            "GET",
+            f"/1/user/{u}/playlists/createdfor",
+            lambda r: Reply(json={"count": 0, "offset": 0, "playlist_count": 0, "playlists": []}),
+            limit=lim,
+        )
+        self.lb.route(
+            "GET",
+            f"/1/feedback/user/{u}/get-feedback",
+            lambda r: Reply(json={"count": 0, "feedback": [], "offset": 0, "total_count": 0}),
+            limit=lim,
+        )
         self.mb.route("GET", "/ws/2/recording/{mbid}", self._mb_lookup, limit=self.mb_limit)
         self.itunes.route("GET", "/search", self._itunes, limit=self.itunes_limit)
         self.deezer.route("GET", "/search", self._deezer, limit=self.deezer_limit)

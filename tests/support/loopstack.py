@@ -186,6 +186,7 @@ def loop_stack(
             "BRAINSTREAM_ACQUIRE_BACKENDS": "inbox",
             "BRAINSTREAM_RUN_SIZE": str(world.n),
             "BRAINSTREAM_CF_RATIO": str(world.cf_ratio),
+            "BRAINSTREAM_PLAYLISTS_RATIO": "0",  # the world's candidates are CF and radio only
             "BRAINSTREAM_RUN_INTERVAL": "86400",
             "BRAINSTREAM_LISTEN_INTERVAL": "5",
             "BRAINSTREAM_LOG_JSON": "1",

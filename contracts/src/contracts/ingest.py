@@ -60,6 +60,7 @@ class RecommendationRunStarted(_Ingest):
     trigger: str = Field(description="'schedule' or 'manual'.")
     run_size: int = Field(ge=0)
     cf_ratio: float = Field(ge=0, le=1)
+    playlists_ratio: float = Field(default=0.0, ge=0, le=1, description="Share of the generated playlists.")
 
 
 class RecommendationRunCompleted(_Ingest):
@@ -68,7 +69,9 @@ class RecommendationRunCompleted(_Ingest):
     run_id: UUID
     cf_count: int = Field(ge=0)
     radio_count: int = Field(ge=0)
+    playlists_count: int = Field(default=0, ge=0, description="Candidates from the generated playlists.")
     duplicates_skipped: int = Field(ge=0)
+    excluded: int = Field(default=0, ge=0, description="Candidates left out by a tombstone or an excluded artist.")
     cf_offset: int = Field(ge=0, description="CF offset stored for the next run.")
     cf_exhausted: bool = False
     failures: list[str] = Field(
@@ -83,7 +86,10 @@ class RecommendationRunFailed(_Ingest):
 
     run_id: UUID
     trigger: str = Field(description="'schedule' or 'manual'.")
-    reason: str = Field(description="'no_account', 'unknown_user' or 'unavailable'.")
+    reason: str = Field(
+        description="'no_account', 'unknown_user', 'unavailable' or 'paused' (the disk budget of the discoveries "
+        "stops runs; the detail says why)."
+    )
     detail: str = Field(description="The reason in words, as the web UI shows it.")
 
 

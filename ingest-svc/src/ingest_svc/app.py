@@ -21,10 +21,17 @@ from infra.runtime import ServiceRuntime
 
 from . import SERVICE, __version__, handlers
 from .adapters.http import Clients
-from .adapters.kv import KvCursorStore, KvForwardLedger, KvKnownRecordings, KvLease, KvListenGate
+from .adapters.kv import (
+    KvCursorStore,
+    KvDiscoveryGate,
+    KvForwardLedger,
+    KvKnownRecordings,
+    KvLease,
+    KvListenGate,
+)
 from .adapters.lastfm import LastfmFeed
 from .adapters.listen_feeds import ListenBrainzFeed
-from .adapters.listenbrainz import ListenBrainz
+from .adapters.listenbrainz import ListenBrainz, ListenBrainzFeedback
 from .adapters.scrobble_targets import LastfmTarget, ListenBrainzTarget
 from .adapters.sonos import SocoNetwork
 from .adapters.spotify import SpotifyFeed
@@ -33,6 +40,7 @@ from .health import SourceHealth
 from .ports import ListenFeed
 from .scheduler import Scheduler, supervise
 from .service import ListenService, RecommendationService
+from .service.feedback import FeedbackReader, FeedbackSender
 from .service.forwarding import Forwarder
 from .service.sonos import SonosPoller
 from .settings import Settings
@@ -58,6 +66,7 @@ class Ingest:
         self.config = Config(settings, self.live)
         self._listens: ListenService | None = None
         self._forwarder: Forwarder | None = None
+        self._feedback: FeedbackSender | None = None
         self.lease: KvLease | None = None
         self._scheduler: Scheduler | None = None
         self.runtime.on_connect(self._connect)
@@ -76,11 +85,17 @@ class Ingest:
 
         self.runtime.consume("ingest_forward", handlers.on_listen_forward(self.forwarder, accounts))
         self.runtime.consume("ingest_now_playing", handlers.on_now_playing(self.forwarder, accounts))
+        self.runtime.consume("ingest_feedback", handlers.on_discovery_decision(self.feedback_sender, accounts))
 
     def _settings_in_force(self) -> tuple[HealthStatus, dict[str, Any]]:
         """The run settings in force, live or from the environment (the Settings page shows them)."""
         run = self.config.run()
-        values = {"run_interval_s": self.config.run_interval_s, "run_size": run.run_size, "cf_ratio": run.cf_ratio}
+        values = {
+            "run_interval_s": self.config.run_interval_s,
+            "run_size": run.run_size,
+            "cf_ratio": run.cf_ratio,
+            "playlists_ratio": run.playlists_ratio,
+        }
         return HealthStatus.OK, values
 
     def _check(self) -> tuple[HealthStatus, dict[str, Any]]:
@@ -93,6 +108,9 @@ class Ingest:
 
     async def forwarder(self) -> Forwarder:
         return _wired(self._forwarder)
+
+    async def feedback_sender(self) -> FeedbackSender:
+        return _wired(self._feedback)
 
     async def scheduler(self) -> Scheduler:
         return _wired(self._scheduler)
@@ -110,7 +128,21 @@ class Ingest:
         self._listens = ListenService(
             cursors, gate, self.runtime, self.health, lookback_s=self.settings.listen_lookback_s
         )
-        recommendations = RecommendationService(lb, cursors, known, self.runtime, self.health)
+        feedback_ledger = await KvForwardLedger.open(js, "feedback_ledger")
+        self._feedback = FeedbackSender(
+            ListenBrainzFeedback(self.clients.listenbrainz_write, self.clients.listenbrainz),
+            feedback_ledger,
+            self.runtime,
+        )
+        recommendations = RecommendationService(
+            lb,
+            cursors,
+            known,
+            self.runtime,
+            self.health,
+            gate=await KvDiscoveryGate.open(js),
+            feedback=FeedbackReader(lb, cursors, feedback_ledger, self.runtime),
+        )
         feeds: list[ListenFeed] = [
             ListenBrainzFeed(lb, self.settings.listen_page_size),
             LastfmFeed(self.clients.lastfm, self.settings.lastfm_api_key, self.settings.lastfm_error_retries),

@@ -25,6 +25,8 @@ class RunConfig:
     radio_seed_artists: int
     radio_top_artists: int
     radio_stats_range: str
+    playlists_ratio: float = 0.0
+    """Share of the run taken from the user's generated playlists; CF and radio share the rest by `cf_ratio`."""
 
 
 class Config:
@@ -85,6 +87,7 @@ class Config:
             radio_seed_artists=s.radio_seed_artists,
             radio_top_artists=s.radio_top_artists,
             radio_stats_range=s.radio_stats_range,
+            playlists_ratio=(p.playlists_ratio if p and p.playlists_ratio is not None else s.playlists_ratio),
         )
 
     def first_poll_from_ts(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 
+from contracts.discovery import DiscoveryHated, DiscoveryKept, DiscoveryRestored
 from contracts.gateway import NowPlayingReported, ScrobbleSubmitted, StartRun
 from contracts.ingest import ListenRecorded
 from contracts.library import ScrobbleRecorded
@@ -13,10 +14,11 @@ from infra.runtime import Delivery, Handler, UpstreamFault
 
 from .scheduler import Scheduler
 from .service import ListenService
+from .service.feedback import FeedbackSender
 from .service.forwarding import Forwarder, now_playing_of
 from .service.scrobbles import listen_from_scrobble
 
-__all__ = ["RunFailed", "on_listen_forward", "on_now_playing", "on_scrobble", "on_start_run"]
+__all__ = ["RunFailed", "on_discovery_decision", "on_listen_forward", "on_now_playing", "on_scrobble", "on_start_run"]
 
 
 class RunFailed(UpstreamFault):
@@ -59,5 +61,14 @@ def on_now_playing(
         play = now_playing_of(event)
         if play is not None:
             await (await forwarder()).now_playing(event.user or "", play, accounts(event.user or ""))
+
+    return handle
+
+
+def on_discovery_decision(
+    sender: Callable[[], Awaitable[FeedbackSender]], accounts: Callable[[str], UserAccounts | None]
+) -> Handler:
+    async def handle(event: DiscoveryKept | DiscoveryHated | DiscoveryRestored, delivery: Delivery) -> None:
+        await (await sender()).send(event, accounts(event.user or ""))
 
     return handle

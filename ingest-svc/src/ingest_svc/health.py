@@ -13,7 +13,10 @@ from typing import Any
 
 from contracts.health import HealthStatus
 
-__all__ = ["SourceHealth", "SourceState"]
+__all__ = ["RUN_SOURCES", "SourceHealth", "SourceState"]
+
+RUN_SOURCES = frozenset({"cf", "radio", "playlists"})
+"""The sources of a recommendation run (the others are listen histories)."""
 
 
 @dataclass
@@ -35,6 +38,14 @@ class SourceHealth:
         self.users = 0
         self.standby: str | None = None
         """Set while another process of ingest-svc runs the scheduled polls (then this one has nothing to report)."""
+        self.runs_paused: dict[str, str] = {}
+        """Users whose runs the disk budget paused, and why: their recommendation sources are not polled meanwhile."""
+
+    def paused(self, user: str, why: str) -> None:
+        self.runs_paused[user] = why
+
+    def resumed(self, user: str) -> None:
+        self.runs_paused.pop(user, None)
 
     def _state(self, user: str, source: str, interval_s: float) -> SourceState:
         key = f"{user}/{source}"
@@ -68,13 +79,18 @@ class SourceHealth:
         if self.standby is not None:
             return HealthStatus.OK, {"users": self.users, "note": f"standby: {self.standby} runs the scheduled polls"}
         if not self.sources:
-            return HealthStatus.OK, {"users": self.users, "note": "no user account configured: nothing to poll"}
+            out: dict[str, Any] = {"users": self.users, "note": "no user account configured: nothing to poll"}
+            if self.runs_paused:
+                out["runs_paused"] = dict(sorted(self.runs_paused.items()))
+            return HealthStatus.OK, out
         now = self._clock()
         worst = HealthStatus.OK
         detail: dict[str, Any] = {}
         for key, s in sorted(self.sources.items()):
             age = now - (s.last_success if s.last_success is not None else s.since)
-            stale = age > 2 * s.interval_s
+            user, _, source = key.partition("/")
+            waiting = user in self.runs_paused and source in RUN_SOURCES  # paused on purpose, not failing
+            stale = age > 2 * s.interval_s and not waiting
             if stale:
                 worst = HealthStatus.UNHEALTHY
             detail[key] = {
@@ -84,4 +100,9 @@ class SourceHealth:
                 "last_error_at": s.last_error_at.isoformat() if s.last_error_at else None,
                 "interval_s": s.interval_s,
             }
-        return worst, {"users": self.users, "sources": detail}
+            if waiting:
+                detail[key]["paused"] = self.runs_paused[user]
+        out = {"users": self.users, "sources": detail}
+        if self.runs_paused:
+            out["runs_paused"] = dict(sorted(self.runs_paused.items()))
+        return worst, out

@@ -16,8 +16,12 @@ from .domain.sonos_plays import LoggedPlay
 
 __all__ = [
     "CursorStore",
+    "DiscoveryGate",
     "EventPublisher",
+    "FeedbackItem",
+    "FeedbackPage",
     "GateState",
+    "GeneratedPlaylist",
     "KnownRecordings",
     "Lease",
     "ListenFeed",
@@ -30,6 +34,7 @@ __all__ = [
     "SpeakerState",
     "SpeakerUnreachable",
     "SpeakerWhere",
+    "Tombstone",
 ]
 
 
@@ -46,12 +51,73 @@ class ListenPage:
     """True when the source has nothing beyond this page."""
 
 
+@dataclass(frozen=True)
+class GeneratedPlaylist:
+    """A playlist ListenBrainz generated for a user (`createdfor`)."""
+
+    mbid: UUID
+    kind: str
+    """'weekly-exploration' or 'weekly-jams'."""
+    title: str
+    date: str
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    recording_mbid: UUID
+    score: int
+    created: int
+    """Unix time the user gave it."""
+
+
+@dataclass(frozen=True)
+class FeedbackPage:
+    items: list[FeedbackItem]
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A recording a user must not be offered again (library-svc writes it on expiry or hate)."""
+
+    artist: str | None = None
+    reason: str | None = None
+
+
 class RecommendationSource(Protocol):
     async def cf_page(self, user: str, offset: int, count: int, token: str | None = None) -> CfPage | None: ...
 
     async def top_artists(self, user: str, count: int, range_: str, token: str | None = None) -> list[SeedArtist]: ...
 
     async def lb_radio(self, prompt: str, mode: str, token: str | None = None) -> list[Recommendation]: ...
+
+    async def generated_playlists(self, user: str, token: str | None = None) -> list[GeneratedPlaylist]: ...
+
+    async def playlist_tracks(self, playlist: UUID, token: str | None = None) -> list[Recommendation]: ...
+
+    async def recording_names(
+        self, mbids: list[UUID], token: str | None = None, batch: int = 50
+    ) -> dict[UUID, tuple[str, str | None]]:
+        """(artist credit, title) by recording MBID, for candidates whose source names no artist (CF)."""
+        ...
+
+    async def feedback(
+        self, user: str, score: int, offset: int, count: int, token: str | None = None
+    ) -> FeedbackPage: ...
+
+
+class DiscoveryGate(Protocol):
+    """The `discovery_gate` KV bucket (library-svc owns it): tombstones per user, and `paused`."""
+
+    async def paused(self) -> str | None:
+        """Why runs are paused (the disk budget), or None."""
+        ...
+
+    async def tombstones(self, user: str, mbids: list[UUID]) -> dict[UUID, Tombstone]: ...
+
+    async def hated_artists(self, user: str) -> set[str]:
+        """Artists (as written) of the user's tombstones of reason 'hated'."""
+        ...
 
 
 class ListenFeed(Protocol):
@@ -75,6 +141,12 @@ class CursorStore(Protocol):
 
     async def save_listens(self, user: str, source: str, cursor: ListenCursor) -> None: ...
 
+    async def feedback(self, user: str) -> tuple[int, set[str]]:
+        """The newest `created` of the user's ListenBrainz feedback read back, and the keys seen at that second."""
+        ...
+
+    async def save_feedback(self, user: str, newest: int, keys: set[str]) -> None: ...
+
 
 class GateState:
     NEW = "new"
@@ -95,6 +167,10 @@ class ListenGate(Protocol):
 class KnownRecordings(Protocol):
     async def known(self, mbids: list[UUID]) -> set[UUID]:
         """Which of `mbids` are already wanted, in flight or in the library."""
+        ...
+
+    async def owned(self, mbids: list[UUID]) -> dict[UUID, str]:
+        """Which of `mbids` the library holds, with their track ids."""
         ...
 
 

@@ -95,9 +95,10 @@ class Scheduler:
         """Register every configured (user, source) with health, and forget removed ones."""
         users = self.config.users()
         keys: set[str] = set()
+        sources = ("cf", "radio", "playlists") if self.config.run().playlists_ratio > 0 else ("cf", "radio")
         for name, acc in users.items():
             if acc.listenbrainz_user:
-                for src in ("cf", "radio"):
+                for src in sources:
                     self.health.expect(name, src, self.config.run_interval_s)
                     keys.add(f"{name}/{src}")
             for feed in self.feeds:

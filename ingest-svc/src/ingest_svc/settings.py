@@ -28,7 +28,7 @@ class MissingSetting(ValueError):
 class Settings(RuntimeSettings):
     # base URLs --------------------------------------------------------------------------------------------------
     listenbrainz_url: str = Field(default="https://api.listenbrainz.org", validation_alias=_env("LISTENBRAINZ_URL"))
-    """ListenBrainz API root (CF recommendations, LB Radio, stats, listens)."""
+    """ListenBrainz API root (CF recommendations, LB Radio, generated playlists, stats, listens, feedback)."""
     lastfm_url: str = Field(default="https://ws.audioscrobbler.com/2.0/", validation_alias=_env("LASTFM_URL"))
     """Last.fm API endpoint (the `/2.0/` method URL)."""
     spotify_api_url: str = Field(default="https://api.spotify.com/v1", validation_alias=_env("SPOTIFY_API_URL"))
@@ -68,6 +68,9 @@ class Settings(RuntimeSettings):
     """Candidates per run and user (live setting `run_size` overrides)."""
     cf_ratio: float = Field(default=0.8, ge=0, le=1, validation_alias=_env("CF_RATIO"))
     """Share of CF in a run; the rest comes from LB Radio (live setting `cf_ratio` overrides)."""
+    playlists_ratio: float = Field(default=0.2, ge=0, le=1, validation_alias=_env("PLAYLISTS_RATIO"))
+    """Share of a run taken from the playlists ListenBrainz generates for the user (Weekly Exploration, Weekly Jams);
+    CF and radio share the rest by the CF ratio; 0 turns the source off (live setting `playlists_ratio`)."""
     cf_page_size: int = Field(default=100, ge=1, le=1000, validation_alias=_env("CF_PAGE_SIZE"))
     """CF recommendations fetched per request; a run pages on until its CF share is filled or CF is exhausted."""
     cf_max_pages: int = Field(default=5, ge=1, validation_alias=_env("CF_MAX_PAGES"))

@@ -1,5 +1,6 @@
-"""JetStream KV buckets: cursors (`ingest_cursors`), the listen gate (`listen_gate`) and what the pipeline already
-wants or owns (`pipeline_gate`, `library_owned`, read only: acquire-svc and library-svc own them)."""
+"""JetStream KV buckets: cursors (`ingest_cursors`), the listen gate (`listen_gate`), the ledgers of what was sent
+out (`forward_ledger`, `feedback_ledger`), and, read only, what the pipeline already wants or owns (`pipeline_gate`,
+`library_owned`: acquire-svc and library-svc own them) and what a user must not be offered (`discovery_gate`)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,21 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from contracts.discovery import DISCOVERY_BUCKET, pause_key, tombstone_key
+
 from ..domain.listens import ListenCursor
 from ..domain.recommendations import CfCursor, Marker
 from ..domain.sonos_plays import LoggedPlay
-from ..ports import GateState
+from ..ports import GateState, Tombstone
 
-__all__ = ["KvCursorStore", "KvForwardLedger", "KvKnownRecordings", "KvLease", "KvListenGate"]
+__all__ = [
+    "KvCursorStore",
+    "KvDiscoveryGate",
+    "KvForwardLedger",
+    "KvKnownRecordings",
+    "KvLease",
+    "KvListenGate",
+]
 
 _PENDING = b"pending"
 _DONE = b"done"
@@ -79,6 +89,17 @@ class KvCursorStore:
     async def save_listens(self, user: str, source: str, cursor: ListenCursor) -> None:
         doc = {"newest_ts": cursor.newest_ts, "polls": cursor.polls}
         await self.kv.put(f"listens.{user}.{source}", json.dumps(doc).encode())
+
+    async def feedback(self, user: str) -> tuple[int, set[str]]:
+        raw = await _get(self.kv, f"feedback.{_kv_safe(user)}")
+        if not raw:
+            return 0, set()
+        doc = json.loads(raw)
+        return int(doc.get("newest", 0)), set(doc.get("keys", []))
+
+    async def save_feedback(self, user: str, newest: int, keys: set[str]) -> None:
+        doc = {"newest": newest, "keys": sorted(keys)}
+        await self.kv.put(f"feedback.{_kv_safe(user)}", json.dumps(doc).encode())
 
     async def last_play(self, group: str) -> LoggedPlay | None:
         raw = await _get(self.kv, f"sonos.{_kv_safe(group)}")
@@ -139,6 +160,71 @@ class KvKnownRecordings:
         found = await asyncio.gather(*(held(m) for m in mbids))
         return {m for m, hit in zip(mbids, found, strict=True) if hit}
 
+    async def owned(self, mbids: list[UUID]) -> dict[UUID, str]:
+        """The library's track id of each owned recording (library-svc writes `{"track_id": …, "path": …}`)."""
+        raws = await asyncio.gather(*(_get(self.buckets[1], str(m)) for m in mbids))
+        out: dict[UUID, str] = {}
+        for mbid, raw in zip(mbids, raws, strict=True):
+            if raw is None:
+                continue
+            try:
+                track_id = json.loads(raw).get("track_id")
+            except (ValueError, AttributeError):
+                track_id = None
+            if track_id:
+                out[mbid] = str(track_id)
+        return out
+
+
+class KvDiscoveryGate:
+    """`discovery_gate` (library-svc owns it): `tombstone.<user>.<mbid>` (a JSON value with `artist` and `reason`,
+    or anything else: the key alone is the tombstone) and `paused` (the reason in words)."""
+
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    @classmethod
+    async def open(cls, js: JetStreamContext) -> KvDiscoveryGate:
+        return cls(await js.key_value(DISCOVERY_BUCKET))
+
+    async def paused(self) -> str | None:
+        raw = await _get(self.kv, pause_key())
+        if raw is None:
+            return None
+        return raw.decode(errors="replace").strip() or "paused"
+
+    async def tombstones(self, user: str, mbids: list[UUID]) -> dict[UUID, Tombstone]:
+        raws = await asyncio.gather(*(_get(self.kv, tombstone_key(user, m)) for m in mbids))
+        return {m: _tombstone(raw) for m, raw in zip(mbids, raws, strict=True) if raw is not None}
+
+    async def hated_artists(self, user: str) -> set[str]:
+        # one watch of the user's tombstones, values included: the server filters by subject, no get per key
+        watcher = await self.kv.watch(tombstone_key(user, "*"), ignore_deletes=True)
+        out: set[str] = set()
+        try:
+            async for entry in watcher:
+                if entry is None:  # the end of what is stored now
+                    break
+                if b"hated" not in (entry.value or b""):
+                    continue  # most tombstones are expiries: not worth decoding
+                stone = _tombstone(entry.value or b"")
+                if stone.reason == "hated" and stone.artist:
+                    out.add(stone.artist)
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]  # nats-py leaves it unannotated
+        return out
+
+
+def _tombstone(raw: bytes) -> Tombstone:
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return Tombstone()
+    if not isinstance(doc, dict):
+        return Tombstone()
+    artist, reason = doc.get("artist"), doc.get("reason")
+    return Tombstone(artist=str(artist) if artist else None, reason=str(reason) if reason else None)
+
 
 class KvLease:
     """Who runs the scheduled loops when several processes of ingest-svc run: one holder at a time, renewed with a
@@ -192,14 +278,19 @@ class KvLease:
 
 
 class KvForwardLedger:
-    """`forward_ledger`: where sending a play on to one target stands (see service/forwarding.py)."""
+    """`forward_ledger`: where sending a play on to one target stands (see service/forwarding.py); the same shape
+    serves `feedback_ledger` (service/feedback.py)."""
 
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
 
     @classmethod
-    async def open(cls, js: JetStreamContext) -> KvForwardLedger:
-        return cls(await js.key_value("forward_ledger"))
+    async def open(cls, js: JetStreamContext, bucket: str = "forward_ledger") -> KvForwardLedger:
+        return cls(await js.key_value(bucket))
+
+    async def forget(self, key: str) -> None:
+        with contextlib.suppress(KeyNotFoundError):
+            await self.kv.delete(key)
 
     async def state(self, key: str) -> str | None:
         raw = await _get(self.kv, key)

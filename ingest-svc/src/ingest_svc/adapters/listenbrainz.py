@@ -1,4 +1,5 @@
-"""ListenBrainz: CF recommendations, top artists, LB Radio and listen history.
+"""ListenBrainz: CF recommendations, top artists, LB Radio, the playlists generated for a user, recording feedback
+and listen history.
 
 HTTP schemas (the shapes ListenBrainz sends) are kept here and turned into domain types; a body that does not fit
 its schema is a `BadResponse` of the source, like an HTML page or truncated JSON.
@@ -16,12 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from infra.http import ApiClient, BadResponse
 
 from ..domain.listens import Listen
-from ..domain.recommendations import CfPage, Recommendation
-from ..ports import ListenPage, SeedArtist
+from ..domain.recommendations import GENERATED_KINDS, CfPage, Recommendation
+from ..ports import FeedbackItem, FeedbackPage, GeneratedPlaylist, ListenPage, SeedArtist
 
-__all__ = ["ListenBrainz", "parse_listen"]
+__all__ = ["ListenBrainz", "ListenBrainzFeedback", "generated_kind", "parse_listen"]
 
 _RECORDING_URL = re.compile(r"recording/([0-9a-fA-F-]{36})")
+_PLAYLIST_URL = re.compile(r"playlist/([0-9a-fA-F-]{36})")
+_JSPF_PLAYLIST = "https://musicbrainz.org/doc/jspf#playlist"
 
 
 class _Schema(BaseModel):
@@ -54,6 +57,36 @@ class _StatsPayload(_Schema):
 class _ListensPayload(_Schema):
     count: int = 0
     listens: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class _FeedbackItem(_Schema):
+    recording_mbid: UUID | None = None
+    score: int
+    created: int
+
+
+class _FeedbackPayload(_Schema):
+    feedback: list[_FeedbackItem] = Field(default_factory=list)
+    count: int = 0
+    total_count: int | None = None
+    offset: int = 0
+
+
+def generated_kind(playlist: dict[str, Any]) -> str | None:
+    """Which generated playlist a JSPF playlist is: its algorithm's `source_patch`, else the start of its title."""
+    ext = (playlist.get("extension") or {}).get(_JSPF_PLAYLIST) or {}
+    meta = (ext.get("additional_metadata") or {}) if isinstance(ext, dict) else {}
+    algorithm = (meta.get("algorithm_metadata") or {}) if isinstance(meta, dict) else {}
+    patch = algorithm.get("source_patch") if isinstance(algorithm, dict) else None
+    if patch in GENERATED_KINDS:
+        return str(patch)
+    if patch:
+        return None  # another algorithm (daily jams, top discoveries, ...): named, and not one of ours
+    title = str(playlist.get("title") or "").casefold()
+    for kind, prefix in GENERATED_KINDS.items():
+        if title.startswith(prefix.casefold()):
+            return kind
+    return None
 
 
 def _payload(body: Any, schema: type[_Schema], endpoint: str) -> Any:
@@ -109,14 +142,82 @@ class ListenBrainz:
             tracks = body["payload"]["jspf"]["playlist"].get("track", [])
         except (KeyError, TypeError, AttributeError) as exc:
             raise BadResponse("listenbrainz", path, 200, "unexpected_shape", "no payload.jspf.playlist") from exc
-        out: list[Recommendation] = []
-        for i, track in enumerate(tracks if isinstance(tracks, list) else [tracks]):
-            mbid = _recording_mbid(track.get("identifier"))
-            if mbid is None:
+        return _jspf_tracks(tracks)
+
+    async def generated_playlists(self, user: str, token: str | None = None) -> list[GeneratedPlaylist]:
+        """The Weekly Exploration and Weekly Jams playlists ListenBrainz made for `user`, newest first."""
+        path = f"/1/user/{user}/playlists/createdfor"
+        body = await self.client.get_json(path, {"count": 100, "offset": 0}, headers=self._headers(token))
+        if body is None:
+            return []
+        try:
+            entries = body["playlists"]
+            playlists = [e["playlist"] for e in entries]
+        except (KeyError, TypeError) as exc:
+            raise BadResponse("listenbrainz", path, 200, "unexpected_shape", "no playlists[].playlist") from exc
+        out: list[GeneratedPlaylist] = []
+        for p in playlists:
+            kind = generated_kind(p) if isinstance(p, dict) else None
+            m = _PLAYLIST_URL.search(str(p.get("identifier") or "")) if kind else None
+            if kind is None or m is None:
                 continue
             out.append(
-                Recommendation(recording_mbid=mbid, position=i, artist=track.get("creator"), title=track.get("title"))
+                GeneratedPlaylist(
+                    mbid=UUID(m.group(1)), kind=kind, title=str(p.get("title") or ""), date=str(p.get("date") or "")
+                )
             )
+        out.sort(key=lambda g: g.date, reverse=True)  # ISO 8601 dates of one server sort as text
+        return out
+
+    async def playlist_tracks(self, playlist: UUID, token: str | None = None) -> list[Recommendation]:
+        path = f"/1/playlist/{playlist}"
+        body = await self.client.get_json(path, None, headers=self._headers(token))
+        if body is None:
+            return []
+        try:
+            tracks = body["playlist"].get("track", [])
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise BadResponse("listenbrainz", path, 200, "unexpected_shape", "no playlist") from exc
+        return _jspf_tracks(tracks)
+
+    async def feedback(self, user: str, score: int, offset: int, count: int, token: str | None = None) -> FeedbackPage:
+        """One page of the feedback `user` gave (newest first), of one score."""
+        path = f"/1/feedback/user/{user}/get-feedback"
+        params = {"score": score, "offset": offset, "count": count}
+        body = await self.client.get_json(path, params, headers=self._headers(token))
+        if body is None:
+            return FeedbackPage(items=[], complete=True)
+        try:
+            p = _FeedbackPayload.model_validate(body)
+        except ValidationError as exc:
+            raise BadResponse("listenbrainz", path, 200, "unexpected_shape", str(exc)[:300]) from exc
+        items = [
+            FeedbackItem(recording_mbid=f.recording_mbid, score=f.score, created=f.created)
+            for f in p.feedback
+            if f.recording_mbid is not None  # feedback on an unmapped listen (an MSID only): nothing to match
+        ]
+        return FeedbackPage(items=items, complete=len(p.feedback) < count)
+
+    async def recording_names(
+        self, mbids: list[UUID], token: str | None = None, batch: int = 50
+    ) -> dict[UUID, tuple[str, str | None]]:
+        """(artist credit, title) of each recording ListenBrainz knows (`/1/metadata/recording/`, `batch` a request)."""
+        path = "/1/metadata/recording/"
+        out: dict[UUID, tuple[str, str | None]] = {}
+        for start in range(0, len(mbids), batch):
+            chunk = mbids[start : start + batch]
+            params = {"recording_mbids": ",".join(str(m) for m in chunk), "inc": "artist"}
+            body = await self.client.get_json(path, params, headers=self._headers(token))
+            if body is None:
+                continue
+            if not isinstance(body, dict):
+                raise BadResponse("listenbrainz", path, 200, "unexpected_shape", type(body).__name__)
+            for key, doc in body.items():
+                artist = (doc.get("artist") or {}).get("name") if isinstance(doc, dict) else None
+                mbid = _uuid_or_none(key)
+                if mbid is not None and artist:
+                    title = (doc.get("recording") or {}).get("name")
+                    out[mbid] = (str(artist), str(title) if title else None)
         return out
 
     async def listens(self, user: str, min_ts: int, count: int, token: str | None = None) -> ListenPage:
@@ -133,6 +234,47 @@ class ListenBrainz:
             except (KeyError, TypeError, ValueError) as exc:
                 raise BadResponse("listenbrainz", path, 200, "unexpected_shape", f"listen: {exc}") from exc
         return ListenPage(listens=listens, complete=len(p.listens) < count)
+
+
+class ListenBrainzFeedback:
+    """Recording feedback (love +1 / hate -1) sent as a user. Sending goes through the write client, which never
+    retries on its own: a timed-out POST may have landed, and only the sender, which asks first, sends again."""
+
+    def __init__(self, write: ApiClient, read: ApiClient) -> None:
+        self.write = write
+        self.read = read
+
+    async def send(self, token: str, recording_mbid: UUID, score: int) -> None:
+        body = {"recording_mbid": str(recording_mbid), "score": score}
+        await self.write.request(
+            "POST", "/1/feedback/recording-feedback", json_body=body, headers={"Authorization": f"Token {token}"}
+        )
+
+    async def score_of(self, user: str, token: str, recording_mbid: UUID) -> int:
+        """The score `user` gave the recording now (0: none)."""
+        path = f"/1/feedback/user/{user}/get-feedback-for-recordings"
+        body = await self.read.get_json(
+            path, {"recording_mbids": str(recording_mbid)}, headers={"Authorization": f"Token {token}"}
+        )
+        try:
+            found = [f for f in (body or {}).get("feedback", []) if f.get("recording_mbid") == str(recording_mbid)]
+            return int(found[0]["score"]) if found else 0
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadResponse("listenbrainz", path, 200, "unexpected_shape", "feedback[]") from exc
+
+
+def _jspf_tracks(tracks: Any) -> list[Recommendation]:
+    out: list[Recommendation] = []
+    for i, track in enumerate(tracks if isinstance(tracks, list) else [tracks]):
+        if not isinstance(track, dict):
+            continue
+        mbid = _recording_mbid(track.get("identifier"))
+        if mbid is None:
+            continue
+        out.append(
+            Recommendation(recording_mbid=mbid, position=i, artist=track.get("creator"), title=track.get("title"))
+        )
+    return out
 
 
 def _recording_mbid(identifier: Any) -> UUID | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 __all__ = [
+    "GENERATED_KINDS",
     "CfCursor",
     "CfPage",
     "Marker",
@@ -26,7 +27,13 @@ __all__ = [
     "detect_retrain",
     "marker_of",
     "split_run",
+    "split_run3",
 ]
+
+
+GENERATED_KINDS = {"weekly-exploration": "Weekly Exploration", "weekly-jams": "Weekly Jams"}
+"""The playlists ListenBrainz generates for a user that are taken as candidates, in the order a run takes turns
+between them: their algorithm's `source_patch` → the start of their title."""
 
 
 class MarkerKind:
@@ -104,6 +111,14 @@ def split_run(run_size: int, cf_ratio: float) -> tuple[int, int]:
     """(CF share, radio share) of a run, rounded half up so 80/20 of any size is within one candidate."""
     cf = min(run_size, math.floor(run_size * cf_ratio + 0.5))
     return cf, run_size - cf
+
+
+def split_run3(run_size: int, cf_ratio: float, playlists_ratio: float) -> tuple[int, int, int]:
+    """(CF, radio, playlists) shares of a run: the generated playlists take `playlists_ratio` of the run first
+    (rounded half up), and CF and radio share the rest by `cf_ratio`."""
+    playlists = min(run_size, math.floor(run_size * playlists_ratio + 0.5))
+    cf, radio = split_run(run_size - playlists, cf_ratio)
+    return cf, radio, playlists
 
 
 @dataclass

@@ -1,5 +1,21 @@
-"""A recommendation run for one user: CF from the stored offset with retrain detection, LB Radio seeded from the
-user's top artists, deduped by recording MBID across both and against what is wanted, in flight or owned."""
+"""A recommendation run for one user: CF from the stored offset with retrain detection, the playlists ListenBrainz
+generated for the user (Weekly Exploration, Weekly Jams), and LB Radio seeded from the user's top artists, deduped
+by recording MBID across the three and against what is wanted, in flight or owned.
+
+The shares: the generated playlists take `playlists_ratio` of the run, CF and radio share the rest by `cf_ratio`.
+A source that falls short is made up by the others: an exhausted CF and a short (or failed) playlist pick by the
+radio, and a radio that falls short too by the playlists' remaining tracks.
+
+Before a candidate is offered it is screened for its user (the discovery lifecycle):
+- a recording with a tombstone in `discovery_gate` (expired unkept, or hated) is left out: `CandidateExcluded`;
+- so is a recording whose artist is in the user's `excluded_artists` (names compared folded, each name of a credit);
+- a recording the library already holds is not acquired again: `OwnedTrackRecommended` puts it in this week's
+  discovery playlist (it still counts as a duplicate, not towards the run's size);
+- a recording by an artist the user hated (the artist of a tombstone of reason `hated`) goes after every other
+  candidate of its source: it is offered only when the source has nothing else left.
+CF recommendations carry no artist names: when the user has artist rules, ListenBrainz's recording metadata names
+them (`/1/metadata/recording/`, one request per CF page), and a hated artist's CF candidates wait for the end of CF.
+While `discovery_gate` holds `paused` (the disk budget), a run fetches nothing and fails with reason `paused`."""
 
 from __future__ import annotations
 
@@ -8,10 +24,12 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from itertools import zip_longest
 from uuid import UUID
 
 from contracts.common import CandidateSource
+from contracts.discovery import CandidateExcluded, OwnedTrackRecommended
 from contracts.ingest import (
     CandidateDiscovered,
     ModelRetrained,
@@ -21,21 +39,33 @@ from contracts.ingest import (
 )
 from contracts.livesettings import UserAccounts
 from infra.http import ExternalError
+from infra.textfold import credit_names, match_key
 from infra.upstreams import describe_failure
 
 from ..config import RunConfig
 from ..domain.recommendations import (
+    GENERATED_KINDS,
     CfCursor,
     CfPage,
     Recommendation,
     Selection,
     detect_retrain,
     marker_of,
-    split_run,
+    split_run3,
 )
 from ..health import SourceHealth
-from ..ports import CursorStore, EventPublisher, KnownRecordings, RecommendationSource, SeedArtist
+from ..ports import (
+    CursorStore,
+    DiscoveryGate,
+    EventPublisher,
+    GeneratedPlaylist,
+    KnownRecordings,
+    RecommendationSource,
+    SeedArtist,
+    Tombstone,
+)
 from .failures import poll_failed
+from .feedback import FeedbackReader
 
 __all__ = ["CANDIDATE_NAMESPACE", "RecommendationService", "RunReport", "radio_prompt"]
 
@@ -56,6 +86,32 @@ class RunReport:
     errors: list[ExternalError]
     failed: bool = False
     """Every source tried failed: the run recommended nothing and says why in `RecommendationRunFailed`."""
+    playlists: list[Recommendation] = field(default_factory=list)
+    excluded: int = 0
+    owned: int = 0
+    """Owned recordings recommended again (`OwnedTrackRecommended`)."""
+    paused: str | None = None
+    """Why the run did not fetch anything: the disk budget paused runs."""
+
+
+@dataclass
+class _Screen:
+    """What one run knows about its user to screen candidates with, and what it screened."""
+
+    user: str
+    run_id: uuid.UUID
+    cause: RecommendationRunStarted
+    excluded_artists: set[str]
+    hated_artists: set[str]
+    excluded: set[UUID] = field(default_factory=set)
+    owned: set[UUID] = field(default_factory=set)
+
+
+def _names(artist: str | None) -> set[str]:
+    """An artist credit as match keys: the whole credit and each artist it names."""
+    if not artist:
+        return set()
+    return {match_key(artist), *credit_names(artist)} - {""}
 
 
 def radio_prompt(seeds: list[SeedArtist]) -> str:
@@ -76,9 +132,13 @@ class RecommendationService:
         publisher: EventPublisher,
         health: SourceHealth,
         *,
+        gate: DiscoveryGate | None = None,
+        feedback: FeedbackReader | None = None,
         recent_limit: int = 10_000,
     ) -> None:
         self.source = source
+        self.gate = gate
+        self.feedback = feedback
         self.cursors = cursors
         self.known = known
         self.publisher = publisher
@@ -102,13 +162,20 @@ class RecommendationService:
         """One run. External failures are published as `PollFailed` and returned in the report, not raised."""
         lock = self._locks.setdefault(user, asyncio.Lock())
         async with lock:  # a manual run and the schedule never page the same cursor at once
-            return await self._run(user, accounts, cfg, trigger, interval_s, run_id or uuid.uuid4())
+            report = await self._run(user, accounts, cfg, trigger, interval_s, run_id or uuid.uuid4())
+            if self.feedback is not None:  # also while paused: a hate given on the website frees room
+                await self.feedback.read_back(user, accounts)
+            return report
 
     async def _run(
         self, user: str, acc: UserAccounts, cfg: RunConfig, trigger: str, interval_s: float, run_id: uuid.UUID
     ) -> RunReport:
         lb_user = acc.listenbrainz_user or user
-        cf_quota, radio_quota = split_run(cfg.run_size, cfg.cf_ratio)
+        paused = await self.gate.paused() if self.gate is not None else None
+        if paused is not None:
+            return await self._paused(user, run_id, trigger, paused)
+        self.health.resumed(user)
+        cf_quota, radio_quota, pl_quota = split_run3(cfg.run_size, cfg.cf_ratio, cfg.playlists_ratio)
         started = RecommendationRunStarted(
             event_id=uuid.uuid5(run_id, "started"),
             user=user,
@@ -116,35 +183,67 @@ class RecommendationService:
             trigger=trigger,
             run_size=cfg.run_size,
             cf_ratio=cfg.cf_ratio,
+            playlists_ratio=cfg.playlists_ratio,
         )
         await self.publisher.publish(started)
+        screen = await self._screen_for(user, acc, run_id, started)
         cursor = await self.cursors.cf(user)
         selection = Selection()
         errors: list[ExternalError] = []
         cf: list[Recommendation] = []
         exhausted = retrained = False
         failures: list[str] = []
+        tried = 1
         try:
-            cf, cursor, exhausted, retrained = await self._cf(lb_user, acc, cfg, cursor, cf_quota, selection, started)
+            cf, cursor, exhausted, retrained = await self._cf(
+                lb_user, acc, cfg, cursor, cf_quota, selection, started, screen
+            )
         except ExternalError as exc:
             errors.append(exc)
             failures.append(f"CF: {describe_failure(exc).text}")
             await self._failed(user, "cf", interval_s, exc)
         else:
             self.health.success(user, "cf", interval_s, len(cf))
-        radio_target = radio_quota + (cf_quota - len(cf) if exhausted else 0)  # radio backfills an exhausted CF
+        playlists: list[Recommendation] = []
+        spare: list[Recommendation] = []  # playlist tracks beyond the playlists' share, for a short radio
+        pl_short = 0
+        if pl_quota > 0:
+            tried += 1
+            try:
+                playlists, spare = await self._playlists(lb_user, acc, pl_quota, selection, screen)
+            except ExternalError as exc:
+                errors.append(exc)
+                failures.append(f"playlists: {describe_failure(exc).text}")
+                await self._failed(user, "playlists", interval_s, exc)
+                pl_short = pl_quota
+            else:
+                self.health.success(user, "playlists", interval_s, len(playlists))
+                pl_short = pl_quota - len(playlists)
+        # the radio makes up for an exhausted CF and a short or failed playlist pick
+        radio_target = radio_quota + (cf_quota - len(cf) if exhausted else 0) + pl_short
         radio: list[Recommendation] = []
         if radio_target > 0:
+            tried += 1
             try:
-                radio, cursor = await self._radio(lb_user, acc, cfg, cursor, radio_target, selection)
+                radio, cursor = await self._radio(lb_user, acc, cfg, cursor, radio_target, selection, screen)
             except ExternalError as exc:
                 errors.append(exc)
                 failures.append(f"radio: {describe_failure(exc).text}")
                 await self._failed(user, "radio", interval_s, exc)
             else:
                 self.health.success(user, "radio", interval_s, len(radio))
+        if len(radio) < radio_target and spare:
+            # the playlists make up for a short (or failed) radio with their remaining tracks
+            extra, _, _ = await self._pick(
+                lb_user, spare, radio_target - len(radio), selection, screen, CandidateSource.PLAYLISTS
+            )
+            playlists += extra
         marker = cursor.marker.value if cursor.marker else "none"
-        for source, items in ((CandidateSource.CF, cf), (CandidateSource.RADIO, radio)):
+        for source, items in (
+            (CandidateSource.CF, cf),
+            (CandidateSource.RADIO, radio),
+            (CandidateSource.PLAYLISTS, playlists),
+        ):
             for item in items:
                 await self.publisher.publish(
                     CandidateDiscovered(
@@ -161,12 +260,12 @@ class RecommendationService:
                         title=item.title,
                     )
                 )
-        self._remember(lb_user, [c.recording_mbid for c in cf + radio])
+        self._remember(lb_user, [c.recording_mbid for c in cf + radio + playlists])
         cursor = replace(cursor, last_run_at=time.time())
-        if len(errors) < 2:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
+        if len(errors) < tried:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
             await self.cursors.save_cf(user, cursor)
-        tried = 1 + (radio_target > 0)
-        if errors and len(errors) >= tried and not (cf or radio):
+        excluded, owned = len(screen.excluded), len(screen.owned)
+        if errors and len(errors) >= tried and not (cf or radio or playlists):
             await self.publisher.publish(
                 RecommendationRunFailed.caused_by(
                     started,
@@ -178,7 +277,19 @@ class RecommendationService:
                 )
             )
             log.warning("run %s for %s (%s) failed: %s", run_id, user, trigger, "; ".join(failures))
-            return RunReport(run_id, [], [], selection.duplicates, cursor.offset, exhausted, retrained, errors, True)
+            return RunReport(
+                run_id,
+                [],
+                [],
+                selection.duplicates,
+                cursor.offset,
+                exhausted,
+                retrained,
+                errors,
+                True,
+                excluded=excluded,
+                owned=owned,
+            )
         await self.publisher.publish(
             RecommendationRunCompleted.caused_by(
                 started,
@@ -186,24 +297,61 @@ class RecommendationService:
                 run_id=run_id,
                 cf_count=len(cf),
                 radio_count=len(radio),
+                playlists_count=len(playlists),
                 duplicates_skipped=selection.duplicates,
+                excluded=excluded,
                 cf_offset=cursor.offset,
                 cf_exhausted=exhausted,
                 failures=failures,
             )
         )
         log.info(
-            "run %s for %s (%s): %d CF + %d radio, %d duplicates, CF offset %d%s",
+            "run %s for %s (%s): %d CF + %d radio + %d playlists, %d duplicates (%d owned), %d excluded, "
+            "CF offset %d%s",
             run_id,
             user,
             trigger,
             len(cf),
             len(radio),
+            len(playlists),
             selection.duplicates,
+            owned,
+            excluded,
             cursor.offset,
             ", CF exhausted" if exhausted else "",
         )
-        return RunReport(run_id, cf, radio, selection.duplicates, cursor.offset, exhausted, retrained, errors)
+        return RunReport(
+            run_id,
+            cf,
+            radio,
+            selection.duplicates,
+            cursor.offset,
+            exhausted,
+            retrained,
+            errors,
+            playlists=playlists,
+            excluded=excluded,
+            owned=owned,
+        )
+
+    async def _paused(self, user: str, run_id: uuid.UUID, trigger: str, why: str) -> RunReport:
+        """The disk budget stops runs: nothing is fetched; the run fails with reason `paused` and says why. The
+        next one is tried after the interval, like any run."""
+        log.info("run %s for %s (%s) paused: %s", run_id, user, trigger, why)
+        self.health.paused(user, why)
+        await self.publisher.publish(
+            RecommendationRunFailed(
+                event_id=uuid.uuid5(run_id, "failed"),
+                user=user,
+                run_id=run_id,
+                trigger=trigger,
+                reason="paused",
+                detail=f"runs are paused: {why}",
+            )
+        )
+        cursor = replace(await self.cursors.cf(user), last_run_at=time.time())
+        await self.cursors.save_cf(user, cursor)
+        return RunReport(run_id, [], [], 0, cursor.offset, False, False, [], paused=why)
 
     async def refuse(self, user: str, run_id: uuid.UUID, trigger: str, reason: str, detail: str) -> None:
         """A run that cannot start (no ListenBrainz account): it still shows, as failed with its reason."""
@@ -250,6 +398,7 @@ class RecommendationService:
         quota: int,
         selection: Selection,
         started: RecommendationRunStarted,
+        screen: _Screen,
     ) -> tuple[list[Recommendation], CfCursor, bool, bool]:
         token = acc.listenbrainz_token
         page = await self.source.cf_page(lb_user, cursor.offset, cfg.cf_page_size, token)
@@ -284,32 +433,63 @@ class RecommendationService:
                 page = refetched if refetched is not None else CfPage(offset=0, items=[])
         cursor = replace(cursor, marker=marker or cursor.marker)
         chosen: list[Recommendation] = []
+        deferred: list[Recommendation] = []  # by hated artists: taken only once CF has nothing else in this run
         pages = 1
         while True:
-            known = await self._known(lb_user, [i.recording_mbid for i in page.items]) if quota else set()
-            consumed = 0
-            for item in page.items:
-                if len(chosen) >= quota:
-                    break
-                consumed += 1
-                if selection.admit(item.recording_mbid, item.recording_mbid in known):
-                    chosen.append(item)
+            items = await self._named(page.items, token, screen)
+            picked, consumed, held = await self._pick(
+                lb_user, items, quota - len(chosen), selection, screen, CandidateSource.CF, fill_deferred=False
+            )
+            chosen += picked
+            deferred += held
             cursor = replace(cursor, offset=page.offset + consumed)
             at_end = len(page.items) < cfg.cf_page_size or (page.total is not None and cursor.offset >= page.total)
             if len(chosen) >= quota:
                 return chosen, cursor, False, retrain is not None
-            if at_end:
-                return chosen, cursor, True, retrain is not None
-            if pages >= cfg.cf_max_pages:
-                return chosen, cursor, False, retrain is not None
+            if at_end or pages >= cfg.cf_max_pages:
+                break
             next_page = await self.source.cf_page(lb_user, cursor.offset, cfg.cf_page_size, token)
             pages += 1
             if next_page is None or not next_page.items:
-                return chosen, cursor, True, retrain is not None
+                at_end = True
+                break
             page = next_page
+        for item in deferred:
+            if len(chosen) >= quota:
+                break
+            if selection.admit(item.recording_mbid, False):
+                chosen.append(item)
+        return chosen, cursor, at_end and len(chosen) < quota, retrain is not None
+
+    async def _named(self, items: list[Recommendation], token: str | None, screen: _Screen) -> list[Recommendation]:
+        """CF names no artists: when the user has artist rules, ListenBrainz's metadata names them (a failure to
+        name them leaves them unnamed: tombstones and the dedupe still apply)."""
+        if not (screen.excluded_artists or screen.hated_artists) or not items:
+            return items
+        unnamed = [i.recording_mbid for i in items if not i.artist]
+        if not unnamed:
+            return items
+        try:
+            names = await self.source.recording_names(unnamed, token)
+        except ExternalError as exc:
+            log.warning("artists of %d CF candidates of %s unknown: %s", len(unnamed), screen.user, exc)
+            return items
+        return [
+            replace(i, artist=names[i.recording_mbid][0], title=i.title or names[i.recording_mbid][1])
+            if not i.artist and i.recording_mbid in names
+            else i
+            for i in items
+        ]
 
     async def _radio(
-        self, lb_user: str, acc: UserAccounts, cfg: RunConfig, cursor: CfCursor, quota: int, selection: Selection
+        self,
+        lb_user: str,
+        acc: UserAccounts,
+        cfg: RunConfig,
+        cursor: CfCursor,
+        quota: int,
+        selection: Selection,
+        screen: _Screen,
     ) -> tuple[list[Recommendation], CfCursor]:
         token = acc.listenbrainz_token
         artists = await self.source.top_artists(lb_user, cfg.radio_top_artists, cfg.radio_stats_range, token)
@@ -320,11 +500,124 @@ class RecommendationService:
         count = min(cfg.radio_seed_artists, len(artists))
         seeds = [artists[(start + i) % len(artists)] for i in range(count)]
         tracks = await self.source.lb_radio(radio_prompt(seeds), cfg.radio_mode, token)
-        known = await self._known(lb_user, [t.recording_mbid for t in tracks])
-        chosen: list[Recommendation] = []
-        for track in tracks:
-            if len(chosen) >= quota:
-                break
-            if selection.admit(track.recording_mbid, track.recording_mbid in known):
-                chosen.append(track)
+        chosen, _, _ = await self._pick(lb_user, tracks, quota, selection, screen, CandidateSource.RADIO)
         return chosen, replace(cursor, radio_rotation=(start + count) % len(artists))
+
+    async def _playlists(
+        self, lb_user: str, acc: UserAccounts, quota: int, selection: Selection, screen: _Screen
+    ) -> tuple[list[Recommendation], list[Recommendation]]:
+        """The newest Weekly Exploration and Weekly Jams, taken in turns; returns the pick and the tracks left over
+        (for a short radio)."""
+        token = acc.listenbrainz_token
+        newest: dict[str, GeneratedPlaylist] = {}
+        for playlist in await self.source.generated_playlists(lb_user, token):  # newest first
+            newest.setdefault(playlist.kind, playlist)
+        if not newest:
+            log.info("no generated playlists for %s yet", lb_user)
+            return [], []
+        lists = [
+            await self.source.playlist_tracks(newest[kind].mbid, token) for kind in GENERATED_KINDS if kind in newest
+        ]
+        merged = [t for group in zip_longest(*lists) for t in group if t is not None]
+        merged = [replace(t, position=i) for i, t in enumerate(merged)]
+        chosen, consumed, deferred = await self._pick(
+            lb_user, merged, quota, selection, screen, CandidateSource.PLAYLISTS
+        )
+        return chosen, merged[consumed:] + deferred
+
+    async def _screen_for(
+        self, user: str, acc: UserAccounts, run_id: uuid.UUID, started: RecommendationRunStarted
+    ) -> _Screen:
+        excluded = {match_key(a) for a in acc.excluded_artists} - {""}
+        hated = await self.gate.hated_artists(user) if self.gate is not None else set()
+        return _Screen(user, run_id, started, excluded, {match_key(a) for a in hated} - {""})
+
+    async def _pick(
+        self,
+        lb_user: str,
+        items: list[Recommendation],
+        quota: int,
+        selection: Selection,
+        screen: _Screen,
+        source: CandidateSource,
+        *,
+        fill_deferred: bool = True,
+    ) -> tuple[list[Recommendation], int, list[Recommendation]]:
+        """Take up to `quota` of `items` in order, screened for the user. Returns the pick, how many items were
+        looked at, and the hated artists' items looked at and left (they come last: taken only once the others
+        ran out)."""
+        chosen: list[Recommendation] = []
+        deferred: list[Recommendation] = []
+        if quota <= 0 or not items:
+            return chosen, 0, deferred
+        consumed = 0
+        # looked up a slice at a time: a 1000-track list for a share of 4 costs a few lookups, not 3000
+        step = max(25, 2 * quota)
+        while consumed < len(items) and len(chosen) < quota:
+            batch = items[consumed : consumed + step]
+            mbids = [i.recording_mbid for i in batch]
+            stones = await self.gate.tombstones(screen.user, mbids) if self.gate is not None else {}
+            known = await self._known(lb_user, mbids)
+            owned = await self.known.owned([m for m in mbids if m in known]) if known else {}
+            for item in batch:
+                if len(chosen) >= quota:
+                    break
+                consumed += 1
+                m = item.recording_mbid
+                if m in screen.excluded:
+                    continue
+                if m in selection.seen:
+                    selection.admit(m, True)  # offered by another source already: a duplicate
+                    continue
+                names = _names(item.artist)
+                stone = stones.get(m)
+                if stone is not None or names & screen.excluded_artists:
+                    await self._exclude(screen, item, source, "tombstone" if stone else "artist_excluded", stone)
+                    continue
+                if m in owned:
+                    await self._owned_again(screen, item, source, owned[m])
+                elif m not in known and names & screen.hated_artists:
+                    deferred.append(item)
+                    continue
+                if selection.admit(m, m in known):
+                    chosen.append(item)
+        if fill_deferred and consumed == len(items):
+            while deferred and len(chosen) < quota:
+                item = deferred.pop(0)
+                if selection.admit(item.recording_mbid, False):
+                    chosen.append(item)
+        return chosen, consumed, deferred
+
+    async def _exclude(
+        self, screen: _Screen, item: Recommendation, source: CandidateSource, reason: str, stone: Tombstone | None
+    ) -> None:
+        screen.excluded.add(item.recording_mbid)
+        artist = item.artist or (stone.artist if stone else None)
+        log.info("%s left out for %s: %s (%s)", item.recording_mbid, screen.user, reason, artist or "artist unknown")
+        await self.publisher.publish(
+            CandidateExcluded.caused_by(
+                screen.cause,
+                event_id=uuid.uuid5(screen.run_id, f"excluded:{item.recording_mbid}"),
+                recording_mbid=item.recording_mbid,
+                source=source,
+                run_id=screen.run_id,
+                artist=artist,
+                reason=reason,
+            )
+        )
+
+    async def _owned_again(self, screen: _Screen, item: Recommendation, source: CandidateSource, track: str) -> None:
+        """The library holds it already: it joins the user's discovery playlist of the week, not the downloads."""
+        if item.recording_mbid in screen.owned:
+            return
+        screen.owned.add(item.recording_mbid)
+        await self.publisher.publish(
+            OwnedTrackRecommended.caused_by(
+                screen.cause,
+                event_id=uuid.uuid5(screen.run_id, f"owned:{item.recording_mbid}"),
+                recording_mbid=item.recording_mbid,
+                source=source,
+                run_id=screen.run_id,
+                track_id=track,
+            )
+        )
