@@ -54,6 +54,9 @@ from .auth.limiter import GuessLimiter, PasswordSlots
 from .auth.users import Users
 from .browse import LibraryBrowser
 from .db import make_engine
+from .discoveries.api import DiscoveriesController
+from .discoveries.page import DiscoveriesPageController
+from .discoveries.service import Discoveries
 from .handlers import view_handlers
 from .health import HealthController
 from .history.api import ListensController
@@ -219,6 +222,8 @@ def create_app(settings: Settings) -> Litestar:
             InsightsController,
             TimezoneController,
             InsightsPageController,
+            DiscoveriesController,
+            DiscoveriesPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -244,6 +249,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_engine": engine,
                 "insight_prefs": Prefs(history_reader, server_zone(settings.timezone)),
                 "summarizer": summarizer,
+                "discoveries": Discoveries(engine, gateway, lambda: live.pipeline, history_reader),
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
                 "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from contracts import ingest, library
 from contracts.base import Message
 
+from ..discoveries.fold import fold_discovery
 from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 from .steps import step_for
 from .words import describe, run_outcome
@@ -37,6 +38,8 @@ class FeedItem:
     stage: str | None
     at: datetime
     summary: str
+    discovery_users: frozenset[str] = field(default_factory=frozenset)
+    """Users whose discoveries this event changed (their Navidrome playlists follow)."""
 
 
 def _letters(current: str | None, *, add: list[int] | None = None, remove: list[int] | None = None) -> str | None:
@@ -133,6 +136,20 @@ class Projection:
     def _fold(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem:
         at = _naive(event.occurred_at)
         self._runs(s, event, at)
+        found = fold_discovery(s, event, stream, seq)
+        if found is not None:
+            return FeedItem(
+                stream,
+                seq,
+                event.subject,
+                event.user,
+                None,
+                None,
+                None,
+                event.occurred_at,
+                found.summary,
+                frozenset(found.users),
+            )
         step = step_for(event)
         base = FeedItem(stream, seq, event.subject, event.user, None, None, None, event.occurred_at, describe(event))
         if step is None:
