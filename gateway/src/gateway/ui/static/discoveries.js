@@ -47,7 +47,7 @@
     const b = el("button", { type: "button", textContent: label, className: extra });
     b.dataset.discovery = action;
     b.dataset.trackId = p.track_id;
-    b.setAttribute("aria-label", `${label} ${p.artist} – ${p.title}`);
+    b.setAttribute("aria-label", `${label} ${p.title} by ${p.artist}`);
     if (pending.get(p.track_id)?.action === action) { b.disabled = true; b.textContent = `${label} requested…`; }
     return b;
   }
@@ -57,7 +57,8 @@
     li.dataset.trackId = p.track_id;
     li.dataset.state = p.state;
     const cover = el("img", { className: "cover", src: p.cover_url, alt: "", width: 64, height: 64, loading: "lazy" });
-    const played = p.played ? `played ${p.plays || 1}×` : "not played yet";
+    const times = p.plays || 1;
+    const played = p.played ? `played ${times} time${times === 1 ? "" : "s"}` : "not played yet";
     const body = el("div", { className: "discovery-body" },
       el("div", {}, el("b", { textContent: p.title }), " · ", p.artist, p.album ? el("span", { className: "muted", textContent: ` · ${p.album}` }) : null),
       el("div", { className: "muted" },
