@@ -55,6 +55,7 @@ from .auth.users import Users
 from .browse import LibraryBrowser
 from .db import make_engine
 from .discoveries.api import DiscoveriesController
+from .discoveries.navidrome import NavidromeMirror
 from .discoveries.page import DiscoveriesPageController
 from .discoveries.service import Discoveries
 from .handlers import view_handlers
@@ -83,7 +84,7 @@ from .subsonic.health import upstream_check
 from .subsonic.keepalive import KeepAlivePool
 from .subsonic.proxy import FORWARD_RESPONSE, SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
-from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
+from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser, UserNavidromeAccounts
 from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
@@ -99,6 +100,7 @@ def create_app(settings: Settings) -> Litestar:
     users = Users(engine, SecretBox(key), settings.session_days)
     projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
+    own_navidrome = UserNavidromeAccounts(users.accounts, users.box)
     chooser = UpstreamChooser(
         settings.library_api_url,
         settings.navidrome_url,
@@ -107,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
         lambda: live.pipeline.navidrome_url,
         LiveNavidromeAccount(lambda: live.pipeline, users.box),
         library_secret=library_api_secret(settings.library_api_secret, settings.data_dir),
+        user_account=own_navidrome,
     )
     holder: dict[str, aiohttp.ClientSession] = {}
     # one count for /api/login and /rest: a guess is a guess, whichever door it comes through
@@ -123,7 +126,10 @@ def create_app(settings: Settings) -> Litestar:
         return report.published, report.failed
 
     gateway = Gateway(runtime.publish, gate, settings_store, users, view, redrive_letters)
-    for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
+    gateway.accounts_changed.append(own_navidrome.forget)
+    mirror = NavidromeMirror(engine, chooser, http)
+    gateway.accounts_changed.append(lambda username: mirror.touched({username}))
+    for durable, handler in view_handlers(projection, broadcaster, view, gate, mirror.touched).items():
         runtime.consume(durable, handler)
     scrobbles = ScrobblePublisher(runtime.publish)
     history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
@@ -184,11 +190,17 @@ def create_app(settings: Settings) -> Litestar:
         )
         await runtime.start()
         await _first_admin(settings, users, gateway)
-        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
+        retries = asyncio.create_task(
+            _every(settings.history_retry_every_s, rematcher.round, runtime, "history_retries")
+        )
+        mirroring = asyncio.create_task(
+            _every(settings.discovery_mirror_every_s, mirror.round, runtime, "discovery_playlists")
+        )
         try:
             yield
         finally:
             retries.cancel()
+            mirroring.cancel()
             await summarizer.aclose()
             await lb_client.aclose()
             await lastfm_client.aclose()
@@ -249,7 +261,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_engine": engine,
                 "insight_prefs": Prefs(history_reader, server_zone(settings.timezone)),
                 "summarizer": summarizer,
-                "discoveries": Discoveries(engine, gateway, lambda: live.pipeline, history_reader),
+                "discoveries": Discoveries(engine, gateway, lambda: live.pipeline, history_reader, mirror),
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
                 "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),
@@ -263,15 +275,15 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime) -> None:
+async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime, name: str) -> None:
     """A supervised background loop: a failed round is logged and the next one comes, never a silent death."""
-    beat = runtime.loop_heartbeat("history_retries", stall_after_s=interval_s * 5 + 60)
+    beat = runtime.loop_heartbeat(name, stall_after_s=interval_s * 5 + 60)
     log = logging.getLogger(__name__)
     while True:
         try:
             await work()
         except Exception:
-            log.exception("history retry round failed; trying again in %.0f s", interval_s)
+            log.exception("%s round failed; trying again in %.0f s", name, interval_s)
         beat.beat()
         await asyncio.sleep(interval_s)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from litestar.exceptions import PermissionDeniedException
@@ -18,6 +18,7 @@ from contracts.livesettings import PipelineSettings
 
 from ..auth.users import Principal
 from ..service import Conflict, Gateway, Invalid, Missing
+from .navidrome import NavidromeMirror
 from .queries import Pick, rules_in_force, user_discoveries, user_picks
 from .rows import DiscoveryPickRow
 
@@ -61,6 +62,7 @@ class Discoveries:
     pipeline: Any
     """() -> PipelineSettings: the live pipeline settings."""
     history: sqlite3.Connection | None = None
+    mirror: NavidromeMirror | None = None
 
     def _rules_for(self, user: str) -> Any:
         try:
@@ -77,7 +79,10 @@ class Discoveries:
         if user and self.gateway.users.get(target) is None:
             raise Missing(f"user {target}")
         rules = self._rules_for(target)
-        return await asyncio.to_thread(user_discoveries, self.engine, target, rules, self.history)
+        shown = await asyncio.to_thread(user_discoveries, self.engine, target, rules, self.history)
+        status = self.mirror.status.get(target) if self.mirror is not None else None
+        shown["navidrome"] = asdict(status) if status is not None else None
+        return shown
 
     def _mine(self, who: Principal, track_id: str) -> Pick:
         with Session(self.engine) as s:

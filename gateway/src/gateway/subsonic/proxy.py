@@ -150,6 +150,7 @@ class SubsonicProxy:
             await _reply(send, 200, *error(fmt, who.code, who.message))
             return
         guess.took_back()
+        upstream = self._chooser.for_user(who, upstream)  # with Navidrome: as the user's own account when they have one
         if method == "startScan" and first.get("fullScan", "").lower() == "true" and not self._is_admin(who):
             # a full scan re-reads every file of the library: an administrator's decision
             await _reply(send, 200, *error(fmt, 50, "User is not authorized for the given operation: fullScan"))
