@@ -40,13 +40,17 @@ def test_fold_gives_the_same_state_in_any_order(tmp_path: Path) -> None:
     sc = scenario()
     events = [e for e in sc.events if e.subject.startswith(("library.discovery", "ingest.feedback"))]
     shown = []
-    for attempt in range(4):
-        order = list(events)
+    for attempt in range(6):
+        order = list(enumerate(events, 1))
         random.Random(attempt).shuffle(order)
+        # odd: a consumer's workers finish in any order (each event keeps its stream sequence, lower ones come late);
+        # even: published late or early (the stream's order is not the order events happened in)
+        numbered = order if attempt % 2 else [(seq, event) for seq, (_, event) in enumerate(order, 1)]
         engine = make_engine(tmp_path / f"order-{attempt}.db")
         fold = Projection(engine)
-        for seq, event in enumerate(order, 1):
+        for seq, event in numbered:
             fold.apply(event, event.stream, seq)
+        assert fold.apply(numbered[0][1], numbered[0][1].stream, numbered[0][0]) is None  # redelivered: applied once
         views = [user_discoveries(engine, u, DEFAULT_RULES, now=sc.now) for u in ("admin", "bob")]
         shown.append(views)
         picks = {(p.week, p.track_id): p for p in user_picks(engine, "admin")}
@@ -150,6 +154,9 @@ async def test_discoveries_api_scopes_acts_and_replays(gateway: Any, nats_endpoi
         for bad, why in (([" "], "blank"), (["x" * 201], "at most 200"), ([7], "text"), (["a"] * 1001, "at most 1000")):
             resp = await admin.put("/api/discoveries/excluded-artists", json={"artists": bad})
             assert resp.status_code == 400 and why in resp.json()["detail"], resp.text
+        for body in ({"artists": "Vesper Lane"}, {}, ["Vesper Lane"]):
+            resp = await admin.put("/api/discoveries/excluded-artists", json=body)
+            assert resp.status_code == 400, resp.text
         resp = await admin.put(
             "/api/discoveries/excluded-artists", json={"artists": ["Vesper Lane", " vesper  lane", "Glass Arcade"]}
         )

@@ -18,7 +18,7 @@ from contracts import ingest, library
 from contracts.base import Message
 
 from ..discoveries.fold import fold_discovery
-from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
+from .rows import CheckpointRow, FeedHorizonRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 from .steps import step_for
 from .words import describe, run_outcome
 
@@ -115,10 +115,10 @@ class Projection:
 
     def _apply_in(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem | None:
         mark = s.get(CheckpointRow, stream) or CheckpointRow(stream=stream, seq=0)
-        if seq <= mark.seq:
+        if seq <= mark.seq and self._seen(s, stream, seq):
             return None
         item = self._fold(s, event, stream, seq)
-        mark.seq = seq
+        mark.seq = max(mark.seq, seq)
         s.add(mark)
         s.add(
             FeedRow(
@@ -132,6 +132,16 @@ class Projection:
             )
         )
         return item
+
+    @staticmethod
+    def _seen(s: Session, stream: str, seq: int) -> bool:
+        """Applied before. A consumer's workers finish in any order, so a sequence below the checkpoint may still be
+        new: every applied event has its feed row (written in the same transaction), and those pruned from the feed
+        are at or below its horizon."""
+        if s.get(FeedRow, (stream, seq)) is not None:
+            return True
+        horizon = s.get(FeedHorizonRow, stream)
+        return horizon is not None and seq <= horizon.seq
 
     def _fold(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem:
         at = _naive(event.occurred_at)

@@ -47,6 +47,7 @@
     const b = el("button", { type: "button", textContent: label, className: extra });
     b.dataset.discovery = action;
     b.dataset.trackId = p.track_id;
+    b.dataset.stream = p.stream_url;
     b.setAttribute("aria-label", `${label} ${p.title} by ${p.artist}`);
     if (pending.get(p.track_id)?.action === action) { b.disabled = true; b.textContent = `${label} requested…`; }
     return b;
@@ -83,6 +84,10 @@
       ? "Discoveries never expire here (turned off)."
       : `A pick is kept when you play it ${r.keep_plays}×, star it, rate it ${r.keep_rating} or more, love it on ListenBrainz or add it to a playlist; otherwise it expires after ${r.keep_for}, and the trash keeps it ${r.trash_for}.`
         + (r.disk_budget ? ` Unkept discoveries may use ${r.disk_budget}.` : "");
+    const nd = d.navidrome;
+    if (nd && !["synced", "builtin"].includes(nd.state)) {
+      rulesEl.append(el("span", { className: "reason", textContent: ` Navidrome playlists: ${nd.detail || nd.state}.` }));
+    }
     pausedEl.hidden = !d.paused;
     if (d.paused) pausedEl.replaceChildren(el("p", { textContent: `Recommendation runs are paused: ${d.paused.reason}` }));
     const states = new Map(d.weeks.flatMap((w) => w.picks).map((p) => [p.track_id, p.state]));
@@ -119,7 +124,7 @@
       const li = b.closest("li");
       document.getElementById("discovery-preview").hidden = false;
       document.getElementById("discovery-preview-title").textContent = li.querySelector(".discovery-body b").textContent;
-      audio.src = `/api/library/stream/${encodeURIComponent(id)}`;
+      audio.src = b.dataset.stream;  // the library's stream of it, signed in as this user (Navidrome's song id there)
       audio.play().catch((e) => toast(`Cannot play it: ${e.message}`));
       return;
     }
