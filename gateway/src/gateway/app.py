@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -194,7 +195,7 @@ def create_app(settings: Settings) -> Litestar:
             _every(settings.history_retry_every_s, rematcher.round, runtime, "history_retries")
         )
         mirroring = asyncio.create_task(
-            _every(settings.discovery_mirror_every_s, mirror.round, runtime, "discovery_playlists")
+            _every(settings.discovery_mirror_every_s, mirror.round, runtime, "discovery_playlists", mirror.wake)
         )
         try:
             yield
@@ -275,8 +276,15 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime, name: str) -> None:
-    """A supervised background loop: a failed round is logged and the next one comes, never a silent death."""
+async def _every(
+    interval_s: float,
+    work: Callable[[], Awaitable[object]],
+    runtime: ServiceRuntime,
+    name: str,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """A supervised background loop: a failed round is logged and the next one comes, never a silent death. With
+    `wake`, a round also comes (a moment after, so a burst is one round) as soon as it is set."""
     beat = runtime.loop_heartbeat(name, stall_after_s=interval_s * 5 + 60)
     log = logging.getLogger(__name__)
     while True:
@@ -285,7 +293,13 @@ async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runti
         except Exception:
             log.exception("%s round failed; trying again in %.0f s", name, interval_s)
         beat.beat()
-        await asyncio.sleep(interval_s)
+        if wake is None:
+            await asyncio.sleep(interval_s)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval_s)
+            await asyncio.sleep(min(0.5, interval_s))
+        wake.clear()
 
 
 async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> None:

@@ -8,12 +8,21 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import nats
 
-from contracts.discovery import ArtistExcluded, HateDiscovery, KeepDiscovery, RestoreDiscovery
+from contracts.discovery import (
+    ArtistExcluded,
+    DiscoveryAdded,
+    DiscoveryRunsResumed,
+    HateDiscovery,
+    KeepDiscovery,
+    RestoreDiscovery,
+)
 from gateway.db import make_engine
 from gateway.discoveries.queries import DEFAULT_RULES, user_discoveries, user_picks
 from gateway.readmodel.projection import Projection
@@ -62,6 +71,17 @@ def test_fold_gives_the_same_state_in_any_order(tmp_path: Path) -> None:
         engine.dispose()
     assert all(views == shown[0] for views in shown)
     assert shown[0][0]["paused"] is not None and len(shown[0][0]["trash"]) == 2
+
+    # runs resume; a pick told again in its week replaces what was said of it
+    engine = make_engine(tmp_path / "order-0.db")
+    fold = Projection(engine)
+    resumed = DiscoveryRunsResumed(used_bytes=1, budget_bytes=2, occurred_at=sc.now + timedelta(minutes=1))
+    assert fold.apply(resumed, "LIBRARY", 1000) is not None
+    again = next(e for e in events if isinstance(e, DiscoveryAdded) and e.track_id == "tr-marrow")
+    fold.apply(again.model_copy(update={"event_id": uuid.uuid4(), "album": "Pylons (deluxe)"}), "LIBRARY", 1001)
+    view = user_discoveries(engine, "admin", DEFAULT_RULES, now=sc.now)
+    assert view["paused"] is None
+    assert [p["album"] for p in view["weeks"][0]["picks"] if p["track_id"] == "tr-marrow"] == ["Pylons (deluxe)"]
 
 
 async def _wait_for(client: Any, predicate: Any, params: dict[str, str] | None = None) -> dict[str, Any]:

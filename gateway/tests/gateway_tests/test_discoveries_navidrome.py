@@ -57,7 +57,7 @@ async def test_discovery_playlists_in_navidrome_belong_to_each_user(gateway_fact
             BRAINSTREAM_NAVIDROME_URL=web.base_url,
             BRAINSTREAM_NAVIDROME_USER="nd-admin",
             BRAINSTREAM_NAVIDROME_PASSWORD=ACCOUNTS["nd-admin"],
-            BRAINSTREAM_DISCOVERY_MIRROR_EVERY=0.2,
+            BRAINSTREAM_DISCOVERY_MIRROR_EVERY=1,  # a late scan is looked for again by the clock
         )
         admin = await gw.login()
         for user, account in (("alice", "alice-nd"), ("bob", "bob-nd"), ("carol", None)):
@@ -161,12 +161,14 @@ async def test_discovery_playlists_in_navidrome_belong_to_each_user(gateway_fact
         assert nd.owned_by("alice-nd")["Road trip"] == ["s-a2"]
         assert ("ping", "nd-admin") in nd.calls
 
-        # a playlist left alone is not written again on later rounds
+        # a round that finds the playlists as they should be writes nothing
         writes = {p.name: p.writes for p in nd.playlists.values() if p.owner == "alice-nd"}
-        await publish_all(
-            nats_endpoint.url, [_added("bob", "tr-b1", 0, "Halflight", "Quiet Engines", now - timedelta(hours=5))]
+        last = (await alice.get("/api/discoveries")).json()["navidrome"]["at"]
+        again = _added("alice", "tr-a2", 1, "Northbound", "Marrow Lights", now - timedelta(hours=5))
+        await publish_all(nats_endpoint.url, [again])  # the same pick told again: alice's playlists are looked at
+        await wait_until(
+            lambda: alice.get("/api/discoveries"), timeout=10, predicate=lambda r: r.json()["navidrome"]["at"] != last
         )
-        await wait_until(lambda: alice.get("/api/discoveries"), timeout=5, predicate=lambda r: r.status_code == 200)
         assert {p.name: p.writes for p in nd.playlists.values() if p.owner == "alice-nd"} == writes
         for client in (admin, alice, carol):
             await client.aclose()

@@ -53,7 +53,8 @@ def fold_discovery(s: Session, event: Message, stream: str, seq: int) -> Touched
             user = e.user or ""
             pick = s.get(DiscoveryPickRow, (user, e.week, e.track_id))
             if pick is None or seq >= pick.seq:
-                s.add(
+                # told again (a track recommended again in the same week): the newest telling wins
+                s.merge(
                     DiscoveryPickRow(
                         user=user,
                         week=e.week,
@@ -112,7 +113,7 @@ def fold_discovery(s: Session, event: Message, stream: str, seq: int) -> Touched
             pause = s.get(DiscoveryPauseRow, "runs")
             if pause is None or _newer(at, seq, pause.at, pause.seq):
                 paused = isinstance(e, d.DiscoveryRunsPaused)
-                s.add(
+                s.merge(
                     DiscoveryPauseRow(
                         key="runs",
                         paused=paused,

@@ -64,7 +64,7 @@ class MirrorStatus:
     """The last round for one user, as the API shows it."""
 
     state: str
-    """`synced`, `waiting` (songs Navidrome has not scanned yet), `no_account`, `failed` or `builtin`."""
+    """`synced`, `waiting` (songs Navidrome has not scanned yet), `no_account` or `failed`."""
     detail: str = ""
     at: str = ""
     playlists: dict[str, int] = field(default_factory=dict)
@@ -78,9 +78,12 @@ class NavidromeMirror:
         self._all = True  # the first round looks at every user with discoveries
         self.status: dict[str, MirrorStatus] = {}
         self._lock = asyncio.Lock()
+        self.wake = asyncio.Event()
+        """Set when a user's discoveries change: the next round comes at once, not at the next interval."""
 
     def touched(self, users: frozenset[str] | set[str]) -> None:
         self._dirty |= set(users)
+        self.wake.set()
 
     def everyone(self) -> None:
         """Look at every user again (Navidrome was switched on, or an account changed)."""
