@@ -133,6 +133,12 @@ async def test_discoveries_api_scopes_acts_and_replays(gateway: Any, nats_endpoi
         assert "21.0 GB" in body["paused"]["reason"]
         assert body["rules"]["keep_for"] == "21d" and body["rules"]["trash_for"] == "7d"
 
+        # documented: every route in the OpenAPI schema, the answer with its fields
+        schema = (await admin.get("/schema/openapi.json")).json()
+        ops = {op["operationId"] for path in schema["paths"].values() for op in path.values() if "operationId" in op}
+        assert {"getDiscoveries", "keepDiscovery", "hateDiscovery", "restoreDiscovery", "setExcludedArtists"} <= ops
+        assert "expires_at" in schema["components"]["schemas"]["PickOut"]["properties"]
+
         # scopes: bob sees his one pick; not admin's, not even by asking; admin may look at bob's
         mine = (await bob.get("/api/discoveries")).json()
         assert [p["track_id"] for w in mine["weeks"] for p in w["picks"]] == ["tr-bob"] and mine["trash"] == []

@@ -13,6 +13,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from pydantic import BaseModel, Field
 
+from contracts.discovery import DiscoveryRules
+
 from ..auth.guard import principal
 from ..auth.users import Principal
 from .service import MAX_ARTIST, MAX_ARTISTS, Discoveries
@@ -41,6 +43,75 @@ class ArtistsOut(BaseModel):
     artists: list[str]
 
 
+class PickOut(BaseModel):
+    track_id: str = Field(description="The library's track id (the built-in server's song id).")
+    recording_mbid: str
+    week: str = Field(description="ISO week of the playlist it is in: `2026-W49`.")
+    weeks: list[str] = Field(description="Every week of the user's it is in.")
+    position: int = Field(description="Order of arrival within the week.")
+    artist: str
+    title: str
+    album: str | None
+    source: str = Field(description="Why it was picked: `cf`, `radio` or `playlists`.")
+    source_label: str
+    added_at: str | None
+    expires_at: str | None = Field(description="While active: when it expires unless kept.")
+    state: str = Field(description="`active`, `kept`, `expired` (in the trash), `restored` or `purged`.")
+    state_at: str | None
+    reason: str | None = Field(description="Why it was kept or expired: `played`, `starred`, `unkept`, `hated`…")
+    detail: str
+    purge_at: str | None = Field(description="While in the trash: when the trash is emptied of it.")
+    plays: int = Field(description="Plays of its recording by the user since it arrived (listening history).")
+    played: bool
+    hated: bool
+    size_bytes: int
+    cover_url: str
+    stream_url: str = Field(description="Its audio for the browser, signed in as the user.")
+    navidrome_song_id: str | None
+
+
+class WeekOut(BaseModel):
+    week: str
+    playlist: str = Field(description="The playlist's name in the user's Subsonic apps.")
+    picks: list[PickOut]
+
+
+class PausedOut(BaseModel):
+    reason: str
+    used_bytes: int
+    budget_bytes: int
+    since: str | None
+
+
+class FeedbackOut(BaseModel):
+    kind: str = Field(description="`sent` to ListenBrainz, `received` from it, or a candidate `excluded` from a run.")
+    recording_mbid: str
+    score: int | None
+    cause: str
+    artist: str | None
+    at: str | None
+
+
+class MirrorOut(BaseModel):
+    state: str = Field(description="`synced`, `waiting` (not scanned by Navidrome yet), `no_account` or `failed`.")
+    detail: str
+    at: str
+    playlists: dict[str, int]
+
+
+class DiscoveriesOut(BaseModel):
+    user: str
+    now: str
+    rules: DiscoveryRules = Field(description="In force for this user: their own, else the pipeline's, else defaults.")
+    paused: PausedOut | None = Field(description="Runs wait for the disk budget, and why; null when they run.")
+    weeks: list[WeekOut] = Field(description="Newest first; each week's picks in order of arrival.")
+    trash: list[PickOut] = Field(description="Expired picks that can still be restored, soonest emptied first.")
+    feedback: list[FeedbackOut]
+    navidrome: MirrorOut | None = Field(
+        description="With Navidrome serving /rest: the last round of the user's discovery playlists there."
+    )
+
+
 TrackId = Annotated[str, PathParameter(min_length=1, max_length=200)]
 _ACTION_ERRORS = {
     404: ResponseSpec(DetailOut, description="Not one of the asking user's discoveries."),
@@ -65,9 +136,9 @@ class DiscoveriesController(Controller):
         user: Annotated[
             str | None, QueryParameter(max_length=64, description="Administrators: another user's discoveries")
         ] = None,
-    ) -> dict[str, Any]:
+    ) -> DiscoveriesOut:
         service: Discoveries = state.discoveries
-        return await service.show(who, user)
+        return DiscoveriesOut.model_validate(await service.show(who, user))
 
     @post(
         "/{track_id:str}/keep",

@@ -140,7 +140,7 @@ def _pick(p: DiscoveryPickRow, t: DiscoveryTrackRow | None, plays: int, haters: 
         played=plays > 0 or (t is not None and t.kept_reason == "played"),
         hated=p.user in haters,
         size_bytes=p.size_bytes,
-        cover_url="/api/library/art/" + quote(p.track_id, safe=""),
+        cover_url="/api/library/art/" + quote(song or p.track_id, safe=""),
         stream_url="/api/library/stream/" + quote(song or p.track_id, safe=""),
         navidrome_song_id=song,
     )
