@@ -56,6 +56,7 @@ from .auth.users import Users
 from .browse import LibraryBrowser
 from .db import make_engine
 from .discoveries.api import DiscoveriesController
+from .discoveries.marks import NavidromeMarks
 from .discoveries.navidrome import NavidromeMirror
 from .discoveries.page import DiscoveriesPageController
 from .discoveries.service import Discoveries
@@ -165,6 +166,7 @@ def create_app(settings: Settings) -> Litestar:
     summarizer = Summarizer(SummaryStore(history_reader), llm)
     ensure_timeline_index(engine)
     tune_reader(history_reader)
+    discoveries = Discoveries(engine, gateway, lambda: live.pipeline, history_reader, mirror)
     proxy = SubsonicProxy(
         users,
         chooser,
@@ -173,6 +175,7 @@ def create_app(settings: Settings) -> Litestar:
         http,
         scrobbles,
         KeepAlivePool(FORWARD_RESPONSE - {"content-length"}, timeout_s=settings.proxy_timeout_s),
+        NavidromeMarks(engine, runtime.publish, discoveries.rules_for),
     )
 
     # reached only when the app is served without `front_door` (the door answers /rest before Litestar)
@@ -262,7 +265,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_engine": engine,
                 "insight_prefs": Prefs(history_reader, server_zone(settings.timezone)),
                 "summarizer": summarizer,
-                "discoveries": Discoveries(engine, gateway, lambda: live.pipeline, history_reader, mirror),
+                "discoveries": discoveries,
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
                 "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),

@@ -34,7 +34,10 @@ class FakeNavidrome:
         self.calls: list[tuple[str, str]] = []
         """(method, account) of every signed-in call."""
         self._lock = threading.Lock()
-        for name in ("ping", "search3", "getPlaylists", "getPlaylist", "createPlaylist", "updatePlaylist", "getSong"):
+        self.marks: list[tuple[str, str, dict[str, list[str]]]] = []
+        """(method, account, parameters) of every star and rating."""
+        names = ("ping", "search3", "getPlaylists", "getPlaylist", "createPlaylist", "updatePlaylist", "getSong")
+        for name in (*names, "star", "unstar", "setRating"):
             for suffix in ("", ".view"):
                 web.route("GET", f"/rest/{name}{suffix}", self._handler(name))
                 web.route("POST", f"/rest/{name}{suffix}", self._handler(name))
@@ -146,6 +149,9 @@ class FakeNavidrome:
             return self._ok(
                 {"searchResult3": {"song": found[: int(one("songCount") or 20)]}} if found else {"searchResult3": {}}
             )
+        if name in ("star", "unstar", "setRating"):
+            self.marks.append((name, who, q))
+            return self._ok()
         if name == "getSong":
             song = self.songs.get(one("id"))
             return self._ok({"song": song}) if song else self._error(70, "Song not found")

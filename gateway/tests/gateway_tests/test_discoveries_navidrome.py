@@ -6,11 +6,14 @@ account, so the playlists they make through their apps are theirs."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import nats
+import pytest
 
 from contracts import discovery as d
 from contracts.common import CandidateSource
@@ -160,6 +163,39 @@ async def test_discovery_playlists_in_navidrome_belong_to_each_user(gateway_fact
             assert (await c.get("/rest/ping", params=carol_auth)).json()["subsonic-response"]["status"] == "ok"
         assert nd.owned_by("alice-nd")["Road trip"] == ["s-a2"]
         assert ("ping", "nd-admin") in nd.calls
+
+        # marks made in Navidrome through /rest: a star or a playlist keeps, a 1-star rating hates, the user's own
+        # active discoveries only (library-svc never sees Navidrome's)
+        nc = await nats.connect(nats_endpoint.url)
+        commands = await nc.subscribe("gateway.discovery.>")
+        try:
+            async with httpx.AsyncClient(base_url=gw.url, timeout=10) as c:
+                auth = {"u": "alice", "p": gw.app_password("alice"), "f": "json", "v": "1.16.1", "c": "test"}
+                bob_auth = {"u": "bob", "p": gw.app_password("bob"), "f": "json", "v": "1.16.1", "c": "test"}
+                for who, method, params in (
+                    (bob_auth, "star", {"id": "s-a2"}),  # not bob's discovery
+                    (auth, "star", {"id": "s-a1"}),  # already kept
+                    (auth, "setRating", {"id": "s-a2", "rating": "2"}),  # below keep_rating
+                    (auth, "star", {"id": "s-a2"}),
+                    (auth, "setRating", {"id": "s-a3", "rating": "1"}),
+                    (auth, "createPlaylist", {"name": "Discoveries", "songId": "s-a3"}),  # the mirror's own name
+                    (auth, "createPlaylist", {"name": "Evening", "songId": "s-a3"}),
+                ):
+                    got = await c.get(f"/rest/{method}", params={**who, **params})
+                    assert got.json()["subsonic-response"]["status"] == "ok", got.text
+            seen = [await commands.next_msg(timeout=5) for _ in range(3)]
+            said = [(m.subject, json.loads(m.data)) for m in seen]
+            assert [(s, b["track_id"], b["user"], b.get("reason") or b.get("how")) for s, b in said] == [
+                (d.KeepDiscovery.subject, "tr-a2", "alice", "starred"),
+                (d.HateDiscovery.subject, "tr-a3", "alice", "rating"),
+                (d.KeepDiscovery.subject, "tr-a3", "alice", "in_playlist"),
+            ]
+            assert said[2][1]["detail"] == "in playlist Evening"
+            with pytest.raises(nats.errors.TimeoutError):
+                await commands.next_msg(timeout=0.5)
+        finally:
+            await nc.close()
+        assert ("star", "bob-nd") in [(m, who) for m, who, _ in nd.marks]  # bob's star still reached Navidrome
 
         # a round that finds the playlists as they should be writes nothing
         writes = {p.name: p.writes for p in nd.playlists.values() if p.owner == "alice-nd"}

@@ -13,7 +13,7 @@ from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from contracts.discovery import ArtistExcluded, HateDiscovery, KeepDiscovery, RestoreDiscovery
+from contracts.discovery import ArtistExcluded, DiscoveryRules, HateDiscovery, KeepDiscovery, RestoreDiscovery
 from contracts.livesettings import PipelineSettings
 
 from ..auth.users import Principal
@@ -64,7 +64,7 @@ class Discoveries:
     history: sqlite3.Connection | None = None
     mirror: NavidromeMirror | None = None
 
-    def _rules_for(self, user: str) -> Any:
+    def rules_for(self, user: str) -> DiscoveryRules:
         try:
             accounts = self.gateway.users.accounts(user)
         except KeyError:
@@ -78,7 +78,7 @@ class Discoveries:
             raise PermissionDeniedException("only administrators see other people's discoveries")
         if user and self.gateway.users.get(target) is None:
             raise Missing(f"user {target}")
-        rules = self._rules_for(target)
+        rules = self.rules_for(target)
         shown = await asyncio.to_thread(user_discoveries, self.engine, target, rules, self.history)
         status = self.mirror.status.get(target) if self.mirror is not None else None
         shown["navidrome"] = asdict(status) if status is not None else None
