@@ -1,6 +1,6 @@
 """gateway: the Discoveries read model — folding the lifecycle's events and reading one user's page.
 
-BENCH_DISCOVERY_USERS users (default 10) × BENCH_DISCOVERY_WEEKS weeks (default 12) × 80 picks a week (the default
+BENCH_DISCOVERY_USERS users (default 10) x BENCH_DISCOVERY_WEEKS weeks (default 12) x 80 picks a week (the default
 20 tracks every 6 hours), half of them kept and a quarter expired, one event each:
 - `live`: one transaction per event, as the read-model consumers apply them (`Projection.apply`);
 - `replay`: every event in one pass (`Projection.apply_many`, as `brainstream replay gateway`);
