@@ -152,6 +152,14 @@ async def test_discoveries_api_scopes_acts_and_replays(gateway: Any, nats_endpoi
         assert (await anonymous.get("/api/discoveries")).status_code == 401
         await anonymous.aclose()
 
+        # the page: one's own with the exclusion list; an admin may look at another's, without its buttons' forms
+        page = await bob.get("/discoveries")
+        assert page.status_code == 200 and 'data-user="bob"' in page.text and 'id="excluded-form"' in page.text
+        page = await bob.get("/discoveries", params={"user": "admin"})  # not an admin: their own page
+        assert 'data-user="bob"' in page.text
+        page = await admin.get("/discoveries", params={"user": "bob"})
+        assert "Discoveries of bob" in page.text and 'data-own="0"' in page.text and "excluded-form" not in page.text
+
         # actions: only on one's own discoveries; each is a command with the user
         resp = await bob.post("/api/discoveries/tr-orchard/keep")
         assert resp.status_code == 404 and "not one of your discoveries" in resp.json()["detail"]
