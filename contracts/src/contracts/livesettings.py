@@ -102,6 +102,14 @@ class UserAccounts(Model):
         default=True, description="Send plays from Subsonic clients and speakers on to their ListenBrainz."
     )
     forward_lastfm: bool = Field(default=True, description="Send those plays on to their Last.fm.")
+    navidrome_user: str | None = Field(
+        default=None,
+        description="This user's own Navidrome account: with Navidrome serving /rest, the gateway signs in as it for "
+        "this user (their playlists are theirs) and makes their discovery playlists there.",
+    )
+    navidrome_password_sealed: str | None = Field(
+        default=None, description="That account's password, sealed with the gateway's key: only the gateway reads it."
+    )
     discovery: DiscoveryRules | None = Field(default=None, description="This user's own keep and expiry rules.")
     excluded_artists: list[str] = Field(
         default_factory=list,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -55,6 +56,11 @@ from .auth.limiter import GuessLimiter, PasswordSlots
 from .auth.users import UserError, Users
 from .browse import LibraryBrowser
 from .db import adopt_local_accounts, make_accounts_engine, make_engine
+from .discoveries.api import DiscoveriesController
+from .discoveries.marks import NavidromeMarks
+from .discoveries.navidrome import NavidromeMirror
+from .discoveries.page import DiscoveriesPageController
+from .discoveries.service import Discoveries
 from .handlers import view_handlers
 from .health import HealthController
 from .history.api import ListensController
@@ -82,7 +88,7 @@ from .subsonic.health import upstream_check
 from .subsonic.keepalive import KeepAlivePool
 from .subsonic.proxy import FORWARD_RESPONSE, SubsonicProxy
 from .subsonic.scrobble import ScrobblePublisher
-from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser
+from .subsonic.upstream import LiveNavidromeAccount, UpstreamChooser, UserNavidromeAccounts
 from .ui.pages import UI_CONTROLLERS
 
 __all__ = ["create_app", "main"]
@@ -103,6 +109,7 @@ def create_app(settings: Settings) -> Litestar:
     users = Users(accounts, SecretBox(key), settings.session_days, cache_s=5.0 if settings.replica_id else None)
     projection, view, broadcaster = Projection(engine, settings.feed_keep), View(engine), Broadcaster()
     live = LiveSettings()
+    own_navidrome = UserNavidromeAccounts(users.accounts, users.box)
     chooser = UpstreamChooser(
         settings.library_api_url,
         settings.navidrome_url,
@@ -111,6 +118,7 @@ def create_app(settings: Settings) -> Litestar:
         lambda: live.pipeline.navidrome_url,
         LiveNavidromeAccount(lambda: live.pipeline, users.box),
         library_secret=library_api_secret(settings.library_api_secret, settings.data_dir),
+        user_account=own_navidrome,
     )
     holder: dict[str, aiohttp.ClientSession] = {}
     # one count for /api/login and /rest: a guess is a guess, whichever door it comes through
@@ -128,7 +136,10 @@ def create_app(settings: Settings) -> Litestar:
 
     gateway = Gateway(runtime.publish, gate, settings_store, users, view, redrive_letters)
     consumers = ReplicaConsumers(settings.replica_id, settings.replica_inactive_s)
-    for durable, handler in view_handlers(projection, broadcaster, view, gate).items():
+    gateway.accounts_changed.append(own_navidrome.forget)
+    mirror = NavidromeMirror(engine, chooser, http)
+    gateway.accounts_changed.append(lambda username: mirror.touched({username}))
+    for durable, handler in view_handlers(projection, broadcaster, view, gate, mirror.touched).items():
         runtime.consume(durable, handler, spec=consumers.specs[durable])
     scrobbles = ScrobblePublisher(runtime.publish)
     history = HistoryFold(connect_history(history_path(settings)), MergeConfig(settings.history_tolerance_s))
@@ -144,7 +155,9 @@ def create_app(settings: Settings) -> Litestar:
 
     async def connect(js: JetStreamContext) -> None:
         await consumers.ensure(js)
-        await rematch.bind(js, f"{settings.replica_id}:{runtime.instance}" if settings.replica_id else None)
+        holder = f"{settings.replica_id}:{runtime.instance}" if settings.replica_id else None
+        await rematch.bind(js, holder)
+        await mirror_once.bind(js, holder)
         await gate.bind(js)
         await settings_store.bind(js)
         for slots in (lb_slots, lastfm_slots):
@@ -164,9 +177,17 @@ def create_app(settings: Settings) -> Litestar:
     )
     history_reads = [consumers.specs[d] for d in HISTORY_DURABLES]
     rematch = OnceAcrossReplicas(rematcher.round, history_reads, "gateway.rematch", settings.history_retry_every_s)
+    # Navidrome playlists are made by one replica, so two never both create a user's "Discoveries"
+    mirror_once = OnceAcrossReplicas(
+        mirror.round,
+        [consumers.specs["gateway_view_library"]],
+        "gateway.discovery_mirror",
+        settings.discovery_mirror_every_s,
+    )
     summarizer = Summarizer(SummaryStore(accounts), llm)
     ensure_timeline_index(engine)
     tune_reader(history_reader)
+    discoveries = Discoveries(engine, gateway, lambda: live.pipeline, history_reader, mirror)
     proxy = SubsonicProxy(
         users,
         chooser,
@@ -175,6 +196,7 @@ def create_app(settings: Settings) -> Litestar:
         http,
         scrobbles,
         KeepAlivePool(FORWARD_RESPONSE - {"content-length"}, timeout_s=settings.proxy_timeout_s),
+        NavidromeMarks(engine, runtime.publish, discoveries.rules_for),
     )
 
     # reached only when the app is served without `front_door` (the door answers /rest before Litestar)
@@ -202,11 +224,15 @@ def create_app(settings: Settings) -> Litestar:
                 f"(BRAINSTREAM_START_TIMEOUT): {runtime.wiring_error or 'no answer'}"
             ) from None
         await _first_admin(settings, users, gateway)
-        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematch.round, runtime))
+        retries = asyncio.create_task(_every(settings.history_retry_every_s, rematch.round, runtime, "history_retries"))
+        mirroring = asyncio.create_task(
+            _every(settings.discovery_mirror_every_s, mirror_once.round, runtime, "discovery_playlists", mirror.wake)
+        )
         try:
             yield
         finally:
             retries.cancel()
+            mirroring.cancel()
             await summarizer.aclose()
             await lb_client.aclose()
             await lastfm_client.aclose()
@@ -240,6 +266,8 @@ def create_app(settings: Settings) -> Litestar:
             InsightsController,
             TimezoneController,
             InsightsPageController,
+            DiscoveriesController,
+            DiscoveriesPageController,
         ],
         lifespan=[lifespan],
         state=State(
@@ -265,6 +293,7 @@ def create_app(settings: Settings) -> Litestar:
                 "view_engine": engine,
                 "insight_prefs": Prefs(accounts, server_zone(settings.timezone), legacy=history_reader),
                 "summarizer": summarizer,
+                "discoveries": discoveries,
                 "lastfm": lastfm_client,
                 # binds the Last.fm callback to the session that asked (derived, so a restart keeps it valid)
                 "state_key": hashlib.sha256(b"lastfm-state" + key).digest(),
@@ -278,17 +307,30 @@ def create_app(settings: Settings) -> Litestar:
     )
 
 
-async def _every(interval_s: float, work: Callable[[], Awaitable[object]], runtime: ServiceRuntime) -> None:
-    """A supervised background loop: a failed round is logged and the next one comes, never a silent death."""
-    beat = runtime.loop_heartbeat("history_retries", stall_after_s=interval_s * 5 + 60)
+async def _every(
+    interval_s: float,
+    work: Callable[[], Awaitable[object]],
+    runtime: ServiceRuntime,
+    name: str,
+    wake: asyncio.Event | None = None,
+) -> None:
+    """A supervised background loop: a failed round is logged and the next one comes, never a silent death. With
+    `wake`, a round also comes (a moment after, so a burst is one round) as soon as it is set."""
+    beat = runtime.loop_heartbeat(name, stall_after_s=interval_s * 5 + 60)
     log = logging.getLogger(__name__)
     while True:
         try:
             await work()
         except Exception:
-            log.exception("history retry round failed; trying again in %.0f s", interval_s)
+            log.exception("%s round failed; trying again in %.0f s", name, interval_s)
         beat.beat()
-        await asyncio.sleep(interval_s)
+        if wake is None:
+            await asyncio.sleep(interval_s)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval_s)
+            await asyncio.sleep(min(0.5, interval_s))
+        wake.clear()
 
 
 async def _first_admin(settings: Settings, users: Users, gateway: Gateway) -> None:

@@ -24,6 +24,7 @@ def make_engine(path: Path) -> Engine:
         make_private(own)
     engine = _sqlite(path)
     from .auth import rows as _auth_rows  # noqa: F401  (registers the tables)
+    from .discoveries import rows as _discovery_rows  # noqa: F401
     from .readmodel import rows as _view_rows  # noqa: F401
 
     SQLModel.metadata.create_all(engine)

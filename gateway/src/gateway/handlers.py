@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from contracts.base import Message
 from contracts.library import TrackRemoved
@@ -19,9 +20,14 @@ __all__ = ["view_handlers"]
 
 
 def view_handlers(
-    projection: Projection, broadcaster: Broadcaster, view: View, gate: RequestGate
+    projection: Projection,
+    broadcaster: Broadcaster,
+    view: View,
+    gate: RequestGate,
+    on_discovery: Callable[[frozenset[str]], None] | None = None,
 ) -> dict[str, Handler]:
-    """One handler per `gateway_view_*` durable declared in the contracts."""
+    """One handler per `gateway_view_*` durable declared in the contracts; `on_discovery` is told whose discoveries
+    an event changed (the Navidrome mirror)."""
 
     def make(stream: str) -> Handler:
         async def handle(event: Message, delivery: Delivery) -> None:
@@ -33,6 +39,8 @@ def view_handlers(
                     await gate.release(key, item.track_id)
             if item is not None:
                 broadcaster.publish(item)
+                if item.discovery_users and on_discovery is not None:
+                    on_discovery(item.discovery_users)
 
         return handle
 

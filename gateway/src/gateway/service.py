@@ -58,6 +58,8 @@ class Gateway:
     users: Users
     view: View
     redrive: Redrive | None = None
+    accounts_changed: list[Callable[[str], None]] = field(default_factory=list)
+    """Told the user name whenever a user's accounts change (caches of them forget it)."""
     _recent: dict[str, float] = field(default_factory=dict)
     """Journeys asked for through this process lately; their page waits for the read model instead of a 404."""
 
@@ -166,6 +168,8 @@ class Gateway:
         row = self.users.get(username)
         accounts = accounts.model_copy(update={"enabled": bool(row and row.enabled)})
         self.users.set_accounts(accounts)
+        for changed in self.accounts_changed:
+            changed(username)
         await self.settings.put_accounts(accounts)
         # secrets stay out of the event: only which fields changed, by whom
         await self.publish(SettingsChanged(keys=[f"user.{username}"], values={}, user=who.username))

@@ -90,6 +90,9 @@ class Settings(RuntimeSettings):
     """Longest wait between two tries of an unmatched play."""
     history_retry_every_s: float = Field(default=60.0, gt=0, validation_alias=_env("HISTORY_RETRY_EVERY"))
     """How often the gateway looks for unmatched plays whose wait has passed."""
+    discovery_mirror_every_s: float = Field(default=60.0, gt=0, validation_alias=_env("DISCOVERY_MIRROR_EVERY"))
+    """With Navidrome serving /rest: how often the gateway brings users' discovery playlists there up to date (and
+    looks again for tracks Navidrome had not scanned)."""
     timezone: str | None = Field(default=None, validation_alias=_env("TIMEZONE"))
     """Time zone of insights for people who have not chosen one (IANA name); unset: TZ, then the system's zone."""
     llm_url: str | None = Field(default=None, validation_alias=_env("LLM_URL"))

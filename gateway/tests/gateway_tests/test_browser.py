@@ -135,9 +135,14 @@ async def test_request_moves_through_stages_in_the_browser(
             await page.goto(gateway.url + "/users")
             await page.click("details summary")
             await page.fill(".accounts-form input[name=listenbrainz_user]", "admin_lb")
+            await page.fill(".accounts-form input[name=navidrome_user]", "admin-nd")
+            await page.fill(".accounts-form input[name=navidrome_password]", "nd-password")
             await page.click(".accounts-form button[type=submit]")
             await expect(page.locator("#toast")).to_contain_text("Accounts saved")
             await expect(page.locator(f"[data-accounts-of={ADMIN}]")).to_contain_text("LB: admin_lb")  # no reload
+            await expect(page.locator(f"[data-accounts-of={ADMIN}]")).to_contain_text("Navidrome: admin-nd")
+            sealed = gateway.state.users.accounts(ADMIN).navidrome_password_sealed
+            assert sealed and "nd-password" not in sealed  # kept sealed with the gateway's key
             await page.screenshot(path=str(SHOTS / "users.png"), full_page=True)
             await page.goto(gateway.url + "/settings")
             await page.click("[data-action=show-password]")

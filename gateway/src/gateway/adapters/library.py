@@ -250,7 +250,7 @@ class SubsonicLibrary:
         self, user: str, song_id: str, params: list[tuple[str, str]], range_header: str | None
     ) -> tuple[aiohttp.ClientResponse, list[tuple[str, str]]]:
         """The upstream's `stream` answer, open, and the headers worth passing on; the caller releases it."""
-        upstream = self._chooser.current()
+        upstream = self._chooser.for_user(user)
         query = upstream.params([("id", song_id), *params, ("v", "1.16.1"), ("c", _CLIENT)])
         headers = self._headers(upstream, user)
         if range_header:
@@ -276,7 +276,7 @@ class SubsonicLibrary:
 
     async def cover(self, user: str, cover_id: str, size: int) -> tuple[bytes, str] | None:
         """The image, or None when the upstream has none (it answers a Subsonic error instead of an image)."""
-        upstream = self._chooser.current()
+        upstream = self._chooser.for_user(user)
         params = upstream.params([("id", cover_id), ("size", str(size)), ("v", "1.16.1"), ("c", _CLIENT)])
         try:
             async with self._http().get(
@@ -300,7 +300,7 @@ class SubsonicLibrary:
         return {**upstream.headers(user), "Accept-Encoding": "identity"}
 
     async def _call(self, user: str, method: str, params: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-        upstream = self._chooser.current()
+        upstream = self._chooser.for_user(user)
         query = upstream.params([*(params or []), ("f", "json"), ("v", "1.16.1"), ("c", _CLIENT)])
         server = _server(upstream)
         try:

@@ -114,7 +114,7 @@ class LibraryMediaController(Controller):
         library: SubsonicLibrary = state.library
         at_ms = int(time.time() * 1000)
         await library.scrobble(who.username, song_id, data.submission, at_ms)
-        upstream = state.chooser.current() if isinstance(state.chooser, UpstreamChooser) else None
+        upstream = state.chooser.for_user(who.username) if isinstance(state.chooser, UpstreamChooser) else None
         if data.submission and upstream is not None and upstream.navidrome:
             # library-svc publishes its own plays; Navidrome's reach ingest through the gateway, as /rest's do
             scrobbles: ScrobblePublisher = state.scrobbles

@@ -82,6 +82,12 @@ class AccountsIn(_In):
     spotify_client_id: str | None = Field(default=None, max_length=200)
     spotify_client_secret: str | None = Field(default=None, max_length=200)
     spotify_refresh_token: str | None = Field(default=None, max_length=1000)
+    navidrome_user: str | None = Field(
+        default=None, max_length=200, description="Their own Navidrome account (with Navidrome serving /rest)."
+    )
+    navidrome_password: str | None = Field(
+        default=None, max_length=1000, description="Its password; stored sealed, never shown again."
+    )
 
 
 class UserIn(_In):
@@ -107,6 +113,8 @@ class UserOut(BaseModel):
     spotify_client_id: str | None = None
     has_listenbrainz_token: bool = False
     has_spotify_secret: bool = False
+    navidrome_user: str | None = None
+    has_navidrome_password: bool = False
 
 
 _SpeakerAddress = Annotated[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
@@ -17,7 +18,7 @@ from ..auth.users import Principal, UserError, Users
 from ..service import Gateway, Invalid
 from .schemas import AccountsIn, UserIn, UserOut, UserPatchIn
 
-__all__ = ["UsersController", "user_out"]
+__all__ = ["UsersController", "account_changes", "user_out"]
 
 
 def user_out(users: Users, row: UserRow) -> UserOut:
@@ -32,7 +33,22 @@ def user_out(users: Users, row: UserRow) -> UserOut:
         spotify_client_id=acc.spotify_client_id,
         has_listenbrainz_token=bool(acc.listenbrainz_token),
         has_spotify_secret=bool(acc.spotify_client_secret or acc.spotify_refresh_token),
+        navidrome_user=acc.navidrome_user,
+        has_navidrome_password=bool(acc.navidrome_password_sealed),
     )
+
+
+def account_changes(users: Users, data: AccountsIn | None) -> dict[str, Any]:
+    """The fields given, with the Navidrome password sealed (an empty one clears it; an empty user too)."""
+    if data is None:
+        return {}
+    changes = data.model_dump(exclude_unset=True)
+    if "navidrome_password" in changes:
+        password = changes.pop("navidrome_password")
+        changes["navidrome_password_sealed"] = users.box.seal(password) if password else None
+    if changes.get("navidrome_user") == "":
+        changes["navidrome_user"] = None
+    return changes
 
 
 class UsersController(Controller):
@@ -51,7 +67,7 @@ class UsersController(Controller):
             functools.partial(state.users.create, data.username, data.password, is_admin=data.is_admin)
         )
         gateway: Gateway = state.gateway
-        await gateway.set_accounts(who, row.username, data.accounts.model_dump() if data.accounts else {})
+        await gateway.set_accounts(who, row.username, account_changes(state.users, data.accounts))
         return user_out(state.users, row)
 
     @get("/{username:str}", operation_id="getUser", summary="One user")
@@ -92,7 +108,7 @@ class UsersController(Controller):
     ) -> UserOut:
         if state.users.get(username) is None:
             raise NotFoundException(f"no user {username}")
-        await state.gateway.set_accounts(who, username, data.model_dump(exclude_unset=True))
+        await state.gateway.set_accounts(who, username, account_changes(state.users, data))
         row = state.users.get(username)
         assert row is not None
         return user_out(state.users, row)
@@ -105,4 +121,6 @@ class UsersController(Controller):
             state.users.delete(username)
         except KeyError:
             raise NotFoundException(f"no user {username}") from None
+        for changed in state.gateway.accounts_changed:
+            changed(username)
         await state.gateway.settings.delete_accounts(username)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, text
@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from contracts import ingest, library
 from contracts.base import Message
 
-from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
+from ..discoveries.fold import fold_discovery
+from .rows import CheckpointRow, FeedHorizonRow, FeedRow, RetrainRow, RunRow, TimelineRow, TrackRow
 from .steps import step_for
 from .words import describe, run_outcome
 
@@ -37,6 +38,8 @@ class FeedItem:
     stage: str | None
     at: datetime
     summary: str
+    discovery_users: frozenset[str] = field(default_factory=frozenset)
+    """Users whose discoveries this event changed (their Navidrome playlists follow)."""
 
 
 def _letters(current: str | None, *, add: list[int] | None = None, remove: list[int] | None = None) -> str | None:
@@ -112,10 +115,10 @@ class Projection:
 
     def _apply_in(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem | None:
         mark = s.get(CheckpointRow, stream) or CheckpointRow(stream=stream, seq=0)
-        if seq <= mark.seq:
+        if seq <= mark.seq and self._seen(s, stream, seq):
             return None
         item = self._fold(s, event, stream, seq)
-        mark.seq = seq
+        mark.seq = max(mark.seq, seq)
         s.add(mark)
         s.add(
             FeedRow(
@@ -130,9 +133,33 @@ class Projection:
         )
         return item
 
+    @staticmethod
+    def _seen(s: Session, stream: str, seq: int) -> bool:
+        """Applied before. A consumer's workers finish in any order, so a sequence below the checkpoint may still be
+        new: every applied event has its feed row (written in the same transaction), and those pruned from the feed
+        are at or below its horizon."""
+        if s.get(FeedRow, (stream, seq)) is not None:
+            return True
+        horizon = s.get(FeedHorizonRow, stream)
+        return horizon is not None and seq <= horizon.seq
+
     def _fold(self, s: Session, event: Message, stream: str, seq: int) -> FeedItem:
         at = _naive(event.occurred_at)
         self._runs(s, event, at)
+        found = fold_discovery(s, event, stream, seq)
+        if found is not None:
+            return FeedItem(
+                stream,
+                seq,
+                event.subject,
+                event.user,
+                None,
+                None,
+                None,
+                event.occurred_at,
+                found.summary,
+                frozenset(found.users),
+            )
         step = step_for(event)
         base = FeedItem(stream, seq, event.subject, event.user, None, None, None, event.occurred_at, describe(event))
         if step is None:

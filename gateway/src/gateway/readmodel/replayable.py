@@ -25,6 +25,7 @@ from infra.ops.scan import Stored
 
 from .. import SERVICE
 from ..db import make_engine
+from ..discoveries.rows import DiscoveryFeedbackRow, DiscoveryPauseRow, DiscoveryPickRow, DiscoveryTrackRow
 from ..replicas import read_model_dir
 from ..settings import Settings
 from .projection import Projection
@@ -32,7 +33,18 @@ from .rows import CheckpointRow, FeedRow, RetrainRow, RunRow, TimelineRow, Track
 
 __all__ = ["GatewayFold", "GatewayProjection", "projection"]
 
-_ROWS: tuple[Any, ...] = (TrackRow, TimelineRow, RunRow, RetrainRow, FeedRow, CheckpointRow)
+_ROWS: tuple[Any, ...] = (
+    TrackRow,
+    TimelineRow,
+    RunRow,
+    RetrainRow,
+    FeedRow,
+    DiscoveryPickRow,
+    DiscoveryTrackRow,
+    DiscoveryFeedbackRow,
+    DiscoveryPauseRow,
+    CheckpointRow,
+)
 _SURROGATE: tuple[Any, ...] = (TimelineRow, RetrainRow)
 """Their `id` is an autoincrement key that counts inserts, not facts, so a dump leaves it out (a journey's `id` is
 its correlation id and stays)."""
@@ -80,7 +92,9 @@ class GatewayFold:
 class GatewayProjection:
     name = "gateway"
     service = SERVICE
-    description = "the gateway's journeys, timelines, runs, retrains and live feed, from every event stream"
+    description = (
+        "the gateway's journeys, timelines, runs, retrains, discoveries and live feed, from every event stream"
+    )
     by_time = True
 
     def __init__(self, settings: Settings | None = None) -> None:

@@ -28,7 +28,7 @@ from .envelope import Format, envelope, error, jsonp_problem
 from .keepalive import KeepAlivePool, UpstreamError
 from .upstream import CLIENT_CREDENTIALS, Upstream, UpstreamChooser
 
-__all__ = ["FORWARD_RESPONSE", "SubsonicProxy"]
+__all__ = ["FORWARD_RESPONSE", "MARKS", "SubsonicProxy"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Scrobbled = Callable[[str, Upstream, list[tuple[str, str]], aiohttp.ClientSession], Awaitable[None]]
+Marked = Callable[[str, str, list[tuple[str, str]]], Awaitable[None]]
+MARKS = frozenset({"star", "setRating", "createPlaylist", "updatePlaylist"})
+"""Calls that, made in Navidrome, may keep a discovery (library-svc sees those of the built-in server itself)."""
 
 _FORWARD_REQUEST = (
     b"range",
@@ -111,11 +114,13 @@ class SubsonicProxy:
         session: Callable[[], aiohttp.ClientSession],
         on_scrobble: Scrobbled | None = None,
         pool: KeepAlivePool | None = None,
+        on_marked: Marked | None = None,
     ) -> None:
         self._users, self._chooser, self.limiter, self._policy = users, chooser, limiter, policy
         self._session = session
         self.pool = pool or KeepAlivePool(FORWARD_RESPONSE - {"content-length"})
         self._on_scrobble = on_scrobble
+        self._on_marked = on_marked
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = scope.get("query_string", b"").decode("latin-1")
@@ -150,6 +155,7 @@ class SubsonicProxy:
             await _reply(send, 200, *error(fmt, who.code, who.message))
             return
         guess.took_back()
+        upstream = self._chooser.for_user(who, upstream)  # with Navidrome: as the user's own account when they have one
         if method == "startScan" and first.get("fullScan", "").lower() == "true" and not self._is_admin(who):
             # a full scan re-reads every file of the library: an administrator's decision
             await _reply(send, 200, *error(fmt, 50, "User is not authorized for the given operation: fullScan"))
@@ -186,6 +192,12 @@ class SubsonicProxy:
             except Exception:
                 # the client already has its answer; the play is lost to ingest, so say so loudly
                 log.exception("scrobble by %s relayed to Navidrome but not published", who)
+        if relayed and upstream.navidrome and method in MARKS and self._on_marked is not None:
+            # Navidrome keeps these to itself: a star, rating or playlist of a discovery keeps (or a 1 hates) it
+            try:
+                await self._on_marked(who, method, params)
+            except Exception:
+                log.exception("%s by %s relayed to Navidrome but its discovery command not published", method, who)
 
     def _is_admin(self, username: str) -> bool:
         row = self._users.get(username)

@@ -9,12 +9,12 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from contracts.livesettings import PipelineSettings
+from contracts.livesettings import PipelineSettings, UserAccounts
 from infra.internal import INTERNAL_HEADER
 
 from ..auth.crypto import SecretBox
 
-__all__ = ["CLIENT_CREDENTIALS", "LiveNavidromeAccount", "Upstream", "UpstreamChooser"]
+__all__ = ["CLIENT_CREDENTIALS", "LiveNavidromeAccount", "Upstream", "UpstreamChooser", "UserNavidromeAccounts"]
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,10 @@ class UpstreamChooser:
         live_navidrome_url: Callable[[], str | None] = lambda: None,
         live_navidrome_account: Callable[[], tuple[str, str] | None] = lambda: None,
         library_secret: str | None = None,
+        user_account: Callable[[str], tuple[str, str] | None] = lambda _user: None,
     ) -> None:
         self._library = Upstream(library_url, navidrome=False, internal_secret=library_secret)
+        self._user_account = user_account
         self._env_navidrome = navidrome_url
         self._user, self._password = navidrome_user, navidrome_password
         self._live = live_navidrome_url
@@ -81,6 +83,21 @@ class UpstreamChooser:
             return self._library
         user, password = self._live_account() or (self._user, self._password)
         return Upstream(url, navidrome=True, navidrome_user=user, navidrome_password=password)
+
+    def for_user(self, username: str | None, upstream: Upstream | None = None) -> Upstream:
+        """The upstream as `username` reaches it: with Navidrome, signed in as their own Navidrome account when they
+        have one (what they make there is theirs), else as the gateway's."""
+        upstream = upstream or self.current()
+        if not upstream.navidrome or username is None:
+            return upstream
+        own = self._user_account(username)
+        if own is None:
+            return upstream
+        return Upstream(upstream.base_url, navidrome=True, navidrome_user=own[0], navidrome_password=own[1])
+
+    def own_account(self, username: str) -> tuple[str, str] | None:
+        """The user's own Navidrome account, or None (never the gateway's)."""
+        return self._user_account(username)
 
 
 class LiveNavidromeAccount:
@@ -104,3 +121,33 @@ class LiveNavidromeAccount:
                 log.error("the live Navidrome password cannot be opened (%s); using the environment's account", exc)
                 self._plain = None
         return (user, self._plain) if self._plain is not None else None
+
+
+class UserNavidromeAccounts:
+    """Each user's own Navidrome account (`UserAccounts.navidrome_user` and its sealed password), opened once per
+    change: /rest asks on every call."""
+
+    def __init__(self, accounts: Callable[[str], UserAccounts], box: SecretBox) -> None:
+        self._accounts, self._box = accounts, box
+        self._cache: dict[str, tuple[str, str] | None] = {}
+
+    def forget(self, username: str) -> None:
+        self._cache.pop(username, None)
+
+    def __call__(self, username: str) -> tuple[str, str] | None:
+        if username in self._cache:
+            return self._cache[username]
+        try:
+            accounts = self._accounts(username)
+        except KeyError:
+            return None
+        found: tuple[str, str] | None = None
+        if accounts.navidrome_user and accounts.navidrome_password_sealed:
+            try:
+                found = (accounts.navidrome_user, self._box.open(accounts.navidrome_password_sealed))
+            except ValueError as exc:
+                log.error(
+                    "the Navidrome password of %s cannot be opened (%s); using the gateway's account", username, exc
+                )
+        self._cache[username] = found
+        return found

@@ -143,7 +143,7 @@ for (const form of document.querySelectorAll(".accounts-form")) {
     try {
       const u = await api("PUT", `/api/users/${encodeURIComponent(form.dataset.user)}/accounts`, formData(form));
       const cell = document.querySelector(`[data-accounts-of="${CSS.escape(form.dataset.user)}"]`);
-      if (cell) cell.textContent = `LB: ${u.listenbrainz_user || "—"} · Last.fm: ${u.lastfm_user || "—"} · Spotify: ${u.has_spotify_secret ? "yes" : "—"}`;
+      if (cell) cell.textContent = `LB: ${u.listenbrainz_user || "—"} · Last.fm: ${u.lastfm_user || "—"} · Spotify: ${u.has_spotify_secret ? "yes" : "—"} · Navidrome: ${u.navidrome_user || "—"}`;
       for (const el of form.querySelectorAll("input[type=password]")) el.value = "";
       toast("Accounts saved: ingest picks them up now");
     } catch (e) { err.textContent = e.message; }
