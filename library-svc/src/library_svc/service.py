@@ -153,6 +153,7 @@ class Library:
             path=rel,
             size_bytes=info.size,
             entry=catalog_entry(info),
+            origin=event.origin,
         )
 
     def _info(self, event: TrackTagged, rel: str, target: Path) -> TrackInfo:
