@@ -112,8 +112,10 @@ class UserStore:
             row.id, row.owner, row.name, row.comment, row.public, row.created, row.changed, [e[0] for e in entries]
         )
 
-    def create_playlist(self, owner: str, name: str, track_ids: Sequence[str], when: datetime) -> str:
-        pid = uuid.uuid4().hex
+    def create_playlist(
+        self, owner: str, name: str, track_ids: Sequence[str], when: datetime, *, playlist_id: str | None = None
+    ) -> str:
+        pid = playlist_id or uuid.uuid4().hex
         with self.engine.begin() as conn:
             conn.execute(
                 playlist_t.insert().values(
