@@ -18,16 +18,23 @@ from sqlalchemy import delete
 from contracts.common import CandidateSource, ListenSource, MatchMethod
 from contracts.discovery import (
     DiscoveryExpired,
+    DiscoveryHated,
     DiscoveryKept,
     DiscoveryPurged,
     DiscoveryRestored,
+    DiscoveryRules,
+    DiscoveryRunsPaused,
+    DiscoveryRunsResumed,
     ExpiryReason,
+    FeedbackReceived,
     KeepReason,
+    OwnedTrackRecommended,
     RestoreDiscovery,
     discovery_week,
 )
 from contracts.ingest import ListenRecorded
 from contracts.library import TrackImported, TrackRemoved
+from contracts.livesettings import PipelineSettings
 from contracts.resolve import ListenMatched
 from infra.ops.replay import ReplayOptions, replay
 from library_svc.adapters.schema import playlist_entry_t, playlist_t
@@ -169,3 +176,134 @@ async def test_a_week_of_picks_kept_or_expired_then_restored_replayed_and_seen_b
         assert {k: v for k, v in after.items() if k != "Road trip"} == {
             k: v for k, v in before_lists.items() if k != "Road trip"
         }
+
+
+async def test_a_track_still_in_a_newer_weeks_playlist_does_not_expire_with_the_older_week(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+) -> None:
+    async with running_life(nats_endpoint, provisioned, tmp_path) as life:
+        pick = await life.pick("ana", CandidateSource.CF)
+        other = await life.pick("ana", CandidateSource.CF)
+        next_week = datetime.now(UTC) + timedelta(days=7)
+        # a run of the next week recommends the owned track again: it joins that week's playlist too
+        await life.send(
+            OwnedTrackRecommended(
+                user="ana", occurred_at=next_week, recording_mbid=pick.recording_mbid,
+                source=CandidateSource.RADIO, run_id=uuid.uuid4(), track_id=pick.track_id,
+            )
+        )  # fmt: skip
+        added = await life.added(3)
+        older, newer = discovery_week(datetime.now(UTC)), discovery_week(next_week)
+        assert (added[-1].track_id, added[-1].week, added[-1].position) == (pick.track_id, newer, 0)
+        lists = await life.playlists("ana")
+        assert lists[f"Discoveries {older}"] == [pick.track_id, other.track_id]
+        assert lists[f"Discoveries {newer}"] == [pick.track_id]
+
+        life.clock.advance(days=21, minutes=1)  # the older week's time is up
+        await life.tick()
+        [expired] = await life.wait_events(DiscoveryExpired, 1)
+        assert expired.track_id == other.track_id
+        assert (life.music / pick.path).is_file()  # still in the newer week's playlist: stays
+        lists = await life.playlists("ana")
+        assert lists[f"Discoveries {older}"] == [pick.track_id] and lists["Discoveries"] == [pick.track_id]
+
+        life.clock.advance(days=7)  # the newer week's time is up too
+        await life.tick()
+        expired = await life.wait_events(DiscoveryExpired, 2)
+        assert expired[-1].track_id == pick.track_id and not (life.music / pick.path).exists()
+        lists = await life.playlists("ana")
+        assert lists[f"Discoveries {older}"] == [] and lists[f"Discoveries {newer}"] == []
+
+
+async def test_two_users_a_keep_holds_for_both_a_hate_trashes_at_once_and_loved_keeps(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+) -> None:
+    async with running_life(nats_endpoint, provisioned, tmp_path) as life:
+        shared = await life.pick("ana", CandidateSource.CF)
+        hated = await life.pick("ana", CandidateSource.RADIO)
+        loved = await life.pick("bob", CandidateSource.PLAYLISTS)
+        bobs = await life.pick("bob", CandidateSource.CF)
+        await life.send(
+            OwnedTrackRecommended(
+                user="bob", recording_mbid=shared.recording_mbid, source=CandidateSource.CF, run_id=uuid.uuid4(),
+                track_id=shared.track_id,
+            )
+        )  # fmt: skip
+        await life.added(5)
+        week = discovery_week(datetime.now(UTC))
+        # (c) each user's discovery playlists are theirs: getPlaylists as each user shows only their own
+        assert await life.playlists("ana") == {
+            "Discoveries": [shared.track_id, hated.track_id],
+            f"Discoveries {week}": [shared.track_id, hated.track_id],
+        }
+        assert await life.playlists("bob") == {
+            "Discoveries": [loved.track_id, bobs.track_id, shared.track_id],
+            f"Discoveries {week}": [loved.track_id, bobs.track_id, shared.track_id],
+        }
+
+        # bob plays the shared track: kept, for both of them
+        await life.send(play("bob", shared.recording_mbid, datetime.now(UTC) + timedelta(minutes=1)))
+        [kept] = await life.wait_events(DiscoveryKept, 1)
+        assert (kept.track_id, kept.reason, kept.user, kept.detail) == (
+            shared.track_id, KeepReason.PLAYED, "bob", "played 1 time by bob"
+        )  # fmt: skip
+
+        # (d) ana rates one 1 star: hated, in the trash at once, a tombstone with the artist for ingest-svc
+        await asyncio.to_thread(life.rest, "ana", "setRating", id=hated.track_id, rating=1)
+        await life.tick()
+        [hate] = await life.wait_events(DiscoveryHated, 1)
+        assert (hate.track_id, hate.user, hate.how, hate.artist) == (hated.track_id, "ana", "rating", "Artist 2")
+        [expired] = await life.wait_events(DiscoveryExpired, 1)
+        assert (expired.track_id, expired.reason, expired.users) == (hated.track_id, ExpiryReason.HATED, ["ana"])
+        assert not (life.music / hated.path).exists() and (life.trash / hated.path).is_file()
+        assert await life.tombstone("ana", hated.recording_mbid) == {
+            "reason": "hated", "artist": "Artist 2", "track_id": hated.track_id
+        }  # fmt: skip
+        assert await life.tombstone("bob", hated.recording_mbid) is None
+
+        # (e) +1 given on the ListenBrainz website, read back by ingest-svc: kept
+        await life.send(
+            FeedbackReceived(user="bob", recording_mbid=loved.recording_mbid, score=1, created=datetime.now(UTC))
+        )
+        kept = await life.wait_events(DiscoveryKept, 2)
+        assert (kept[-1].track_id, kept[-1].reason) == (loved.track_id, KeepReason.LOVED)
+
+        life.clock.advance(days=22)
+        await life.tick()
+        expired = await life.wait_events(DiscoveryExpired, 2)
+        assert [e.track_id for e in expired] == [hated.track_id, bobs.track_id]
+        assert (life.music / shared.path).is_file() and (life.music / loved.path).is_file()
+        assert (await life.playlists("ana"))[f"Discoveries {week}"] == [shared.track_id]
+        assert await life.playlists("bob") == {
+            "Discoveries": [],
+            f"Discoveries {week}": [loved.track_id, shared.track_id],
+        }
+
+
+async def test_disk_budget_expires_the_oldest_first_and_pauses_runs_when_nothing_can_go(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+) -> None:
+    async with running_life(nats_endpoint, provisioned, tmp_path) as life:
+        first = [await life.pick("ana", CandidateSource.CF) for _ in range(3)]
+        await life.added(3)
+        used = sum(p.size_bytes for p in first)
+        budget = used - 1  # one byte too many
+        await life.set_pipeline(PipelineSettings(discovery=DiscoveryRules(disk_budget=str(budget))))
+        await life.tick()
+        # all three are this week's: none may go yet, so runs wait, with the reason in words
+        [paused] = await life.wait_events(DiscoveryRunsPaused, 1)
+        assert (paused.used_bytes, paused.budget_bytes) == (used, budget)
+        assert "over the disk budget" in paused.reason and "keep or hate some" in paused.reason
+        assert await life.paused() == {"reason": paused.reason}
+        assert not await life.events(DiscoveryExpired)
+
+        # a week later they are last week's: the oldest goes first, and that is enough
+        life.clock.advance(days=7)
+        await life.tick()
+        [expired] = await life.wait_events(DiscoveryExpired, 1)
+        assert (expired.track_id, expired.reason) == (first[0].track_id, ExpiryReason.DISK_BUDGET)
+        assert "over the disk budget" in expired.detail
+        [resumed] = await life.wait_events(DiscoveryRunsResumed, 1)
+        assert resumed.used_bytes == used - first[0].size_bytes
+        assert await life.paused() is None
+        assert (life.music / first[1].path).is_file() and (life.music / first[2].path).is_file()

@@ -297,6 +297,7 @@ class Discoveries:
         added = DiscoveryAdded.caused_by(
             cause,
             event_id=decision_id("added", str(cause.event_id), user, track_id),
+            occurred_at=at,  # when it joined: the import's or the recommendation's time, as a replay folds it
             user=user,
             track_id=track_id,
             recording_mbid=uuid.UUID(mbid),
