@@ -21,8 +21,9 @@ The rules, as decided here:
   a tombstone. The file goes to the trash, the track leaves the catalog, `library_owned` and the playlists.
 - Purged: `trash_for` after expiry (the longest of its users'), the file is deleted from the trash.
 - Disk budget (the pipeline's `disk_budget`): while the unkept discoveries use more, the oldest expire first
-  (`disk_budget`), except those of the current week's playlists. Still over: `paused` is put into `discovery_gate`
-  and `DiscoveryRunsPaused` published; back under: cleared and `DiscoveryRunsResumed`.
+  (`disk_budget`), except those of the current week's playlists and those a user turned expiry off for. Still
+  over: `paused` is put into `discovery_gate` and `DiscoveryRunsPaused` published; back under: cleared and
+  `DiscoveryRunsResumed`.
 """
 
 from __future__ import annotations
@@ -194,6 +195,9 @@ class Discoveries:
     async def command(self, command: KeepDiscovery | HateDiscovery | RestoreDiscovery) -> None:
         async with self._lock:
             user = command.user or ""
+            if not user:
+                log.warning("%s on %s names no user; ignored", command.subject, command.track_id)
+                return
             track = self.store.track(command.track_id)
             if track is None:
                 log.info("%s on %s: not a discovery; nothing to do", command.subject, command.track_id)
@@ -490,6 +494,8 @@ class Discoveries:
                 entries = self.store.entries(track.track_id)
                 if any(e.week >= this_week for e in entries):
                     continue  # in this week's playlists: its user has not had the chance to hear it yet
+                if self._due(track)[0] is None:
+                    continue  # a user of it turned expiry off
                 detail = f"the unkept discoveries used {_size(used)}, over the disk budget of {_size(budget)}"
                 users = sorted({e.user for e in entries})
                 await self._expire(track, ExpiryReason.DISK_BUDGET, detail, users, None)
