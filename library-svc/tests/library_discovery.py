@@ -114,6 +114,16 @@ class Life:
     async def added(self, count: int) -> list[DiscoveryAdded]:
         return await self.wait_events(DiscoveryAdded, count)
 
+    async def settled(self, durable: str) -> None:
+        """Every message of a consumer handled and acknowledged (so what it would publish, it has)."""
+        stream = {"library_discovery_commands": "GATEWAY", "library_discovery_plays": "INGEST"}[durable]
+
+        async def idle() -> bool:
+            info = await self.js.consumer_info(stream, durable)
+            return info.num_pending == 0 and info.num_ack_pending == 0
+
+        await wait_until(idle, timeout=20)
+
     async def tick(self) -> None:
         discoveries = self.service.discoveries
         assert discoveries is not None

@@ -4,10 +4,13 @@ server's real HTTP API, and an injected clock (weeks pass without waiting)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from libopensonic import Connection
 from library_discovery import running_life
 from library_fakes import RecordingPublisher
@@ -17,6 +20,7 @@ from sqlalchemy import delete
 
 from contracts.common import CandidateSource, ListenSource, MatchMethod
 from contracts.discovery import (
+    DiscoveryAdded,
     DiscoveryExpired,
     DiscoveryHated,
     DiscoveryKept,
@@ -27,6 +31,7 @@ from contracts.discovery import (
     DiscoveryRunsResumed,
     ExpiryReason,
     FeedbackReceived,
+    HateDiscovery,
     KeepReason,
     OwnedTrackRecommended,
     RestoreDiscovery,
@@ -41,6 +46,11 @@ from library_svc.adapters.schema import playlist_entry_t, playlist_t
 from library_svc.discovery.projection import DiscoveryProjection
 from library_svc.discovery.store import DiscoveryStore
 from tests.support.nats import NatsEndpoint
+
+
+def other_device(tmp_path: Path) -> bool:
+    shm = Path("/dev/shm")
+    return shm.is_dir() and os.stat(shm).st_dev != os.stat(tmp_path).st_dev
 
 
 def play(
@@ -307,3 +317,38 @@ async def test_disk_budget_expires_the_oldest_first_and_pauses_runs_when_nothing
         assert resumed.used_bytes == used - first[0].size_bytes
         assert await life.paused() is None
         assert (life.music / first[1].path).is_file() and (life.music / first[2].path).is_file()
+
+
+async def test_a_trash_on_another_filesystem_and_decisions_made_twice(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+) -> None:
+    if not other_device(tmp_path):
+        pytest.skip("no tmpfs on another device than the test folder")
+    trash = Path("/dev/shm") / f"bs-trash-{uuid.uuid4().hex}"
+    try:
+        async with running_life(nats_endpoint, provisioned, tmp_path, BRAINSTREAM_DISCOVERY_TRASH_DIR=trash) as life:
+            pick = await life.pick("ana", CandidateSource.RADIO)
+            await life.added(1)
+            data = (life.music / pick.path).read_bytes()
+            hate = HateDiscovery(user="ana", track_id=pick.track_id)
+            await life.send(hate)
+            await life.send(hate.model_copy(update={"event_id": uuid.uuid4()}))  # the button pressed twice
+            [expired] = await life.wait_events(DiscoveryExpired, 1)
+            assert expired.reason is ExpiryReason.HATED
+            assert (trash / pick.path).read_bytes() == data  # copied across, then removed from the library
+            assert not (life.music / pick.path).exists()
+            restore = RestoreDiscovery(user="ana", track_id=pick.track_id)
+            await life.send(restore)
+            await life.wait_events(DiscoveryRestored, 1)
+            assert (life.music / pick.path).read_bytes() == data and not (trash / pick.path).exists()
+            await life.send(restore.model_copy(update={"event_id": uuid.uuid4()}))
+            await life.tick()
+            await life.tick()
+            await life.settled("library_discovery_commands")  # the second restore was handled (and made nothing)
+            assert len(await life.events(DiscoveryHated)) == 1
+            assert len(await life.events(DiscoveryExpired)) == 1
+            assert len(await life.events(DiscoveryRestored)) == 1
+            assert [k.reason for k in await life.events(DiscoveryKept)] == [KeepReason.KEPT_IN_UI]
+            assert len(await life.events(DiscoveryAdded)) == 1
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)

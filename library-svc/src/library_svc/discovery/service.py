@@ -174,13 +174,13 @@ class Discoveries:
                 mbid,
             )
             if user and recording:
-                await self._check_plays(user, recording, event)
+                await self._check_plays(user, recording, str(event.event_id), event)
 
     async def matched(self, event: ListenMatched) -> None:
         async with self._lock:
             user, recording = self.store.record_match(str(event.listen_id), str(event.recording_mbid))
             if user and recording:
-                await self._check_plays(user, recording, event)
+                await self._check_plays(user, recording, str(event.listen_id), event)
 
     async def feedback(self, event: FeedbackReceived) -> None:
         async with self._lock:
@@ -318,16 +318,18 @@ class Discoveries:
         await self._emit(added)
         log.info("discovery of %s: %s (%s) in week %s", user, path, source.value, week)
         await self._sync([user])
-        await self._check_plays(user, mbid, cause)
+        await self._check_plays(user, mbid, None, cause)
         await self._budget()
 
-    async def _check_plays(self, user: str, mbid: str, cause: Message) -> None:
+    async def _check_plays(self, user: str, mbid: str, listen_id: str | None, cause: Message) -> None:
+        """Keep the user's open discovery of this recording once it has been played enough. A play of anything
+        else is forgotten at once: only plays of open discoveries are kept for counting."""
         track = self.store.by_recording(mbid)
-        if track is None or track.status != OPEN:
+        mine = self.store.entries(track.track_id, user) if track is not None and track.status == OPEN else []
+        if track is None or not mine:
+            if listen_id is not None:
+                self.store.forget_listen(listen_id)
             return
-        mine = self.store.entries(track.track_id, user)
-        if not mine:
-            return  # not this user's discovery: their plays are theirs to count elsewhere
         since = min(e.added_at for e in mine)
         plays = count_plays(self.store.reports(user, mbid, since))
         if plays >= self.rules(user).keep_plays:

@@ -372,6 +372,10 @@ class DiscoveryStore:
             done = conn.execute(select(discovery_play_t).where(key)).one()
         return done.username, done.recording_mbid
 
+    def forget_listen(self, listen_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(discovery_play_t).where(discovery_play_t.c.listen_id == listen_id))
+
     def reports(self, user: str, mbid: str, since: datetime) -> list[Report]:
         """The user's reported plays of a recording from `since` on."""
         with self.engine.connect() as conn:
@@ -434,10 +438,11 @@ class DiscoveryStore:
         return {ROLLING: ordered, **weeks}
 
     def playlist_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for user in self.users():
-            ids.update(playlist_id(user, name) for name in self.playlists(user))
-        return ids
+        """Ids of every discovery playlist (a track in one of them is not "in a playlist of one's own")."""
+        with self.engine.connect() as conn:
+            pairs = conn.execute(select(discovery_entry_t.c.username, discovery_entry_t.c.week).distinct()).all()
+        ids = {playlist_id(user, weekly_name(week)) for user, week in pairs}
+        return ids | {playlist_id(user, ROLLING) for user, _ in pairs}
 
 
 def sync_playlists(store: DiscoveryStore, users: UserStore, names: Iterable[str], when: datetime) -> int:
