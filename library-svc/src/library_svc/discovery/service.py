@@ -67,7 +67,7 @@ from ..adapters.userdata import UserStore
 from ..service import Library
 from .plays import count_plays
 from .rules import Rules
-from .store import KEPT, OPEN, TRASHED, DiscoveryStore, Track, sync_playlists
+from .store import KEPT, OPEN, TRASHED, DiscoveryStore, Entry, Track, sync_playlists
 
 __all__ = ["DISCOVERY_SOURCES", "Discoveries", "Gate", "decision_id"]
 
@@ -242,21 +242,23 @@ class Discoveries:
         async with self._lock:
             now = self.clock()
             await self._marks()
+            entries = self.store.open_entries()
             for track in self.store.tracks(OPEN):
-                due, keep_for = self._due(track)
+                mine = entries.get(track.track_id, [])
+                due, keep_for = self._due(mine)
                 if due is not None and now >= due:
-                    users = sorted({e.user for e in self.store.entries(track.track_id)})
+                    users = sorted({e.user for e in mine})
                     await self._expire(track, ExpiryReason.UNKEPT, f"not kept within {keep_for}", users, None)
             for track in self.store.tracks(TRASHED):
                 if track.purge_at is not None and now >= track.purge_at:
                     await self._purge(track)
             await self._budget()
 
-    def _due(self, track: Track) -> tuple[datetime | None, str]:
+    def _due(self, entries: list[Entry]) -> tuple[datetime | None, str]:
         """When an open discovery expires: `keep_for` after it last joined a weekly playlist, per user."""
         due: datetime | None = None
         words = ""
-        for entry in self.store.entries(track.track_id):
+        for entry in entries:
             rules = self.rules(entry.user)
             if not rules.enabled:
                 return None, ""
@@ -487,7 +489,7 @@ class Discoveries:
         budget = self.rules(None).disk_budget
         paused = self.store.flag("paused")
         pauses = self.store.flag("pauses") or "0"
-        used = sum(t.size for t in self.store.tracks(OPEN))
+        used = self.store.open_bytes()
         if budget is not None and used > budget:
             this_week = discovery_week(self.clock().astimezone(UTC))
             for track in self.store.tracks(OPEN):  # oldest first
@@ -496,12 +498,12 @@ class Discoveries:
                 entries = self.store.entries(track.track_id)
                 if any(e.week >= this_week for e in entries):
                     continue  # in this week's playlists: its user has not had the chance to hear it yet
-                if self._due(track)[0] is None:
+                if self._due(entries)[0] is None:
                     continue  # a user of it turned expiry off
                 detail = f"the unkept discoveries used {_size(used)}, over the disk budget of {_size(budget)}"
                 users = sorted({e.user for e in entries})
                 await self._expire(track, ExpiryReason.DISK_BUDGET, detail, users, None)
-                used = sum(t.size for t in self.store.tracks(OPEN))
+                used = self.store.open_bytes()
         over = budget is not None and used > budget
         if over and paused is None:
             assert budget is not None

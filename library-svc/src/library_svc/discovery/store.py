@@ -306,6 +306,30 @@ class DiscoveryStore:
             rows = conn.execute(query).all()
         return [Entry(r.username, r.week, r.track_id, r.position, _utc(r.added_at) or r.added_at) for r in rows]
 
+    def open_bytes(self) -> int:
+        """What the unkept discoveries take on disk."""
+        with self.engine.connect() as conn:
+            total = conn.execute(
+                select(func.coalesce(func.sum(discovery_track_t.c.size), 0)).where(discovery_track_t.c.status == OPEN)
+            ).scalar()
+        return int(total or 0)
+
+    def open_entries(self) -> dict[str, list[Entry]]:
+        """Every weekly entry of the open discoveries, by track (one query, for the tick)."""
+        e = discovery_entry_t.c
+        query = (
+            select(discovery_entry_t)
+            .join(discovery_track_t, discovery_track_t.c.track_id == e.track_id)
+            .where(discovery_track_t.c.status == OPEN)
+            .order_by(e.username, e.week, e.position)
+        )
+        out: dict[str, list[Entry]] = {}
+        with self.engine.connect() as conn:
+            for r in conn.execute(query):
+                entry = Entry(r.username, r.week, r.track_id, r.position, _utc(r.added_at) or r.added_at)
+                out.setdefault(r.track_id, []).append(entry)
+        return out
+
     def next_position(self, user: str, week: str) -> int:
         with self.engine.connect() as conn:
             top = conn.execute(
@@ -417,18 +441,28 @@ class DiscoveryStore:
     def playlists(self, user: str) -> dict[str, list[str]]:
         """The user's discovery playlists as they should be: one per week (in order of arrival) and the rolling one
         (every discovery not yet kept or expired, oldest first). Expired tracks and the user's hated ones are out."""
-        statuses = {t.track_id: t for t in self.tracks(OPEN, KEPT)}
-        hated = {mbid for (u, mbid) in self.tombstones() if u == user}
+        e, t, tomb = discovery_entry_t.c, discovery_track_t.c, discovery_tombstone_t.c
+        query = (
+            select(e.week, e.track_id, e.position, e.added_at, t.status, t.recording_mbid)
+            .select_from(discovery_entry_t)
+            .join(discovery_track_t, t.track_id == e.track_id)
+            .where(e.username == user)
+            .order_by(e.week, e.position)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            hated = {
+                r[0] for r in conn.execute(select(tomb.recording_mbid).where(tomb.username == user))
+            }  # this user's tombstones
         weeks: dict[str, list[str]] = {}
         rolling: list[tuple[datetime, str, int, str]] = []
-        for e in self.entries(user=user):
-            weeks.setdefault(weekly_name(e.week), [])
-            track = statuses.get(e.track_id)
-            if track is None or track.recording_mbid in hated:
+        for row in rows:
+            tracks = weeks.setdefault(weekly_name(row.week), [])
+            if row.status not in (OPEN, KEPT) or row.recording_mbid in hated:
                 continue
-            weeks[weekly_name(e.week)].append(e.track_id)
-            if track.status == OPEN:
-                rolling.append((e.added_at, e.week, e.position, e.track_id))
+            tracks.append(row.track_id)
+            if row.status == OPEN:
+                rolling.append((_utc(row.added_at) or row.added_at, row.week, row.position, row.track_id))
         seen: set[str] = set()
         ordered = []
         for *_, tid in sorted(rolling):
