@@ -137,10 +137,8 @@ async def main() -> None:
     print(f"fold (replay): {len(added) / fold_s:,.0f} DiscoveryAdded/s ({fold_s:.2f} s)")
     print(f"playlists written: {written} in {first_sync_s:.2f} s; unchanged: {again_s:.2f} s")
     print(f"tick, nothing due: {idle_s * 1000:.0f} ms")
-    print(
     each_ms = keep_s / max(1, publish.count) * 1000
     print(f"tick keeping {len(starred)} starred: {keep_s:.2f} s ({publish.count} events, {each_ms:.1f} ms each)")
-    )
 
 
 if __name__ == "__main__":
