@@ -28,7 +28,7 @@ from contracts.base import Message
 from contracts.common import CandidateSource
 from contracts.discovery import DISCOVERY_BUCKET, DiscoveryAdded, pause_key, tombstone_key
 from contracts.library import ScanCompleted, TrackImported
-from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings
+from contracts.livesettings import PIPELINE_KEY, SETTINGS_BUCKET, PipelineSettings, UserAccounts
 from infra.internal import INTERNAL_HEADER
 from library_svc.app import Service, build, serve
 from library_svc.settings import Settings
@@ -168,6 +168,12 @@ class Life:
 
     async def paused(self) -> dict[str, Any] | None:
         return await self.gate(pause_key())
+
+    async def set_user(self, account: UserAccounts) -> None:
+        """A user's accounts as written before sealing existed (plain JSON), which the services still read."""
+        kv = await self.js.key_value(SETTINGS_BUCKET)
+        await kv.put(f"user.{account.username}", account.model_dump_json().encode())
+        await wait_until(lambda: self.service.live.users.get(account.username) == account, timeout=10)
 
     async def set_pipeline(self, pipeline: PipelineSettings) -> None:
         kv = await self.js.key_value(SETTINGS_BUCKET)

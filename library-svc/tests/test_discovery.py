@@ -39,7 +39,7 @@ from contracts.discovery import (
 )
 from contracts.ingest import ListenRecorded
 from contracts.library import TrackImported, TrackRemoved
-from contracts.livesettings import PipelineSettings
+from contracts.livesettings import PipelineSettings, UserAccounts
 from contracts.resolve import ListenMatched
 from infra.ops.replay import ReplayOptions, replay
 from library_svc.adapters.schema import playlist_entry_t, playlist_t
@@ -352,3 +352,32 @@ async def test_a_trash_on_another_filesystem_and_decisions_made_twice(
             assert len(await life.events(DiscoveryAdded)) == 1
     finally:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+async def test_each_users_own_rules_and_one_play_told_twice_counts_once(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+) -> None:
+    async with running_life(nats_endpoint, provisioned, tmp_path) as life:
+        await life.set_user(UserAccounts(username="ana", discovery=DiscoveryRules(keep_for="2d", keep_plays=2)))
+        anas = await life.pick("ana", CandidateSource.CF)
+        played = await life.pick("ana", CandidateSource.RADIO)
+        bobs = await life.pick("bob", CandidateSource.CF)
+        added = await life.added(3)
+        assert added[0].expires_at == added[0].occurred_at + timedelta(days=2)
+        assert added[2].expires_at == added[2].occurred_at + timedelta(days=21)
+
+        # one play, told by the built-in server and by ListenBrainz 4 s apart: one play of the two ana needs
+        start = datetime.now(UTC) + timedelta(minutes=1)
+        await life.send(play("ana", played.recording_mbid, start, ListenSource.SUBSONIC))
+        await life.send(play("ana", played.recording_mbid, start + timedelta(seconds=4)))
+        await life.settled("library_discovery_plays")
+        assert not await life.events(DiscoveryKept)
+        await life.send(play("ana", played.recording_mbid, start + timedelta(minutes=5)))  # a second play
+        [kept] = await life.wait_events(DiscoveryKept, 1)
+        assert (kept.track_id, kept.detail) == (played.track_id, "played 2 times by ana")
+
+        life.clock.advance(days=2, minutes=1)  # ana's keep_for is up, bob's is not
+        await life.tick()
+        [expired] = await life.wait_events(DiscoveryExpired, 1)
+        assert (expired.track_id, expired.detail) == (anas.track_id, "not kept within 2d")
+        assert (life.music / bobs.path).is_file()
