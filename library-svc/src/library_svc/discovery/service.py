@@ -433,6 +433,10 @@ class Discoveries:
             return
         target = self.library.files.inside(self.library.root, track.path)
         source = self.trash / track.trash_path
+        there = await asyncio.to_thread(self.library.catalog.by_path, track.path)
+        if there is not None and there.recording_mbid != track.recording_mbid:
+            log.error("restore of %s: another recording took its place in the library; left in the trash", track.path)
+            return
         if source.exists() and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(shutil.move, source, target)
