@@ -223,8 +223,10 @@ class Discoveries:
         while True:
             try:
                 await self.tick()
-            except OSError as exc:  # a full or read-only trash: tried again on the next tick
-                log.error("discovery tick failed: %s", exc)
+            except OSError as exc:  # a full or read-only trash, NATS away: tried again on the next tick
+                log.error("discovery tick failed, trying again in %.0fs: %s", every_s, exc)
+            except Exception:  # a bug must not stop imports and the API with it: seen in the log, tried again
+                log.exception("discovery tick failed, trying again in %.0fs", every_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), every_s)
             self._wake.clear()
