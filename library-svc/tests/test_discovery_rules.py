@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -86,3 +87,13 @@ def r(source: str, seconds: float, duration_ms: int | None = 200_000, name: str 
 def test_reports_of_one_play_from_two_sources_count_once(reports: list[Report], plays: int) -> None:
     assert count_plays(reports) == plays
     assert count_plays(reversed(reports)) == plays  # the order they arrived in does not matter
+
+
+def test_a_trash_inside_the_music_folder_is_refused(tmp_path: Path) -> None:
+    music = tmp_path / "music"
+    with pytest.raises(ValidationError, match="inside the music folder"):
+        Settings(BRAINSTREAM_MUSIC_DIR=music, BRAINSTREAM_DISCOVERY_TRASH_DIR=music / "Trash")
+    hidden = Settings(BRAINSTREAM_MUSIC_DIR=music, BRAINSTREAM_DISCOVERY_TRASH_DIR=music / ".trash")  # scans skip it
+    assert hidden.discovery_trash_dir == music / ".trash"
+    ok = Settings(BRAINSTREAM_DATA_DIR=tmp_path, BRAINSTREAM_MUSIC_DIR=music)
+    assert ok.discovery_trash_dir == tmp_path / "library" / "trash"

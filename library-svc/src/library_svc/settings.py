@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from contracts.discovery import parse_duration, parse_size
 from contracts.pathtemplate import DEFAULT_PATH_TEMPLATE, template_problem
@@ -126,6 +126,18 @@ class Settings(RuntimeSettings):
             parse_size(value)
             return value
         return None
+
+    @model_validator(mode="after")
+    def _trash_outside_the_library(self) -> Settings:
+        """A trash the folder scan would index again is refused (the scan skips hidden folders like `.trash`)."""
+        trash, music = self.discovery_trash_dir.resolve(), self.music_dir.resolve()
+        inside = trash == music or trash.is_relative_to(music)
+        if inside and not any(part.startswith(".") for part in trash.relative_to(music).parts):
+            raise ValueError(
+                f"BRAINSTREAM_DISCOVERY_TRASH_DIR ({trash}) is inside the music folder ({music}), where a scan would "
+                "index it again: put it beside the music folder on the same filesystem, or in a hidden folder of it"
+            )
+        return self
 
     @property
     def discovery_trash_dir(self) -> Path:
