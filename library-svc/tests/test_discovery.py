@@ -16,7 +16,7 @@ from library_discovery import running_life
 from library_fakes import RecordingPublisher
 from library_server import ApiServer
 from nats.js import JetStreamContext
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 
 from contracts.common import CandidateSource, ListenSource, MatchMethod
 from contracts.discovery import (
@@ -226,9 +226,11 @@ async def test_a_track_still_in_a_newer_weeks_playlist_does_not_expire_with_the_
 
 
 async def test_two_users_a_keep_holds_for_both_a_hate_trashes_at_once_and_loved_keeps(
-    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path, engine: Engine
 ) -> None:
-    async with running_life(nats_endpoint, provisioned, tmp_path) as life:
+    """On SQLite and on PostgreSQL (the catalog database of the `engine` fixture)."""
+    url = engine.url.render_as_string(hide_password=False)
+    async with running_life(nats_endpoint, provisioned, tmp_path, BRAINSTREAM_LIBRARY_DB_URL=url) as life:
         shared = await life.pick("ana", CandidateSource.CF)
         hated = await life.pick("ana", CandidateSource.RADIO)
         loved = await life.pick("bob", CandidateSource.PLAYLISTS)
@@ -288,6 +290,8 @@ async def test_two_users_a_keep_holds_for_both_a_hate_trashes_at_once_and_loved_
             "Discoveries": [],
             f"Discoveries {week}": [loved.track_id, shared.track_id],
         }
+        kept_ids = {t.track_id for t in DiscoveryStore(engine).tracks("kept")}  # the state is in that database
+        assert kept_ids == {shared.track_id, loved.track_id}
 
 
 async def test_disk_budget_expires_the_oldest_first_and_pauses_runs_when_nothing_can_go(
