@@ -113,11 +113,19 @@ def build(settings: Settings) -> Service:
         for hook in users_changed:
             hook(user)
 
-    store = UserStore(engine, on_change=user_changed)
+    playlists_changed: list[Callable[[str], None]] = []
+
+    def playlist_changed(owner: str) -> None:
+        for hook in playlists_changed:
+            hook(owner)
+
+    store = UserStore(engine, on_change=user_changed, on_playlist=playlist_changed)
     discoveries = Discoveries(
         DiscoveryStore(engine), store, library, gate, _rules(live, settings), settings.discovery_trash_dir
     )
-    users_changed.append(discoveries.poke)  # a star or rating may keep (or hate) a discovery: look at once
+    # a star, a rating or a playlist of one's own may keep (or hate) a discovery: look at once
+    users_changed.append(discoveries.poke)
+    playlists_changed.append(discoveries.poke)
     handlers = Handlers(library, scanner, discoveries)
     runtime.consume("library_tagged", handlers.tagged)
     runtime.consume("library_commands", handlers.command)

@@ -487,10 +487,10 @@ def sync_playlists(store: DiscoveryStore, users: UserStore, names: Iterable[str]
         for name, track_ids in store.playlists(user).items():
             pid = playlist_id(user, name)
             current = users.playlist(pid)
-            if current is None:
-                users.create_playlist(user, name, track_ids, when, playlist_id=pid)
+            if current is None:  # (notify=False: the lifecycle's own writes do not wake it again)
+                users.create_playlist(user, name, track_ids, when, playlist_id=pid, notify=False)
             elif current.track_ids != track_ids:
-                users.replace_entries(pid, track_ids, when)
+                users.replace_entries(pid, track_ids, when, notify=False)
             else:
                 continue
             changed += 1
