@@ -166,8 +166,14 @@ class Life:
     async def tombstone(self, user: str, mbid: uuid.UUID) -> dict[str, Any] | None:
         return await self.gate(tombstone_key(user, mbid))
 
-    async def paused(self) -> dict[str, Any] | None:
-        return await self.gate(pause_key())
+    async def paused(self) -> str | None:
+        """The reason runs wait, as the KV holds it (plain words), or None."""
+        kv = await self.js.key_value(DISCOVERY_BUCKET)
+        try:
+            entry = await kv.get(pause_key())
+        except KeyNotFoundError:
+            return None
+        return entry.value.decode() if entry.value else None
 
     async def set_user(self, account: UserAccounts) -> None:
         """A user's accounts as written before sealing existed (plain JSON), which the services still read."""

@@ -309,7 +309,7 @@ async def test_disk_budget_expires_the_oldest_first_and_pauses_runs_when_nothing
         [paused] = await life.wait_events(DiscoveryRunsPaused, 1)
         assert (paused.used_bytes, paused.budget_bytes) == (used, budget)
         assert "over the disk budget" in paused.reason and "keep or hate some" in paused.reason
-        assert await life.paused() == {"reason": paused.reason}
+        assert await life.paused() == paused.reason
         assert not await life.events(DiscoveryExpired)
 
         # a week later they are last week's: the oldest goes first, and that is enough

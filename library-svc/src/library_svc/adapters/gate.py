@@ -15,8 +15,8 @@ __all__ = ["KvGate"]
 
 
 class KvGate:
-    """Opened by `bind` in the runtime's on-connect hook. Values are JSON: a tombstone's reason, artist and track
-    (so ingest-svc can weigh the artist down); the pause's reason in words."""
+    """Opened by `bind` in the runtime's on-connect hook. A tombstone's value is JSON (reason, artist, track: so
+    ingest-svc can weigh the artist down); `paused` holds the reason in words, as plain text."""
 
     def __init__(self) -> None:
         self._kv: KeyValue | None = None
@@ -46,7 +46,7 @@ class KvGate:
         await self._bucket().delete(tombstone_key(user, mbid))
 
     async def pause(self, reason: str) -> None:
-        await self._put(pause_key(), json.dumps({"reason": reason}).encode())
+        await self._put(pause_key(), reason.encode())  # the contract: the reason, in words
 
     async def resume(self) -> None:
         await self._bucket().delete(pause_key())
