@@ -42,6 +42,7 @@ async def test_wrong_song_then_right_one(tmp_path: Path, wire: Callable[..., Wir
     assert len(w.of(TrackValidated)) == 1
     (tagged,) = w.of(TrackTagged)
     assert tagged.format == "mp3" and tagged.correlation_id == ev.correlation_id
+    assert tagged.origin is CandidateSource.CF and tagged.user == ev.user  # library-svc makes it a discovery
     staged = Path(tagged.staging_path)
     assert staged == w.staging.root / f"{ev.track.recording_mbid}.mp3"
     assert staged.stat().st_size == tagged.size_bytes

@@ -16,14 +16,14 @@ STREAMS = ["INGEST", "RESOLVE", "ACQUIRE", "LIBRARY", "GATEWAY"]
 
 
 def test_the_services_offer_their_projections() -> None:
-    assert {"library", "gateway"} <= set(discover())
+    assert {"library", "gateway", "discoveries"} <= set(discover())
 
 
 def test_an_unknown_projection_is_a_clear_error_naming_the_known_ones() -> None:
     result = CliRunner().invoke(app, ["replay", "catalogue"], env={"NATS_URL": "nats://127.0.0.1:1", "COLUMNS": "200"})
     assert result.exit_code == 2
     assert "no projection named 'catalogue'" in result.output
-    assert "known projections: gateway, history, library" in result.output
+    assert "known projections: discoveries, gateway, history, library" in result.output
 
 
 @pytest.mark.parametrize(

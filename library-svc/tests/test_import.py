@@ -11,6 +11,7 @@ import pytest
 from library_builders import tagged
 from library_fakes import CountingTrigger, MemoryOwned, RecordingPublisher
 
+from contracts.common import CandidateSource
 from contracts.library import ImportFailed, ImportFailureReason, TrackImported
 from library_svc.adapters.catalog import SqlCatalog
 from library_svc.adapters.files import LocalFiles
@@ -47,6 +48,14 @@ async def test_same_device_move_then_catalog_then_event(tmp_path: Path, catalog:
     assert lib.owned.entries[str(event.track.recording_mbid)] == (out.track_id, out.path)  # type: ignore[attr-defined]
     assert lib.publish.events == [out]  # type: ignore[attr-defined]
     assert out.causation_id == event.event_id and out.correlation_id == event.correlation_id
+    assert out.origin is None  # not a recommendation: never a discovery
+
+
+async def test_origin_and_user_travel_to_the_import(tmp_path: Path, catalog: SqlCatalog) -> None:
+    event = tagged(tmp_path / "staging", 2).model_copy(update={"origin": CandidateSource.RADIO, "user": "ana"})
+    out = await make_library(tmp_path / "music", catalog).import_tagged(event, 1)
+    assert isinstance(out, TrackImported)
+    assert out.origin is CandidateSource.RADIO and out.user == "ana"
 
 
 async def test_forced_copy_path(tmp_path: Path, catalog: SqlCatalog) -> None:

@@ -231,6 +231,7 @@ class AcquireService:
                 format=fmt,
                 size_bytes=path.stat().st_size,
                 sha256=await asyncio.to_thread(_sha256, path),
+                origin=ev.origin,
             )
         )
         await self.gate.mark(mbid, GateState.TAGGED)

@@ -15,12 +15,13 @@ state and the same playlists.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .base import Command, Event, Model
 from .common import CandidateSource
@@ -47,6 +48,8 @@ __all__ = [
     "OwnedTrackRecommended",
     "RestoreDiscovery",
     "discovery_week",
+    "parse_duration",
+    "parse_size",
     "pause_key",
     "tombstone_key",
 ]
@@ -70,6 +73,28 @@ def discovery_week(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.IGNORECASE)
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_BYTES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `15m`, `12h`, `21d`, `2w` → a timedelta; anything else raises ValueError saying what is expected."""
+    found = _DURATION.match(text)
+    if found is None or int(found[1]) == 0:
+        raise ValueError(f"{text!r} is not a duration: write a positive number and a unit, like 21d, 12h or 90s")
+    return timedelta(seconds=int(found[1]) * _SECONDS[found[2].lower()])
+
+
+def parse_size(text: str) -> int:
+    """`20G`, `500M`, `1.5T`, `800k`, `123` (bytes) → bytes, powers of 1024; anything else raises ValueError."""
+    found = _SIZE.match(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a size: write a number and an optional unit, like 20G, 500M or 800k")
+    return int(float(found[1]) * _BYTES[found[2].lower()])
+
+
 class DiscoveryRules(Model):
     """The keep and expiry rules. Pipeline-wide in `PipelineSettings.discovery`, per user in
     `UserAccounts.discovery`; a field left `None` falls back (user → pipeline → environment → default)."""
@@ -84,6 +109,20 @@ class DiscoveryRules(Model):
     disk_budget: str | None = Field(
         default=None, description="Most bytes the unkept discoveries may use: `20G`, `500M`; empty for none."
     )
+
+    @field_validator("keep_for", "trash_for")
+    @classmethod
+    def _is_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @field_validator("disk_budget")
+    @classmethod
+    def _is_size(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_size(value)
+        return value or None
 
 
 class KeepReason(StrEnum):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
 from nats.js import JetStreamContext
 
+from contracts.discovery import DiscoveryRules
 from contracts.health import HealthStatus
 from contracts.pathtemplate import template_problem
 from infra.http import ApiClient
@@ -24,6 +26,7 @@ from .adapters.catalogreader import CatalogReader
 from .adapters.database import create_catalog_engine, create_schema
 from .adapters.extrastore import ExtraStore
 from .adapters.files import LocalFiles
+from .adapters.gate import KvGate
 from .adapters.navidrome import NavidromeScanTrigger
 from .adapters.owned import KvOwnedIndex
 from .adapters.userdata import UserStore
@@ -31,9 +34,12 @@ from .api.asgi import SubsonicApp
 from .api.context import ApiContext
 from .api.gatewayonly import GatewayOnly
 from .api.server import EmbeddedServer, run_server
+from .discovery.rules import Rules, resolve
+from .discovery.service import Discoveries
+from .discovery.store import DiscoveryStore
 from .domain.transcoding import PlayerRule
 from .domain.versions import Versions
-from .handlers import Handlers
+from .handlers import DiscoveryHandlers, Handlers
 from .info.matching import LibraryMatch
 from .info.service import Info, InfoService
 from .info.sources import ListenBrainzSource, MusicBrainzSource
@@ -59,6 +65,7 @@ class Service:
     trigger: ScanTrigger
     settings: Settings
     info: Info | None = None
+    discoveries: Discoveries | None = None
 
 
 def build(settings: Settings) -> Service:
@@ -71,11 +78,14 @@ def build(settings: Settings) -> Service:
     root.mkdir(parents=True, exist_ok=True)
     owned = KvOwnedIndex()
 
-    async def bind_owned(js: JetStreamContext) -> None:
-        await owned.bind(js)
+    gate = KvGate()
 
-    runtime.on_connect(bind_owned)
-    live = LiveSettings()
+    async def bind_kv(js: JetStreamContext) -> None:
+        await owned.bind(js)
+        await gate.bind(js)
+
+    runtime.on_connect(bind_kv)
+    live = LiveSettings(settings.secret_key_source())  # a user's own discovery rules sit in their sealed accounts
     trigger: ScanTrigger = NoTrigger()
     if settings.navidrome_url and settings.navidrome_user and settings.navidrome_password:
         trigger = NavidromeScanTrigger(
@@ -97,10 +107,32 @@ def build(settings: Settings) -> Service:
 
     library = Library(root, catalog, runtime.publish, owned, template, trigger, LocalFiles())
     scanner = Scanner(root, catalog, runtime.publish, owned)
-    handlers = Handlers(library, scanner)
+    users_changed: list[Callable[[str], None]] = [versions.bump_user]
+
+    def user_changed(user: str) -> None:
+        for hook in users_changed:
+            hook(user)
+
+    playlists_changed: list[Callable[[str], None]] = []
+
+    def playlist_changed(owner: str) -> None:
+        for hook in playlists_changed:
+            hook(owner)
+
+    store = UserStore(engine, on_change=user_changed, on_playlist=playlist_changed)
+    discoveries = Discoveries(
+        DiscoveryStore(engine), store, library, gate, _rules(live, settings), settings.discovery_trash_dir
+    )
+    # a star, a rating or a playlist of one's own may keep (or hate) a discovery: look at once
+    users_changed.append(discoveries.poke)
+    playlists_changed.append(discoveries.poke)
+    handlers = Handlers(library, scanner, discoveries)
     runtime.consume("library_tagged", handlers.tagged)
     runtime.consume("library_commands", handlers.command)
-    store = UserStore(engine, on_change=versions.bump_user)
+    on_discovery = DiscoveryHandlers(discoveries)
+    runtime.consume("library_discovery_plays", on_discovery.plays)
+    runtime.consume("library_discovery_matches", on_discovery.matches)
+    runtime.consume("library_discovery_commands", on_discovery.commands)
     extras = ExtraStore(engine, on_change=versions.bump_user)
     media = Media.build(
         settings.cache_dir,
@@ -157,7 +189,25 @@ def build(settings: Settings) -> Service:
         return (HealthStatus.OK if transcoder.ffmpeg else HealthStatus.DEGRADED), detail
 
     runtime.add_check("media", media_check)
-    return Service(runtime, library, scanner, http, live, trigger, settings, info)
+    return Service(runtime, library, scanner, http, live, trigger, settings, info, discoveries)
+
+
+def _rules(live: LiveSettings, settings: Settings) -> Callable[[str | None], Rules]:
+    """The discovery rules of a user: their own, then the pipeline's, then BRAINSTREAM_DISCOVERY_*, then defaults."""
+    env = DiscoveryRules(
+        enabled=settings.discovery_enabled,
+        keep_plays=settings.discovery_keep_plays,
+        keep_rating=settings.discovery_keep_rating,
+        keep_for=settings.discovery_keep_for,
+        trash_for=settings.discovery_trash_for,
+        disk_budget=settings.discovery_disk_budget,
+    )
+
+    def rules(user: str | None) -> Rules:
+        account = live.users.get(user) if user else None
+        return resolve(account.discovery if account else None, live.pipeline.discovery, env)
+
+    return rules
 
 
 def _player_rules(live: LiveSettings, settings: Settings) -> list[PlayerRule]:
@@ -215,6 +265,13 @@ async def serve(service: Service, lease: KvLease | None = None) -> None:
         await run_server(service.http)
 
     jobs = [startup, http]
+    if service.discoveries is not None:
+        discoveries = service.discoveries
+
+        async def lifecycle() -> None:
+            await discoveries.run(service.settings.discovery_tick_s)
+
+        jobs.append(lifecycle)
     if lease is not None:
 
         async def writer() -> None:

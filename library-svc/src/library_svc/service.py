@@ -7,7 +7,8 @@ import errno
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 from contracts.acquire import TrackTagged
@@ -15,9 +16,10 @@ from contracts.base import Message
 from contracts.gateway import RemoveTrack
 from contracts.library import CatalogEntry, ImportFailed, ImportFailureReason, TrackImported, TrackRemoved
 
+from .adapters.tags import read_track
 from .domain.model import TrackInfo
 from .domain.paths import PathValues, disambiguate, render_path
-from .ports import Catalog, LibraryFiles, OwnedIndex, PathEscapes, Publisher, ScanTrigger
+from .ports import Catalog, LibraryFiles, OwnedIndex, OwnedTrack, PathEscapes, Publisher, ScanTrigger
 
 __all__ = ["IMPORT_PROJECTION", "Library", "NoTrigger", "catalog_entry", "follow_up_id"]
 
@@ -153,6 +155,7 @@ class Library:
             path=rel,
             size_bytes=info.size,
             entry=catalog_entry(info),
+            origin=event.origin,
         )
 
     def _info(self, event: TrackTagged, rel: str, target: Path) -> TrackInfo:
@@ -186,19 +189,45 @@ class Library:
             return None
         path = self.files.inside(self.root, known.path)
         await asyncio.to_thread(path.unlink, missing_ok=True)
+        return await self.retire(known, command, follow_up_id("removed", command))
+
+    async def retire(self, known: OwnedTrack, cause: Message | None, event_id: uuid.UUID) -> TrackRemoved:
+        """Take a track whose file is gone (deleted, or moved to the trash) out of the catalog and library_owned."""
         await asyncio.to_thread(self.catalog.remove, [known.path])
         if known.recording_mbid:
             await self.owned.delete(known.recording_mbid)
-        removed = TrackRemoved.caused_by(
-            command,
-            event_id=follow_up_id("removed", command),
-            track_id=known.track_id,
-            recording_mbid=uuid.UUID(known.recording_mbid) if _is_uuid(known.recording_mbid) else None,
-            path=known.path,
-        )
+        fields = {
+            "event_id": event_id,
+            "track_id": known.track_id,
+            "recording_mbid": uuid.UUID(known.recording_mbid) if _is_uuid(known.recording_mbid) else None,
+            "path": known.path,
+        }
+        removed = TrackRemoved.caused_by(cause, **fields) if cause is not None else TrackRemoved(**fields)
         await self.publish(removed)
         self.trigger.poke()
         return removed
+
+    async def reinstate(
+        self, rel: str, mbid: str, created: datetime, cause: Message, event_id: uuid.UUID
+    ) -> TrackImported:
+        """Index a file put back in place (a restored discovery) as an import: catalog, library_owned, TrackImported."""
+        self.files.inside(self.root, rel)  # raises if the path escapes the root
+        info = await asyncio.to_thread(read_track, self.root, rel)
+        info = replace(info, recording_mbid=mbid, created=created.replace(microsecond=0))
+        [track_id] = await asyncio.to_thread(self.catalog.upsert, [info])
+        await self.owned.put(mbid, track_id, rel)
+        imported = TrackImported.caused_by(
+            cause,
+            event_id=event_id,
+            recording_mbid=uuid.UUID(mbid),
+            track_id=track_id,
+            path=rel,
+            size_bytes=info.size,
+            entry=catalog_entry(info),
+        )
+        await self.publish(imported)
+        self.trigger.poke()
+        return imported
 
 
 def _is_uuid(text: str | None) -> bool:

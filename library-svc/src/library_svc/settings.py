@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from contracts.discovery import parse_duration, parse_size
 from contracts.pathtemplate import DEFAULT_PATH_TEMPLATE, template_problem
 from infra.internal import library_api_secret
 from infra.runtime import RuntimeSettings
@@ -89,6 +90,58 @@ class Settings(RuntimeSettings):
         default="https://api.listenbrainz.org", validation_alias=_env("BRAINSTREAM_LISTENBRAINZ_URL")
     )
     """ListenBrainz API root."""
+
+    discovery_enabled: bool = Field(default=True, validation_alias=_env("BRAINSTREAM_DISCOVERY_ENABLED"))
+    """Discoveries expire at all; the live `discovery.enabled` (pipeline, then the user's) wins."""
+    discovery_keep_plays: int = Field(
+        default=1, ge=1, le=100, validation_alias=_env("BRAINSTREAM_DISCOVERY_KEEP_PLAYS")
+    )
+    """Full plays by its user that keep a discovery."""
+    discovery_keep_rating: int = Field(
+        default=3, ge=2, le=5, validation_alias=_env("BRAINSTREAM_DISCOVERY_KEEP_RATING")
+    )
+    """Lowest rating in the built-in server that keeps a discovery (1 star hates it)."""
+    discovery_keep_for: str = Field(default="21d", validation_alias=_env("BRAINSTREAM_DISCOVERY_KEEP_FOR"))
+    """How long a discovery waits to be kept after it last joined a weekly playlist: `21d`, `12h`, `90s`."""
+    discovery_trash_for: str = Field(default="7d", validation_alias=_env("BRAINSTREAM_DISCOVERY_TRASH_FOR"))
+    """How long the trash keeps an expired discovery's file (restorable until then)."""
+    discovery_disk_budget: str | None = Field(default=None, validation_alias=_env("BRAINSTREAM_DISCOVERY_DISK_BUDGET"))
+    """Most bytes the unkept discoveries may use (`20G`, `500M`); unset: no budget."""
+    discovery_trash_dir_: Path | None = Field(default=None, validation_alias=_env("BRAINSTREAM_DISCOVERY_TRASH_DIR"))
+    """Where expired discoveries wait to be purged; keep it on the music folder's filesystem so a move is a rename.
+    Default: $BRAINSTREAM_DATA_DIR/library/trash."""
+    discovery_tick_s: float = Field(default=60.0, gt=0, validation_alias=_env("BRAINSTREAM_DISCOVERY_TICK"))
+    """Seconds between two looks at expiry, the trash and the disk budget (stars and ratings wake it at once)."""
+
+    @field_validator("discovery_keep_for", "discovery_trash_for")
+    @classmethod
+    def _is_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("discovery_disk_budget")
+    @classmethod
+    def _is_size(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_size(value)
+            return value
+        return None
+
+    @model_validator(mode="after")
+    def _trash_outside_the_library(self) -> Settings:
+        """A trash the folder scan would index again is refused (the scan skips hidden folders like `.trash`)."""
+        trash, music = self.discovery_trash_dir.resolve(), self.music_dir.resolve()
+        inside = trash == music or trash.is_relative_to(music)
+        if inside and not any(part.startswith(".") for part in trash.relative_to(music).parts):
+            raise ValueError(
+                f"BRAINSTREAM_DISCOVERY_TRASH_DIR ({trash}) is inside the music folder ({music}), where a scan would "
+                "index it again: put it beside the music folder on the same filesystem, or in a hidden folder of it"
+            )
+        return self
+
+    @property
+    def discovery_trash_dir(self) -> Path:
+        return self.discovery_trash_dir_ or self.data_dir / "library" / "trash"
 
     @property
     def cache_dir(self) -> Path:

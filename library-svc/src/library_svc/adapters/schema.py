@@ -10,6 +10,11 @@ from .tables import (
     AlbumPlayRow,
     AlbumRow,
     ArtistRow,
+    DiscoveryEntryRow,
+    DiscoveryFlagRow,
+    DiscoveryPlayRow,
+    DiscoveryTombstoneRow,
+    DiscoveryTrackRow,
     GenreRow,
     PlaylistEntryRow,
     PlaylistRow,
@@ -25,6 +30,11 @@ __all__ = [
     "album_play_t",
     "album_t",
     "artist_t",
+    "discovery_entry_t",
+    "discovery_flag_t",
+    "discovery_play_t",
+    "discovery_tombstone_t",
+    "discovery_track_t",
     "genre_t",
     "play_queue_t",
     "play_t",
@@ -53,3 +63,8 @@ playlist_t = _t(PlaylistRow)
 playlist_entry_t = _t(PlaylistEntryRow)
 play_queue_t = _t(PlayQueueRow)
 projection_t = _t(ProjectionRow)
+discovery_track_t = _t(DiscoveryTrackRow)
+discovery_entry_t = _t(DiscoveryEntryRow)
+discovery_tombstone_t = _t(DiscoveryTombstoneRow)
+discovery_flag_t = _t(DiscoveryFlagRow)
+discovery_play_t = _t(DiscoveryPlayRow)

@@ -11,6 +11,11 @@ __all__ = [
     "AlbumPlayRow",
     "AlbumRow",
     "ArtistRow",
+    "DiscoveryEntryRow",
+    "DiscoveryFlagRow",
+    "DiscoveryPlayRow",
+    "DiscoveryTombstoneRow",
+    "DiscoveryTrackRow",
     "GenreRow",
     "PlayQueueRow",
     "PlayRow",
@@ -179,3 +184,75 @@ class ProjectionRow(SQLModel, table=True):
     __tablename__ = "projection"
     name: str = Field(primary_key=True)
     position: int = 0
+
+
+# the discovery lifecycle (library_svc.discovery) ------------------------------------------------------------------
+
+
+class DiscoveryTrackRow(SQLModel, table=True):
+    """A track that entered the library as a discovery, and where it stands: open, kept, trashed or purged."""
+
+    __tablename__ = "discovery_track"
+    __table_args__ = (Index("ix_discovery_track_status", "status", "first_added"),)
+    track_id: str = Field(primary_key=True, max_length=32)
+    recording_mbid: str
+    status: str  # open, kept, trashed, purged
+    epoch: str  # event id of the addition that opened this life of the track (ids of later decisions derive from it)
+    artist: str = ""
+    title: str = ""
+    album: str | None = None
+    path: str
+    size: int = Field(default=0, sa_type=BigInteger)
+    first_added: datetime
+    last_added: datetime
+    reason: str = ""  # why it was kept or expired
+    detail: str = ""
+    trash_path: str = ""
+    purge_at: datetime | None = None
+
+
+class DiscoveryEntryRow(SQLModel, table=True):
+    """One place in one user's weekly discovery playlist."""
+
+    __tablename__ = "discovery_entry"
+    __table_args__ = (Index("ix_discovery_entry_track", "track_id"),)
+    username: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)
+    track_id: str = Field(primary_key=True, max_length=32)
+    position: int = 0
+    source: str = ""
+    added_at: datetime
+
+
+class DiscoveryTombstoneRow(SQLModel, table=True):
+    """A recording never to offer this user again (mirrored to the KV bucket `discovery_gate`)."""
+
+    __tablename__ = "discovery_tombstone"
+    username: str = Field(primary_key=True)
+    recording_mbid: str = Field(primary_key=True)
+    reason: str
+    artist: str = ""
+    track_id: str = ""
+    at: datetime
+
+
+class DiscoveryFlagRow(SQLModel, table=True):
+    """Named facts of the lifecycle: `paused` (value: the reason) while the disk budget stops runs."""
+
+    __tablename__ = "discovery_flag"
+    name: str = Field(primary_key=True)
+    value: str = ""
+
+
+class DiscoveryPlayRow(SQLModel, table=True):
+    """A play of a user, joined with the recording it was (from the play itself or resolve-svc's match). Input of
+    the keep rule, not a projection of LIBRARY: a replay leaves it as it is."""
+
+    __tablename__ = "discovery_play"
+    __table_args__ = (Index("ix_discovery_play_recording", "recording_mbid", "username"),)
+    listen_id: str = Field(primary_key=True, max_length=36)
+    username: str | None = None
+    source: str = ""
+    started_at: datetime | None = None
+    duration_ms: int | None = None
+    recording_mbid: str | None = None

@@ -46,9 +46,16 @@ class PlayQueue:
 
 
 class UserStore:
-    def __init__(self, engine: Engine, on_change: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        on_change: Callable[[str], None] | None = None,
+        on_playlist: Callable[[str], None] | None = None,
+    ) -> None:
         self.engine = engine
         self._changed = on_change or (lambda user: None)
+        self._playlist_changed = on_playlist or (lambda owner: None)
+        """Called with the owner after a playlist is made or its tracks change (the discovery lifecycle looks)."""
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     def _upsert(self, conn: Connection, table: Any, row: dict[str, Any], updates: dict[str, Any]) -> None:
@@ -112,8 +119,17 @@ class UserStore:
             row.id, row.owner, row.name, row.comment, row.public, row.created, row.changed, [e[0] for e in entries]
         )
 
-    def create_playlist(self, owner: str, name: str, track_ids: Sequence[str], when: datetime) -> str:
-        pid = uuid.uuid4().hex
+    def create_playlist(
+        self,
+        owner: str,
+        name: str,
+        track_ids: Sequence[str],
+        when: datetime,
+        *,
+        playlist_id: str | None = None,
+        notify: bool = True,
+    ) -> str:
+        pid = playlist_id or uuid.uuid4().hex
         with self.engine.begin() as conn:
             conn.execute(
                 playlist_t.insert().values(
@@ -121,12 +137,19 @@ class UserStore:
                 )
             )
             self._write_entries(conn, pid, track_ids)
+        if notify:
+            self._playlist_changed(owner)
         return pid
 
-    def replace_entries(self, playlist_id: str, track_ids: Sequence[str], when: datetime) -> None:
+    def replace_entries(
+        self, playlist_id: str, track_ids: Sequence[str], when: datetime, *, notify: bool = True
+    ) -> None:
         with self.engine.begin() as conn:
             self._write_entries(conn, playlist_id, track_ids)
             conn.execute(update(playlist_t).where(playlist_t.c.id == playlist_id).values(changed=when))
+            owner = conn.execute(select(playlist_t.c.owner).where(playlist_t.c.id == playlist_id)).scalar()
+        if notify and owner:
+            self._playlist_changed(owner)
 
     def update_playlist(self, playlist_id: str, fields: dict[str, Any], when: datetime) -> None:
         with self.engine.begin() as conn:
