@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -223,11 +222,12 @@ def _top(conn: sqlite3.Connection, user: str, d: Dim, pieces: list[Piece]) -> li
 
 def _rows(columns: str, values: list[Any], width: int) -> tuple[str, str]:
     """A CTE of `width`-wide rows passed as one JSON parameter: one statement text, prepared once, whatever the
-    number of rows (a VALUES list would be compiled anew for every length)."""
+    number of rows (a VALUES list would be compiled anew for every length). Materialized: read as a subquery, each
+    json_extract would run again for every roll-up row joined to it."""
     names = columns.split(", ")
     picks = ", ".join(f"json_extract(value, '$[{k}]')" for k in range(width))
     rows = [values[n : n + width] for n in range(0, len(values), width)]
-    return f"({', '.join(names)}) AS (SELECT {picks} FROM json_each(?))", json.dumps(rows)
+    return f"({', '.join(names)}) AS MATERIALIZED (SELECT {picks} FROM json_each(?))", json.dumps(rows)
 
 
 def _ranked(rows: list[tuple[Any, ...]], n: int = TOP) -> list[tuple[Any, ...]]:
@@ -278,8 +278,8 @@ _BLOCK = 672  # hours in a block of insight_clock: four weeks
 def _clock(
     conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, int]], by_hour: bool, whole: bool = False
 ) -> list[list[int]]:
-    """plays[weekday Monday=0][local hour]. Each period of one UTC offset reads its whole four-week blocks from
-    `insight_clock` and the hours around them from `insight_hours`; the offset turns a UTC hour of the week into a
+    """plays[weekday Monday=0][local hour]. Each period of one UTC offset reads four-week blocks from
+    `insight_clock` and the hours at its ends from `insight_hours`; the offset turns a UTC hour of the week into a
     local one. Without whole-hour offsets, the raw plays."""
     grid = [[0] * 24 for _ in range(7)]
     if not by_hour:
@@ -304,13 +304,17 @@ def _clock(
     for lo, hi, off in periods:
         if off == rest:
             continue
+        # whole blocks from the nearest block bounds, the hours between those and the period's own added or taken
+        # away: at most half a block at either end
         lo_h, hi_h, off_h = lo // 3600, hi // 3600, off // 3600 + 168
-        b0, b1 = -(-lo_h // _BLOCK), hi_h // _BLOCK
+        b0, b1 = (lo_h + _BLOCK // 2) // _BLOCK, (hi_h + _BLOCK // 2) // _BLOCK
         if b1 > b0:
-            blocks += [b0, b1, off_h]
-            hours += [lo_h, b0 * _BLOCK, off_h, b1 * _BLOCK, hi_h, off_h]
+            blocks += [b0, b1, off_h, 1]
+            for x, y in ((lo_h, b0 * _BLOCK), (b1 * _BLOCK, hi_h)):
+                if x != y:
+                    hours += [min(x, y), max(x, y), off_h, 1 if x < y else -1]
         else:
-            hours += [lo_h, hi_h, off_h]
+            hours += [lo_h, hi_h, off_h, 1]
     how: Counter[tuple[int, int]] = Counter()  # (offset in hours + 168, UTC hour of the week)
     for table, col, key, args in (
         ("insight_clock", "block", "h.how", blocks),
@@ -318,17 +322,20 @@ def _clock(
     ):
         if not args:
             continue
-        cte, param = _rows("lo, hi, off", args, 3)
+        cte, param = _rows("lo, hi, off, s", args, 4)
         sql = (
-            f"WITH p{cte} SELECT p.off, {key} AS t, SUM(h.plays) FROM p CROSS JOIN {table} h "
+            f"WITH p{cte} SELECT p.off, {key} AS t, SUM(p.s * h.plays) FROM p CROSS JOIN {table} h "
             f"WHERE h.user = ? AND h.{col} >= p.lo AND h.{col} < p.hi GROUP BY 1, 2"
         )
         for off_h, t, n in conn.execute(sql, [param, w.user]).fetchall():
             how[(off_h, t)] += n
     if rest is not None:
         off_h = rest // 3600 + 168
+        read: Counter[int] = Counter()
+        for (_o, t), n in how.items():
+            read[t] += n
         for t, n in conn.execute("SELECT how, plays FROM insight_clock_all WHERE user = ?", (w.user,)).fetchall():
-            how[(off_h, t)] += n - sum(v for (o, u), v in how.items() if u == t and o != off_h)
+            how[(off_h, t)] += n - read[t]
     for (off_h, t), n in how.items():
         local = (t + off_h) % 168
         grid[(3 + local // 24) % 7][local % 24] += n  # hour 0 of the epoch's week is a Thursday
@@ -385,7 +392,7 @@ def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = 
     ms = sum(r[-1] for r in artists)
     trend = _trend(conn, user, rng, unit, by_hour)
     clock = _clock(conn, w, periods, by_hour, whole=everything)
-    discovery = _discovery(conn, w, tz, {r[0]: r[1] for r in artists}, plays)
+    discovery = _discovery(conn, w, tz, {r[0]: r[1] for r in artists}, plays, everything)
 
     def listing(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
@@ -447,29 +454,36 @@ def _trend(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None, by
 
 
 def _discovery(
-    conn: sqlite3.Connection, w: Window, tz: ZoneInfo, plays_by_artist: dict[str, int], plays: int
+    conn: sqlite3.Connection, w: Window, tz: ZoneInfo, plays_by_artist: dict[str, int], plays: int, everything: bool
 ) -> dict[str, Any]:
     """Artists whose first play ever falls in the range, the share of the range's plays that went to them, and how
-    many were first heard in each local month of the range."""
-    rows = conn.execute(
-        "SELECT a.artist, a.first_ts FROM insight_artists a WHERE a.user = ? AND a.first_ts >= ? AND a.first_ts < ?",
-        (w.user, w.lo, w.hi),
-    ).fetchall()
+    many were first heard in each local month of the range (counted in SQL over the first plays' index)."""
     first = datetime.fromtimestamp(w.lo, UTC).astimezone(tz).date().replace(day=1)
-    starts, labels = [], []
+    labels, starts = [], []
     month = first
-    while True:
-        at = int(midnight(month, tz).timestamp())
-        if at >= w.hi:
-            break
-        starts.append(at)
+    while (at := int(midnight(month, tz).timestamp())) < w.hi:
         labels.append(month.strftime("%Y-%m"))
+        starts.append(max(at, w.lo))
         month = (month + timedelta(days=32)).replace(day=1)
-    months = Counter(labels[max(bisect_right(starts, ts) - 1, 0)] for _a, ts in rows)
-    new_plays = sum(plays_by_artist.get(a, 0) for a, _ in rows)
+    ends = [*starts[1:], w.hi]
+    cte, param = _rows("m, lo, hi", [x for row in zip(labels, starts, ends, strict=True) for x in row], 3)
+    per_month = conn.execute(
+        f"WITH p{cte} SELECT p.m, COUNT(*) FROM p CROSS JOIN insight_artists a "
+        "WHERE a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi GROUP BY p.m ORDER BY p.m",
+        [param, w.user],
+    ).fetchall()
+    count = sum(n for _m, n in per_month)
+    if everything:
+        new_plays = plays  # every artist of all time was new once
+    else:
+        rows = conn.execute(
+            "SELECT a.artist FROM insight_artists a WHERE a.user = ? AND a.first_ts >= ? AND a.first_ts < ?",
+            (w.user, w.lo, w.hi),
+        ).fetchall()
+        new_plays = sum(plays_by_artist.get(a, 0) for (a,) in rows)
     return {
-        "new_artists": len(rows),
+        "new_artists": count,
         "new_artist_plays": new_plays,
         "new_artist_share": round(new_plays / plays, 4) if plays else 0.0,
-        "new_artists_per_month": [{"month": m, "new_artists": n} for m, n in sorted(months.items())],
+        "new_artists_per_month": [{"month": m, "new_artists": n} for m, n in per_month],
     }
