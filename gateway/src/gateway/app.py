@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -182,6 +183,12 @@ def create_app(settings: Settings) -> Litestar:
         await runtime.start()
         await _first_admin(settings, users, gateway)
         retries = asyncio.create_task(_every(settings.history_retry_every_s, rematcher.round, runtime))
+        # what starting made (modules, routes, settings) lives as long as the process: out of the collector's
+        # generations, a full collection during a request (insights make many short-lived rows) walks only what
+        # requests made, not the whole heap (once per process: a second app in it, as in tests, freezes nothing more)
+        if gc.get_freeze_count() == 0:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
