@@ -86,8 +86,8 @@ def _counts(conn: sqlite3.Connection, user: str, tracks: list[Acquired]) -> dict
     if not tracks:
         return out
     sql = (
-        "WITH a(i, mbid, ts) AS MATERIALIZED (SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-        "FROM json_each(?)) "
+        "WITH a(i, mbid, ts) AS MATERIALIZED (SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), "
+        "json_extract(value, '$[1]') FROM json_each(?)) "
         "SELECT a.i, SUM(h.played_ts < a.ts + 7 * 86400), COUNT(*) FROM a CROSS JOIN history_plays h "
         "INDEXED BY ix_history_plays_recording_time "
         "WHERE h.user = ? AND h.recording_mbid = a.mbid "
