@@ -382,3 +382,11 @@ def test_top_genres_join_plays_to_the_library_genres_by_recording(tmp_path: Path
         compute(conn, "bo", resolve_range("all", date(2024, 4, 2), BERLIN, date(2024, 3, 1), None, None))["top_genres"]
         == []
     )
+    # a re-import after the plays: the genre it drops loses the recording's plays, the kept one keeps them, a new one
+    # gets them all, in every range
+    fold.apply([(_imported(a, ["Rock", "Shoegaze"]), "LIBRARY", 6)])
+    for kind, first in (("week", None), ("all", date(2024, 3, 1))):
+        got = compute(conn, "ana", resolve_range(kind, date(2024, 3, 27), BERLIN, first, None, None, date(2024, 4, 1)))
+        genres = {g["genre"]: g["plays"] for g in got["top_genres"]}
+        assert "Post-Punk" not in genres
+        assert genres["Rock"] == genres["Shoegaze"] == (2 if kind == "week" else 3)
