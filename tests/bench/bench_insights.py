@@ -20,7 +20,8 @@ counting them play by play on a busy machine; the heavy user's replay is counted
 `BENCH_INSIGHTS_SCALE` scales every size. The default, 0.2 (200,000 plays and 20 x 20,000), runs in about four
 minutes for `make bench`; `BENCH_INSIGHTS_SCALE=1` is the full size of docs/benchmarks/insights.md (about 10 minutes
 on a quiet 2-core machine, mostly building the 3,000,000 plays' store). `BENCH_INSIGHTS_RUNS` sets the requests per
-range (default 40).
+range (default 40). `BENCH_INSIGHTS_STORE=<directory>` measures the requests again on a store an earlier run built
+(it prints its directory) without building it.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ def _timed_insert(path: Path, plays: list, triggers: bool) -> float:  # type: ig
     return took
 
 
-def _acquired(engine_path: Path, n: int) -> SimpleNamespace:
+def _acquired(engine_path: Path, n: int) -> None:
     engine = make_engine(engine_path)
     with Session(engine) as s:
         for i in range(n):
@@ -122,11 +123,19 @@ def _acquired(engine_path: Path, n: int) -> SimpleNamespace:
             )
         s.commit()
     ensure_index(engine)
-    return SimpleNamespace(engine=engine)
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    given = os.environ.get("BENCH_INSIGHTS_STORE")
+    tmp = Path(given) if given else Path(tempfile.mkdtemp(prefix="bench-insights-"))
+    print(f"store: {tmp}")
+    if not given:
+        _build(tmp)
+        _acquired(tmp / "gateway.db", 2000)
+    _requests(tmp)
+
+
+def _build(tmp: Path) -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, python {sys.version.split()[0]}, "
         f"sqlite {sqlite3.sqlite_version}; scale {SCALE}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
@@ -170,9 +179,13 @@ def main() -> None:
 
     conn = connect(tmp / "history.db")
     conn.execute("ANALYZE")
+    conn.close()
+
+
+def _requests(tmp: Path) -> None:
+    conn = connect(tmp / "history.db")
     tune_reader(conn)  # as the gateway sets its reader
-    view = _acquired(tmp / "gateway.db", 2000)
-    state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=view.engine)
+    state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=make_engine(tmp / "gateway.db"))
     now = END
     ranges = {
         "week": ("week", None, None),

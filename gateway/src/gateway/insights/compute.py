@@ -13,6 +13,7 @@ import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -246,20 +247,26 @@ _SERIES_TABLES = {
 }
 
 
-def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool) -> list[tuple[int, int]]:
-    """(plays, ms) between consecutive instants of `edges`: each bucket as whole UTC months, days and hours of the
-    roll-ups (or raw plays, without whole-hour offsets), added and taken away (decompose)."""
-    if len(edges) < 2:
-        return []
+@lru_cache(maxsize=128)
+def _series_plan(edges: tuple[int, ...], by_hour: bool) -> list[tuple[str, str, str]]:
+    """(level, CTE, its JSON parameter) of each roll-up a trend reads; the same for every user and request with these
+    bucket bounds (fifteen years of months are some 900 pieces to work out)."""
     levels = ("hour", "day", "month") if by_hour else ("raw", "day", "month")
     args: dict[str, list[int]] = {}
     for i, (lo, hi) in enumerate(pairwise(edges)):
         for sign, level, a, b in decompose(lo, hi, levels):
             args.setdefault(level, []).extend((i, sign, a, b))
+    return [(level, *_rows("i, s, lo, hi", values, 4)) for level, values in args.items()]
+
+
+def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool) -> list[tuple[int, int]]:
+    """(plays, ms) between consecutive instants of `edges`: each bucket as whole UTC months, days and hours of the
+    roll-ups (or raw plays, without whole-hour offsets), added and taken away (decompose)."""
+    if len(edges) < 2:
+        return []
     got: dict[int, list[int]] = {}
-    for level, values in args.items():
+    for level, cte, param in _series_plan(tuple(edges), by_hour):
         table, col, plays, ms = _SERIES_TABLES[level]
-        cte, param = _rows("i, s, lo, hi", values, 4)
         sql = (
             f"WITH b{cte} "
             f"SELECT b.i, SUM(b.s * {plays}), SUM(b.s * {ms}) FROM b CROSS JOIN {table} h WHERE h.user = ? "
@@ -453,20 +460,26 @@ def _trend(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None, by
     return out
 
 
+@lru_cache(maxsize=128)
+def _month_plan(lo: int, hi: int, tz: ZoneInfo) -> tuple[str, str]:
+    """The local months of [lo, hi) as (label, from, to) rows: a CTE and its JSON parameter."""
+    first = datetime.fromtimestamp(lo, UTC).astimezone(tz).date().replace(day=1)
+    labels, starts = [], []
+    month = first
+    while (at := int(midnight(month, tz).timestamp())) < hi:
+        labels.append(month.strftime("%Y-%m"))
+        starts.append(max(at, lo))
+        month = (month + timedelta(days=32)).replace(day=1)
+    ends = [*starts[1:], hi]
+    return _rows("m, lo, hi", [x for row in zip(labels, starts, ends, strict=True) for x in row], 3)
+
+
 def _discovery(
     conn: sqlite3.Connection, w: Window, tz: ZoneInfo, plays_by_artist: dict[str, int], plays: int, everything: bool
 ) -> dict[str, Any]:
     """Artists whose first play ever falls in the range, the share of the range's plays that went to them, and how
     many were first heard in each local month of the range (counted in SQL over the first plays' index)."""
-    first = datetime.fromtimestamp(w.lo, UTC).astimezone(tz).date().replace(day=1)
-    labels, starts = [], []
-    month = first
-    while (at := int(midnight(month, tz).timestamp())) < w.hi:
-        labels.append(month.strftime("%Y-%m"))
-        starts.append(max(at, w.lo))
-        month = (month + timedelta(days=32)).replace(day=1)
-    ends = [*starts[1:], w.hi]
-    cte, param = _rows("m, lo, hi", [x for row in zip(labels, starts, ends, strict=True) for x in row], 3)
+    cte, param = _month_plan(w.lo, w.hi, tz)
     per_month = conn.execute(
         f"WITH p{cte} SELECT p.m, COUNT(*) FROM p CROSS JOIN insight_artists a "
         "WHERE a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi GROUP BY p.m ORDER BY p.m",
