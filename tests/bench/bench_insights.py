@@ -185,7 +185,9 @@ def _build(tmp: Path) -> None:
 def _requests(tmp: Path) -> None:
     conn = connect(tmp / "history.db")
     tune_reader(conn)  # as the gateway sets its reader
-    state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=make_engine(tmp / "gateway.db"))
+    engine = make_engine(tmp / "gateway.db")
+    ensure_index(engine)  # as the gateway does when it starts
+    state = SimpleNamespace(history=conn, insight_prefs=Prefs(conn, TZ), view_engine=engine)
     now = END
     ranges = {
         "week": ("week", None, None),
