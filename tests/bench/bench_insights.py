@@ -19,9 +19,9 @@ counting them play by play on a busy machine; the heavy user's replay is counted
 
 `BENCH_INSIGHTS_SCALE` scales every size. The default, 0.2 (200,000 plays and 20 x 20,000), runs in about eight
 minutes for `make bench`; `BENCH_INSIGHTS_SCALE=1` is the full size of docs/benchmarks/insights.md (about 40 minutes
-on the shared 2-core machine, nearly all of it building the 3,000,000 plays' store with its roll-ups). `BENCH_INSIGHTS_RUNS` sets the requests per
-range (default 40). `BENCH_INSIGHTS_STORE=<directory>` measures the requests again on a store an earlier run built
-(it prints its directory) without building it.
+on the shared 2-core machine, nearly all of it building the 3,000,000 plays' store with its roll-ups).
+`BENCH_INSIGHTS_RUNS` sets the requests per range (default 40). `BENCH_INSIGHTS_STORE=<directory>` measures the
+requests again on a store an earlier run built (it prints its directory) without building it.
 """
 
 from __future__ import annotations
