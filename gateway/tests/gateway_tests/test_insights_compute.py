@@ -133,6 +133,9 @@ def test_every_range_equals_a_recount_of_the_raw_plays(tmp_path: Path, tz: ZoneI
         resolve_range("year", date(2025, 7, 1), tz, None, None, None),
         resolve_range("all", today, tz, date(2024, 5, 31), None, None, date(2026, 4, 10)),
         resolve_range("custom", today, tz, None, date(2025, 10, 20), date(2025, 11, 3)),  # the autumn change
+        # two UTC years less most of a month at the start, plus a half month at the end; and months less days
+        resolve_range("custom", today, tz, None, date(2024, 1, 20), date(2026, 1, 16)),
+        resolve_range("custom", today, tz, None, date(2025, 2, 12), date(2025, 5, 18)),
     ]
     for rng in cases:
         got = compute(conn, "ana", rng)
