@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -228,6 +229,12 @@ def create_app(settings: Settings) -> Litestar:
         mirroring = asyncio.create_task(
             _every(settings.discovery_mirror_every_s, mirror_once.round, runtime, "discovery_playlists", mirror.wake)
         )
+        # what starting made (modules, routes, settings) lives as long as the process: out of the collector's
+        # generations, a full collection during a request (insights make many short-lived rows) walks only what
+        # requests made, not the whole heap (once per process: a second app in it, as in tests, freezes nothing more)
+        if gc.get_freeze_count() == 0:
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

@@ -93,9 +93,24 @@ def _oracle(plays: list[Play], user: str, lo: float, hi: float, tz: ZoneInfo, ed
     for p in inside:
         for s in p.sources.split(","):
             sources[s] += 1
+    tops: dict[str, list[tuple[Any, ...]]] = {}
+    for name, key in (
+        ("tracks", lambda p: (p.track_key, p.artist, p.title)),
+        ("albums", lambda p: (p.artist, p.album)),
+    ):
+        n_by: Counter[Any] = Counter()
+        ms_by: Counter[Any] = Counter()
+        for p in inside:
+            if name == "albums" and not p.album:
+                continue
+            n_by[key(p)] += 1
+            ms_by[key(p)] += p.duration_ms or 0
+        ranked = sorted(n_by, key=lambda k: (-n_by[k], -ms_by[k], *k))[:10]
+        tops[name] = [(*k[-2:], n_by[k], ms_by[k]) for k in ranked]
     return {
         "plays": len(inside),
         "top": [(a, n, ms[a]) for a, n in top],
+        **tops,
         "clock": clock,
         "trend": trend,
         "new": len(new),
@@ -118,6 +133,9 @@ def test_every_range_equals_a_recount_of_the_raw_plays(tmp_path: Path, tz: ZoneI
         resolve_range("year", date(2025, 7, 1), tz, None, None, None),
         resolve_range("all", today, tz, date(2024, 5, 31), None, None, date(2026, 4, 10)),
         resolve_range("custom", today, tz, None, date(2025, 10, 20), date(2025, 11, 3)),  # the autumn change
+        # two UTC years less most of a month at the start, plus a half month at the end; and months less days
+        resolve_range("custom", today, tz, None, date(2024, 1, 20), date(2026, 1, 16)),
+        resolve_range("custom", today, tz, None, date(2025, 2, 12), date(2025, 5, 18)),
     ]
     for rng in cases:
         got = compute(conn, "ana", rng)
@@ -126,6 +144,8 @@ def test_every_range_equals_a_recount_of_the_raw_plays(tmp_path: Path, tz: ZoneI
         want = _oracle(plays, "ana", rng.start.timestamp(), rng.end.timestamp(), tz, edges)
         assert got["totals"]["plays"] == want["plays"], rng
         assert [(a["artist"], a["plays"], a["listening_ms"]) for a in got["top_artists"]] == want["top"], rng
+        assert [(t["artist"], t["title"], t["plays"], t["listening_ms"]) for t in got["top_tracks"]] == want["tracks"]
+        assert [(a["artist"], a["album"], a["plays"], a["listening_ms"]) for a in got["top_albums"]] == want["albums"]
         assert got["clock"]["plays"] == want["clock"], rng
         assert [x["plays"] for x in got["trend"]["buckets"]] == want["trend"], rng
         assert got["discovery"]["new_artists"] == want["new"], rng
@@ -163,6 +183,41 @@ def test_roll_ups_follow_replaced_and_deleted_plays(tmp_path: Path) -> None:
     # a play matched later (its recording changes under the same id) moves between recordings
     conn.execute("UPDATE history_plays SET recording_mbid = 'later' WHERE play_id = 'ana-9-11'")
     _assert_recording_roll_ups(conn)
+    _assert_coarse_roll_ups(conn)
+    # the library gives recordings genres, re-imports change them: every play of the recording follows
+    recordings = [
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT recording_mbid FROM history_plays WHERE recording_mbid IS NOT NULL ORDER BY 1"
+        )
+    ]
+    conn.executemany("INSERT INTO history_genres VALUES (?, ?)", [(m, f"G{i % 3}") for i, m in enumerate(recordings)])
+    conn.executemany("INSERT INTO history_genres VALUES (?, 'Both')", [(m,) for m in recordings[::2]])
+    _assert_coarse_roll_ups(conn)
+    conn.execute("DELETE FROM history_genres WHERE genre = 'G1'")
+    conn.execute("UPDATE history_genres SET genre = 'Renamed' WHERE genre = 'G2'")
+    conn.execute("UPDATE history_plays SET played_ts = played_ts - 86400 * 40 WHERE play_id = 'ana-9-20'")
+    conn.execute("DELETE FROM history_plays WHERE play_id = 'ana-9-21'")
+    insert(conn, list(generate("ana", 30, 1.7e9 + 20 * 86400, 1.7e9 + 21 * 86400, seed=10, artists=20)))
+    assert conn.execute("SELECT COUNT(*) FROM insight_genres WHERE genre = 'Renamed'").fetchone()[0] == 1
+    _assert_coarse_roll_ups(conn)
+    # a recount of every roll-up from the plays (a bulk load's) finds what the triggers kept
+    from gateway.insights.rollup import ROLLUP_TABLES, rebuild
+
+    kept = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in ROLLUP_TABLES}
+    rebuild(conn)
+    assert {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in ROLLUP_TABLES} == kept
+
+
+def _assert_coarse_roll_ups(conn: Any) -> None:
+    """The month, year, genre and all-time clock roll-ups equal a recount of the plays."""
+    from gateway.insights.rollup import COARSE, _coarse_fill
+
+    for c in COARSE:
+        recount = _coarse_fill(c).split(") SELECT ", 1)[1]
+        assert sorted(conn.execute(f"SELECT * FROM {c.table}").fetchall()) == sorted(
+            conn.execute(f"SELECT {recount}").fetchall()
+        ), c.table
 
 
 def _assert_recording_roll_ups(conn: Any) -> None:
@@ -203,6 +258,8 @@ def test_a_store_from_before_the_recording_roll_ups_gets_them_filled_and_kept(tm
 def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> None:
     conn = connect(tmp_path / "h.db")
     insert(conn, list(generate("ana", 300, 1.7e9, 1.7e9 + 40 * 86400, seed=2)))
+    recordings = [r[0] for r in conn.execute("SELECT DISTINCT recording_mbid FROM history_plays")]
+    conn.executemany("INSERT INTO history_genres VALUES (?, 'Rock')", [(m,) for m in recordings])
     conn.execute("ANALYZE")
     seen: list[str] = []
     real = conn
@@ -215,27 +272,39 @@ def test_query_plans_use_the_roll_up_keys_and_the_time_index(tmp_path: Path) -> 
             return real.execute(sql, args)
 
     for kind in ("week", "month", "year", "all"):
-        compute(Spy(), "ana", resolve_range(kind, date(2023, 11, 20), BERLIN, date(2023, 11, 1), None, None))  # type: ignore[arg-type]
-    # a table is only read through its key or an index (the VALUES lists of buckets are scanned, and are tiny; so is
-    # `r`, the range's plays grouped by recording, materialized from the time index before the genres are joined)
+        # all time from a first play in March: across the summer time, so the all-time clock is read
+        compute(Spy(), "ana", resolve_range(kind, date(2023, 11, 20), BERLIN, date(2023, 3, 1), None, None))  # type: ignore[arg-type]
+    # a table is only read through its key or an index (the JSON lists of buckets, periods and candidate keys are
+    # scanned, and are tiny; so is `u`, the union of a range's pieces, grouped)
     scans = [
         s
         for s in seen
         if s.startswith("SCAN ")
         and "USING" not in s
-        and s.split()[1] not in ("b", "p", "u", "r")
+        and s.split()[1] not in ("b", "p", "u", "c", "bk")
         and "CONSTANT ROW" not in s
         and "json_each" not in s
     ]
     assert not scans, scans
+    # a week: whole UTC days of the daily roll-ups, the hour at either end from the raw plays
     assert "SEARCH insight_artist_days USING PRIMARY KEY (user=? AND day>? AND day<?)" in seen
-    assert (
-        "SEARCH history_plays USING INDEX ix_history_plays_user_time (user=? AND played_ts>? AND played_ts<?)" in seen
-    )
+    assert "SEARCH h USING INDEX ix_history_plays_user_time (user=? AND played_ts>? AND played_ts<?)" in seen
+    # a month and a year: one bucket of the coarser roll-ups; top tracks and albums best first through the index on
+    # plays, then the candidates counted by their key
+    for level in ("month", "year"):
+        assert f"SEARCH insight_artist_{level}s USING PRIMARY KEY (user=? AND {level}>? AND {level}<?)" in seen
+        assert f"SEARCH insight_genre_{level}s USING PRIMARY KEY (user=? AND {level}>? AND {level}<?)" in seen
+        for kind in ("track", "album"):
+            index = f"ix_insight_{kind}_{level}s_plays"
+            assert f"SEARCH insight_{kind}_{level}s USING COVERING INDEX {index} (user=? AND {level}=?)" in seen
+        assert f"SEARCH t USING PRIMARY KEY (user=? AND {level}=? AND track_key=?)" in seen
+    assert "SEARCH insight_source_months USING PRIMARY KEY (user=? AND month>? AND month<?)" in seen
     assert "SEARCH h USING PRIMARY KEY (user=? AND hour>? AND hour<?)" in seen  # the hourly roll-up, per bucket
     assert "SEARCH h USING PRIMARY KEY (user=? AND day>? AND day<?)" in seen  # the daily one, for trends
+    assert "SEARCH h USING PRIMARY KEY (user=? AND month>? AND month<?)" in seen  # the monthly one, for trends
     assert "SEARCH h USING PRIMARY KEY (user=? AND block>? AND block<?)" in seen  # the clock of a year
-    assert "SEARCH g USING PRIMARY KEY (recording_mbid=?)" in seen  # the library's genres of each recording
+    assert "SEARCH insight_clock_all USING PRIMARY KEY (user=?)" in seen  # the clock of all time
+    assert "SEARCH insight_genres USING PRIMARY KEY (user=?)" in seen  # the genres of all time
     assert "SEARCH a USING COVERING INDEX ix_insight_artists_first (user=? AND first_ts>? AND first_ts<?)" in seen
 
 
@@ -316,3 +385,11 @@ def test_top_genres_join_plays_to_the_library_genres_by_recording(tmp_path: Path
         compute(conn, "bo", resolve_range("all", date(2024, 4, 2), BERLIN, date(2024, 3, 1), None, None))["top_genres"]
         == []
     )
+    # a re-import after the plays: the genre it drops loses the recording's plays, the kept one keeps them, a new one
+    # gets them all, in every range
+    fold.apply([(_imported(a, ["Rock", "Shoegaze"]), "LIBRARY", 6)])
+    for kind, first in (("week", None), ("all", date(2024, 3, 1))):
+        got = compute(conn, "ana", resolve_range(kind, date(2024, 3, 27), BERLIN, first, None, None, date(2024, 4, 1)))
+        genres = {g["genre"]: g["plays"] for g in got["top_genres"]}
+        assert "Post-Punk" not in genres
+        assert genres["Rock"] == genres["Shoegaze"] == (2 if kind == "week" else 3)

@@ -111,7 +111,11 @@ class HistoryFold:
             return
         mbid = str(e.recording_mbid)
         genres = sorted({g.strip() for g in e.entry.genres if g.strip()})
-        self.conn.execute("DELETE FROM history_genres WHERE recording_mbid = ?", (mbid,))
+        # only the genres that went away: the roll-ups of a kept genre are not counted down and up again
+        self.conn.execute(
+            "DELETE FROM history_genres WHERE recording_mbid = ? AND genre NOT IN (SELECT value FROM json_each(?))",
+            (mbid, json.dumps(genres)),
+        )
         self.conn.executemany(
             "INSERT OR IGNORE INTO history_genres (recording_mbid, genre) VALUES (?, ?)", [(mbid, g) for g in genres]
         )

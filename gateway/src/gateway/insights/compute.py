@@ -12,14 +12,15 @@ import json
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .ranges import Range, buckets, midnight, offset_periods
 
-__all__ = ["TOP", "Window", "compute"]
+__all__ = ["TOP", "Window", "compute", "decompose"]
 
 TOP = 10
 _DAY = 86400
@@ -31,45 +32,203 @@ class Window:
     lo: int
     hi: int
 
-    def day_split(self) -> tuple[int, int, list[tuple[int, int]]]:
-        """Whole UTC days [d0, d1) and the raw second ranges around them."""
-        d0, d1 = -(-self.lo // _DAY), self.hi // _DAY
-        if d0 >= d1:
-            return 0, 0, [(self.lo, self.hi)]
-        return d0, d1, [(self.lo, d0 * _DAY), (d1 * _DAY, self.hi)]
+
+# Levels of the roll-ups: raw plays (seconds), UTC hours, days, months (year * 12 + month - 1) and years.
+_LEVELS = ("raw", "hour", "day", "month", "year")
+
+
+def _floor(level: str, t: int) -> int:
+    if level == "raw":
+        return t
+    if level == "hour":
+        return t // 3600
+    if level == "day":
+        return t // _DAY
+    d = datetime.fromtimestamp(t, UTC)
+    return d.year * 12 + d.month - 1 if level == "month" else d.year
+
+
+def _start(level: str, i: int) -> int:
+    if level == "raw":
+        return i
+    if level == "hour":
+        return i * 3600
+    if level == "day":
+        return i * _DAY
+    if level == "month":
+        return int(datetime(i // 12, i % 12 + 1, 1, tzinfo=UTC).timestamp())
+    return int(datetime(i, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _nearest(level: str, t: int) -> int:
+    f = _floor(level, t)
+    return f if t - _start(level, f) <= _start(level, f + 1) - t else f + 1
+
+
+Piece = tuple[int, str, int, int]
+"""(sign, level, first, end): the plays of buckets [first, end) of a level, added (1) or taken away (-1)."""
+
+
+def decompose(lo: int, hi: int, levels: tuple[str, ...]) -> list[Piece]:
+    """[lo, hi) in unix seconds as a signed sum of roll-up buckets, the coarsest last. Each bound moves to the nearest
+    bound of the next coarser level while the range still holds a bucket of it; the difference (a few hours or days,
+    at most half a bucket) is added or taken away at the finer level. A local year is one UTC year bucket, plus the
+    plays of the hour before it and less those of the hour before it ends."""
+    out: list[Piece] = []
+    pa, pb, cur = lo, hi, levels[0]
+
+    def edge(x: int, y: int) -> None:
+        if x < y:
+            out.append((1, cur, _floor(cur, x), _floor(cur, y)))
+        elif y < x:
+            out.append((-1, cur, _floor(cur, y), _floor(cur, x)))
+
+    for level in levels[1:]:
+        a, b = _nearest(level, pa), _nearest(level, pb)
+        if a >= b:
+            break
+        sa, sb = _start(level, a), _start(level, b)
+        edge(pa, sa)
+        edge(sb, pb)
+        pa, pb, cur = sa, sb, level
+    if pb > pa:
+        out.append((1, cur, _floor(cur, pa), _floor(cur, pb)))
+    return out
+
+
+@dataclass(frozen=True)
+class Dim:
+    """One kind of key of the top lists: its columns in the roll-ups, its expressions over a raw play `h`."""
+
+    keys: tuple[str, ...]
+    raw: tuple[str, ...]
+    tables: dict[str, str]
+    """level -> roll-up table (its bucket column is named like the level)"""
+    show: tuple[str, ...] = ()
+    """display columns beside the key (a track's artist and title as last played)"""
+    raw_from: str = "history_plays h"
+    raw_where: str = ""
+    ms: bool = True
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        return ("raw", *(lv for lv in _LEVELS if lv in self.tables))
+
+
+def _day_month_year(name: str) -> dict[str, str]:
+    return {"day": f"insight_{name}_days", "month": f"insight_{name}_months", "year": f"insight_{name}_years"}
+
+
+ARTISTS = Dim(("artist",), ("h.artist",), _day_month_year("artist"))
+TRACKS = Dim(("track_key",), ("h.track_key",), _day_month_year("track"), show=("artist", "title"))
+ALBUMS = Dim(("artist", "album"), ("h.artist", "h.album"), _day_month_year("album"), raw_where=" AND h.album != ''")
+SOURCES = Dim(
+    ("sources", "client"),
+    ("h.sources", "COALESCE(h.client, '')"),
+    {"day": "insight_source_days", "month": "insight_source_months"},
+    ms=False,
+)
+GENRES = Dim(
+    ("genre",),
+    ("g.genre",),
+    {"month": "insight_genre_months", "year": "insight_genre_years"},
+    raw_from="history_plays h JOIN history_genres g ON g.recording_mbid = h.recording_mbid",
+)
+
+
+def _piece_sql(d: Dim, piece: Piece) -> tuple[str, list[Any]]:
+    sign, level, a, b = piece
+    if level == "raw":
+        show = [f"h.{c}" for c in d.show]
+        ms = f"{sign} * COALESCE(h.duration_ms, 0)" if d.ms else "0"
+        cols = ", ".join([*d.raw, *show, str(sign), ms])
+        where = f"h.user = ? AND h.played_ts >= ? AND h.played_ts < ?{d.raw_where}"
+        return f"SELECT {cols} FROM {d.raw_from} WHERE {where}", [a, b]
+    ms = f"{sign} * ms" if d.ms else "0"
+    cols = ", ".join([*d.keys, *d.show, f"{sign} * plays", ms])
+    return f"SELECT {cols} FROM {d.tables[level]} WHERE user = ? AND {level} >= ? AND {level} < ?", [a, b]
 
 
 def _grouped(
-    conn: sqlite3.Connection, w: Window, day_table: str, keys: str, raw_keys: str, raw_where: str = ""
+    conn: sqlite3.Connection, user: str, d: Dim, pieces: list[Piece], *, corrections: bool = False
 ) -> list[tuple[Any, ...]]:
-    """(keys..., plays, ms) of a range: whole days from `day_table`, the edges from the raw plays."""
-    d0, d1, edges = w.day_split()
-    parts, args = [], []
-    if d1 > d0:
-        parts.append(f"SELECT {keys}, plays, ms FROM {day_table} WHERE user = ? AND day >= ? AND day < ?")
-        args += [w.user, d0, d1]
-    for lo, hi in edges:
-        if hi > lo:
-            parts.append(
-                f"SELECT {raw_keys}, 1, COALESCE(duration_ms, 0) FROM history_plays "
-                f"WHERE user = ? AND played_ts >= ? AND played_ts < ?{raw_where}"
-            )
-            args += [w.user, lo, hi]
-    if not parts:
+    """(keys..., shown..., plays, ms) of the signed sum of `pieces`: every key with plays (or, for `corrections`,
+    every key whose count the pieces change)."""
+    if not pieces:
         return []
-    cols = ", ".join(f"k{i}" for i in range(len(keys.split(","))))
-    inner = " UNION ALL ".join(parts)
-    sql = f"WITH u({cols}, p, m) AS ({inner}) SELECT {cols}, SUM(p), SUM(m) FROM u GROUP BY {cols}"
+    parts, args = [], []
+    for piece in pieces:
+        sql, more = _piece_sql(d, piece)
+        parts.append(sql)
+        args += [user, *more]
+    names = [f"k{i}" for i in range(len(d.keys))]
+    shown = [f"s{i}" for i in range(len(d.show))]
+    having = "SUM(p) != 0 OR SUM(m) != 0" if corrections else "SUM(p) > 0"
+    sql = (
+        f"WITH u({', '.join([*names, *shown])}, p, m) AS ({' UNION ALL '.join(parts)}) "
+        f"SELECT {', '.join([*names, *(f'MAX({s})' for s in shown)])}, SUM(p), SUM(m) FROM u "
+        f"GROUP BY {', '.join(names)} HAVING {having}"
+    )
     return conn.execute(sql, args).fetchall()
+
+
+def _top(conn: sqlite3.Connection, user: str, d: Dim, pieces: list[Piece]) -> list[tuple[Any, ...]]:
+    """The TOP keys of a range and their exact counts, without reading every key of a month or a year.
+
+    The coarsest piece (its month or year buckets) is read best first through the roll-up's index on plays, K rows
+    per bucket; every key seen there or in the small pieces around it is then counted exactly. A key never seen has
+    at most the sum of each bucket's K-th count (the threshold): once TOP counted keys are above it, the list is
+    exact; otherwise K grows. A month or a year with a few edge hours reads a few dozen rows."""
+    main = pieces[-1] if pieces else None
+    if main is None or main[0] != 1 or main[1] not in ("month", "year"):
+        return _ranked(_grouped(conn, user, d, pieces))
+    _sign, level, b0, b1 = main
+    table = d.tables[level]
+    nk, ns = len(d.keys), len(d.show)
+    small = {r[:nk]: r for r in _grouped(conn, user, d, pieces[:-1], corrections=True)}
+    cols = ", ".join(d.keys)
+    best_sql = f"SELECT {cols}, plays FROM {table} WHERE user = ? AND {level} = ? ORDER BY plays DESC LIMIT ?"
+    cte, _ = _rows(", ".join(f"k{i}" for i in range(nk)), [], nk)
+    match = " AND ".join(f"t.{k} = c.k{i}" for i, k in enumerate(d.keys))
+    exact_sql = (
+        f"WITH c{cte}, bk(v) AS (SELECT value FROM json_each(?)) "
+        f"SELECT {', '.join(f'c.k{i}' for i in range(nk))}{''.join(f', MAX(t.{s})' for s in d.show)}, "
+        f"SUM(t.plays), SUM(t.ms) FROM c CROSS JOIN bk CROSS JOIN {table} t "
+        f"WHERE t.user = ? AND t.{level} = bk.v AND {match} GROUP BY {', '.join(f'c.k{i}' for i in range(nk))}"
+    )
+    buckets = json.dumps(list(range(b0, b1)))
+    k = TOP * 4
+    while True:
+        seen: set[tuple[Any, ...]] = set(small)
+        threshold = 0
+        for b in range(b0, b1):
+            rows = conn.execute(best_sql, (user, b, k)).fetchall()
+            seen.update(r[:nk] for r in rows)
+            if len(rows) == k:
+                threshold += rows[-1][-1]
+        counted: dict[tuple[Any, ...], list[Any]] = {}
+        if seen:
+            param = json.dumps([list(key) for key in seen])
+            for r in conn.execute(exact_sql, (param, buckets, user)).fetchall():
+                counted[r[:nk]] = list(r)
+        for key, r in small.items():
+            acc = counted.setdefault(key, [*key, *r[nk : nk + ns], 0, 0])
+            acc[-2] += r[-2]
+            acc[-1] += r[-1]
+        ranked = _ranked([tuple(r) for r in counted.values() if r[-2] > 0])
+        if threshold == 0 or (len(ranked) >= TOP and ranked[TOP - 1][-2] > threshold):
+            return ranked
+        k *= 4
 
 
 def _rows(columns: str, values: list[Any], width: int) -> tuple[str, str]:
     """A CTE of `width`-wide rows passed as one JSON parameter: one statement text, prepared once, whatever the
-    number of rows (a VALUES list would be compiled anew for every length)."""
+    number of rows (a VALUES list would be compiled anew for every length). Materialized: read as a subquery, each
+    json_extract would run again for every roll-up row joined to it."""
     names = columns.split(", ")
     picks = ", ".join(f"json_extract(value, '$[{k}]')" for k in range(width))
     rows = [values[n : n + width] for n in range(0, len(values), width)]
-    return f"({', '.join(names)}) AS (SELECT {picks} FROM json_each(?))", json.dumps(rows)
+    return f"({', '.join(names)}) AS MATERIALIZED (SELECT {picks} FROM json_each(?))", json.dumps(rows)
 
 
 def _ranked(rows: list[tuple[Any, ...]], n: int = TOP) -> list[tuple[Any, ...]]:
@@ -80,37 +239,38 @@ def _hours_ok(w: Window, periods: list[tuple[int, int, int]]) -> bool:
     return w.lo % 3600 == 0 and w.hi % 3600 == 0 and all(p[2] % 3600 == 0 for p in periods)
 
 
+_SERIES_TABLES = {
+    "raw": ("history_plays", "played_ts", "1", "COALESCE(h.duration_ms, 0)"),
+    "hour": ("insight_hours", "hour", "h.plays", "h.ms"),
+    "day": ("insight_days", "day", "h.plays", "h.ms"),
+    "month": ("insight_months", "month", "h.plays", "h.ms"),
+}
+
+
+@lru_cache(maxsize=128)
+def _series_plan(edges: tuple[int, ...], by_hour: bool) -> list[tuple[str, str, str]]:
+    """(level, CTE, its JSON parameter) of each roll-up a trend reads; the same for every user and request with these
+    bucket bounds (fifteen years of months are some 900 pieces to work out)."""
+    levels = ("hour", "day", "month") if by_hour else ("raw", "day", "month")
+    args: dict[str, list[int]] = {}
+    for i, (lo, hi) in enumerate(pairwise(edges)):
+        for sign, level, a, b in decompose(lo, hi, levels):
+            args.setdefault(level, []).extend((i, sign, a, b))
+    return [(level, *_rows("i, s, lo, hi", values, 4)) for level, values in args.items()]
+
+
 def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool) -> list[tuple[int, int]]:
-    """(plays, ms) between consecutive instants of `edges`: the whole UTC days inside each bucket from the daily
-    roll-up, the hours of its partial days at either end from the hourly one (or the raw plays)."""
+    """(plays, ms) between consecutive instants of `edges`: each bucket as whole UTC months, days and hours of the
+    roll-ups (or raw plays, without whole-hour offsets), added and taken away (decompose)."""
     if len(edges) < 2:
         return []
-    days: list[Any] = []
-    parts: list[Any] = []
-    for i, (lo, hi) in enumerate(pairwise(edges)):
-        d0, d1 = -(-lo // _DAY), hi // _DAY
-        if d1 > d0:
-            days += [i, d0, d1]
-            parts += [i, lo, d0 * _DAY, i, d1 * _DAY, hi]
-        else:
-            parts += [i, lo, hi]
-    if by_hour:
-        table, col, unit, plays, ms = "insight_hours", "hour", 3600, "h.plays", "h.ms"
-    else:
-        table, col, unit, plays, ms = "history_plays", "played_ts", 1, "1", "COALESCE(h.duration_ms, 0)"
     got: dict[int, list[int]] = {}
-    for n in range(0, len(parts), 3):
-        parts[n + 1] //= unit
-        parts[n + 2] //= unit
-    queries = [(table, col, plays, ms, parts)]
-    if days:
-        queries.append(("insight_days", "day", "h.plays", "h.ms", days))
-    for tbl, c, p, m, args in queries:
-        cte, param = _rows("i, lo, hi", args, 3)
+    for level, cte, param in _series_plan(tuple(edges), by_hour):
+        table, col, plays, ms = _SERIES_TABLES[level]
         sql = (
             f"WITH b{cte} "
-            f"SELECT b.i, SUM({p}), SUM({m}) FROM b CROSS JOIN {tbl} h WHERE h.user = ? AND h.{c} >= b.lo "
-            f"AND h.{c} < b.hi GROUP BY b.i"
+            f"SELECT b.i, SUM(b.s * {plays}), SUM(b.s * {ms}) FROM b CROSS JOIN {table} h WHERE h.user = ? "
+            f"AND h.{col} >= b.lo AND h.{col} < b.hi GROUP BY b.i"
         )
         for i, pl, mm in conn.execute(sql, [param, user]).fetchall():
             acc = got.setdefault(i, [0, 0])
@@ -122,9 +282,11 @@ def _series(conn: sqlite3.Connection, user: str, edges: list[int], by_hour: bool
 _BLOCK = 672  # hours in a block of insight_clock: four weeks
 
 
-def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, int]], by_hour: bool) -> list[list[int]]:
-    """plays[weekday Monday=0][local hour]. Each period of one UTC offset reads its whole four-week blocks from
-    `insight_clock` and the hours around them from `insight_hours`; the offset turns a UTC hour of the week into a
+def _clock(
+    conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, int]], by_hour: bool, whole: bool = False
+) -> list[list[int]]:
+    """plays[weekday Monday=0][local hour]. Each period of one UTC offset reads four-week blocks from
+    `insight_clock` and the hours at its ends from `insight_hours`; the offset turns a UTC hour of the week into a
     local one. Without whole-hour offsets, the raw plays."""
     grid = [[0] * 24 for _ in range(7)]
     if not by_hour:
@@ -138,32 +300,52 @@ def _clock(conn: sqlite3.Connection, w: Window, periods: list[tuple[int, int, in
         for hod, wd, n in conn.execute(sql, [param, w.user]).fetchall():
             grid[wd][hod] += n
         return grid
+    # every play of the user (all time): the all-time clock less the periods of the other offsets gives the
+    # periods of the offset that lasts longest, which are not read at all
+    by_off: Counter[int] = Counter()
+    for lo, hi, off in periods:
+        by_off[off] += hi - lo
+    rest = max(by_off, key=lambda o: by_off[o]) if whole and len(by_off) > 1 else None
     blocks: list[Any] = []
     hours: list[Any] = []
     for lo, hi, off in periods:
+        if off == rest:
+            continue
+        # whole blocks from the nearest block bounds, the hours between those and the period's own added or taken
+        # away: at most half a block at either end
         lo_h, hi_h, off_h = lo // 3600, hi // 3600, off // 3600 + 168
-        b0, b1 = -(-lo_h // _BLOCK), hi_h // _BLOCK
+        b0, b1 = (lo_h + _BLOCK // 2) // _BLOCK, (hi_h + _BLOCK // 2) // _BLOCK
         if b1 > b0:
-            blocks += [b0, b1, off_h]
-            hours += [lo_h, b0 * _BLOCK, off_h, b1 * _BLOCK, hi_h, off_h]
+            blocks += [b0, b1, off_h, 1]
+            for x, y in ((lo_h, b0 * _BLOCK), (b1 * _BLOCK, hi_h)):
+                if x != y:
+                    hours += [min(x, y), max(x, y), off_h, 1 if x < y else -1]
         else:
-            hours += [lo_h, hi_h, off_h]
-    how: Counter[int] = Counter()
+            hours += [lo_h, hi_h, off_h, 1]
+    how: Counter[tuple[int, int]] = Counter()  # (offset in hours + 168, UTC hour of the week)
     for table, col, key, args in (
         ("insight_clock", "block", "h.how", blocks),
         ("insight_hours", "hour", "h.hour % 168", hours),
     ):
         if not args:
             continue
-        cte, param = _rows("lo, hi, off", args, 3)
+        cte, param = _rows("lo, hi, off, s", args, 4)
         sql = (
-            f"WITH p{cte} SELECT ({key} + p.off) % 168 AS t, SUM(h.plays) FROM p CROSS JOIN {table} h "
-            f"WHERE h.user = ? AND h.{col} >= p.lo AND h.{col} < p.hi GROUP BY t"
+            f"WITH p{cte} SELECT p.off, {key} AS t, SUM(p.s * h.plays) FROM p CROSS JOIN {table} h "
+            f"WHERE h.user = ? AND h.{col} >= p.lo AND h.{col} < p.hi GROUP BY 1, 2"
         )
-        for t, n in conn.execute(sql, [param, w.user]).fetchall():
-            how[t] += n
-    for t, n in how.items():
-        grid[(3 + t // 24) % 7][t % 24] += n  # hour 0 of the epoch's week is a Thursday
+        for off_h, t, n in conn.execute(sql, [param, w.user]).fetchall():
+            how[(off_h, t)] += n
+    if rest is not None:
+        off_h = rest // 3600 + 168
+        read: Counter[int] = Counter()
+        for (_o, t), n in how.items():
+            read[t] += n
+        for t, n in conn.execute("SELECT how, plays FROM insight_clock_all WHERE user = ?", (w.user,)).fetchall():
+            how[(off_h, t)] += n - read[t]
+    for (off_h, t), n in how.items():
+        local = (t + off_h) % 168
+        grid[(3 + local // 24) % 7][local % 24] += n  # hour 0 of the epoch's week is a Thursday
     return grid
 
 
@@ -202,23 +384,22 @@ def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = 
             "SELECT artist, album, plays, ms FROM insight_albums WHERE user = ? ORDER BY plays DESC, ms DESC LIMIT ?",
             (user, TOP * 3),
         ).fetchall()
+        sources_rows = conn.execute(
+            "SELECT sources, client, plays FROM insight_sources WHERE user = ?", (user,)
+        ).fetchall()
+        genres = conn.execute("SELECT genre, plays, ms FROM insight_genres WHERE user = ?", (user,)).fetchall()
     else:
-        artists = _grouped(conn, w, "insight_artist_days", "artist", "artist")
-        tracks = _grouped(conn, w, "insight_track_days", "track_key, artist, title", "track_key, artist, title")
-        tracks = _merge_tracks(tracks)
-        albums = _grouped(conn, w, "insight_album_days", "artist, album", "artist, album", " AND album != ''")
-    sources_rows = (
-        conn.execute("SELECT sources, client, plays FROM insight_sources WHERE user = ?", (user,)).fetchall()
-        if everything
-        else _source_rows(conn, w)
-    )
+        artists = _grouped(conn, user, ARTISTS, decompose(w.lo, w.hi, ARTISTS.levels))
+        tracks = _top(conn, user, TRACKS, decompose(w.lo, w.hi, TRACKS.levels))
+        albums = _top(conn, user, ALBUMS, decompose(w.lo, w.hi, ALBUMS.levels))
+        sources_rows = [r[:3] for r in _grouped(conn, user, SOURCES, decompose(w.lo, w.hi, SOURCES.levels))]
+        genres = _grouped(conn, user, GENRES, decompose(w.lo, w.hi, GENRES.levels))
 
-    genres = _genres(conn, w, everything)
     plays = sum(r[-2] for r in artists)
     ms = sum(r[-1] for r in artists)
     trend = _trend(conn, user, rng, unit, by_hour)
-    clock = _clock(conn, w, periods, by_hour)
-    discovery = _discovery(conn, w, periods, {r[0]: r[1] for r in artists}, plays)
+    clock = _clock(conn, w, periods, by_hour, whole=everything)
+    discovery = _discovery(conn, w, tz, {r[0]: r[1] for r in artists}, plays, everything)
 
     def listing(rows: list[tuple[Any, ...]], names: tuple[str, ...]) -> list[dict[str, Any]]:
         return [
@@ -245,61 +426,6 @@ def compute(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None = 
         "discovery": discovery,
         "exact_hours": by_hour,
     }
-
-
-def _merge_tracks(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """One row per track key (its display text can differ between days)."""
-    merged: dict[str, list[Any]] = {}
-    for key, artist, title, p, m in rows:
-        if key in merged:
-            merged[key][3] += p
-            merged[key][4] += m
-        else:
-            merged[key] = [key, artist, title, p, m]
-    return [tuple(v) for v in merged.values()]
-
-
-def _genres(conn: sqlite3.Connection, w: Window, everything: bool) -> list[tuple[Any, ...]]:
-    """(genre, plays, ms): the range's plays per recording (the recording roll-ups, the raw plays at the edges),
-    joined to the library's genres of each recording (`history_genres`). A play of a recording with two genres
-    counts for both; plays without a recording MBID, or of recordings the library has no genre for, count for none."""
-    if everything:
-        return conn.execute(
-            "SELECT g.genre, SUM(r.plays), SUM(r.ms) FROM insight_recordings r "
-            "JOIN history_genres g ON g.recording_mbid = r.recording_mbid WHERE r.user = ? GROUP BY g.genre",
-            (w.user,),
-        ).fetchall()
-    per = _grouped(
-        conn, w, "insight_recording_days", "recording_mbid", "recording_mbid", " AND recording_mbid IS NOT NULL"
-    )
-    if not per:
-        return []
-    cte, param = _rows("mbid, plays, ms", [x for r in per for x in r], 3)
-    return conn.execute(
-        f"WITH r{cte} SELECT g.genre, SUM(r.plays), SUM(r.ms) FROM r "
-        "JOIN history_genres g ON g.recording_mbid = r.mbid GROUP BY g.genre",
-        [param],
-    ).fetchall()
-
-
-def _source_rows(conn: sqlite3.Connection, w: Window) -> list[tuple[str, str, int]]:
-    d0, d1, edges = w.day_split()
-    out: Counter[tuple[str, str]] = Counter()
-    if d1 > d0:
-        for s, c, n in conn.execute(
-            "SELECT sources, client, SUM(plays) FROM insight_source_days WHERE user = ? AND day >= ? AND day < ? "
-            "GROUP BY sources, client",
-            (w.user, d0, d1),
-        ):
-            out[(s, c)] += n
-    for lo, hi in edges:
-        for s, c, n in conn.execute(
-            "SELECT sources, COALESCE(client, ''), COUNT(*) FROM history_plays WHERE user = ? AND played_ts >= ? "
-            "AND played_ts < ? GROUP BY 1, 2",
-            (w.user, lo, hi),
-        ):
-            out[(s, c)] += n
-    return [(s, c, n) for (s, c), n in out.items()]
 
 
 def _trend(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None, by_hour: bool) -> dict[str, Any]:
@@ -334,27 +460,43 @@ def _trend(conn: sqlite3.Connection, user: str, rng: Range, unit: str | None, by
     return out
 
 
+@lru_cache(maxsize=128)
+def _month_plan(lo: int, hi: int, tz: ZoneInfo) -> tuple[str, str]:
+    """The local months of [lo, hi) as (label, from, to) rows: a CTE and its JSON parameter."""
+    first = datetime.fromtimestamp(lo, UTC).astimezone(tz).date().replace(day=1)
+    labels, starts = [], []
+    month = first
+    while (at := int(midnight(month, tz).timestamp())) < hi:
+        labels.append(month.strftime("%Y-%m"))
+        starts.append(max(at, lo))
+        month = (month + timedelta(days=32)).replace(day=1)
+    ends = [*starts[1:], hi]
+    return _rows("m, lo, hi", [x for row in zip(labels, starts, ends, strict=True) for x in row], 3)
+
+
 def _discovery(
-    conn: sqlite3.Connection,
-    w: Window,
-    periods: list[tuple[int, int, int]],
-    plays_by_artist: dict[str, int],
-    plays: int,
+    conn: sqlite3.Connection, w: Window, tz: ZoneInfo, plays_by_artist: dict[str, int], plays: int, everything: bool
 ) -> dict[str, Any]:
     """Artists whose first play ever falls in the range, the share of the range's plays that went to them, and how
-    many were first heard in each local month of the range."""
-    cte, param = _rows("lo, hi, off", [x for p in periods for x in p], 3)
-    rows = conn.execute(
-        f"WITH p{cte} "
-        "SELECT a.artist, strftime('%Y-%m', CAST(a.first_ts AS INTEGER) + p.off, 'unixepoch') FROM p "
-        "CROSS JOIN insight_artists a WHERE a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi",
+    many were first heard in each local month of the range (counted in SQL over the first plays' index)."""
+    cte, param = _month_plan(w.lo, w.hi, tz)
+    per_month = conn.execute(
+        f"WITH p{cte} SELECT p.m, COUNT(*) FROM p CROSS JOIN insight_artists a "
+        "WHERE a.user = ? AND a.first_ts >= p.lo AND a.first_ts < p.hi GROUP BY p.m ORDER BY p.m",
         [param, w.user],
     ).fetchall()
-    months = Counter(m for _, m in rows)
-    new_plays = sum(plays_by_artist.get(a, 0) for a, _ in rows)
+    count = sum(n for _m, n in per_month)
+    if everything:
+        new_plays = plays  # every artist of all time was new once
+    else:
+        rows = conn.execute(
+            "SELECT a.artist FROM insight_artists a WHERE a.user = ? AND a.first_ts >= ? AND a.first_ts < ?",
+            (w.user, w.lo, w.hi),
+        ).fetchall()
+        new_plays = sum(plays_by_artist.get(a, 0) for (a,) in rows)
     return {
-        "new_artists": len(rows),
+        "new_artists": count,
         "new_artist_plays": new_plays,
         "new_artist_share": round(new_plays / plays, 4) if plays else 0.0,
-        "new_artists_per_month": [{"month": m, "new_artists": n} for m, n in sorted(months.items())],
+        "new_artists_per_month": [{"month": m, "new_artists": n} for m, n in per_month],
     }

@@ -42,19 +42,18 @@ def _stored(ts: float) -> str:
 
 def acquired(engine: Engine, user: str, lo: float, hi: float) -> list[Acquired]:
     """Tracks of this user (or of no one in particular) imported in [lo, hi), each once (its first import)."""
+    # the instant as unix seconds, counted in SQL: whole seconds from the text, and its fraction ('.ffffff') exactly
+    first = "MIN(tl.at)"
     sql = (
-        "SELECT t.id, t.recording_mbid, t.origin, MIN(tl.at) FROM view_timeline tl "
+        f"SELECT t.recording_mbid, t.origin, CAST(strftime('%s', {first}) AS INTEGER) + "
+        f"COALESCE(CAST(NULLIF(substr({first}, 20), '') AS REAL), 0) FROM view_timeline tl "
         "JOIN view_tracks t ON t.id = tl.track_id "
         "WHERE tl.stage = 'imported' AND tl.at >= ? AND tl.at < ? AND t.recording_mbid IS NOT NULL "
         "AND (t.user IS NULL OR t.user = ?) GROUP BY t.id"
     )
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(sql, (_stored(lo), _stored(hi), user)).fetchall()
-    out = []
-    for _id, mbid, origin, at in rows:
-        when = datetime.fromisoformat(str(at)).replace(tzinfo=UTC)
-        out.append(Acquired(str(mbid), origin or "manual", when.timestamp()))
-    return out
+    return [Acquired(str(mbid), origin or "manual", float(ts)) for mbid, origin, ts in rows]
 
 
 def hit_rate(conn: sqlite3.Connection, user: str, tracks: list[Acquired], now: datetime) -> dict[str, Any]:
@@ -87,8 +86,8 @@ def _counts(conn: sqlite3.Connection, user: str, tracks: list[Acquired]) -> dict
     if not tracks:
         return out
     sql = (
-        "WITH a(i, mbid, ts) AS (SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-        "FROM json_each(?)) "
+        "WITH a(i, mbid, ts) AS MATERIALIZED (SELECT CAST(key AS INTEGER), json_extract(value, '$[0]'), "
+        "json_extract(value, '$[1]') FROM json_each(?)) "
         "SELECT a.i, SUM(h.played_ts < a.ts + 7 * 86400), COUNT(*) FROM a CROSS JOIN history_plays h "
         "INDEXED BY ix_history_plays_recording_time "
         "WHERE h.user = ? AND h.recording_mbid = a.mbid "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 __all__ = ["RANGES", "Bucketing", "Range", "offset_periods", "resolve_range"]
@@ -116,11 +117,13 @@ def buckets(start: date, end: date, unit: str | None = None) -> Bucketing:
     return Bucketing(unit, [*out, end])
 
 
+@lru_cache(maxsize=256)
 def offset_periods(lo: int, hi: int, tz: ZoneInfo) -> list[tuple[int, int, int]]:
     """[lo, hi) in unix seconds cut where the zone's UTC offset changes: (from, to, offset seconds) each.
 
     Steps a week at a time (no zone changes its offset twice in a week) and finds a change's exact second by
-    bisection, so fifteen years cost about a thousand offset look-ups."""
+    bisection, so fifteen years cost about a thousand offset look-ups (kept for the next request: a zone's rules
+    do not change while the gateway runs)."""
 
     def off(t: int) -> int:
         delta = datetime.fromtimestamp(t, UTC).astimezone(tz).utcoffset()

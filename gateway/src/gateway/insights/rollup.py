@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROLLUP_TABLES", "TRIGGERS", "install", "install_built", "tune_reader"]
+__all__ = ["COARSE", "ROLLUP_TABLES", "TRIGGERS", "install", "install_built", "rebuild", "tune_reader"]
 
-ROLLUP_TABLES = (
+_FINE_TABLES = (
     "insight_hours",
     "insight_days",
     "insight_clock",
@@ -102,7 +103,208 @@ CREATE TABLE IF NOT EXISTS insight_sources (
 CREATE INDEX IF NOT EXISTS ix_history_plays_recording_time ON history_plays (user, recording_mbid, played_ts);
 -- an artist's first play is found again when the play that was first goes away
 CREATE INDEX IF NOT EXISTS ix_history_plays_artist ON history_plays (user, artist, played_ts);
+-- a genre given to a recording counts its plays (every user's)
+CREATE INDEX IF NOT EXISTS ix_history_plays_recording_only ON history_plays (recording_mbid);
 """
+
+
+# Coarser roll-ups, added later: a month (`month` = UTC year * 12 + month - 1) or a UTC year per user and key, so a
+# month or a year of top lists reads one bucket (the tracks' and albums' top entries through an index on plays)
+# instead of a row per key and day; `insight_genre_*` count the plays per library genre (a play of a recording with
+# two genres counts for both), kept in step with `history_genres` too; `insight_clock_all` is the all-time listening
+# clock per UTC hour of the week. Each is (table, key columns with the expression of a play `r` giving them, whether
+# it counts milliseconds, the plays it counts, display columns kept from the latest play, indexed by plays).
+
+
+def _month(ts: str) -> str:
+    return (
+        f"(CAST(strftime('%Y', {ts}, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%m', {ts}, 'unixepoch') AS INTEGER)"
+        " - 1)"
+    )
+
+
+def _year(ts: str) -> str:
+    return f"CAST(strftime('%Y', {ts}, 'unixepoch') AS INTEGER)"
+
+
+@dataclass(frozen=True)
+class _Coarse:
+    table: str
+    keys: tuple[tuple[str, str, str], ...]
+    """(column, type, expression of the play `{r}`)"""
+    ms: bool = True
+    where: str = "1"
+    display: tuple[tuple[str, str], ...] = ()
+    by_plays: bool = False
+    genre: bool = False
+    """one row per genre of the play's recording (`g`, history_genres)"""
+
+    def key_expr(self, r: str) -> list[str]:
+        return [e.format(r=r) for _c, _t, e in self.keys]
+
+
+_M = ("month", "INTEGER", _month("{r}.played_ts"))
+_Y = ("year", "INTEGER", _year("{r}.played_ts"))
+_ARTIST = ("artist", "TEXT", "{r}.artist")
+_ALBUM = (("artist", "TEXT", "{r}.artist"), ("album", "TEXT", "{r}.album"))
+_TRACK = ("track_key", "TEXT", "{r}.track_key")
+_TITLES = (("artist", "{r}.artist"), ("title", "{r}.title"))
+_SOURCE = (("sources", "TEXT", "{r}.sources"), ("client", "TEXT", "COALESCE({r}.client, '')"))
+_GENRE = ("genre", "TEXT", "g.genre")
+_ALBUM_WHERE = "COALESCE({r}.album, '') != ''"
+
+COARSE = (
+    _Coarse("insight_months", (_M,)),
+    _Coarse("insight_clock_all", (("how", "INTEGER", "CAST({r}.played_ts / 3600 AS INTEGER) % 168"),), ms=False),
+    _Coarse("insight_artist_months", (_M, _ARTIST)),
+    _Coarse("insight_artist_years", (_Y, _ARTIST)),
+    _Coarse("insight_track_months", (_M, _TRACK), display=_TITLES, by_plays=True),
+    _Coarse("insight_track_years", (_Y, _TRACK), display=_TITLES, by_plays=True),
+    _Coarse("insight_album_months", (_M, *_ALBUM), where=_ALBUM_WHERE, by_plays=True),
+    _Coarse("insight_album_years", (_Y, *_ALBUM), where=_ALBUM_WHERE, by_plays=True),
+    _Coarse("insight_source_months", (_M, *_SOURCE), ms=False),
+    _Coarse("insight_genre_months", (_M, _GENRE), genre=True),
+    _Coarse("insight_genre_years", (_Y, _GENRE), genre=True),
+    _Coarse("insight_genres", (_GENRE,), genre=True),
+)
+
+ROLLUP_TABLES = (*_FINE_TABLES, *(c.table for c in COARSE))
+
+
+def _coarse_create(c: _Coarse) -> list[str]:
+    cols = [f"{name} {kind} NOT NULL" for name, kind, _e in c.keys]
+    cols += [f"{name} TEXT NOT NULL" for name, _e in c.display]
+    cols += ["plays INTEGER NOT NULL"] + (["ms INTEGER NOT NULL"] if c.ms else [])
+    pk = ", ".join(name for name, _k, _e in c.keys)
+    out = [
+        f"CREATE TABLE IF NOT EXISTS {c.table} (user TEXT NOT NULL, {', '.join(cols)}, PRIMARY KEY (user, {pk}))"
+        " WITHOUT ROWID"
+    ]
+    if c.by_plays:
+        out.append(f"CREATE INDEX IF NOT EXISTS ix_{c.table}_plays ON {c.table} (user, {c.keys[0][0]}, plays)")
+    return out
+
+
+def _coarse_columns(c: _Coarse) -> str:
+    names = [name for name, _k, _e in c.keys] + [name for name, _e in c.display]
+    return ", ".join(["user", *names, "plays", *(["ms"] if c.ms else [])])
+
+
+def _coarse_fill(c: _Coarse) -> str:
+    """The table counted again from every play (a store from before it existed)."""
+    keys = c.key_expr("h")
+    display = [f"MAX({e.format(r='h')})" for _n, e in c.display]
+    ms = ", SUM(COALESCE(h.duration_ms, 0))" if c.ms else ""
+    join = " JOIN history_genres g ON g.recording_mbid = h.recording_mbid" if c.genre else ""
+    group = ", ".join(str(n) for n in range(1, len(keys) + 2))
+    return (
+        f"INSERT INTO {c.table} ({_coarse_columns(c)}) SELECT h.user, {', '.join([*keys, *display])}, COUNT(*){ms} "
+        f"FROM history_plays h{join} WHERE {c.where.format(r='h')} GROUP BY {group}"
+    )
+
+
+def _coarse_add(c: _Coarse, r: str) -> str:
+    keys = c.key_expr(r)
+    display = [e.format(r=r) for _n, e in c.display]
+    ms = f", COALESCE({r}.duration_ms, 0)" if c.ms else ""
+    source = f" FROM history_genres g WHERE g.recording_mbid = {r}.recording_mbid AND" if c.genre else " WHERE"
+    sets = ["plays = plays + 1", *(["ms = ms + excluded.ms"] if c.ms else [])]
+    sets += [f"{n} = excluded.{n}" for n, _e in c.display]
+    return (
+        f"INSERT INTO {c.table} ({_coarse_columns(c)}) SELECT {r}.user, {', '.join([*keys, *display])}, 1{ms}"
+        f"{source} {c.where.format(r=r)} ON CONFLICT DO UPDATE SET {', '.join(sets)};"
+    )
+
+
+def _coarse_take(c: _Coarse, r: str) -> str:
+    match = [f"user = {r}.user"]
+    for (name, _k, _e), expr in zip(c.keys, c.key_expr(r), strict=True):
+        if expr == "g.genre":
+            match.append(f"genre IN (SELECT genre FROM history_genres WHERE recording_mbid = {r}.recording_mbid)")
+        else:
+            match.append(f"{name} = {expr}")
+    where = " AND ".join(match)
+    sets = "plays = plays - 1" + (f", ms = ms - COALESCE({r}.duration_ms, 0)" if c.ms else "")
+    return f"UPDATE {c.table} SET {sets} WHERE {where}; DELETE FROM {c.table} WHERE {where} AND plays <= 0;"
+
+
+def _genre_change(r: str, sign: str) -> str:
+    """A genre given to (or taken from) a recording: every play of the recording counts for it (or no longer)."""
+    out = []
+    for c in COARSE:
+        if not c.genre:
+            continue
+        names = [name for name, _k, _e in c.keys if name != "genre"]
+        exprs = [e.format(r="h") for name, _k, e in c.keys if name != "genre"]
+        renamed = ", ".join(["h.user AS user", *(f"{e} AS {n}" for n, e in zip(names, exprs, strict=True))])
+        group = ", ".join(str(n) for n in range(1, len(exprs) + 2))
+        counted = (
+            f"SELECT {renamed}, COUNT(*) AS n, SUM(COALESCE(h.duration_ms, 0)) AS m FROM history_plays h "
+            f"INDEXED BY ix_history_plays_recording_only WHERE h.recording_mbid = {r}.recording_mbid GROUP BY {group}"
+        )
+        if sign == "+":
+            cols = ", ".join(["user", *names, "genre", "plays", "ms"])
+            picks = ", ".join(["user", *names, f"{r}.genre", "n", "m"])
+            out.append(
+                f"INSERT INTO {c.table} ({cols}) SELECT {picks} FROM ({counted}) WHERE true "
+                "ON CONFLICT DO UPDATE SET plays = plays + excluded.plays, ms = ms + excluded.ms;"
+            )
+        else:
+            t = c.table
+            joined = " AND ".join(
+                [f"{t}.user = s.user", *(f"{t}.{n} = s.{n}" for n in names), f"{t}.genre = {r}.genre"]
+            )
+            out.append(f"UPDATE {t} SET plays = plays - s.n, ms = ms - s.m FROM ({counted}) AS s WHERE {joined};")
+            out.append(
+                f"DELETE FROM {c.table} WHERE genre = {r}.genre AND plays <= 0 AND user IN "
+                f"(SELECT DISTINCT user FROM history_plays INDEXED BY ix_history_plays_recording_only "
+                f"WHERE recording_mbid = {r}.recording_mbid);"
+            )
+    return "\n    ".join(out)
+
+
+_D = ("day", "INTEGER", "CAST({r}.played_ts / 86400 AS INTEGER)")
+_H = "CAST({r}.played_ts / 3600 AS INTEGER)"
+_REC = ("recording_mbid", "TEXT", "{r}.recording_mbid")
+_REC_WHERE = "{r}.recording_mbid IS NOT NULL"
+# the first roll-ups, as recounts (`rebuild`); their triggers are written out in _add and _take
+_FINE = (
+    _Coarse("insight_hours", (("hour", "INTEGER", _H),)),
+    _Coarse("insight_days", (_D,)),
+    _Coarse("insight_clock", (("block", "INTEGER", _H + " / 672"), ("how", "INTEGER", _H + " % 168")), ms=False),
+    _Coarse("insight_artist_days", (_D, _ARTIST)),
+    _Coarse("insight_track_days", (_D, _TRACK), display=_TITLES),
+    _Coarse("insight_album_days", (_D, *_ALBUM), where=_ALBUM_WHERE),
+    _Coarse("insight_source_days", (_D, *_SOURCE), ms=False),
+    _Coarse("insight_tracks", (_TRACK,), display=_TITLES),
+    _Coarse("insight_albums", _ALBUM, where=_ALBUM_WHERE),
+    _Coarse("insight_sources", _SOURCE, ms=False),
+    _Coarse("insight_recording_days", (_D, _REC), where=_REC_WHERE),
+    _Coarse("insight_recordings", (_REC,), where=_REC_WHERE),
+)
+_ARTISTS_FILL = (
+    "INSERT INTO insight_artists (user, artist, plays, ms, first_ts) SELECT user, artist, COUNT(*), "
+    "SUM(COALESCE(duration_ms, 0)), MIN(played_ts) FROM history_plays GROUP BY 1, 2"
+)
+
+
+def rebuild(conn: sqlite3.Connection) -> None:
+    """Every roll-up counted again from the plays, in one transaction: for a store whose plays were written with the
+    triggers off (a bulk load), and a check that the triggers kept them right (they should change nothing)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table in ROLLUP_TABLES:
+            conn.execute(f"DELETE FROM {table}")
+        for c in (*_FINE, *COARSE):
+            conn.execute(_coarse_fill(c))
+        conn.execute(_ARTISTS_FILL)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+_NL = "\n    "
 
 
 def _add(r: str) -> str:
@@ -144,6 +346,7 @@ def _add(r: str) -> str:
     INSERT INTO insight_recordings SELECT {r}.user, {r}.recording_mbid, 1, {ms}
         WHERE {r}.recording_mbid IS NOT NULL
         ON CONFLICT DO UPDATE SET plays = plays + 1, ms = ms + excluded.ms;
+    {_NL.join(_coarse_add(c, r) for c in COARSE)}
 """
 
 
@@ -189,6 +392,7 @@ def _take(r: str) -> str:
         f"WHERE user = {r}.user AND artist = {r}.artist) "
         f"WHERE user = {r}.user AND artist = {r}.artist AND first_ts >= {r}.played_ts;"
     )
+    out += [_coarse_take(c, r) for c in COARSE]
     return "\n    ".join(out)
 
 
@@ -198,7 +402,18 @@ TRIGGERS = {
     "insight_play_added": f"AFTER INSERT ON history_plays BEGIN {_add('NEW')} END",
     "insight_play_removed": f"AFTER DELETE ON history_plays BEGIN {_take('OLD')} END",
     "insight_play_changed": f"AFTER UPDATE OF {_COUNTED} ON history_plays BEGIN {_take('OLD')} {_add('NEW')} END",
+    "insight_genre_added": f"AFTER INSERT ON history_genres BEGIN {_genre_change('NEW', '+')} END",
+    "insight_genre_removed": f"AFTER DELETE ON history_genres BEGIN {_genre_change('OLD', '-')} END",
+    "insight_genre_changed": (
+        f"AFTER UPDATE ON history_genres BEGIN {_genre_change('OLD', '-')} {_genre_change('NEW', '+')} END"
+    ),
 }
+
+
+def _missing(conn: sqlite3.Connection) -> set[str]:
+    wanted = ["insight_recordings", *(c.table for c in COARSE)]
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return set(wanted) - have
 
 
 def install(conn: sqlite3.Connection) -> None:
@@ -211,19 +426,23 @@ def install(conn: sqlite3.Connection) -> None:
         for name, body in TRIGGERS.items()
         if body not in (conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone() or ("",))[0]
     ]
-    missing = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'insight_recordings'").fetchone() is None
-    if not stale and not missing:
+    if not stale and not _missing(conn):
         return
-    # a store from before the recording roll-ups (or a new one): make them, fill them from the plays and renew the
-    # triggers in one transaction, so no play is counted twice or missed
+    # a store from before the recording or the coarser roll-ups (or a new one): make them, fill them from the plays
+    # and renew the triggers in one transaction, so no play is counted twice or missed
     conn.execute("BEGIN IMMEDIATE")
     try:
-        missing = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'insight_recordings'").fetchone() is None
+        missing = _missing(conn)
         for name in TRIGGERS:
             conn.execute(f"DROP TRIGGER IF EXISTS {name}")
-        if missing:
+        if "insight_recordings" in missing:
             for sql in (*_RECORDINGS, *_BACKFILL):
                 conn.execute(sql)
+        for c in COARSE:
+            if c.table in missing:
+                for sql in _coarse_create(c):
+                    conn.execute(sql)
+                conn.execute(_coarse_fill(c))
         for name, body in TRIGGERS.items():
             conn.execute(f"CREATE TRIGGER {name} {body}")
         conn.execute("COMMIT")
