@@ -19,6 +19,7 @@ defaults must fit together.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -161,7 +162,7 @@ async def imported(stack: LoopStack, js: JetStreamContext) -> dict[str, dict[str
 def chosen(imported: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Which track the person stars and which they hate (by track id)."""
     ids = sorted(imported)
-    return {"star": ids[0], "hate": ids[1]}
+    return {"star": ids[0], "hate": ids[1], "play": ids[2]}
 
 
 async def test_a_run_makes_this_weeks_discoveries_and_playlists(
@@ -212,6 +213,23 @@ async def test_a_star_in_a_subsonic_app_keeps_a_discovery(
     assert starred in lists[f"Discoveries {this_week()}"]
 
 
+async def test_a_play_in_a_subsonic_app_keeps_a_discovery(
+    stack: LoopStack, session: Session, imported: dict[str, dict[str, Any]], chosen: dict[str, str]
+) -> None:
+    """The play crosses three services: the scrobble becomes a listen (ingest-svc), is matched to its recording
+    (resolve-svc) and counted by the lifecycle (library-svc)."""
+    played = chosen["play"]
+    assert await session.subsonic.scrobble(played, submission=True, listen_time=int(time.time()))
+    picks = await wait_until(session.picks, timeout=30, interval=0.5, predicate=lambda p: p[played]["state"] == "kept")
+    assert picks[played]["reason"] == "played"
+    assert picks[played]["played"] and picks[played]["plays"] == 1
+    assert {t for t, p in picks.items() if p["state"] == "kept"} == {chosen["star"], played}
+    posts = await wait_until(
+        lambda: stack.fakes.feedback_posts(), timeout=20, interval=0.5, predicate=lambda p: len(p) >= 2
+    )
+    assert posts[1:] == [{"recording_mbid": imported[played]["recording_mbid"], "score": 1}]
+
+
 async def test_hate_trashes_tells_listenbrainz_and_the_next_run_skips_it_until_restored(
     stack: LoopStack,
     session: Session,
@@ -235,9 +253,9 @@ async def test_hate_trashes_tells_listenbrainz_and_the_next_run_skips_it_until_r
     assert name in _files(trash)
     assert hated not in await session.catalog()
     posts = await wait_until(
-        lambda: stack.fakes.feedback_posts(), timeout=20, interval=0.5, predicate=lambda p: len(p) >= 2
+        lambda: stack.fakes.feedback_posts(), timeout=20, interval=0.5, predicate=lambda p: len(p) >= 3
     )
-    assert posts[1:] == [{"recording_mbid": mbid, "score": -1}]
+    assert posts[2:] == [{"recording_mbid": mbid, "score": -1}]
     lists = await wait_until(
         session.playlists,
         timeout=20,
@@ -270,9 +288,9 @@ async def test_hate_trashes_tells_listenbrainz_and_the_next_run_skips_it_until_r
     assert song.id == hated
     # a restore keeps the track: +1 again, and the run's exclusion and both scores are on the page
     posts = await wait_until(
-        lambda: stack.fakes.feedback_posts(), timeout=20, interval=0.5, predicate=lambda p: len(p) >= 3
+        lambda: stack.fakes.feedback_posts(), timeout=20, interval=0.5, predicate=lambda p: len(p) >= 4
     )
-    assert posts[2:] == [{"recording_mbid": mbid, "score": 1}]
+    assert posts[3:] == [{"recording_mbid": mbid, "score": 1}]
     page = await session.discoveries()
     shown = {(f["kind"], f["score"]) for f in page["feedback"] if f["recording_mbid"] == mbid}
     assert {("sent", -1), ("sent", 1), ("excluded", None)} <= shown, page["feedback"]
@@ -281,7 +299,7 @@ async def test_hate_trashes_tells_listenbrainz_and_the_next_run_skips_it_until_r
 async def test_unkept_discoveries_expire_and_the_kept_stay(
     stack: LoopStack, session: Session, imported: dict[str, dict[str, Any]], chosen: dict[str, str]
 ) -> None:
-    kept = {chosen["star"], chosen["hate"]}  # starred, and restored (a restore keeps)
+    kept = {chosen["star"], chosen["play"], chosen["hate"]}  # starred, played, and restored (a restore keeps)
     unkept = set(imported) - kept
     names = {tid: Path(imported[tid]["path"]).name for tid in imported}
     # the administrator shortens the wait for every user on the settings API
@@ -311,6 +329,13 @@ async def test_unkept_discoveries_expire_and_the_kept_stay(
     page = await session.discoveries()
     assert page["rules"]["keep_for"] == "1s"
     assert {p["track_id"] for p in page["trash"]} == unkept and all(p["purge_at"] for p in page["trash"])
-    # expiry tells ListenBrainz nothing: still only the star's +1, the hate's -1 and the restore's +1
-    assert [p["score"] for p in stack.fakes.feedback_posts()] == [1, -1, 1]
+    # expiry tells ListenBrainz nothing: still only the star's and the play's +1, the hate's -1, the restore's +1
+    mbid = {t: e["recording_mbid"] for t, e in imported.items()}
+    sent = [(p["recording_mbid"], p["score"]) for p in stack.fakes.feedback_posts()]
+    assert sent == [
+        (mbid[chosen["star"]], 1),
+        (mbid[chosen["play"]], 1),
+        (mbid[chosen["hate"]], -1),
+        (mbid[chosen["hate"]], 1),
+    ]
     assert stack.fakes.handler_errors() == []

@@ -94,6 +94,8 @@ class LoopFakes:
         self.lb.route("POST", "/1/feedback/recording-feedback", self._give_feedback, limit=lim)
         self.lb.route("GET", f"/1/feedback/user/{u}/get-feedback", self._get_feedback, limit=lim)
         self.lb.route("GET", f"/1/feedback/user/{u}/get-feedback-for-recordings", self._feedback_for, limit=lim)
+        # plays from Subsonic clients are sent on with that token too
+        self.lb.route("POST", "/1/submit-listens", self._submit_listens, limit=lim)
         self.mb.route("GET", "/ws/2/recording/{mbid}", self._mb_lookup, limit=self.mb_limit)
         self.itunes.route("GET", "/search", self._itunes, limit=self.itunes_limit)
         self.deezer.route("GET", "/search", self._deezer, limit=self.deezer_limit)
@@ -227,6 +229,14 @@ class LoopFakes:
         if body["score"] != 0:
             created = max((f["created"] for f in self.feedback), default=int(time.time()) - 1) + 1
             self.feedback.append({"recording_mbid": body["recording_mbid"], "score": body["score"], "created": created})
+        return Reply(json={"status": "ok"})
+
+    def _submit_listens(self, req: Request) -> Reply:
+        if req.header("Authorization") != f"Token {LB_TOKEN}":
+            return Reply(401, json={"code": 401, "error": "Invalid authorization token."})
+        body = req.json()
+        if not isinstance(body, dict) or body.get("listen_type") not in ("single", "playing_now", "import"):
+            return Reply(400, json={"code": 400, "error": "JSON document must contain listen_type and payload"})
         return Reply(json={"status": "ok"})
 
     def feedback_posts(self) -> list[dict[str, Any]]:
