@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +83,10 @@ class Session:
         return out | {p["track_id"]: p for p in page["trash"]}
 
     async def playlists(self) -> dict[str, list[str]]:
-        """The user's playlists in the built-in server: name → song ids, only those they own."""
+        """The playlists the user sees in the built-in server (all their own): name → song ids."""
         out: dict[str, list[str]] = {}
         for pl in await self.subsonic.get_playlists():
-            if pl.owner != ADMIN_USER:
-                continue
+            assert pl.owner == ADMIN_USER, (pl.name, pl.owner)  # nobody else's, and no shared admin-owned copy
             full = await self.subsonic.get_playlist(pl.id)
             out[pl.name] = [s.id for s in (full.entry or [])]
         return out
@@ -179,7 +178,9 @@ async def test_a_run_makes_this_weeks_discoveries_and_playlists(
     for track_id, pick in picks.items():
         assert pick["recording_mbid"] == imported[track_id]["recording_mbid"]
         assert (pick["state"], pick["source"]) == ("active", source_of[pick["recording_mbid"]]), pick
-        assert pick["expires_at"] is not None
+        # library-svc's decision reaches the page: 21 days (the default keep_for) after it arrived
+        added, expires = datetime.fromisoformat(pick["added_at"]), datetime.fromisoformat(pick["expires_at"])
+        assert expires - added == timedelta(days=21), pick
     page = await session.discoveries()
     assert page["user"] == ADMIN_USER
     week = next(w for w in page["weeks"] if w["week"] == this_week())
