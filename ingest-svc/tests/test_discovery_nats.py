@@ -4,6 +4,7 @@ website read back once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -157,6 +158,18 @@ async def test_keep_hate_restore_send_each_score_in_turn(feedback: Any) -> None:
     assert await sender.send(restored, ALICE)
     assert [p["score"] for p in lb.feedback_posts()] == [1, -1, 1]
     assert [(e.cause, e.score) for e in pub.of(FeedbackSent)] == [("kept", 1), ("hated", -1), ("restored", 1)]
+
+
+async def test_a_restore_and_its_keep_handled_at_once_send_one_plus_one(feedback: Any) -> None:
+    """library-svc publishes `DiscoveryRestored` and `DiscoveryKept` for one restore; the consumer may hand both to
+    the sender at the same time. One +1 reaches ListenBrainz, not two."""
+    sender, _, lb, pub = feedback
+    restored = DiscoveryRestored(user="alice", track_id="tr-1", recording_mbid=HATED, path="N/N/01.flac")
+    kept = DiscoveryKept(user="alice", track_id="tr-1", recording_mbid=HATED, reason=KeepReason.KEPT_IN_UI)
+    done = await asyncio.gather(sender.send(restored, ALICE), sender.send(kept, ALICE))
+    assert sorted(done) == [False, True]
+    assert lb.feedback_posts() == [{"recording_mbid": str(HATED), "score": 1}]
+    assert len(pub.of(FeedbackSent)) == 1
 
 
 async def test_what_came_from_listenbrainz_and_users_without_a_token_send_nothing(feedback: Any) -> None:

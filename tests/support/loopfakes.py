@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
 from .fakeweb import FakeWeb, Handler, RateLimit, Reply, Request
-from .loopworld import LB_USER, LoopWorld, WorldTrack, cover_jpeg, fold, world_id
+from .loopworld import LB_TOKEN, LB_USER, LoopWorld, WorldTrack, cover_jpeg, fold, world_id
 
 __all__ = ["LoopFakes"]
 
@@ -57,6 +58,8 @@ class LoopFakes:
         self._stack = ExitStack()
         self._by_mbid = world.by_mbid()
         self.lb = self.mb = self.itunes = self.deezer = self.caa = self.images = FakeWeb()
+        self.feedback: list[dict[str, Any]] = []
+        """ListenBrainz's feedback of the world's user: recording_mbid, score, created (newest last)."""
 
     # lifecycle ---------------------------------------------------------------------------------------------------
 
@@ -80,19 +83,19 @@ class LoopFakes:
         self.lb.route("GET", f"/1/user/{u}/listens", self._listens, limit=lim)
         self.lb.route("GET", f"/1/user/{u}/playing-now", self._playing_now, limit=lim)
         self.lb.route("GET", "/1/metadata/recording/", self._lb_metadata, limit=lim)
-        # no generated playlists and no feedback in this world, answered as ListenBrainz answers a user without them
+        # no generated playlists in this world, answered as ListenBrainz answers a user without them
         self.lb.route(
             "GET",
             f"/1/user/{u}/playlists/createdfor",
             lambda r: Reply(json={"count": 0, "offset": 0, "playlist_count": 0, "playlists": []}),
             limit=lim,
         )
-        self.lb.route(
-            "GET",
-            f"/1/feedback/user/{u}/get-feedback",
-            lambda r: Reply(json={"count": 0, "feedback": [], "offset": 0, "total_count": 0}),
-            limit=lim,
-        )
+        # feedback starts empty; what the stack sends (with `LB_TOKEN`) is kept and read back as ListenBrainz does
+        self.lb.route("POST", "/1/feedback/recording-feedback", self._give_feedback, limit=lim)
+        self.lb.route("GET", f"/1/feedback/user/{u}/get-feedback", self._get_feedback, limit=lim)
+        self.lb.route("GET", f"/1/feedback/user/{u}/get-feedback-for-recordings", self._feedback_for, limit=lim)
+        # plays from Subsonic clients are sent on with that token too
+        self.lb.route("POST", "/1/submit-listens", self._submit_listens, limit=lim)
         self.mb.route("GET", "/ws/2/recording/{mbid}", self._mb_lookup, limit=self.mb_limit)
         self.itunes.route("GET", "/search", self._itunes, limit=self.itunes_limit)
         self.deezer.route("GET", "/search", self._deezer, limit=self.deezer_limit)
@@ -211,6 +214,59 @@ class LoopFakes:
         latest = max((x["listened_at"] for x in self.world.listens), default=0)
         payload = {"count": len(page), "listens": page, "user_id": LB_USER, "latest_listen_ts": latest}
         return Reply(json={"payload": payload})
+
+    def _give_feedback(self, req: Request) -> Reply:
+        """`POST /1/feedback/recording-feedback` as ListenBrainz answers it: the token names the user, a score of 0
+        deletes, a new score replaces the old one with a new `created`."""
+        if req.header("Authorization") != f"Token {LB_TOKEN}":
+            return Reply(401, json={"code": 401, "error": "Invalid authorization token."})
+        body = req.json()
+        if not isinstance(body, dict) or set(body) != {"recording_mbid", "score"}:
+            return Reply(400, json={"code": 400, "error": "JSON document must contain recording_mbid and score"})
+        if body["score"] not in (-1, 0, 1):
+            return Reply(400, json={"code": 400, "error": "Score can have a value of 1, 0 or -1."})
+        self.feedback = [f for f in self.feedback if f["recording_mbid"] != body["recording_mbid"]]
+        if body["score"] != 0:
+            created = max((f["created"] for f in self.feedback), default=int(time.time()) - 1) + 1
+            self.feedback.append({"recording_mbid": body["recording_mbid"], "score": body["score"], "created": created})
+        return Reply(json={"status": "ok"})
+
+    def _submit_listens(self, req: Request) -> Reply:
+        if req.header("Authorization") != f"Token {LB_TOKEN}":
+            return Reply(401, json={"code": 401, "error": "Invalid authorization token."})
+        body = req.json()
+        if not isinstance(body, dict) or body.get("listen_type") not in ("single", "playing_now", "import"):
+            return Reply(400, json={"code": 400, "error": "JSON document must contain listen_type and payload"})
+        return Reply(json={"status": "ok"})
+
+    def feedback_posts(self) -> list[dict[str, Any]]:
+        """Every feedback the stack sent (accepted or not), in order."""
+        return [r.json() for r in self.lb.requests_for("POST", "/1/feedback/recording-feedback")]
+
+    def _api_feedback(self, f: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "created": f["created"],
+            "recording_mbid": f["recording_mbid"],
+            "recording_msid": None,
+            "score": f["score"],
+            "track_metadata": None,
+            "user_id": LB_USER,
+        }
+
+    def _get_feedback(self, req: Request) -> Reply:
+        score = int(req.query["score"][0]) if "score" in req.query else None
+        offset = int(req.query.get("offset", ["0"])[0])
+        count = min(100, int(req.query.get("count", ["25"])[0]))
+        chosen = sorted((f for f in self.feedback if score is None or f["score"] == score), key=lambda f: -f["created"])
+        page = [self._api_feedback(f) for f in chosen[offset : offset + count]]
+        return Reply(json={"feedback": page, "count": len(page), "total_count": len(chosen), "offset": offset})
+
+    def _feedback_for(self, req: Request) -> Reply:
+        given = {f["recording_mbid"]: f for f in self.feedback}
+        wanted = [m for m in req.query.get("recording_mbids", [""])[0].split(",") if m]
+        blank = {"score": 0, "created": None}
+        found = [self._api_feedback(given.get(m) or {"recording_mbid": m} | blank) for m in wanted]
+        return Reply(json={"feedback": found})
 
     def _playing_now(self, req: Request) -> Reply:
         return Reply(json={"payload": {"count": 0, "listens": [], "playing_now": True, "user_id": LB_USER}})

@@ -20,10 +20,12 @@ from typing import Any
 
 from .audio import EXTENSIONS, make_audio
 
-__all__ = ["AUDIO_SECONDS", "LB_USER", "LoopWorld", "WorldTrack", "cover_jpeg", "fold", "world_id"]
+__all__ = ["AUDIO_SECONDS", "LB_TOKEN", "LB_USER", "LoopWorld", "WorldTrack", "cover_jpeg", "fold", "world_id"]
 
 _NS = uuid.UUID("4b7e0c52-1f3a-4d55-9a0e-6c2d8b1e7f90")
 LB_USER = "loop-listener"
+LB_TOKEN = "loop-listener-token-0001"
+"""The user's ListenBrainz token, for the stacks that send feedback (the fake refuses any other)."""
 AUDIO_SECONDS = 2.0
 _FORMATS = ("mp3", "flac", "ogg", "m4a")
 _CHAIN = ("itunes", "deezer", "coverartarchive")

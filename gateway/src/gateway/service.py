@@ -155,8 +155,8 @@ class Gateway:
 
     async def update_pipeline(self, who: Principal, changes: dict[str, Any]) -> PipelineSettings:
         current = await self.settings.pipeline()
-        updated = current.model_copy(update=changes)
-        updated = PipelineSettings.model_validate(updated.model_dump())
+        # validated from plain values: a nested setting (`discovery`, `stream_defaults`) arrives as a dict
+        updated = PipelineSettings.model_validate(current.model_dump() | changes)
         await self.settings.put_pipeline(updated)
         # the sealed Navidrome password stays out of the event: only that it changed
         values = json.loads(updated.model_dump_json(include=set(changes) - {"navidrome_password_sealed"}))

@@ -58,6 +58,18 @@ async def test_users_accounts_and_settings_reach_the_settings_bucket(gateway: An
     event = SettingsChanged.from_json((await changes.next_msg(timeout=5)).data)
     assert event.keys == ["acquire_backends", "cf_ratio", "run_size"] and event.values["cf_ratio"] == 0.25
 
+    # the discovery rules and the playlists' share are pipeline settings too; a bad duration says what to write
+    bad = await admin.put("/api/settings", json={"discovery": {"keep_for": "three weeks"}})
+    assert bad.status_code == 400 and "like 21d" in bad.text
+    assert (await admin.put("/api/settings", json={"playlists_ratio": 1.5})).status_code == 400
+    put = await admin.put("/api/settings", json={"discovery": {"keep_for": "14d"}, "playlists_ratio": 0.3})
+    assert put.status_code == 200, put.text
+    pipeline = PipelineSettings.model_validate_json((await kv.get("pipeline")).value or b"")
+    assert pipeline.discovery is not None and (pipeline.discovery.keep_for, pipeline.playlists_ratio) == ("14d", 0.3)
+    assert pipeline.cf_ratio == 0.25  # fields not sent stay
+    event = SettingsChanged.from_json((await changes.next_msg(timeout=5)).data)
+    assert event.keys == ["discovery", "playlists_ratio"] and event.values["discovery"]["keep_for"] == "14d"
+
     no_account = await admin.put("/api/settings", json={"navidrome_url": "http://navidrome.internal:4533"})
     assert no_account.status_code == 400 and "NAVIDROME_USER" in no_account.text
 

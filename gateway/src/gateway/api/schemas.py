@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from contracts.discovery import DiscoveryRules
 from contracts.livesettings import PipelineSettings, StreamDefault
 from contracts.pathtemplate import preview, template_problem
 
@@ -143,6 +144,10 @@ class PipelineSettingsIn(_In):
     sonos_users: dict[_Place, _Username] | None = Field(default=None, max_length=64)
     sonos_default_user: _Username | None = None
     stream_defaults: list[StreamDefault] | None = Field(default=None, max_length=200)
+    playlists_ratio: float | None = Field(default=None, ge=0, le=1)
+    discovery: DiscoveryRules | None = Field(
+        default=None, description="Keep and expiry rules of discoveries for every user (a user's own win)."
+    )
 
     @field_validator("path_template")
     @classmethod

@@ -9,6 +9,8 @@ and score, the `feedback_ledger` KV bucket holds where the send stands, as `forw
 - `sent`: done, skip (a redelivery). Sending a score forgets the opposite one, so keep → hate → restore sends
   `+1`, `-1` and `+1` again;
 - `refused`: ListenBrainz refused the token or the request (401, 400): trying again cannot help.
+One recording of one user is sent for one decision at a time: a restore publishes both `DiscoveryRestored` and
+`DiscoveryKept`, which the consumer may hand over together, and both would otherwise find the ledger empty.
 A failure of ListenBrainz (down, 429, a timeout) raises: the message comes back with the consumer's back-off.
 A decision that came from ListenBrainz itself (a `+1` or `-1` read back) is not sent back to it, and a user without
 a ListenBrainz token is skipped with a log line.
@@ -22,9 +24,11 @@ itself (its ledger says `sending` or `sent`) is not read back as the user's.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -96,9 +100,16 @@ class FeedbackSender:
         self.ledger = ledger
         self.publisher = publisher
         self.sent = 0
+        self._busy: weakref.WeakValueDictionary[tuple[str, UUID], asyncio.Lock] = weakref.WeakValueDictionary()
+        """One lock per (user, recording) while a decision about it is being sent; gone once nobody holds it."""
 
     async def send(self, event: Decision, accounts: UserAccounts | None) -> bool:
         """Send the feedback `event` calls for; True when this call sent it."""
+        lock = self._busy.setdefault((event.user or "", event.recording_mbid), asyncio.Lock())
+        async with lock:
+            return await self._send(event, accounts)
+
+    async def _send(self, event: Decision, accounts: UserAccounts | None) -> bool:
         feedback = feedback_of(event)
         user = event.user
         if feedback is None or not user:
