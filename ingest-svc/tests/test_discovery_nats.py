@@ -34,7 +34,7 @@ from ingest_svc.adapters.kv import KvCursorStore, KvDiscoveryGate, KvForwardLedg
 from ingest_svc.adapters.listenbrainz import ListenBrainz, ListenBrainzFeedback
 from ingest_svc.health import SourceHealth
 from ingest_svc.service import RecommendationService
-from ingest_svc.service.feedback import FeedbackReader, FeedbackSender
+from ingest_svc.service.feedback import FeedbackReader, FeedbackSender, SentElsewhere
 from tests.support.fakeweb import FakeWeb, Reply
 
 from .fakes import FakeListenBrainz, RecordingPublisher, generated_playlist, mbid
@@ -168,6 +168,23 @@ async def test_a_restore_and_its_keep_handled_at_once_send_one_plus_one(feedback
     kept = DiscoveryKept(user="alice", track_id="tr-1", recording_mbid=HATED, reason=KeepReason.KEPT_IN_UI)
     done = await asyncio.gather(sender.send(restored, ALICE), sender.send(kept, ALICE))
     assert sorted(done) == [False, True]
+    assert lb.feedback_posts() == [{"recording_mbid": str(HATED), "score": 1}]
+    assert len(pub.of(FeedbackSent)) == 1
+
+
+async def test_two_replicas_handed_a_restore_and_its_keep_at_once_send_one_plus_one(
+    feedback: Any, provisioned: JetStreamContext
+) -> None:
+    """Two ingest-svc replicas share the ledger but not a lock: the first claims the entry, the other is told to come
+    back (the consumer defers it) and then finds it sent."""
+    first, _, lb, pub = feedback
+    other = FeedbackSender(first.target, await KvForwardLedger.open(provisioned, "feedback_ledger"), pub)
+    restored = DiscoveryRestored(user="alice", track_id="tr-1", recording_mbid=HATED, path="N/N/01.flac")
+    kept = DiscoveryKept(user="alice", track_id="tr-1", recording_mbid=HATED, reason=KeepReason.KEPT_IN_UI)
+    done = await asyncio.gather(first.send(restored, ALICE), other.send(kept, ALICE), return_exceptions=True)
+    assert sum(1 for d in done if d is True) == 1
+    assert all(d is True or d is False or isinstance(d, SentElsewhere) for d in done)
+    assert not await other.send(kept, ALICE)  # the deferred one, back later: already sent
     assert lb.feedback_posts() == [{"recording_mbid": str(HATED), "score": 1}]
     assert len(pub.of(FeedbackSent)) == 1
 

@@ -10,11 +10,11 @@ from contracts.gateway import NowPlayingReported, ScrobbleSubmitted, StartRun
 from contracts.ingest import ListenRecorded
 from contracts.library import ScrobbleRecorded
 from contracts.livesettings import UserAccounts
-from infra.runtime import Delivery, Handler, UpstreamFault
+from infra.runtime import Defer, Delivery, Handler, UpstreamFault
 
 from .scheduler import Scheduler
 from .service import ListenService
-from .service.feedback import FeedbackSender
+from .service.feedback import FeedbackSender, SentElsewhere
 from .service.forwarding import Forwarder, now_playing_of
 from .service.scrobbles import listen_from_scrobble
 
@@ -69,6 +69,11 @@ def on_discovery_decision(
     sender: Callable[[], Awaitable[FeedbackSender]], accounts: Callable[[str], UserAccounts | None]
 ) -> Handler:
     async def handle(event: DiscoveryKept | DiscoveryHated | DiscoveryRestored, delivery: Delivery) -> None:
-        await (await sender()).send(event, accounts(event.user or ""))
+        try:
+            await (await sender()).send(event, accounts(event.user or ""))
+        except SentElsewhere as exc:
+            if delivery.is_last_attempt:
+                raise
+            raise Defer(5.0, str(exc)) from None
 
     return handle

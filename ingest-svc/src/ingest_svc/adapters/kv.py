@@ -298,3 +298,11 @@ class KvForwardLedger:
 
     async def mark(self, key: str, state: str) -> None:
         await self.kv.put(key, state.encode())
+
+    async def claim(self, key: str, state: str) -> bool:
+        """Set `key` to `state` only if nobody has: False when another process (a replica) got there first."""
+        try:
+            await self.kv.create(key, state.encode())
+        except KeyWrongLastSequenceError:
+            return False
+        return True

@@ -10,7 +10,9 @@ and score, the `feedback_ledger` KV bucket holds where the send stands, as `forw
   `+1`, `-1` and `+1` again;
 - `refused`: ListenBrainz refused the token or the request (401, 400): trying again cannot help.
 One recording of one user is sent for one decision at a time: a restore publishes both `DiscoveryRestored` and
-`DiscoveryKept`, which the consumer may hand over together, and both would otherwise find the ledger empty.
+`DiscoveryKept`, which the consumer may hand over together, and both would otherwise find the ledger empty. Within a
+process a lock serialises them; across replicas the first send claims its ledger entry atomically (a KV create), and
+a decision that finds it claimed by another process comes back later (`SentElsewhere`), when it reads `sent`.
 A failure of ListenBrainz (down, 429, a timeout) raises: the message comes back with the consumer's back-off.
 A decision that came from ListenBrainz itself (a `+1` or `-1` read back) is not sent back to it, and a user without
 a ListenBrainz token is skipped with a log line.
@@ -27,12 +29,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
+
+from nats.errors import Error as NatsError
 
 from contracts.discovery import (
     DiscoveryHated,
@@ -48,7 +53,15 @@ from infra.http import ClientError, ExternalError
 from ..ports import CursorStore, EventPublisher, FeedbackItem, RecommendationSource
 from .failures import poll_failed
 
-__all__ = ["FEEDBACK_NAMESPACE", "FeedbackReader", "FeedbackSender", "FeedbackTarget", "feedback_of", "ledger_key"]
+__all__ = [
+    "FEEDBACK_NAMESPACE",
+    "FeedbackReader",
+    "FeedbackSender",
+    "FeedbackTarget",
+    "SentElsewhere",
+    "feedback_of",
+    "ledger_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +82,25 @@ class Ledger(Protocol):
     async def mark(self, key: str, state: str) -> None: ...
 
     async def forget(self, key: str) -> None: ...
+
+    async def claim(self, key: str, state: str) -> bool: ...
+
+
+IN_FLIGHT_S = 15.0
+"""A claim younger than this is a send still under way in another process (longer than ListenBrainz's answer takes);
+an older one was left by a crash."""
+
+
+def _claimed_within(state: str, seconds: float) -> bool:
+    _, _, stamp = state.partition("@")
+    try:
+        return time.time() - float(stamp) < seconds
+    except ValueError:  # a bare `sending`, from before claims carried their time: a crash's
+        return False
+
+
+class SentElsewhere(Exception):
+    """Another process claimed this feedback a moment ago and is sending it: ask again later."""
 
 
 def _kv_safe(text: str) -> str:
@@ -129,11 +161,19 @@ class FeedbackSender:
         if state in ("sent", "refused"):
             return False
         lb_user = accounts.listenbrainz_user or user
-        if state == "sending" and await self.target.score_of(lb_user, token, mbid) == score:
+        sending = state is not None and state.startswith("sending")
+        busy = SentElsewhere(f"feedback {score:+d} on {mbid} for {user} is being sent by another process")
+        if sending and _claimed_within(state or "", IN_FLIGHT_S):
+            raise busy
+        if sending and await self.target.score_of(lb_user, token, mbid) == score:
             log.info("feedback %+d on %s for %s had landed before a crash; not sent again", score, mbid, user)
             await self._done(key, event, feedback)
             return False
-        await self.ledger.mark(key, "sending")
+        claim = f"sending@{time.time():.3f}"
+        if state is None and not await self.ledger.claim(key, claim):
+            raise busy
+        if sending:
+            await self.ledger.mark(key, claim)
         try:
             await self.target.send(token, mbid, score)
         except ClientError as exc:
@@ -142,11 +182,23 @@ class FeedbackSender:
                 log.warning("ListenBrainz refused feedback %+d on %s for %s: %s", score, mbid, user, exc.reason)
                 await self.ledger.mark(key, "refused")
                 return False
+            await self._unclaim(key)
+            raise
+        except BaseException:
+            await self._unclaim(key)
             raise
         await self._done(key, event, feedback)
         self.sent += 1
         log.info("feedback %+d on %s sent to ListenBrainz for %s (%s)", score, mbid, user, feedback.cause)
         return True
+
+    async def _unclaim(self, key: str) -> None:
+        """A send that failed (429, a timeout, cancelled) may or may not have landed: a bare `sending` has the next
+        try ask ListenBrainz first, at once, instead of waiting out the claim."""
+        try:
+            await self.ledger.mark(key, "sending")
+        except (NatsError, OSError, TimeoutError) as exc:  # the message comes back: a claim left only delays it
+            log.warning("feedback ledger %s not released after a failed send: %s", key, exc)
 
     async def _done(self, key: str, event: Decision, feedback: Feedback) -> None:
         await self.ledger.mark(key, "sent")
@@ -200,7 +252,8 @@ class FeedbackReader:
             return 0
         published = 0
         for item in sorted(fresh, key=lambda f: f.created):
-            if await self.ledger.state(ledger_key(user, item.recording_mbid, item.score)) in ("sent", "sending"):
+            state = await self.ledger.state(ledger_key(user, item.recording_mbid, item.score))
+            if state is not None and (state == "sent" or state.startswith("sending")):
                 continue  # ours, sent from a decision made here: not the user's word on the website
             await self.publisher.publish(
                 FeedbackReceived(
