@@ -68,6 +68,9 @@ def test_fold_gives_the_same_state_in_any_order(tmp_path: Path) -> None:
         assert picks[(sc.last_week, "tr-tidewell")].state == "purged"  # emptied from the trash after it expired
         assert picks[(sc.this_week, "tr-vesper")].state == "expired" and picks[(sc.this_week, "tr-vesper")].hated
         assert picks[(sc.this_week, "tr-arcade")].weeks == sorted([sc.last_week, sc.this_week])
+        # in two weeks' playlists, it expires after the later one: both weeks say so
+        arcade = {picks[(w, "tr-arcade")].expires_at for w in (sc.last_week, sc.this_week)}
+        assert len(arcade) == 1 and None not in arcade
         engine.dispose()
     assert all(views == shown[0] for views in shown)
     assert shown[0][0]["paused"] is not None and len(shown[0][0]["trash"]) == 2

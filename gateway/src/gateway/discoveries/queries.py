@@ -183,14 +183,20 @@ def user_picks(engine: Engine, user: str, history: sqlite3.Connection | None = N
         }
     plays = _plays(history, user, picks)
     weeks: dict[str, list[str]] = defaultdict(list)
+    # library-svc lets a track live `keep_for` after it last joined a weekly playlist: every week shows that time
+    latest: dict[str, datetime] = {}
     for p in picks:
         weeks[p.track_id].append(p.week)
+        if p.expires_at is not None and (p.track_id not in latest or p.expires_at > latest[p.track_id]):
+            latest[p.track_id] = p.expires_at
     out = []
     for p in sorted(picks, key=lambda p: (_desc(p.week), p.position, p.added_at, p.track_id)):
         t = tracks.get(p.track_id)
         haters = set(filter(None, (t.hated_by or "").split(","))) if t else set()
         pick = _pick(p, t, plays.get(p.recording_mbid, 0), haters, songs.get(p.track_id))
         pick.weeks = sorted(weeks[p.track_id])
+        if pick.expires_at is not None and p.track_id in latest:
+            pick.expires_at = _utc(latest[p.track_id])
         out.append(pick)
     return out
 
