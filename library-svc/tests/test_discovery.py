@@ -37,6 +37,7 @@ from contracts.discovery import (
     RestoreDiscovery,
     discovery_week,
 )
+from contracts.gateway import RemoveTrack
 from contracts.ingest import ListenRecorded
 from contracts.library import TrackImported, TrackRemoved
 from contracts.livesettings import PipelineSettings, UserAccounts
@@ -357,6 +358,26 @@ async def test_a_trash_on_another_filesystem_and_decisions_made_twice(
             assert len(await life.events(DiscoveryAdded)) == 1
     finally:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+async def test_a_discovery_removed_by_hand_leaves_its_playlists_with_a_tombstone_and_no_trash(
+    nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tmp_path: Path
+) -> None:
+    async with running_life(nats_endpoint, provisioned, tmp_path) as life:
+        pick = await life.pick("ana", CandidateSource.CF)
+        other = await life.pick("ana", CandidateSource.CF)
+        await life.added(2)
+        await life.send(RemoveTrack(user="ana", track_id=pick.track_id))  # the Tracks page's Remove
+        [expired] = await life.wait_events(DiscoveryExpired, 1)
+        assert expired.reason is ExpiryReason.REMOVED and expired.users == ["ana"]
+        [purged] = await life.wait_events(DiscoveryPurged, 1)
+        assert purged.track_id == pick.track_id  # nothing waits in the trash: there is nothing to restore
+        assert not (life.music / pick.path).exists() and not (life.trash / pick.path).exists()
+        assert await life.tombstone("ana", pick.recording_mbid) is not None
+        lists = await life.playlists("ana")
+        assert lists and all(songs == [other.track_id] for songs in lists.values())
+        await life.tick()  # and no later expiry of what is gone
+        assert len(await life.events(DiscoveryExpired)) == 1
 
 
 async def test_each_users_own_rules_and_one_play_told_twice_counts_once(

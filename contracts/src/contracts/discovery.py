@@ -142,6 +142,9 @@ class ExpiryReason(StrEnum):
     """The unkept discoveries went over the disk budget; the oldest go first."""
     HATED = "hated"
     """Rated 1 star, hated in the web UI or on ListenBrainz: removed at once."""
+    REMOVED = "removed"
+    """Removed from the library by hand (`RemoveTrack`): its file is gone, so nothing waits in the trash;
+    `DiscoveryPurged` follows at once."""
 
 
 class _Discovery(Event):

@@ -44,6 +44,8 @@ class Handlers:
     async def command(self, event: Message, delivery: Delivery) -> None:
         if isinstance(event, RemoveTrack):
             await self.library.remove_track(event)
+            if self.discoveries is not None:
+                await self.discoveries.removed(event.track_id, event)
         elif isinstance(event, StartScan):
             await self.scanner.scan(full=event.full, cause=event)
         else:

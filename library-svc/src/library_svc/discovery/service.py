@@ -429,6 +429,20 @@ class Discoveries:
         await self._emit(purged)
         log.info("discovery %s purged from the trash", track.path)
 
+    async def removed(self, track_id: str, cause: Message) -> None:
+        """An open discovery removed from the library by hand (`RemoveTrack`): its file is deleted already, so it
+        leaves the playlists with tombstones for those whose discovery it was (someone chose not to keep it), and
+        nothing waits in the trash to be restored."""
+        async with self._lock:
+            track = self.store.track(track_id)
+            if track is None or track.status != OPEN:
+                return
+            users = sorted({e.user for e in self.store.open_entries().get(track_id, [])})
+            await self._expire(track, ExpiryReason.REMOVED, "removed from the library by hand", users, cause)
+            gone = self.store.track(track_id)
+            if gone is not None and gone.status == TRASHED:
+                await self._purge(gone)
+
     async def _restore(self, track: Track, user: str, cause: Message) -> None:
         if track.status != TRASHED:
             log.info("restore of %s: it is %s, not in the trash", track.track_id, track.status)

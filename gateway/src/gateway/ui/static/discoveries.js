@@ -38,7 +38,9 @@
       case "kept": return `kept: ${p.detail || p.reason}`;
       case "restored": return "restored from the trash: kept";
       case "expired": return `in the trash (${p.detail || p.reason}), emptied ${until(p.purge_at, now)}`;
-      case "purged": return `gone: the trash was emptied of it on ${day(p.state_at)}`;
+      case "purged": return p.reason === "removed"
+        ? `gone: ${p.detail || "removed from the library by hand"} on ${day(p.state_at)}`
+        : `gone: the trash was emptied of it on ${day(p.state_at)}`;
       default: return p.state;
     }
   }
