@@ -72,6 +72,12 @@ def _start(env: dict[str, str], procs: list[subprocess.Popen[bytes]]) -> subproc
     return proc
 
 
+def _logs(data_dir: Path, procs: list[subprocess.Popen[bytes]]) -> str:
+    """What the gateways said, and whether they still run: a start that failed says why here."""
+    said = [f"{log.name}:\n{log.read_text(errors='replace')[-4000:]}" for log in sorted(data_dir.glob("gateway-*.log"))]
+    return "\n".join([f"exit codes: {[p.poll() for p in procs]}", *said])
+
+
 async def _login(http: aiohttp.ClientSession, base: str) -> tuple[str, str] | None:
     try:
         async with http.post(f"{base}/api/login", json={"username": ADMIN, "password": PASSWORD}) as r:
@@ -98,9 +104,12 @@ async def test_two_replicas_fold_every_event_share_logins_and_survive_a_kill(
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         # a login made on one replica is a session on the other
-        login = await wait_until(lambda: _login(http, base["a"]), timeout=60, interval=0.3)
+        try:
+            login = await wait_until(lambda: _login(http, base["a"]), timeout=60, interval=0.3)
+            await wait_until(lambda: _login(http, base["b"]), timeout=60, interval=0.3)  # b is up too
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{_logs(tmp_path, gateways)}") from None
         cookie, csrf = login
-        await wait_until(lambda: _login(http, base["b"]), timeout=60, interval=0.3)  # b is up too
         status, me = await _get(http, f"{base['b']}/api/me", cookie)
         assert status == 200 and me["username"] == ADMIN
 

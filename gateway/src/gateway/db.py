@@ -3,7 +3,10 @@ accounts database replicas share (`make_accounts_engine`)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +30,26 @@ def make_engine(path: Path) -> Engine:
     from .discoveries import rows as _discovery_rows  # noqa: F401
     from .readmodel import rows as _view_rows  # noqa: F401
 
-    SQLModel.metadata.create_all(engine)
-    _add_new_columns(engine)
-    # create_all adds no index to a table that already exists; a database made before the library browser matched
-    # tracks by path needs this one
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_view_tracks_path ON view_tracks (path)")
+    # replicas sharing the file start together: create_all checks, then creates, table by table, so two at once
+    # could both try to create one ("table already exists"); one at a time, the second finds everything made
+    with _file_lock(path.with_name(path.name + ".schema-lock")):
+        SQLModel.metadata.create_all(engine)
+        _add_new_columns(engine)
+        # create_all adds no index to a table that already exists; a database made before the library browser
+        # matched tracks by path needs this one
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_view_tracks_path ON view_tracks (path)")
     return engine
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def make_accounts_engine(url: str | None, path: Path) -> Engine:
@@ -46,9 +62,21 @@ def make_accounts_engine(url: str | None, path: Path) -> Engine:
     engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
     from .auth import rows as auth_rows
 
-    SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[name] for name in auth_rows.TABLES])
-    _add_new_columns(engine)
+    with engine.connect() as lock:
+        # replicas starting together make the tables one at a time (see make_engine)
+        if engine.dialect.name == "postgresql":
+            lock.exec_driver_sql(f"SELECT pg_advisory_lock({_SCHEMA_LOCK})")
+        try:
+            SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[name] for name in auth_rows.TABLES])
+            _add_new_columns(engine)
+        finally:
+            if engine.dialect.name == "postgresql":
+                lock.exec_driver_sql(f"SELECT pg_advisory_unlock({_SCHEMA_LOCK})")
+                lock.commit()
     return engine
+
+
+_SCHEMA_LOCK = 0x6273_6777  # "bsgw": the advisory lock under which gateways make the accounts tables
 
 
 def adopt_local_accounts(accounts: Engine, local: Path) -> int:
