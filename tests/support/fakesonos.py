@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
+import soco.core
+
 from .fakeweb import FakeWeb, Reply, Request
 
 __all__ = [
@@ -177,6 +179,16 @@ class FakeHousehold:
 _serial = itertools.count(1)
 
 
+def _forget_soco_at(host: str) -> None:
+    """SoCo keeps one object per address and port for the life of the process, with the household id it read once.
+    A new fake speaker can be given the port of one from an earlier test (ports are reused): SoCo would then answer
+    with that earlier household's groups, whose speakers are gone. A real speaker keeps its household, so this is a
+    test's concern only: a new fake speaker's address starts with no SoCo object."""
+    for instances in soco.core._ArgsSingleton._instances.values():
+        for key in [k for k in instances if k and k[0] == host]:
+            del instances[key]
+
+
 class FakeSpeaker:
     def __init__(
         self,
@@ -200,6 +212,7 @@ class FakeSpeaker:
         self._lock = threading.Lock()
         self.base_url = ""
         self.web = FakeWeb(host)
+        self.host = host
         self.web.route("GET", "/xml/device_description.xml", self._description)
         for service in _SCPD:
             self.web.reply("GET", f"/xml/{service}1.xml", Reply.raw(_scpd(service), content_type="text/xml"))
@@ -210,8 +223,11 @@ class FakeSpeaker:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> FakeSpeaker:
+        first = not self.base_url
         self.web.start()
         self.base_url = self.web.base_url  # kept once stopped: the household still lists a switched-off speaker
+        if first:
+            _forget_soco_at(self.host)
         return self
 
     def stop(self) -> None:
