@@ -33,7 +33,7 @@ from infra.internal import INTERNAL_HEADER
 from library_svc.app import Service, build, serve
 from library_svc.settings import Settings
 from tests.support.audio import make_library
-from tests.support.nats import NatsEndpoint
+from tests.support.nats import NatsEndpoint, subject_messages
 from tests.support.wait import wait_until
 
 SECRET = "discovery-test-secret"
@@ -50,21 +50,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
-
-
-async def stored(js: JetStreamContext, subject: str) -> list[bytes]:
-    """Every message on a subject so far, in stream order."""
-    sub = await js.subscribe(subject, ordered_consumer=True, deliver_policy="all")  # type: ignore[arg-type]
-    out: list[bytes] = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=0.3)
-            out.append(msg.data)
-    except TimeoutError:
-        pass
-    finally:
-        await sub.unsubscribe()
-    return out
 
 
 @dataclass
@@ -88,7 +73,7 @@ class Life:
         await self.js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
 
     async def events(self, cls: type[Any]) -> list[Any]:
-        return [cls.from_json(raw) for raw in await stored(self.js, cls.subject)]
+        return [cls.from_json(raw) for raw in await subject_messages(self.js, cls.subject)]
 
     async def wait_events(self, cls: type[Any], count: int, timeout: float = 20) -> list[Any]:
         async def probe() -> list[Any]:
@@ -209,7 +194,7 @@ async def running_life(
     service.discoveries.clock = clock
     task = asyncio.create_task(serve(service))
     try:
-        await wait_until(lambda: stored(js, ScanCompleted.subject), timeout=30)
+        await wait_until(lambda: subject_messages(js, ScanCompleted.subject), timeout=30)
         yield Life(service, js, tmp_path / "staging", clock)
     finally:
         service.runtime.request_stop()

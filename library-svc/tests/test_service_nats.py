@@ -21,7 +21,7 @@ from contracts.library import ScanCompleted, TrackImported, TrackRemoved
 from library_svc.app import Service, build, serve
 from library_svc.settings import Settings
 from tests.support.audio import make_library
-from tests.support.nats import NatsEndpoint
+from tests.support.nats import NatsEndpoint, subject_messages
 from tests.support.wait import wait_until
 
 
@@ -47,31 +47,17 @@ async def running(nats_endpoint: NatsEndpoint, provisioned: JetStreamContext, tm
             await asyncio.wait_for(task, 20)
 
 
-async def library_events(js: JetStreamContext, subject: str) -> list[bytes]:
-    sub = await js.subscribe(subject, ordered_consumer=True, deliver_policy="all")  # type: ignore[arg-type]
-    out: list[bytes] = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=0.3)
-            out.append(msg.data)
-    except TimeoutError:
-        pass
-    finally:
-        await sub.unsubscribe()
-    return out
-
-
 async def test_tagged_file_is_imported_owned_and_served(
     running: Service, provisioned: JetStreamContext, tmp_path: Path
 ) -> None:
     js = provisioned
     # the start-up scan indexed the existing folder
-    start = await wait_until(lambda: library_events(js, ScanCompleted.subject), timeout=20)
+    start = await wait_until(lambda: subject_messages(js, ScanCompleted.subject), timeout=20)
     assert ScanCompleted.from_json(start[0]).added == 3
 
     event = tagged(tmp_path / "staging", 1)
     await js.publish(event.subject, event.to_json(), headers={"Nats-Msg-Id": str(event.event_id)})
-    [raw] = await wait_until(lambda: library_events(js, TrackImported.subject), timeout=20)
+    [raw] = await wait_until(lambda: subject_messages(js, TrackImported.subject), timeout=20)
     imported = TrackImported.from_json(raw)
     assert imported.causation_id == event.event_id
     assert (running.settings.music_dir / imported.path).is_file()
@@ -111,13 +97,13 @@ async def test_tagged_file_is_imported_owned_and_served(
 
     scan = StartScan(user="a")
     await js.publish(scan.subject, scan.to_json(), headers={"Nats-Msg-Id": str(scan.event_id)})
-    done = await wait_until(lambda: library_events(js, ScanCompleted.subject), predicate=lambda e: len(e) >= 2)
+    done = await wait_until(lambda: subject_messages(js, ScanCompleted.subject), predicate=lambda e: len(e) >= 2)
     second = ScanCompleted.from_json(done[1])
     assert second.causation_id == scan.event_id and second.unchanged == 4
 
     removal = RemoveTrack(track_id=imported.track_id, user="a")
     await js.publish(removal.subject, removal.to_json(), headers={"Nats-Msg-Id": str(uuid.uuid4())})
-    [gone] = await wait_until(lambda: library_events(js, TrackRemoved.subject), timeout=20)
+    [gone] = await wait_until(lambda: subject_messages(js, TrackRemoved.subject), timeout=20)
     assert TrackRemoved.from_json(gone).track_id == imported.track_id
     assert not (running.settings.music_dir / imported.path).exists()
     with pytest.raises(KeyNotFoundError):

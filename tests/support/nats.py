@@ -104,3 +104,18 @@ async def provisioned(jetstream: JetStreamContext) -> JetStreamContext:
     """An empty server with every stream, consumer and KV bucket of the contracts."""
     await provision(jetstream)
     return jetstream
+
+
+async def subject_messages(js: JetStreamContext, subject: str) -> list[bytes]:
+    """Every message stored on a subject so far, in stream order (an empty list when there is none yet)."""
+    sub = await js.subscribe(subject, ordered_consumer=True, deliver_policy="all")  # type: ignore[arg-type]
+    out: list[bytes] = []
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=0.3)
+            out.append(msg.data)
+    except TimeoutError:
+        pass  # nothing more stored: the list is complete
+    finally:
+        await sub.unsubscribe()
+    return out
