@@ -49,7 +49,7 @@ from gateway.db import make_engine
 from gateway.history.schema import connect
 from gateway.insights.api import Prefs, build
 from gateway.insights.hitrate import ensure_index
-from gateway.insights.rollup import rebuild, tune_reader
+from gateway.insights.rollup_store import rebuild, tune_reader
 from gateway.readmodel.rows import TimelineRow, TrackRow
 from tests.support.listening import generate, insert
 

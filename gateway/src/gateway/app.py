@@ -76,7 +76,7 @@ from .history.scrobbling import ScrobblingController
 from .insights.api import InsightsController, Prefs, TimezoneController, server_zone
 from .insights.hitrate import ensure_index as ensure_timeline_index
 from .insights.page import InsightsPageController
-from .insights.rollup import tune_reader
+from .insights.rollup_store import tune_reader
 from .insights.summary import LlmConfig, Summarizer, SummaryStore
 from .readmodel.feed import Broadcaster
 from .readmodel.projection import Projection

@@ -202,7 +202,8 @@ def test_roll_ups_follow_replaced_and_deleted_plays(tmp_path: Path) -> None:
     assert conn.execute("SELECT COUNT(*) FROM insight_genres WHERE genre = 'Renamed'").fetchone()[0] == 1
     _assert_coarse_roll_ups(conn)
     # a recount of every roll-up from the plays (a bulk load's) finds what the triggers kept
-    from gateway.insights.rollup import ROLLUP_TABLES, rebuild
+    from gateway.insights.rollup import ROLLUP_TABLES
+    from gateway.insights.rollup_store import rebuild
 
     kept = {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in ROLLUP_TABLES}
     rebuild(conn)

@@ -16,7 +16,7 @@ from infra.ops.projections import Decoded, Source
 from infra.ops.scan import Stored
 
 from .. import SERVICE
-from ..insights.rollup import install_built
+from ..insights.rollup_store import install_built
 from ..replicas import read_model_dir
 from ..settings import Settings
 from .fold import HistoryFold
@@ -82,7 +82,7 @@ class HistoryProjection:
 
     def install(self, built: Path, live: Path) -> None:
         connect(live).close()
-        # copies the roll-ups as built, with their triggers off for the copy (insights/rollup.py)
+        # copies the roll-ups as built, with their triggers off for the copy (insights/rollup_store.py)
         install_built(built, live, list(TABLES))
 
     def dump(self, store: Path) -> dict[str, list[tuple[Any, ...]]]:

@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 
 from ..insights.rollup import ROLLUP_TABLES
-from ..insights.rollup import install as install_rollups
+from ..insights.rollup_store import install as install_rollups
 
 __all__ = ["TABLES", "connect"]
 
