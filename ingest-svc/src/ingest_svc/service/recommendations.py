@@ -6,15 +6,7 @@ The shares: the generated playlists take `playlists_ratio` of the run, CF and ra
 A source that falls short is made up by the others: an exhausted CF and a short (or failed) playlist pick by the
 radio, and a radio that falls short too by the playlists' remaining tracks.
 
-Before a candidate is offered it is screened for its user (the discovery lifecycle):
-- a recording with a tombstone in `discovery_gate` (expired unkept, or hated) is left out: `CandidateExcluded`;
-- so is a recording whose artist is in the user's `excluded_artists` (names compared folded, each name of a credit);
-- a recording the library already holds is not acquired again: `OwnedTrackRecommended` puts it in this week's
-  discovery playlist (it still counts as a duplicate, not towards the run's size);
-- a recording by an artist the user hated (the artist of a tombstone of reason `hated`) goes after every other
-  candidate of its source: it is offered only when the source has nothing else left.
-CF recommendations carry no artist names: when the user has artist rules, ListenBrainz's recording metadata names
-them (`/1/metadata/recording/`, one request per CF page), and a hated artist's CF candidates wait for the end of CF.
+Before a candidate is offered it is screened for its user (`screening`).
 While `discovery_gate` holds `paused` (the disk budget), a run fetches nothing and fails with reason `paused`."""
 
 from __future__ import annotations
@@ -23,13 +15,10 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from itertools import zip_longest
-from uuid import UUID
 
 from contracts.common import CandidateSource
-from contracts.discovery import CandidateExcluded, OwnedTrackRecommended
 from contracts.ingest import (
     CandidateDiscovered,
     ModelRetrained,
@@ -39,7 +28,6 @@ from contracts.ingest import (
 )
 from contracts.livesettings import UserAccounts
 from infra.http import ExternalError
-from infra.textfold import credit_names, match_key
 from infra.upstreams import describe_failure
 
 from ..config import RunConfig
@@ -62,10 +50,10 @@ from ..ports import (
     KnownRecordings,
     RecommendationSource,
     SeedArtist,
-    Tombstone,
 )
 from .failures import poll_failed
 from .feedback import FeedbackReader
+from .screening import Screen, Screener
 
 __all__ = ["CANDIDATE_NAMESPACE", "RecommendationService", "RunReport", "radio_prompt"]
 
@@ -92,26 +80,6 @@ class RunReport:
     """Owned recordings recommended again (`OwnedTrackRecommended`)."""
     paused: str | None = None
     """Why the run did not fetch anything: the disk budget paused runs."""
-
-
-@dataclass
-class _Screen:
-    """What one run knows about its user to screen candidates with, and what it screened."""
-
-    user: str
-    run_id: uuid.UUID
-    cause: RecommendationRunStarted
-    excluded_artists: set[str]
-    hated_artists: set[str]
-    excluded: set[UUID] = field(default_factory=set)
-    owned: set[UUID] = field(default_factory=set)
-
-
-def _names(artist: str | None) -> set[str]:
-    """An artist credit as match keys: the whole credit and each artist it names."""
-    if not artist:
-        return set()
-    return {match_key(artist), *credit_names(artist)} - {""}
 
 
 def radio_prompt(seeds: list[SeedArtist]) -> str:
@@ -144,10 +112,7 @@ class RecommendationService:
         self.publisher = publisher
         self.health = health
         self._locks: dict[str, asyncio.Lock] = {}
-        # Candidates this process published lately, per user. Until acquire-svc's gate holds them (or when resolve
-        # gave up on one), the radio may offer the same recording again; this keeps it from coming back every run.
-        self._recent: dict[str, OrderedDict[UUID, None]] = {}
-        self.recent_limit = recent_limit
+        self.screener = Screener(source, gate, known, publisher, recent_limit)
 
     async def run(
         self,
@@ -186,7 +151,7 @@ class RecommendationService:
             playlists_ratio=cfg.playlists_ratio,
         )
         await self.publisher.publish(started)
-        screen = await self._screen_for(user, acc, run_id, started)
+        screen = await self.screener.for_run(user, acc, run_id, started)
         cursor = await self.cursors.cf(user)
         selection = Selection()
         errors: list[ExternalError] = []
@@ -234,7 +199,7 @@ class RecommendationService:
                 self.health.success(user, "radio", interval_s, len(radio))
         if len(radio) < radio_target and spare:
             # the playlists make up for a short (or failed) radio with their remaining tracks
-            extra, _, _ = await self._pick(
+            extra, _, _ = await self.screener.pick(
                 lb_user, spare, radio_target - len(radio), selection, screen, CandidateSource.PLAYLISTS
             )
             playlists += extra
@@ -260,7 +225,7 @@ class RecommendationService:
                         title=item.title,
                     )
                 )
-        self._remember(lb_user, [c.recording_mbid for c in cf + radio + playlists])
+        self.screener.remember(lb_user, [c.recording_mbid for c in cf + radio + playlists])
         cursor = replace(cursor, last_run_at=time.time())
         if len(errors) < tried:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
             await self.cursors.save_cf(user, cursor)
@@ -372,18 +337,6 @@ class RecommendationService:
         cursor = await self.cursors.cf(user)
         return cursor.last_run_at + interval_s - time.time()
 
-    async def _known(self, user: str, mbids: list[UUID]) -> set[UUID]:
-        recent = self._recent.get(user, OrderedDict())
-        return {m for m in mbids if m in recent} | await self.known.known(mbids)
-
-    def _remember(self, user: str, mbids: list[UUID]) -> None:
-        recent = self._recent.setdefault(user, OrderedDict())
-        for m in mbids:
-            recent[m] = None
-            recent.move_to_end(m)
-        while len(recent) > self.recent_limit:
-            recent.popitem(last=False)
-
     async def _failed(self, user: str, source: str, interval_s: float, exc: ExternalError) -> None:
         log.warning("%s of %s failed: %s", source, user, exc)
         self.health.failure(user, source, interval_s, str(exc))
@@ -398,7 +351,7 @@ class RecommendationService:
         quota: int,
         selection: Selection,
         started: RecommendationRunStarted,
-        screen: _Screen,
+        screen: Screen,
     ) -> tuple[list[Recommendation], CfCursor, bool, bool]:
         token = acc.listenbrainz_token
         page = await self.source.cf_page(lb_user, cursor.offset, cfg.cf_page_size, token)
@@ -436,8 +389,8 @@ class RecommendationService:
         deferred: list[Recommendation] = []  # by hated artists: taken only once CF has nothing else in this run
         pages = 1
         while True:
-            items = await self._named(page.items, token, screen)
-            picked, consumed, held = await self._pick(
+            items = await self.screener.named(page.items, token, screen)
+            picked, consumed, held = await self.screener.pick(
                 lb_user, items, quota - len(chosen), selection, screen, CandidateSource.CF, fill_deferred=False
             )
             chosen += picked
@@ -461,26 +414,6 @@ class RecommendationService:
                 chosen.append(item)
         return chosen, cursor, at_end and len(chosen) < quota, retrain is not None
 
-    async def _named(self, items: list[Recommendation], token: str | None, screen: _Screen) -> list[Recommendation]:
-        """CF names no artists: when the user has artist rules, ListenBrainz's metadata names them (a failure to
-        name them leaves them unnamed: tombstones and the dedupe still apply)."""
-        if not (screen.excluded_artists or screen.hated_artists) or not items:
-            return items
-        unnamed = [i.recording_mbid for i in items if not i.artist]
-        if not unnamed:
-            return items
-        try:
-            names = await self.source.recording_names(unnamed, token)
-        except ExternalError as exc:
-            log.warning("artists of %d CF candidates of %s unknown: %s", len(unnamed), screen.user, exc)
-            return items
-        return [
-            replace(i, artist=names[i.recording_mbid][0], title=i.title or names[i.recording_mbid][1])
-            if not i.artist and i.recording_mbid in names
-            else i
-            for i in items
-        ]
-
     async def _radio(
         self,
         lb_user: str,
@@ -489,7 +422,7 @@ class RecommendationService:
         cursor: CfCursor,
         quota: int,
         selection: Selection,
-        screen: _Screen,
+        screen: Screen,
     ) -> tuple[list[Recommendation], CfCursor]:
         token = acc.listenbrainz_token
         artists = await self.source.top_artists(lb_user, cfg.radio_top_artists, cfg.radio_stats_range, token)
@@ -500,11 +433,11 @@ class RecommendationService:
         count = min(cfg.radio_seed_artists, len(artists))
         seeds = [artists[(start + i) % len(artists)] for i in range(count)]
         tracks = await self.source.lb_radio(radio_prompt(seeds), cfg.radio_mode, token)
-        chosen, _, _ = await self._pick(lb_user, tracks, quota, selection, screen, CandidateSource.RADIO)
+        chosen, _, _ = await self.screener.pick(lb_user, tracks, quota, selection, screen, CandidateSource.RADIO)
         return chosen, replace(cursor, radio_rotation=(start + count) % len(artists))
 
     async def _playlists(
-        self, lb_user: str, acc: UserAccounts, quota: int, selection: Selection, screen: _Screen
+        self, lb_user: str, acc: UserAccounts, quota: int, selection: Selection, screen: Screen
     ) -> tuple[list[Recommendation], list[Recommendation]]:
         """The newest Weekly Exploration and Weekly Jams, taken in turns; returns the pick and the tracks left over
         (for a short radio)."""
@@ -520,104 +453,7 @@ class RecommendationService:
         ]
         merged = [t for group in zip_longest(*lists) for t in group if t is not None]
         merged = [replace(t, position=i) for i, t in enumerate(merged)]
-        chosen, consumed, deferred = await self._pick(
+        chosen, consumed, deferred = await self.screener.pick(
             lb_user, merged, quota, selection, screen, CandidateSource.PLAYLISTS
         )
         return chosen, merged[consumed:] + deferred
-
-    async def _screen_for(
-        self, user: str, acc: UserAccounts, run_id: uuid.UUID, started: RecommendationRunStarted
-    ) -> _Screen:
-        excluded = {match_key(a) for a in acc.excluded_artists} - {""}
-        hated = await self.gate.hated_artists(user) if self.gate is not None else set()
-        return _Screen(user, run_id, started, excluded, {match_key(a) for a in hated} - {""})
-
-    async def _pick(
-        self,
-        lb_user: str,
-        items: list[Recommendation],
-        quota: int,
-        selection: Selection,
-        screen: _Screen,
-        source: CandidateSource,
-        *,
-        fill_deferred: bool = True,
-    ) -> tuple[list[Recommendation], int, list[Recommendation]]:
-        """Take up to `quota` of `items` in order, screened for the user. Returns the pick, how many items were
-        looked at, and the hated artists' items looked at and left (they come last: taken only once the others
-        ran out)."""
-        chosen: list[Recommendation] = []
-        deferred: list[Recommendation] = []
-        if quota <= 0 or not items:
-            return chosen, 0, deferred
-        consumed = 0
-        # looked up a slice at a time: a 1000-track list for a share of 4 costs a few lookups, not 3000
-        step = max(25, 2 * quota)
-        while consumed < len(items) and len(chosen) < quota:
-            batch = items[consumed : consumed + step]
-            mbids = [i.recording_mbid for i in batch]
-            stones = await self.gate.tombstones(screen.user, mbids) if self.gate is not None else {}
-            known = await self._known(lb_user, mbids)
-            owned = await self.known.owned([m for m in mbids if m in known]) if known else {}
-            for item in batch:
-                if len(chosen) >= quota:
-                    break
-                consumed += 1
-                m = item.recording_mbid
-                if m in screen.excluded:
-                    continue
-                if m in selection.seen:
-                    selection.admit(m, True)  # offered by another source already: a duplicate
-                    continue
-                names = _names(item.artist)
-                stone = stones.get(m)
-                if stone is not None or names & screen.excluded_artists:
-                    await self._exclude(screen, item, source, "tombstone" if stone else "artist_excluded", stone)
-                    continue
-                if m in owned:
-                    await self._owned_again(screen, item, source, owned[m])
-                elif m not in known and names & screen.hated_artists:
-                    deferred.append(item)
-                    continue
-                if selection.admit(m, m in known):
-                    chosen.append(item)
-        if fill_deferred and consumed == len(items):
-            while deferred and len(chosen) < quota:
-                item = deferred.pop(0)
-                if selection.admit(item.recording_mbid, False):
-                    chosen.append(item)
-        return chosen, consumed, deferred
-
-    async def _exclude(
-        self, screen: _Screen, item: Recommendation, source: CandidateSource, reason: str, stone: Tombstone | None
-    ) -> None:
-        screen.excluded.add(item.recording_mbid)
-        artist = item.artist or (stone.artist if stone else None)
-        log.info("%s left out for %s: %s (%s)", item.recording_mbid, screen.user, reason, artist or "artist unknown")
-        await self.publisher.publish(
-            CandidateExcluded.caused_by(
-                screen.cause,
-                event_id=uuid.uuid5(screen.run_id, f"excluded:{item.recording_mbid}"),
-                recording_mbid=item.recording_mbid,
-                source=source,
-                run_id=screen.run_id,
-                artist=artist,
-                reason=reason,
-            )
-        )
-
-    async def _owned_again(self, screen: _Screen, item: Recommendation, source: CandidateSource, track: str) -> None:
-        """The library holds it already: it joins the user's discovery playlist of the week, not the downloads."""
-        if item.recording_mbid in screen.owned:
-            return
-        screen.owned.add(item.recording_mbid)
-        await self.publisher.publish(
-            OwnedTrackRecommended.caused_by(
-                screen.cause,
-                event_id=uuid.uuid5(screen.run_id, f"owned:{item.recording_mbid}"),
-                recording_mbid=item.recording_mbid,
-                source=source,
-                run_id=screen.run_id,
-                track_id=track,
-            )
-        )
