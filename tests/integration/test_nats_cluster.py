@@ -14,7 +14,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.kv import KeyValue
 
-from contracts.topology import KV_BUCKETS, STREAMS
+from contracts.buckets import KV_BUCKETS
+from contracts.topology import STREAMS
 from infra.natscluster import NatsCluster
 from infra.provision import REPLICAS_ENV, ProvisionError, provision, replicas_setting
 from infra.status import gather_status

@@ -15,7 +15,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy,
 from nats.js.api import StreamConfig as NatsStreamConfig
 from nats.js.errors import APIError, BucketNotFoundError, NotFoundError, ServerError
 
-from contracts.topology import CONSUMERS, KV_BUCKETS, STREAMS, ConsumerSpec, KvSpec, StreamSpec
+from contracts.buckets import KV_BUCKETS
+from contracts.topology import CONSUMERS, STREAMS, ConsumerSpec, KvSpec, StreamSpec
 
 __all__ = [
     "REPLICAS_ENV",

@@ -6,15 +6,7 @@ The shares: the generated playlists take `playlists_ratio` of the run, CF and ra
 A source that falls short is made up by the others: an exhausted CF and a short (or failed) playlist pick by the
 radio, and a radio that falls short too by the playlists' remaining tracks.
 
-Before a candidate is offered it is screened for its user (the discovery lifecycle):
-- a recording with a tombstone in `discovery_gate` (expired unkept, or hated) is left out: `CandidateExcluded`;
-- so is a recording whose artist is in the user's `excluded_artists` (names compared folded, each name of a credit);
-- a recording the library already holds is not acquired again: `OwnedTrackRecommended` puts it in this week's
-  discovery playlist (it still counts as a duplicate, not towards the run's size);
-- a recording by an artist the user hated (the artist of a tombstone of reason `hated`) goes after every other
-  candidate of its source: it is offered only when the source has nothing else left.
-CF recommendations carry no artist names: when the user has artist rules, ListenBrainz's recording metadata names
-them (`/1/metadata/recording/`, one request per CF page), and a hated artist's CF candidates wait for the end of CF.
+Before a candidate is offered it is screened for its user (`screening`).
 While `discovery_gate` holds `paused` (the disk budget), a run fetches nothing and fails with reason `paused`."""
 
 from __future__ import annotations
@@ -23,34 +15,23 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from itertools import zip_longest
-from uuid import UUID
 
 from contracts.common import CandidateSource
-from contracts.discovery import CandidateExcluded, OwnedTrackRecommended
 from contracts.ingest import (
     CandidateDiscovered,
-    ModelRetrained,
     RecommendationRunCompleted,
     RecommendationRunFailed,
     RecommendationRunStarted,
 )
 from contracts.livesettings import UserAccounts
 from infra.http import ExternalError
-from infra.textfold import credit_names, match_key
 from infra.upstreams import describe_failure
 
 from ..config import RunConfig
 from ..domain.recommendations import (
-    GENERATED_KINDS,
-    CfCursor,
-    CfPage,
     Recommendation,
     Selection,
-    detect_retrain,
-    marker_of,
     split_run3,
 )
 from ..health import SourceHealth
@@ -58,14 +39,13 @@ from ..ports import (
     CursorStore,
     DiscoveryGate,
     EventPublisher,
-    GeneratedPlaylist,
     KnownRecordings,
     RecommendationSource,
-    SeedArtist,
-    Tombstone,
 )
 from .failures import poll_failed
 from .feedback import FeedbackReader
+from .screening import Screener
+from .sources import RunSources, radio_prompt
 
 __all__ = ["CANDIDATE_NAMESPACE", "RecommendationService", "RunReport", "radio_prompt"]
 
@@ -94,35 +74,6 @@ class RunReport:
     """Why the run did not fetch anything: the disk budget paused runs."""
 
 
-@dataclass
-class _Screen:
-    """What one run knows about its user to screen candidates with, and what it screened."""
-
-    user: str
-    run_id: uuid.UUID
-    cause: RecommendationRunStarted
-    excluded_artists: set[str]
-    hated_artists: set[str]
-    excluded: set[UUID] = field(default_factory=set)
-    owned: set[UUID] = field(default_factory=set)
-
-
-def _names(artist: str | None) -> set[str]:
-    """An artist credit as match keys: the whole credit and each artist it names."""
-    if not artist:
-        return set()
-    return {match_key(artist), *credit_names(artist)} - {""}
-
-
-def radio_prompt(seeds: list[SeedArtist]) -> str:
-    """An LB Radio prompt from seed artists: their MBIDs where known (as LB Radio advises), else their names."""
-    terms = []
-    for a in seeds:
-        ref = a.mbid or a.name.replace("(", " ").replace(")", " ").strip()
-        terms.append(f"artist:({ref})")
-    return " ".join(terms)
-
-
 class RecommendationService:
     def __init__(
         self,
@@ -144,10 +95,8 @@ class RecommendationService:
         self.publisher = publisher
         self.health = health
         self._locks: dict[str, asyncio.Lock] = {}
-        # Candidates this process published lately, per user. Until acquire-svc's gate holds them (or when resolve
-        # gave up on one), the radio may offer the same recording again; this keeps it from coming back every run.
-        self._recent: dict[str, OrderedDict[UUID, None]] = {}
-        self.recent_limit = recent_limit
+        self.screener = Screener(source, gate, known, publisher, recent_limit)
+        self.sources = RunSources(source, publisher, self.screener)
 
     async def run(
         self,
@@ -186,7 +135,7 @@ class RecommendationService:
             playlists_ratio=cfg.playlists_ratio,
         )
         await self.publisher.publish(started)
-        screen = await self._screen_for(user, acc, run_id, started)
+        screen = await self.screener.for_run(user, acc, run_id, started)
         cursor = await self.cursors.cf(user)
         selection = Selection()
         errors: list[ExternalError] = []
@@ -195,7 +144,7 @@ class RecommendationService:
         failures: list[str] = []
         tried = 1
         try:
-            cf, cursor, exhausted, retrained = await self._cf(
+            cf, cursor, exhausted, retrained = await self.sources.cf(
                 lb_user, acc, cfg, cursor, cf_quota, selection, started, screen
             )
         except ExternalError as exc:
@@ -210,7 +159,7 @@ class RecommendationService:
         if pl_quota > 0:
             tried += 1
             try:
-                playlists, spare = await self._playlists(lb_user, acc, pl_quota, selection, screen)
+                playlists, spare = await self.sources.playlists(lb_user, acc, pl_quota, selection, screen)
             except ExternalError as exc:
                 errors.append(exc)
                 failures.append(f"playlists: {describe_failure(exc).text}")
@@ -225,7 +174,7 @@ class RecommendationService:
         if radio_target > 0:
             tried += 1
             try:
-                radio, cursor = await self._radio(lb_user, acc, cfg, cursor, radio_target, selection, screen)
+                radio, cursor = await self.sources.radio(lb_user, acc, cfg, cursor, radio_target, selection, screen)
             except ExternalError as exc:
                 errors.append(exc)
                 failures.append(f"radio: {describe_failure(exc).text}")
@@ -234,7 +183,7 @@ class RecommendationService:
                 self.health.success(user, "radio", interval_s, len(radio))
         if len(radio) < radio_target and spare:
             # the playlists make up for a short (or failed) radio with their remaining tracks
-            extra, _, _ = await self._pick(
+            extra, _, _ = await self.screener.pick(
                 lb_user, spare, radio_target - len(radio), selection, screen, CandidateSource.PLAYLISTS
             )
             playlists += extra
@@ -260,7 +209,7 @@ class RecommendationService:
                         title=item.title,
                     )
                 )
-        self._remember(lb_user, [c.recording_mbid for c in cf + radio + playlists])
+        self.screener.remember(lb_user, [c.recording_mbid for c in cf + radio + playlists])
         cursor = replace(cursor, last_run_at=time.time())
         if len(errors) < tried:  # with ListenBrainz unreachable nothing moved; keep the cursor as it was
             await self.cursors.save_cf(user, cursor)
@@ -372,252 +321,7 @@ class RecommendationService:
         cursor = await self.cursors.cf(user)
         return cursor.last_run_at + interval_s - time.time()
 
-    async def _known(self, user: str, mbids: list[UUID]) -> set[UUID]:
-        recent = self._recent.get(user, OrderedDict())
-        return {m for m in mbids if m in recent} | await self.known.known(mbids)
-
-    def _remember(self, user: str, mbids: list[UUID]) -> None:
-        recent = self._recent.setdefault(user, OrderedDict())
-        for m in mbids:
-            recent[m] = None
-            recent.move_to_end(m)
-        while len(recent) > self.recent_limit:
-            recent.popitem(last=False)
-
     async def _failed(self, user: str, source: str, interval_s: float, exc: ExternalError) -> None:
         log.warning("%s of %s failed: %s", source, user, exc)
         self.health.failure(user, source, interval_s, str(exc))
         await self.publisher.publish(poll_failed(user, source, exc))
-
-    async def _cf(
-        self,
-        lb_user: str,
-        acc: UserAccounts,
-        cfg: RunConfig,
-        cursor: CfCursor,
-        quota: int,
-        selection: Selection,
-        started: RecommendationRunStarted,
-        screen: _Screen,
-    ) -> tuple[list[Recommendation], CfCursor, bool, bool]:
-        token = acc.listenbrainz_token
-        page = await self.source.cf_page(lb_user, cursor.offset, cfg.cf_page_size, token)
-        if page is None:  # 204: no recommendations for this user yet; not an error
-            return [], cursor, True, False
-        head = page.items[0] if page.offset == 0 and page.items else None
-        if head is None and not (page.model_id or page.last_updated):
-            head_page = page if page.offset == 0 else await self.source.cf_page(lb_user, 0, 1, token)
-            head = head_page.items[0] if head_page and head_page.items else None
-        marker = marker_of(page, head)
-        retrain = detect_retrain(cursor, marker)
-        if retrain is not None:
-            await self.publisher.publish(
-                ModelRetrained.caused_by(
-                    started,
-                    marker_kind=retrain.new.kind,
-                    old_marker=retrain.old.value if retrain.old else None,
-                    new_marker=retrain.new.value,
-                    old_offset=retrain.old_offset,
-                )
-            )
-            log.info(
-                "CF model of %s retrained (%s → %s): back to offset 0 from %d",
-                lb_user,
-                retrain.old.value if retrain.old else None,
-                retrain.new.value,
-                retrain.old_offset,
-            )
-            cursor = replace(cursor, offset=0)
-            if page.offset != 0:
-                refetched = await self.source.cf_page(lb_user, 0, cfg.cf_page_size, token)
-                page = refetched if refetched is not None else CfPage(offset=0, items=[])
-        cursor = replace(cursor, marker=marker or cursor.marker)
-        chosen: list[Recommendation] = []
-        deferred: list[Recommendation] = []  # by hated artists: taken only once CF has nothing else in this run
-        pages = 1
-        while True:
-            items = await self._named(page.items, token, screen)
-            picked, consumed, held = await self._pick(
-                lb_user, items, quota - len(chosen), selection, screen, CandidateSource.CF, fill_deferred=False
-            )
-            chosen += picked
-            deferred += held
-            cursor = replace(cursor, offset=page.offset + consumed)
-            at_end = len(page.items) < cfg.cf_page_size or (page.total is not None and cursor.offset >= page.total)
-            if len(chosen) >= quota:
-                return chosen, cursor, False, retrain is not None
-            if at_end or pages >= cfg.cf_max_pages:
-                break
-            next_page = await self.source.cf_page(lb_user, cursor.offset, cfg.cf_page_size, token)
-            pages += 1
-            if next_page is None or not next_page.items:
-                at_end = True
-                break
-            page = next_page
-        for item in deferred:
-            if len(chosen) >= quota:
-                break
-            if selection.admit(item.recording_mbid, False):
-                chosen.append(item)
-        return chosen, cursor, at_end and len(chosen) < quota, retrain is not None
-
-    async def _named(self, items: list[Recommendation], token: str | None, screen: _Screen) -> list[Recommendation]:
-        """CF names no artists: when the user has artist rules, ListenBrainz's metadata names them (a failure to
-        name them leaves them unnamed: tombstones and the dedupe still apply)."""
-        if not (screen.excluded_artists or screen.hated_artists) or not items:
-            return items
-        unnamed = [i.recording_mbid for i in items if not i.artist]
-        if not unnamed:
-            return items
-        try:
-            names = await self.source.recording_names(unnamed, token)
-        except ExternalError as exc:
-            log.warning("artists of %d CF candidates of %s unknown: %s", len(unnamed), screen.user, exc)
-            return items
-        return [
-            replace(i, artist=names[i.recording_mbid][0], title=i.title or names[i.recording_mbid][1])
-            if not i.artist and i.recording_mbid in names
-            else i
-            for i in items
-        ]
-
-    async def _radio(
-        self,
-        lb_user: str,
-        acc: UserAccounts,
-        cfg: RunConfig,
-        cursor: CfCursor,
-        quota: int,
-        selection: Selection,
-        screen: _Screen,
-    ) -> tuple[list[Recommendation], CfCursor]:
-        token = acc.listenbrainz_token
-        artists = await self.source.top_artists(lb_user, cfg.radio_top_artists, cfg.radio_stats_range, token)
-        if not artists:
-            log.info("no top artists for %s yet: no radio seeds", lb_user)
-            return [], cursor
-        start = cursor.radio_rotation % len(artists)
-        count = min(cfg.radio_seed_artists, len(artists))
-        seeds = [artists[(start + i) % len(artists)] for i in range(count)]
-        tracks = await self.source.lb_radio(radio_prompt(seeds), cfg.radio_mode, token)
-        chosen, _, _ = await self._pick(lb_user, tracks, quota, selection, screen, CandidateSource.RADIO)
-        return chosen, replace(cursor, radio_rotation=(start + count) % len(artists))
-
-    async def _playlists(
-        self, lb_user: str, acc: UserAccounts, quota: int, selection: Selection, screen: _Screen
-    ) -> tuple[list[Recommendation], list[Recommendation]]:
-        """The newest Weekly Exploration and Weekly Jams, taken in turns; returns the pick and the tracks left over
-        (for a short radio)."""
-        token = acc.listenbrainz_token
-        newest: dict[str, GeneratedPlaylist] = {}
-        for playlist in await self.source.generated_playlists(lb_user, token):  # newest first
-            newest.setdefault(playlist.kind, playlist)
-        if not newest:
-            log.info("no generated playlists for %s yet", lb_user)
-            return [], []
-        lists = [
-            await self.source.playlist_tracks(newest[kind].mbid, token) for kind in GENERATED_KINDS if kind in newest
-        ]
-        merged = [t for group in zip_longest(*lists) for t in group if t is not None]
-        merged = [replace(t, position=i) for i, t in enumerate(merged)]
-        chosen, consumed, deferred = await self._pick(
-            lb_user, merged, quota, selection, screen, CandidateSource.PLAYLISTS
-        )
-        return chosen, merged[consumed:] + deferred
-
-    async def _screen_for(
-        self, user: str, acc: UserAccounts, run_id: uuid.UUID, started: RecommendationRunStarted
-    ) -> _Screen:
-        excluded = {match_key(a) for a in acc.excluded_artists} - {""}
-        hated = await self.gate.hated_artists(user) if self.gate is not None else set()
-        return _Screen(user, run_id, started, excluded, {match_key(a) for a in hated} - {""})
-
-    async def _pick(
-        self,
-        lb_user: str,
-        items: list[Recommendation],
-        quota: int,
-        selection: Selection,
-        screen: _Screen,
-        source: CandidateSource,
-        *,
-        fill_deferred: bool = True,
-    ) -> tuple[list[Recommendation], int, list[Recommendation]]:
-        """Take up to `quota` of `items` in order, screened for the user. Returns the pick, how many items were
-        looked at, and the hated artists' items looked at and left (they come last: taken only once the others
-        ran out)."""
-        chosen: list[Recommendation] = []
-        deferred: list[Recommendation] = []
-        if quota <= 0 or not items:
-            return chosen, 0, deferred
-        consumed = 0
-        # looked up a slice at a time: a 1000-track list for a share of 4 costs a few lookups, not 3000
-        step = max(25, 2 * quota)
-        while consumed < len(items) and len(chosen) < quota:
-            batch = items[consumed : consumed + step]
-            mbids = [i.recording_mbid for i in batch]
-            stones = await self.gate.tombstones(screen.user, mbids) if self.gate is not None else {}
-            known = await self._known(lb_user, mbids)
-            owned = await self.known.owned([m for m in mbids if m in known]) if known else {}
-            for item in batch:
-                if len(chosen) >= quota:
-                    break
-                consumed += 1
-                m = item.recording_mbid
-                if m in screen.excluded:
-                    continue
-                if m in selection.seen:
-                    selection.admit(m, True)  # offered by another source already: a duplicate
-                    continue
-                names = _names(item.artist)
-                stone = stones.get(m)
-                if stone is not None or names & screen.excluded_artists:
-                    await self._exclude(screen, item, source, "tombstone" if stone else "artist_excluded", stone)
-                    continue
-                if m in owned:
-                    await self._owned_again(screen, item, source, owned[m])
-                elif m not in known and names & screen.hated_artists:
-                    deferred.append(item)
-                    continue
-                if selection.admit(m, m in known):
-                    chosen.append(item)
-        if fill_deferred and consumed == len(items):
-            while deferred and len(chosen) < quota:
-                item = deferred.pop(0)
-                if selection.admit(item.recording_mbid, False):
-                    chosen.append(item)
-        return chosen, consumed, deferred
-
-    async def _exclude(
-        self, screen: _Screen, item: Recommendation, source: CandidateSource, reason: str, stone: Tombstone | None
-    ) -> None:
-        screen.excluded.add(item.recording_mbid)
-        artist = item.artist or (stone.artist if stone else None)
-        log.info("%s left out for %s: %s (%s)", item.recording_mbid, screen.user, reason, artist or "artist unknown")
-        await self.publisher.publish(
-            CandidateExcluded.caused_by(
-                screen.cause,
-                event_id=uuid.uuid5(screen.run_id, f"excluded:{item.recording_mbid}"),
-                recording_mbid=item.recording_mbid,
-                source=source,
-                run_id=screen.run_id,
-                artist=artist,
-                reason=reason,
-            )
-        )
-
-    async def _owned_again(self, screen: _Screen, item: Recommendation, source: CandidateSource, track: str) -> None:
-        """The library holds it already: it joins the user's discovery playlist of the week, not the downloads."""
-        if item.recording_mbid in screen.owned:
-            return
-        screen.owned.add(item.recording_mbid)
-        await self.publisher.publish(
-            OwnedTrackRecommended.caused_by(
-                screen.cause,
-                event_id=uuid.uuid5(screen.run_id, f"owned:{item.recording_mbid}"),
-                recording_mbid=item.recording_mbid,
-                source=source,
-                run_id=screen.run_id,
-                track_id=track,
-            )
-        )
