@@ -65,9 +65,10 @@ from contracts.resolve import ListenMatched
 
 from ..adapters.userdata import UserStore
 from ..service import Library
+from .fold import KEPT, OPEN, TRASHED
 from .plays import count_plays
 from .rules import Rules
-from .store import KEPT, OPEN, TRASHED, DiscoveryStore, Entry, Track, sync_playlists
+from .store import DiscoveryStore, Entry, Track, sync_playlists
 
 __all__ = ["DISCOVERY_SOURCES", "Discoveries", "Gate", "decision_id"]
 
