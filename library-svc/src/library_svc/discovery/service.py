@@ -24,6 +24,9 @@ The rules, as decided here:
   (`disk_budget`), except those of the current week's playlists and those a user turned expiry off for. Still
   over: `paused` is put into `discovery_gate` and `DiscoveryRunsPaused` published; back under: cleared and
   `DiscoveryRunsResumed`.
+
+The decisions that move files (expiry, the disk budget, purge, restore, a removal by hand) are in `trash.py`; how
+decisions are named and read (event ids, details, tombstones) in `words.py`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,13 +45,8 @@ from contracts.base import Message, utcnow
 from contracts.common import CandidateSource
 from contracts.discovery import (
     DiscoveryAdded,
-    DiscoveryExpired,
     DiscoveryHated,
     DiscoveryKept,
-    DiscoveryPurged,
-    DiscoveryRestored,
-    DiscoveryRunsPaused,
-    DiscoveryRunsResumed,
     ExpiryReason,
     FeedbackReceived,
     HateDiscovery,
@@ -65,20 +62,18 @@ from contracts.resolve import ListenMatched
 
 from ..adapters.userdata import UserStore
 from ..service import Library
+from .fold import KEPT, OPEN, TRASHED
 from .plays import count_plays
 from .rules import Rules
-from .store import KEPT, OPEN, TRASHED, DiscoveryStore, Entry, Track, sync_playlists
+from .store import DiscoveryStore, Entry, Track, sync_playlists
+from .trash import TrashDecisions
+from .words import _duration, _plural, _tombstone, _words, decision_id
 
 __all__ = ["DISCOVERY_SOURCES", "Discoveries", "Gate", "decision_id"]
 
 log = logging.getLogger(__name__)
 
 DISCOVERY_SOURCES = frozenset({CandidateSource.CF, CandidateSource.RADIO, CandidateSource.PLAYLISTS})
-_NS = uuid.UUID("9a4e1f0c-2b6d-5e3a-8c71-4d2f0b9e6a15")
-
-
-def decision_id(*parts: str) -> uuid.UUID:
-    return uuid.uuid5(_NS, ":".join(parts))
 
 
 class Gate(Protocol):
@@ -95,21 +90,8 @@ class Gate(Protocol):
     async def sync(self, tombstones: dict[tuple[str, str], dict[str, str]], paused: str | None) -> tuple[int, int]: ...
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} bytes"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 @dataclass
-class Discoveries:
+class Discoveries(TrashDecisions):
     store: DiscoveryStore
     users: UserStore
     library: Library
@@ -377,111 +359,6 @@ class Discoveries:
         else:
             await self._sync([user])
 
-    async def _expire(
-        self, track: Track, reason: ExpiryReason, detail: str, users: list[str], cause: Message | None
-    ) -> None:
-        now = self.clock()
-        trash_for = max((self.rules(u).trash_for for u in users), default=self.rules(None).trash_for)
-        await asyncio.to_thread(self._to_trash, track)
-        known = await asyncio.to_thread(self.library.catalog.by_id, track.track_id)
-        if known is not None:
-            await self.library.retire(known, cause, decision_id("removed", track.track_id, track.epoch))
-        fields = {
-            "event_id": decision_id("expired", track.track_id, track.epoch),
-            "track_id": track.track_id,
-            "recording_mbid": uuid.UUID(track.recording_mbid),
-            "reason": reason,
-            "detail": detail,
-            "users": users,
-            "path": track.path,
-            "trash_path": track.path,
-            "size_bytes": track.size,
-            "purge_at": now + trash_for,
-        }
-        expired = DiscoveryExpired.caused_by(cause, **fields) if cause else DiscoveryExpired(occurred_at=now, **fields)
-        await self._emit(expired)
-        for user in users:
-            await self.gate.bury(user, track.recording_mbid, _tombstone(reason.value, track))
-        log.info("discovery %s expired (%s): %s", track.path, reason.value, detail)
-        await self._sync(self._users_of(track))
-
-    def _to_trash(self, track: Track) -> None:
-        """Move the file into the trash: a rename on one filesystem, else copy then remove (shutil.move)."""
-        source = self.library.files.inside(self.library.root, track.path)
-        target = self.trash / track.path
-        if not source.exists():
-            return  # moved already (a decision made again), or deleted by hand
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(source, target)
-        _prune_empty(source.parent, self.library.root)
-
-    async def _purge(self, track: Track) -> None:
-        target = self.trash / track.trash_path
-        await asyncio.to_thread(target.unlink, missing_ok=True)
-        await asyncio.to_thread(_prune_empty, target.parent, self.trash)
-        purged = DiscoveryPurged(
-            event_id=decision_id("purged", track.track_id, track.epoch),
-            occurred_at=self.clock(),
-            track_id=track.track_id,
-            recording_mbid=uuid.UUID(track.recording_mbid),
-            trash_path=track.trash_path,
-        )
-        await self._emit(purged)
-        log.info("discovery %s purged from the trash", track.path)
-
-    async def removed(self, track_id: str, cause: Message) -> None:
-        """An open discovery removed from the library by hand (`RemoveTrack`): its file is deleted already, so it
-        leaves the playlists with tombstones for those whose discovery it was (someone chose not to keep it), and
-        nothing waits in the trash to be restored."""
-        async with self._lock:
-            track = self.store.track(track_id)
-            if track is None or track.status != OPEN:
-                return
-            users = sorted({e.user for e in self.store.open_entries().get(track_id, [])})
-            await self._expire(track, ExpiryReason.REMOVED, "removed from the library by hand", users, cause)
-            gone = self.store.track(track_id)
-            if gone is not None and gone.status == TRASHED:
-                await self._purge(gone)
-
-    async def _restore(self, track: Track, user: str, cause: Message) -> None:
-        if track.status != TRASHED:
-            log.info("restore of %s: it is %s, not in the trash", track.track_id, track.status)
-            return
-        target = self.library.files.inside(self.library.root, track.path)
-        source = self.trash / track.trash_path
-        there = await asyncio.to_thread(self.library.catalog.by_path, track.path)
-        if there is not None and there.recording_mbid != track.recording_mbid:
-            log.error("restore of %s: another recording took its place in the library; left in the trash", track.path)
-            return
-        if source.exists() and not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            await asyncio.to_thread(shutil.move, source, target)
-        if not target.exists():
-            log.error("restore of %s: the file is neither in the trash nor in the library", track.path)
-            return
-        await self.library.reinstate(
-            track.path,
-            track.recording_mbid,
-            track.first_added,
-            cause,
-            decision_id("reimported", track.track_id, track.epoch),
-        )
-        buried = [u for (u, mbid) in self.store.tombstones() if mbid == track.recording_mbid]
-        restored = DiscoveryRestored.caused_by(
-            cause,
-            event_id=decision_id("restored", track.track_id, track.epoch),
-            track_id=track.track_id,
-            recording_mbid=uuid.UUID(track.recording_mbid),
-            path=track.path,
-        )
-        await self._emit(restored)
-        for buried_user in buried:
-            await self.gate.lift(buried_user, track.recording_mbid)
-        log.info("discovery %s restored by %s", track.path, user)
-        back = self.store.track(track.track_id)
-        if back is not None:
-            await self._keep(back, user, KeepReason.KEPT_IN_UI, "restored from the trash", cause)
-
     async def _marks(self) -> None:
         """Stars, ratings and own playlists in the built-in server: keeps first, so a keep by anyone wins over a
         1-star rating seen in the same look."""
@@ -504,75 +381,3 @@ class Discoveries:
             track = self.store.track(mark.track_id)
             if track is not None:
                 await self._hate(track, mark.user, "rating", None)
-
-    async def _budget(self) -> None:
-        budget = self.rules(None).disk_budget
-        paused = self.store.flag("paused")
-        pauses = self.store.flag("pauses") or "0"
-        used = self.store.open_bytes()
-        if budget is not None and used > budget:
-            this_week = discovery_week(self.clock().astimezone(UTC))
-            for track in self.store.tracks(OPEN):  # oldest first
-                if used <= budget:
-                    break
-                entries = self.store.entries(track.track_id)
-                if any(e.week >= this_week for e in entries):
-                    continue  # in this week's playlists: its user has not had the chance to hear it yet
-                if self._due(entries)[0] is None:
-                    continue  # a user of it turned expiry off
-                detail = f"the unkept discoveries used {_size(used)}, over the disk budget of {_size(budget)}"
-                users = sorted({e.user for e in entries})
-                await self._expire(track, ExpiryReason.DISK_BUDGET, detail, users, None)
-                used = self.store.open_bytes()
-        over = budget is not None and used > budget
-        if over and paused is None:
-            assert budget is not None
-            reason = (
-                f"the unkept discoveries use {_size(used)}, over the disk budget of {_size(budget)}, and none can "
-                "expire yet (all are in this week's playlists): keep or hate some, or raise the budget"
-            )
-            event = DiscoveryRunsPaused(
-                event_id=decision_id("paused", pauses),
-                occurred_at=self.clock(),
-                used_bytes=used,
-                budget_bytes=budget,
-                reason=reason,
-            )
-            await self._emit(event)
-            await self.gate.pause(reason)
-            log.warning("discovery runs paused: %s", reason)
-        elif not over and paused is not None:
-            resumed = DiscoveryRunsResumed(
-                event_id=decision_id("resumed", pauses),
-                occurred_at=self.clock(),
-                used_bytes=used,
-                budget_bytes=budget or 0,
-            )
-            await self._emit(resumed)
-            await self.gate.resume()
-            log.info("discovery runs resumed: %s used of %s", _size(used), _size(budget or 0))
-
-
-def _tombstone(reason: str, track: Track) -> dict[str, str]:
-    return {"reason": reason, "artist": track.artist, "track_id": track.track_id}
-
-
-def _words(reason: KeepReason) -> str:
-    return {KeepReason.KEPT_IN_UI: "kept in the web UI"}.get(reason, reason.value.replace("_", " "))
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s % size == 0 and s >= size:
-            return f"{s // size}{unit}"
-    return f"{s}s"
-
-
-def _prune_empty(folder: Path, root: Path) -> None:
-    """Remove folders left empty by a move, up to (not including) the root."""
-    with contextlib.suppress(ValueError):
-        folder.relative_to(root)
-        while folder != root and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent

@@ -1,8 +1,8 @@
-"""The lifecycle's state in the catalog database: a fold of LIBRARY's `library.discovery.*` events.
+"""The lifecycle's state in the catalog database: a fold of LIBRARY's `library.discovery.*` events (`fold.py`).
 
 The live service applies each decision right after publishing it, and `brainstream replay discoveries` folds the
-same events into a fresh copy, so both hold the same rows. The playlists are a function of these rows
-(`playlists`), written into the built-in server by `sync_playlists`.
+same events into a fresh copy, so both hold the same rows. This module reads those rows; the playlists are a
+function of them (`playlists`), written into the built-in server by `sync_playlists`.
 """
 
 from __future__ import annotations
@@ -10,22 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from contracts.base import Message
-from contracts.discovery import (
-    DiscoveryAdded,
-    DiscoveryExpired,
-    DiscoveryHated,
-    DiscoveryKept,
-    DiscoveryPurged,
-    DiscoveryRestored,
-    DiscoveryRunsPaused,
-    DiscoveryRunsResumed,
-)
 
 from ..adapters.schema import (
     discovery_entry_t,
@@ -40,6 +30,8 @@ from ..adapters.schema import (
     star_t,
 )
 from ..adapters.userdata import UserStore
+from .fold import KEPT, OPEN, apply_event
+from .fold import utc as _utc
 from .plays import Report
 
 __all__ = [
@@ -57,7 +49,6 @@ ROLLING = "Discoveries"
 LIFECYCLE_TABLES = (discovery_track_t, discovery_entry_t, discovery_tombstone_t, discovery_flag_t)
 """What a replay rebuilds (the plays are input of the keep rule, not a projection)."""
 _PLAYLIST_NS = uuid.UUID("5d0f3c52-8f0e-5b8e-9a5c-3c1b2f7d9e41")
-OPEN, KEPT, TRASHED, PURGED = "open", "kept", "trashed", "purged"
 
 
 def weekly_name(week: str) -> str:
@@ -107,12 +98,6 @@ class Mark:
     value: str  # the rating, or the playlist's name
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _track(row: Any) -> Track:
     return Track(
         row.track_id,
@@ -142,129 +127,11 @@ class DiscoveryStore:
     def apply(self, events: Sequence[Message], *, projection: tuple[str, int] | None = None) -> None:
         with self.engine.begin() as conn:
             for event in events:
-                self._apply(conn, event)
+                apply_event(conn, event)
             if projection is not None:
                 name, position = projection
                 conn.execute(delete(projection_t).where(projection_t.c.name == name))
                 conn.execute(projection_t.insert().values(name=name, position=position))
-
-    def _apply(self, conn: Connection, event: Message) -> None:
-        at = event.occurred_at.astimezone(UTC)
-        if isinstance(event, DiscoveryAdded):
-            user = event.user or ""
-            row = conn.execute(select(discovery_track_t).where(discovery_track_t.c.track_id == event.track_id)).first()
-            values = {
-                "recording_mbid": str(event.recording_mbid),
-                "artist": event.artist,
-                "title": event.title,
-                "album": event.album,
-                "path": event.path,
-                "size": event.size_bytes,
-            }
-            if row is None:
-                conn.execute(
-                    discovery_track_t.insert().values(
-                        track_id=event.track_id,
-                        status=OPEN,
-                        epoch=str(event.event_id),
-                        first_added=at,
-                        last_added=at,
-                        **values,
-                    )
-                )
-            elif row.status in (TRASHED, PURGED):  # a new life of a track that was expired before
-                conn.execute(
-                    update(discovery_track_t)
-                    .where(discovery_track_t.c.track_id == event.track_id)
-                    .values(
-                        status=OPEN,
-                        epoch=str(event.event_id),
-                        first_added=at,
-                        last_added=at,
-                        reason="",
-                        detail="",
-                        trash_path="",
-                        purge_at=None,
-                        **values,
-                    )
-                )
-            elif (_utc(row.last_added) or at) < at:
-                conn.execute(
-                    update(discovery_track_t)
-                    .where(discovery_track_t.c.track_id == event.track_id)
-                    .values(last_added=at)
-                )
-            exists = conn.execute(
-                select(discovery_entry_t.c.position).where(
-                    discovery_entry_t.c.username == user,
-                    discovery_entry_t.c.week == event.week,
-                    discovery_entry_t.c.track_id == event.track_id,
-                )
-            ).first()
-            if exists is None:
-                conn.execute(
-                    discovery_entry_t.insert().values(
-                        username=user,
-                        week=event.week,
-                        track_id=event.track_id,
-                        position=event.position,
-                        source=event.source.value,
-                        added_at=at,
-                    )
-                )
-        elif isinstance(event, DiscoveryKept):
-            self._set(conn, event.track_id, status=KEPT, reason=event.reason.value, detail=event.detail)
-        elif isinstance(event, DiscoveryHated):
-            self._tombstone(
-                conn, event.user or "", str(event.recording_mbid), "hated", event.artist, event.track_id, at
-            )
-        elif isinstance(event, DiscoveryExpired):
-            self._set(
-                conn,
-                event.track_id,
-                status=TRASHED,
-                reason=event.reason.value,
-                detail=event.detail,
-                trash_path=event.trash_path,
-                purge_at=event.purge_at.astimezone(UTC),
-            )
-            artist = conn.execute(
-                select(discovery_track_t.c.artist).where(discovery_track_t.c.track_id == event.track_id)
-            ).scalar()
-            for user in event.users:
-                mbid = str(event.recording_mbid)
-                self._tombstone(conn, user, mbid, event.reason.value, artist or "", event.track_id, at)
-        elif isinstance(event, DiscoveryRestored):
-            self._set(conn, event.track_id, status=OPEN, trash_path="", purge_at=None, reason="", detail="")
-            conn.execute(
-                delete(discovery_tombstone_t).where(discovery_tombstone_t.c.recording_mbid == str(event.recording_mbid))
-            )
-        elif isinstance(event, DiscoveryPurged):
-            self._set(conn, event.track_id, status=PURGED)
-        elif isinstance(event, DiscoveryRunsPaused):
-            self._flag(conn, "paused", event.reason)
-            count = conn.execute(select(discovery_flag_t.c.value).where(discovery_flag_t.c.name == "pauses")).scalar()
-            self._flag(conn, "pauses", str(int(count or 0) + 1))
-        elif isinstance(event, DiscoveryRunsResumed):
-            conn.execute(delete(discovery_flag_t).where(discovery_flag_t.c.name == "paused"))
-
-    def _set(self, conn: Connection, track_id: str, **values: Any) -> None:
-        conn.execute(update(discovery_track_t).where(discovery_track_t.c.track_id == track_id).values(**values))
-
-    def _flag(self, conn: Connection, name: str, value: str) -> None:
-        conn.execute(delete(discovery_flag_t).where(discovery_flag_t.c.name == name))
-        conn.execute(discovery_flag_t.insert().values(name=name, value=value))
-
-    def _tombstone(
-        self, conn: Connection, user: str, mbid: str, reason: str, artist: str, track_id: str, at: datetime
-    ) -> None:
-        key = and_(discovery_tombstone_t.c.username == user, discovery_tombstone_t.c.recording_mbid == mbid)
-        conn.execute(delete(discovery_tombstone_t).where(key))
-        conn.execute(
-            discovery_tombstone_t.insert().values(
-                username=user, recording_mbid=mbid, reason=reason, artist=artist, track_id=track_id, at=at
-            )
-        )
 
     def clear(self) -> None:
         """Empty the lifecycle's tables (a fresh replay)."""
